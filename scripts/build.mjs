@@ -1,0 +1,22 @@
+// Bundles the extension, the trainer CLI (which the extension also runs as a child process) and
+// the benchmark with esbuild. onnxruntime-node stays external: it is a native addon.
+import * as esbuild from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: true,
+  external: ['onnxruntime-node', 'vscode'],
+  logLevel: 'warning',
+};
+
+const entries = [
+  { in: 'src/extension.ts', out: 'dist/extension.js' },
+  { in: 'src/trainer/cli.ts', out: 'dist/cli.js' },
+  { in: 'src/bench/bench.ts', out: 'dist/bench.js' },
+].filter((e) => existsSync(e.in));
+
+await Promise.all(entries.map((e) => esbuild.build({ ...common, entryPoints: [e.in], outfile: e.out })));

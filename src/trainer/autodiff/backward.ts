@@ -1,0 +1,125 @@
+// Reverse-mode autodiff over an ONNX graph. Gradients flow only through float values that depend
+// on a parameter and lead to the loss; shape subgraphs and integer paths are constants. Each
+// node's gradient comes from its registry rule; broadcasting is undone centrally.
+
+import { GraphBuilder } from '../onnx/builder';
+import { Node, describeNode } from '../onnx/graph';
+import { isFloatType } from '../onnx/tensor';
+import { reduceToShape } from './broadcast';
+import { GradContext, GradientRule, gradientRules, nonDifferentiable } from './registry';
+import './rules';
+
+export class UnsupportedOpError extends Error {
+  constructor(readonly node: Node) {
+    super(`no gradient rule for ${describeNode(node)} (op ${node.op}${node.domain ? ` in domain ${node.domain}` : ''}), ` +
+      `which lies between the trainable parameters and the loss`);
+  }
+}
+
+export interface GradientPlan {
+  /** Values that depend on a parameter through differentiable float paths. */
+  dependent: Set<string>;
+  /** Values whose gradient is needed: dependent values from which the targets can be reached. */
+  needed: Set<string>;
+  /** Nodes on a gradient path that have no rule. */
+  unsupported: Node[];
+}
+
+function ruleFor(node: Node): GradientRule | undefined {
+  return node.domain === '' ? gradientRules.get(node.op) : undefined;
+}
+
+function diffInputs(node: Node, rule: GradientRule | undefined): number[] {
+  if (!rule) return node.inputs.map((_, i) => i);
+  return rule.inputs === 'all' ? node.inputs.map((_, i) => i) : rule.inputs;
+}
+
+/** Decides which values need gradients, without building anything. */
+export function planGradients(b: GraphBuilder, nodes: readonly Node[], wrt: readonly string[], targets: readonly string[]): GradientPlan {
+  const dependent = new Set(wrt);
+  for (const n of nodes) {
+    if (n.domain === '' && nonDifferentiable.has(n.op)) continue;
+    const rule = ruleFor(n);
+    if (!diffInputs(n, rule).some((i) => n.inputs[i] && dependent.has(n.inputs[i]))) continue;
+    for (const o of n.outputs) if (o && isFloatType(b.type(o))) dependent.add(o);
+  }
+  const needed = new Set<string>(targets.filter((t) => dependent.has(t)));
+  const unsupported: Node[] = [];
+  for (let k = nodes.length - 1; k >= 0; k--) {
+    const n = nodes[k];
+    if (!n.outputs.some((o) => needed.has(o))) continue;
+    const rule = ruleFor(n);
+    if (!rule && !(n.domain === '' && nonDifferentiable.has(n.op))) unsupported.push(n);
+    for (const i of diffInputs(n, rule)) {
+      const v = n.inputs[i];
+      if (v && dependent.has(v)) needed.add(v);
+    }
+  }
+  return { dependent, needed, unsupported: unsupported.reverse() };
+}
+
+export interface BackwardResult {
+  /** Gradient value name per parameter that reaches the loss. */
+  grads: Map<string, string>;
+  /** Parameters the loss does not depend on. */
+  unused: string[];
+}
+
+/**
+ * Appends the backward pass of `loss` (a scalar) with respect to `wrt` to the builder's graph.
+ * `seed` is the loss's own gradient (default 1).
+ */
+export function buildBackward(b: GraphBuilder, loss: string, wrt: readonly string[], seed?: string): BackwardResult {
+  const forward = [...b.graph.nodes];
+  const plan = planGradients(b, forward, wrt, [loss]);
+  if (plan.unsupported.length) throw new UnsupportedOpError(plan.unsupported[0]);
+
+  const contributions = new Map<string, string[]>();
+  const push = (v: string, g: string) => {
+    const list = contributions.get(v);
+    if (list) list.push(g);
+    else contributions.set(v, [g]);
+  };
+  push(loss, seed ?? b.scalarLike(1, loss));
+
+  const total = (v: string): string | undefined => {
+    const list = contributions.get(v);
+    if (!list || list.length === 0) return undefined;
+    if (list.length === 1) return list[0];
+    const s = b.op('Sum', list);
+    contributions.set(v, [s]);
+    return s;
+  };
+
+  for (let k = forward.length - 1; k >= 0; k--) {
+    const node = forward[k];
+    if (!node.outputs.some((o) => plan.needed.has(o))) continue;
+    const rule = ruleFor(node);
+    if (!rule) continue; // non-differentiable operator: nothing flows through it
+    const dys = node.outputs.map((o) => (o && plan.needed.has(o) ? total(o) : undefined));
+    if (dys.every((d) => d === undefined)) continue;
+    const needs = node.inputs.map((v, i) => !!v && plan.needed.has(v) && diffInputs(node, rule).includes(i));
+    const ctx = new GradContext(node, b, dys, needs);
+    let grads: (string | undefined)[];
+    try {
+      grads = rule.backward(ctx);
+    } catch (e) {
+      const msg = (e as Error).message;
+      throw new Error(msg.includes(node.name) ? msg : `gradient of ${describeNode(node)}: ${msg}`);
+    }
+    needs.forEach((need, i) => {
+      const g = grads[i];
+      if (!need || !g) return;
+      push(node.inputs[i], rule.broadcast ? reduceToShape(b, g, node.inputs[i]) : g);
+    });
+  }
+
+  const grads = new Map<string, string>();
+  const unused: string[] = [];
+  for (const p of wrt) {
+    const g = total(p);
+    if (g) grads.set(p, g);
+    else unused.push(p);
+  }
+  return { grads, unused };
+}

@@ -1,0 +1,78 @@
+// Gradient rules of BatchNormalization (training mode: batch statistics; inference mode:
+// running statistics) and LayerNormalization. Statistics are recomputed in the backward graph in
+// the input's own precision.
+
+import { GraphBuilder } from '../../onnx/builder';
+import { attrFloat, attrInt } from '../../onnx/graph';
+import { normalizeAxis } from '../../onnx/shapes/dims';
+import { GradContext, defineRule } from '../registry';
+
+/** Whether a BatchNormalization node normalizes with batch statistics. */
+export function batchNormTraining(node: GradContext['node']): boolean {
+  // Opset 14 added training_mode; before it, extra outputs meant training.
+  if (node.attrs.has('training_mode')) return attrInt(node, 'training_mode', 0) === 1;
+  return node.outputs.filter((o) => o).length > 1;
+}
+
+/** x's normalized form and 1/σ over `axes` (kept dims). */
+function standardize(b: GraphBuilder, x: string, axes: number[], eps: number) {
+  const mean = b.reduceMean(x, axes, true);
+  const centered = b.sub(x, mean);
+  const variance = b.reduceMean(b.mul(centered, centered), axes, true);
+  const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(variance, b.scalarLike(eps, x))])]);
+  return { xhat: b.mul(centered, invStd), invStd };
+}
+
+/** dx = invσ · (d − mean(d) − x̂ · mean(d · x̂)) over the normalized axes, d = dy · scale. */
+function normalizeBackward(b: GraphBuilder, d: string, xhat: string, invStd: string, axes: number[]): string {
+  const m1 = b.reduceMean(d, axes, true);
+  const m2 = b.reduceMean(b.mul(d, xhat), axes, true);
+  return b.mul(invStd, b.sub(b.sub(d, m1), b.mul(xhat, m2)));
+}
+
+defineRule('BatchNormalization', {
+  inputs: [0, 1, 2],
+  backward: (g) => {
+    const { b } = g;
+    const dy = g.dy()!;
+    const [x, scale] = [g.x(0), g.x(1)];
+    const rank = g.rank(x);
+    const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+    const perChannel = (v: string) => b.unsqueeze(v, axes.filter((a) => a !== 0).length ? [0, ...axes.slice(1)] : [0]);
+    const eps = attrFloat(g.node, 'epsilon', 1e-5);
+    let xhat: string;
+    let invStd: string;
+    if (batchNormTraining(g.node)) {
+      ({ xhat, invStd } = standardize(b, x, axes, eps));
+    } else {
+      invStd = perChannel(b.op('Reciprocal', [b.op('Sqrt', [b.add2(g.x(4), b.scalarLike(eps, x))])]));
+      xhat = b.mul(b.sub(x, perChannel(g.x(3))), invStd);
+    }
+    let dx: string | undefined;
+    if (g.needs(0)) {
+      const d = b.mul(dy, perChannel(scale));
+      dx = batchNormTraining(g.node) ? normalizeBackward(b, d, xhat, invStd, axes) : b.mul(d, invStd);
+    }
+    const dscale = g.needs(1) ? b.reduceSum(b.mul(dy, xhat), axes, false) : undefined;
+    const dbias = g.needs(2) ? b.reduceSum(dy, axes, false) : undefined;
+    return [dx, dscale, dbias];
+  },
+});
+
+defineRule('LayerNormalization', {
+  inputs: [0, 1, 2],
+  broadcast: true,
+  backward: (g) => {
+    const { b } = g;
+    const dy = g.dy()!;
+    const x = g.x(0);
+    const rank = g.rank(x);
+    const axis = normalizeAxis(attrInt(g.node, 'axis', -1), rank);
+    const axes = Array.from({ length: rank - axis }, (_, i) => axis + i);
+    const { xhat, invStd } = standardize(b, x, axes, attrFloat(g.node, 'epsilon', 1e-5));
+    const dx = g.needs(0) ? normalizeBackward(b, b.mul(dy, g.x(1)), xhat, invStd, axes) : undefined;
+    // Scale and bias gradients at x's shape; the engine sums the leading axes away.
+    const dscale = g.needs(1) ? b.mul(dy, xhat) : undefined;
+    return [dx, dscale, g.node.inputs[2] && g.needs(2) ? dy : undefined];
+  },
+});

@@ -1,0 +1,198 @@
+// Appends nodes to a graph with fresh names, infers their shapes as they are added, and offers
+// the small vocabulary of helpers (constants, reshapes, reductions) that gradient rules,
+// loss heads and optimizers are written in.
+
+import { Attribute, AttrInput, Graph, Node, attrs as makeAttrs } from './graph';
+import { Dim } from './graph';
+import { Facts, ShapeTable } from './shapes';
+import { factsOfTensor } from './shapes/facts';
+import { DataType, Tensor, fromNumbers, toBytes } from './tensor';
+
+export interface AddOptions {
+  /** Number of outputs, or explicit output names. */
+  outputs?: number | string[];
+  name?: string;
+  domain?: string;
+  /** Attributes whose numeric values are floats (ints otherwise). */
+  floats?: string[];
+}
+
+export class GraphBuilder {
+  readonly shapes: ShapeTable;
+  private used = new Set<string>();
+  private counter = 0;
+  private constCache = new Map<string, string>();
+  private shapeCache = new Map<string, string>();
+
+  constructor(readonly graph: Graph, shapes?: ShapeTable, readonly prefix = '') {
+    this.shapes = shapes ?? new ShapeTable(graph).inferAll();
+    for (const v of graph.inputs) this.used.add(v.name);
+    for (const v of graph.outputs) this.used.add(v.name);
+    for (const k of graph.initializers.keys()) this.used.add(k);
+    for (const n of graph.nodes) {
+      this.used.add(n.name);
+      for (const o of n.outputs) this.used.add(o);
+    }
+  }
+
+  /** A value or node name not used anywhere in the graph yet. */
+  fresh(hint: string): string {
+    let name: string;
+    do name = `${this.prefix}${hint}_${this.counter++}`;
+    while (this.used.has(name));
+    this.used.add(name);
+    return name;
+  }
+
+  /** Reserves a specific name (e.g. a graph input); fails if taken. */
+  reserve(name: string): string {
+    if (this.used.has(name)) throw new Error(`value name "${name}" is already used in the graph`);
+    this.used.add(name);
+    return name;
+  }
+
+  add(op: string, inputs: string[], attributes: Record<string, AttrInput | undefined> | Map<string, Attribute> = {}, opts: AddOptions = {}): string[] {
+    const outs = Array.isArray(opts.outputs)
+      ? opts.outputs
+      : Array.from({ length: opts.outputs ?? 1 }, () => this.fresh(op.toLowerCase()));
+    const node: Node = {
+      name: opts.name ?? this.fresh(`${op}`),
+      op,
+      domain: opts.domain ?? '',
+      inputs,
+      outputs: outs,
+      attrs: attributes instanceof Map ? attributes : makeAttrs(attributes, opts.floats),
+    };
+    this.graph.nodes.push(node);
+    this.shapes.inferNode(node);
+    return outs;
+  }
+
+  /** Adds a single-output node and returns its output name. */
+  op(op: string, inputs: string[], attributes: Record<string, AttrInput | undefined> = {}, floats: string[] = []): string {
+    return this.add(op, inputs, attributes, { floats })[0];
+  }
+
+  /** A constant initializer; small constants with equal contents are shared. */
+  constant(t: Tensor, hint = 'const'): string {
+    const small = t.data.length <= 64;
+    const key = small ? `${t.type}|${t.dims.join(',')}|${Buffer.from(toBytes(t.data)).toString('hex')}` : '';
+    if (small) {
+      const hit = this.constCache.get(key);
+      if (hit) return hit;
+    }
+    const name = this.fresh(hint);
+    this.graph.initializers.set(name, t);
+    this.shapes.set(name, factsOfTensor(t));
+    if (small) this.constCache.set(key, name);
+    return name;
+  }
+
+  scalar(value: number, type: DataType = DataType.FLOAT): string {
+    return this.constant(fromNumbers(type, [], [value]), 'scalar');
+  }
+
+  int64s(values: number[]): string {
+    return this.constant(fromNumbers(DataType.INT64, [values.length], values), 'ints');
+  }
+
+  /** The value of a one-element constant initializer, if `name` is one. */
+  constantScalar(name: string): number | undefined {
+    const t = this.graph.initializers.get(name);
+    return t && t.data.length === 1 ? Number(t.data[0]) : undefined;
+  }
+
+  facts(name: string): Facts {
+    return this.shapes.require(name);
+  }
+
+  type(name: string): DataType {
+    return this.facts(name).type;
+  }
+
+  shape(name: string): Dim[] | undefined {
+    return this.facts(name).shape;
+  }
+
+  rank(name: string): number {
+    const s = this.shape(name);
+    if (!s) throw new Error(`the rank of value "${name}" is unknown`);
+    return s.length;
+  }
+
+  /** Shape(x), shared between rules. */
+  shapeOf(x: string): string {
+    let s = this.shapeCache.get(x);
+    if (!s) this.shapeCache.set(x, (s = this.op('Shape', [x])));
+    return s;
+  }
+
+  /** A scalar constant with the element type of `like`. */
+  scalarLike(value: number, like: string): string {
+    return this.scalar(value, this.type(like));
+  }
+
+  reduceSum(x: string, axes: number[], keepdims: boolean): string {
+    if (axes.length === 0) return x;
+    return this.op('ReduceSum', [x, this.int64s(axes)], { keepdims: keepdims ? 1 : 0 });
+  }
+
+  reduceMean(x: string, axes: number[], keepdims: boolean): string {
+    if (axes.length === 0) return x;
+    return this.op('ReduceMean', [x, this.int64s(axes)], { keepdims: keepdims ? 1 : 0 });
+  }
+
+  unsqueeze(x: string, axes: number[]): string {
+    return axes.length ? this.op('Unsqueeze', [x, this.int64s(axes)]) : x;
+  }
+
+  squeeze(x: string, axes: number[]): string {
+    return axes.length ? this.op('Squeeze', [x, this.int64s(axes)]) : x;
+  }
+
+  reshape(x: string, shape: string | number[]): string {
+    return this.op('Reshape', [x, typeof shape === 'string' ? shape : this.int64s(shape)]);
+  }
+
+  /** Reshapes x to the (run-time) shape of `like`. */
+  reshapeLike(x: string, like: string): string {
+    const s = this.shape(like);
+    if (s && s.every((d) => typeof d === 'number')) return this.reshape(x, s as number[]);
+    return this.reshape(x, this.shapeOf(like));
+  }
+
+  transpose(x: string, perm: number[]): string {
+    if (perm.every((p, i) => p === i)) return x;
+    return this.op('Transpose', [x], { perm });
+  }
+
+  cast(x: string, to: DataType): string {
+    return this.type(x) === to ? x : this.op('Cast', [x], { to });
+  }
+
+  /** Zeros with the shape and type of `like`. */
+  zerosLike(like: string): string {
+    const t = fromNumbers(this.type(like), [1], [0]);
+    return this.op('ConstantOfShape', [this.shapeOf(like)], { value: t });
+  }
+
+  mul(a: string, b: string): string {
+    return this.op('Mul', [a, b]);
+  }
+
+  add2(a: string, b: string): string {
+    return this.op('Add', [a, b]);
+  }
+
+  sub(a: string, b: string): string {
+    return this.op('Sub', [a, b]);
+  }
+
+  div(a: string, b: string): string {
+    return this.op('Div', [a, b]);
+  }
+
+  neg(a: string): string {
+    return this.op('Neg', [a]);
+  }
+}

@@ -1,0 +1,71 @@
+// Creates onnxruntime-node sessions for compiled programs, on the execution provider the user
+// asked for. An unavailable provider is a clear error, never a silent fallback to the CPU.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Graph } from '../onnx/graph';
+import { serializeGraph } from '../onnx/model';
+import { Tensor, dataTypeFromOrt, ortTypeName } from '../onnx/tensor';
+
+export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
+
+export class DeviceError extends Error {}
+
+export interface SessionOptions {
+  device?: DeviceRequest;
+  /** Intra-op threads; 0 lets onnxruntime choose (one per core). */
+  threads?: number;
+  /** Write the optimized graph here (for inspecting what onnxruntime fused). */
+  optimizedModelPath?: string;
+  optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** Whether onnxruntime-node's CUDA provider library is installed next to its binding. */
+export function cudaProviderInstalled(): boolean {
+  try {
+    const pkg = path.dirname(require.resolve('onnxruntime-node/package.json'));
+    const dir = path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch);
+    return fs.existsSync(path.join(dir, 'libonnxruntime_providers_cuda.so'));
+  } catch {
+    return false;
+  }
+}
+
+/** The execution provider a request resolves to on this machine. */
+export function resolveDevice(request: DeviceRequest = 'auto'): 'cpu' | 'cuda' {
+  if (request === 'cpu') return 'cpu';
+  const cuda = cudaProviderInstalled();
+  if (request === 'cuda' && !cuda) {
+    throw new DeviceError(
+      'device: cuda was requested, but onnxruntime-node\'s CUDA provider is not installed ' +
+      '(libonnxruntime_providers_cuda.so is missing). Install it as the README\'s "GPU (CUDA)" section says, or set device: cpu.');
+  }
+  return request === 'cuda' || cuda ? 'cuda' : 'cpu';
+}
+
+export async function createSession(graph: Graph, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
+  const device = resolveDevice(opts.device);
+  const options: ort.InferenceSession.SessionOptions = {
+    executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+    graphOptimizationLevel: opts.optimization ?? 'all',
+    logSeverityLevel: 3,
+  };
+  if (opts.threads) options.intraOpNumThreads = opts.threads;
+  if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
+  try {
+    return await ort.InferenceSession.create(serializeGraph(graph), options);
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (device === 'cuda') throw new DeviceError(`onnxruntime could not start the CUDA provider: ${msg}`);
+    throw new Error(`onnxruntime rejected the compiled graph "${graph.name}": ${msg}`);
+  }
+}
+
+export function toOrt(t: Tensor): ort.Tensor {
+  return new ort.Tensor(ortTypeName(t.type) as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
+}
+
+export function fromOrt(t: ort.Tensor): Tensor {
+  return { type: dataTypeFromOrt(t.type), dims: [...t.dims], data: t.data as Tensor['data'] };
+}

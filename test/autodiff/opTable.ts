@@ -1,0 +1,195 @@
+// The op table: every gradient rule's test cases — shapes (broadcasting included), attributes,
+// samplers and precision. The gradient checks are generated from it, and a test fails when an
+// operator has a rule but no entry here, or an entry but no rule.
+
+import { AttrInput } from '../../src/trainer/onnx/graph';
+import { DataType } from '../../src/trainer/onnx/tensor';
+
+export interface InputSpec {
+  shape: number[];
+  kind: 'float' | 'int64' | 'bool';
+  /** Differentiate with respect to this input. */
+  grad?: boolean;
+  /** A constant initializer (axes, shapes, labels) rather than a fed input. */
+  constant?: boolean;
+  values?: number[];
+  sample?: (rand: () => number, index: number) => number;
+  /** An omitted optional input (''), to reach later ones. */
+  omitted?: boolean;
+}
+
+export interface OpCase {
+  op: string;
+  label: string;
+  inputs: InputSpec[];
+  attrs?: Record<string, AttrInput | ((t: DataType) => AttrInput)>;
+  floats?: string[];
+  outputs?: number;
+  /** Only the first k outputs enter the loss (the rest are indices, statistics…). */
+  lossOutputs?: number;
+  /** float64 checks each element; float32 (ops the CPU provider lacks in float64) checks directions. */
+  precision?: 'float64' | 'float32';
+  tolerance?: number;
+  epsilon?: number;
+  opset?: number;
+}
+
+const f = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, kind: 'float', grad: true, ...extra });
+const cf = (shape: number[], values: number[]): InputSpec => ({ shape, kind: 'float', constant: true, values });
+const ints = (values: number[]): InputSpec => ({ shape: [values.length], kind: 'int64', constant: true, values });
+const scalarInt = (v: number): InputSpec => ({ shape: [], kind: 'int64', constant: true, values: [v] });
+const intTensor = (shape: number[], values: number[]): InputSpec => ({ shape, kind: 'int64', constant: true, values });
+const boolTensor = (shape: number[], values: number[]): InputSpec => ({ shape, kind: 'bool', constant: true, values });
+
+/** Samplers that keep away from kinks and singularities. */
+const positive = (r: () => number) => 0.5 + r();
+const away = (r: () => number) => (r() < 0.5 ? -1 : 1) * (0.2 + r());
+const distinct = (r: () => number, i: number) => ((i * 7919) % 97) / 20 - 2.4 + r() * 0.01;
+
+const broadcastPairs: [number[], number[]][] = [
+  [[2, 3], [2, 3]],
+  [[2, 3, 4], [4]],
+  [[2, 1, 4], [3, 1]],
+  [[], [3]],
+];
+
+function binary(op: string, sampleB?: (r: () => number) => number): OpCase[] {
+  return broadcastPairs.map(([a, b]) => ({
+    op,
+    label: `[${a}] ${op} [${b}]`,
+    inputs: [f(a, op === 'Pow' ? { sample: positive } : {}), f(b, sampleB ? { sample: sampleB } : {})],
+  }));
+}
+
+function unary(op: string, extra: Partial<OpCase> = {}, sample?: (r: () => number) => number): OpCase[] {
+  return [
+    { op, label: `${op} [2,3]`, inputs: [f([2, 3], sample ? { sample } : {})], ...extra },
+    { op, label: `${op} [2,1,4]`, inputs: [f([2, 1, 4], sample ? { sample } : {})], ...extra },
+  ];
+}
+
+const F32: Partial<OpCase> = { precision: 'float32' };
+
+export const opTable: OpCase[] = [
+  ...binary('Add'),
+  ...binary('Sub'),
+  ...binary('Mul'),
+  ...binary('Div', away),
+  ...binary('Pow', (r) => 0.5 + r() * 2),
+  { op: 'Pow', label: 'x^2 with a constant exponent', inputs: [f([2, 3]), cf([], [2])] },
+  { op: 'Pow', label: 'x^3 with a constant exponent', inputs: [f([2, 3]), cf([], [3])] },
+  { op: 'Sum', label: 'three inputs, broadcast', inputs: [f([2, 3]), f([3]), f([2, 1])] },
+  { op: 'Min', label: 'two inputs, broadcast', inputs: [f([2, 3], { sample: distinct }), f([3], { sample: (r, i) => distinct(r, i + 11) })] },
+  { op: 'Max', label: 'three inputs', inputs: [f([2, 3], { sample: distinct }), f([2, 3], { sample: (r, i) => distinct(r, i + 11) }), f([2, 3], { sample: (r, i) => distinct(r, i + 23) })] },
+  { op: 'Max', label: 'two inputs, broadcast', inputs: [f([2, 3], { sample: distinct }), f([1, 3], { sample: (r, i) => distinct(r, i + 11) })] },
+  { op: 'Where', label: 'condition picks x or broadcast y', inputs: [boolTensor([2, 3], [1, 0, 1, 0, 0, 1]), f([2, 3]), f([3])] },
+  ...unary('Neg'),
+  ...unary('Identity'),
+  ...unary('Sqrt', {}, positive),
+  ...unary('Reciprocal', {}, away),
+  ...unary('Exp'),
+  ...unary('Log', {}, positive),
+  ...unary('Tanh'),
+  ...unary('Sigmoid'),
+  ...unary('Relu', {}, away),
+  ...unary('Abs', {}, away),
+  ...unary('LeakyRelu', { ...F32, attrs: { alpha: 0.2 }, floats: ['alpha'] }, away),
+  ...unary('Erf', F32),
+  ...unary('Gelu', F32),
+  { op: 'Gelu', label: 'Gelu tanh approximation', inputs: [f([2, 3])], attrs: { approximate: 'tanh' }, ...F32 },
+  { op: 'Softmax', label: 'Softmax last axis', inputs: [f([2, 3, 4])], attrs: { axis: -1 } },
+  { op: 'Softmax', label: 'Softmax axis 1', inputs: [f([2, 3, 4])], attrs: { axis: 1 } },
+  { op: 'LogSoftmax', label: 'LogSoftmax last axis', inputs: [f([2, 3, 4])], attrs: { axis: -1 } },
+  { op: 'LogSoftmax', label: 'LogSoftmax axis 0', inputs: [f([3, 4])], attrs: { axis: 0 } },
+  { op: 'Clip', label: 'Clip with min and max', inputs: [f([3, 4], { sample: (r) => (r() * 4 - 2) }), cf([], [-0.5]), cf([], [0.7])] },
+  { op: 'Clip', label: 'Clip with max only', inputs: [f([3, 4], { sample: (r) => (r() * 4 - 2) }), { shape: [], kind: 'float', omitted: true }, cf([], [0.3])] },
+  { op: 'Cast', label: 'Cast to the same float type', inputs: [f([2, 3])], attrs: { to: (t: DataType) => t } },
+  { op: 'Cast', label: 'Cast float32 to float64', inputs: [f([2, 3])], attrs: { to: DataType.DOUBLE }, ...F32 },
+  { op: 'Dropout', label: 'Dropout in inference mode', inputs: [f([2, 3]), cf([], [0.3]), { shape: [], kind: 'bool', constant: true, values: [0] }] },
+  { op: 'MatMul', label: '[3,4]·[4,5]', inputs: [f([3, 4]), f([4, 5])] },
+  { op: 'MatMul', label: '[2,3,4]·[4,5] shared weight', inputs: [f([2, 3, 4]), f([4, 5])] },
+  { op: 'MatMul', label: '[2,3,4]·[2,4,5] batched', inputs: [f([2, 3, 4]), f([2, 4, 5])] },
+  { op: 'MatMul', label: '[2,1,3,4]·[3,4,2] broadcast batch', inputs: [f([2, 1, 3, 4]), f([3, 4, 2])] },
+  { op: 'MatMul', label: '[4]·[4,5] vector left', inputs: [f([4]), f([4, 5])] },
+  { op: 'MatMul', label: '[3,4]·[4] vector right', inputs: [f([3, 4]), f([4])] },
+  { op: 'MatMul', label: '[2,3,4]·[4] vector right, batched', inputs: [f([2, 3, 4]), f([4])] },
+  { op: 'MatMul', label: '[4]·[4] dot', inputs: [f([4]), f([4])] },
+  ...[[0, 0], [0, 1], [1, 0], [1, 1]].map(([ta, tb]): OpCase => ({
+    op: 'Gemm',
+    label: `Gemm transA=${ta} transB=${tb} alpha/beta, C [N]`,
+    inputs: [f(ta ? [4, 3] : [3, 4]), f(tb ? [5, 4] : [4, 5]), f([5])],
+    attrs: { transA: ta, transB: tb, alpha: 0.7, beta: 1.3 },
+    floats: ['alpha', 'beta'],
+  })),
+  { op: 'Gemm', label: 'Gemm with C [M,N]', inputs: [f([3, 4]), f([4, 5]), f([3, 5])] },
+  { op: 'Gemm', label: 'Gemm with C [1]', inputs: [f([3, 4]), f([5, 4]), f([1])], attrs: { transB: 1 } },
+  { op: 'Gemm', label: 'Gemm without C', inputs: [f([3, 4]), f([4, 5])] },
+  { op: 'Conv', label: 'Conv 2D with bias', inputs: [f([2, 3, 5, 5]), f([4, 3, 3, 3]), f([4])], ...F32 },
+  { op: 'Conv', label: 'Conv stride 2 pad 1', inputs: [f([2, 2, 6, 6]), f([3, 2, 3, 3]), f([3])], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, ...F32 },
+  { op: 'Conv', label: 'Conv stride 2 odd size', inputs: [f([1, 2, 7, 6]), f([3, 2, 3, 2])], attrs: { strides: [2, 2], pads: [0, 1, 0, 0] }, ...F32 },
+  { op: 'Conv', label: 'Conv dilation 2', inputs: [f([2, 2, 7, 7]), f([2, 2, 3, 3])], attrs: { dilations: [2, 2] }, ...F32 },
+  { op: 'Conv', label: 'Conv groups 2', inputs: [f([2, 4, 5, 5]), f([6, 2, 3, 3]), f([6])], attrs: { group: 2, pads: [1, 1, 1, 1] }, ...F32 },
+  { op: 'Conv', label: 'Conv depthwise', inputs: [f([2, 3, 5, 5]), f([3, 1, 3, 3])], attrs: { group: 3 }, ...F32 },
+  { op: 'Conv', label: 'Conv 1D', inputs: [f([2, 3, 8]), f([4, 3, 3]), f([4])], attrs: { strides: [2], pads: [1, 1] }, ...F32 },
+  { op: 'Conv', label: 'Conv auto_pad SAME_UPPER', inputs: [f([1, 2, 5, 5]), f([2, 2, 3, 3])], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] }, ...F32 },
+  { op: 'MaxPool', label: 'MaxPool 2x2 stride 2', inputs: [f([2, 2, 4, 4], { sample: distinct })], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
+  { op: 'MaxPool', label: 'MaxPool 3x3 stride 2 pad 1', inputs: [f([1, 2, 5, 5], { sample: distinct })], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } },
+  { op: 'AveragePool', label: 'AveragePool 2x2 stride 2', inputs: [f([2, 2, 4, 4])], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, ...F32 },
+  { op: 'AveragePool', label: 'AveragePool 3x3 pad 1 excluding pads', inputs: [f([1, 2, 5, 5])], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, ...F32 },
+  { op: 'AveragePool', label: 'AveragePool 3x3 pad 1 counting pads', inputs: [f([1, 2, 5, 5])], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1, strides: [2, 2] }, ...F32 },
+  { op: 'GlobalAveragePool', label: 'GlobalAveragePool', inputs: [f([2, 3, 4, 5])], ...F32 },
+  {
+    op: 'BatchNormalization', label: 'BatchNormalization training_mode 1',
+    inputs: [f([4, 3, 2, 2]), f([3], { sample: positive }), f([3]), f([3], { grad: false }), f([3], { grad: false, sample: positive })],
+    attrs: { training_mode: 1, epsilon: 1e-5 }, floats: ['epsilon'], outputs: 3, lossOutputs: 1,
+  },
+  {
+    op: 'BatchNormalization', label: 'BatchNormalization training_mode 0',
+    inputs: [f([4, 3, 2, 2]), f([3], { sample: positive }), f([3]), f([3], { grad: false }), f([3], { grad: false, sample: positive })],
+    attrs: { training_mode: 0, epsilon: 1e-5 }, floats: ['epsilon'],
+  },
+  { op: 'BatchNormalization', label: 'BatchNormalization 2-D input, training', inputs: [f([5, 3]), f([3]), f([3]), f([3], { grad: false }), f([3], { grad: false, sample: positive })], attrs: { training_mode: 1 }, outputs: 3, lossOutputs: 1 },
+  { op: 'LayerNormalization', label: 'LayerNormalization last axis', inputs: [f([2, 3, 4]), f([4]), f([4])], attrs: { axis: -1, epsilon: 1e-5 }, floats: ['epsilon'], ...F32 },
+  { op: 'LayerNormalization', label: 'LayerNormalization axis 1', inputs: [f([2, 3, 4]), f([3, 4]), f([3, 4])], attrs: { axis: 1 }, ...F32 },
+  { op: 'LayerNormalization', label: 'LayerNormalization without bias', inputs: [f([3, 5]), f([5])], ...F32 },
+  { op: 'Reshape', label: 'Reshape with -1', inputs: [f([2, 3, 4]), ints([-1, 4])] },
+  { op: 'Reshape', label: 'Reshape with 0', inputs: [f([2, 3, 4]), ints([0, 12])] },
+  { op: 'Flatten', label: 'Flatten axis 2', inputs: [f([2, 3, 4])], attrs: { axis: 2 } },
+  { op: 'Transpose', label: 'Transpose perm [2,0,1]', inputs: [f([2, 3, 4])], attrs: { perm: [2, 0, 1] } },
+  { op: 'Transpose', label: 'Transpose default', inputs: [f([2, 3])] },
+  { op: 'Squeeze', label: 'Squeeze axis 1', inputs: [f([2, 1, 3]), ints([1])] },
+  { op: 'Unsqueeze', label: 'Unsqueeze axes [0,2]', inputs: [f([2, 3]), ints([0, 2])] },
+  { op: 'Expand', label: 'Expand [3,1] to [2,3,4]', inputs: [f([3, 1]), ints([2, 3, 4])] },
+  { op: 'Concat', label: 'Concat three inputs, axis 1', inputs: [f([2, 1]), f([2, 3]), f([2, 2], { grad: false })], attrs: { axis: 1 } },
+  { op: 'Concat', label: 'Concat axis -1', inputs: [f([2, 2, 1]), f([2, 2, 2])], attrs: { axis: -1 } },
+  { op: 'Split', label: 'Split by sizes', inputs: [f([2, 6]), ints([2, 4])], attrs: { axis: 1 }, outputs: 2 },
+  { op: 'Split', label: 'Split evenly, one output unused', inputs: [f([6, 2])], attrs: { axis: 0, num_outputs: 3 }, outputs: 3, lossOutputs: 2 },
+  { op: 'Slice', label: 'Slice two axes', inputs: [f([4, 5]), ints([1, 0]), ints([3, -1]), ints([0, 1])] },
+  { op: 'Slice', label: 'Slice to the end from a negative start', inputs: [f([3, 5]), ints([-2]), ints([2 ** 53]), ints([1])] },
+  { op: 'Gather', label: 'Gather embedding rows, repeated ids', inputs: [f([5, 3]), intTensor([2, 4], [0, 2, 2, 4, 1, 0, 4, 4])], attrs: { axis: 0 } },
+  { op: 'Gather', label: 'Gather axis 1 with a scalar index', inputs: [f([2, 3, 4]), scalarInt(0)], attrs: { axis: 1 } },
+  { op: 'Gather', label: 'Gather negative indices', inputs: [f([4, 2]), intTensor([3], [-1, 0, -1])], attrs: { axis: 0 } },
+  { op: 'GatherElements', label: 'GatherElements axis 1', inputs: [f([3, 4]), intTensor([3, 2], [0, 3, 1, 1, 2, 0])], attrs: { axis: 1 } },
+  { op: 'ReduceSum', label: 'ReduceSum axes [0,2]', inputs: [f([2, 3, 4]), ints([0, 2])], attrs: { keepdims: 0 } },
+  { op: 'ReduceSum', label: 'ReduceSum all, keepdims', inputs: [f([2, 3])] },
+  { op: 'ReduceMean', label: 'ReduceMean axis 1 keepdims', inputs: [f([2, 3, 4]), ints([1])], attrs: { keepdims: 1 } },
+  { op: 'ReduceMean', label: 'ReduceMean axis -1', inputs: [f([2, 3, 4]), ints([-1])], attrs: { keepdims: 0 } },
+  { op: 'ReduceMean', label: 'ReduceMean all', inputs: [f([2, 3])], attrs: { keepdims: 0 } },
+  { op: 'ReduceSumSquare', label: 'ReduceSumSquare axis 1', inputs: [f([2, 3]), ints([1])], attrs: { keepdims: 0 } },
+  {
+    op: 'SoftmaxCrossEntropyLoss', label: 'cross-entropy, mean',
+    inputs: [f([4, 3]), intTensor([4], [0, 2, 1, 2])], outputs: 2, lossOutputs: 1,
+  },
+  {
+    op: 'SoftmaxCrossEntropyLoss', label: 'cross-entropy with class weights and an ignored target',
+    inputs: [f([5, 3]), intTensor([5], [0, 2, -100, 1, 2]), cf([3], [1, 2, 0.5])], attrs: { ignore_index: -100 }, outputs: 2, lossOutputs: 1,
+  },
+  {
+    op: 'SoftmaxCrossEntropyLoss', label: 'cross-entropy, sum, spatial',
+    inputs: [f([2, 3, 2]), intTensor([2, 2], [0, 2, 1, 1])], attrs: { reduction: 'sum' }, outputs: 2, lossOutputs: 1,
+  },
+  {
+    op: 'SoftmaxCrossEntropyLoss', label: 'cross-entropy, none',
+    inputs: [f([3, 4]), intTensor([3], [3, 0, 1])], attrs: { reduction: 'none' }, outputs: 2, lossOutputs: 1,
+  },
+];
