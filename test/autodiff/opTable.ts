@@ -189,6 +189,10 @@ export const opTable: OpCase[] = [
     inputs: [f([2, 3, 2]), intTensor([2, 2], [0, 2, 1, 1])], attrs: { reduction: 'sum' }, outputs: 2, lossOutputs: 1,
   },
   {
+    op: 'SoftmaxCrossEntropyLoss', label: 'cross-entropy, loss and log_prob outputs both used',
+    inputs: [f([3, 4]), intTensor([3], [3, 0, 1])], outputs: 2,
+  },
+  {
     op: 'SoftmaxCrossEntropyLoss', label: 'cross-entropy, none',
     inputs: [f([3, 4]), intTensor([3], [3, 0, 1])], attrs: { reduction: 'none' }, outputs: 2, lossOutputs: 1,
   },

@@ -88,6 +88,39 @@ export class Graph {
   }
 }
 
+/**
+ * Reorders nodes so every value is produced before it is read, keeping the existing order
+ * wherever it is already valid (passes append nodes at the end).
+ */
+export function sortTopologically(graph: Graph): void {
+  const available = new Set<string>(['', ...graph.initializers.keys(), ...graph.inputs.map((v) => v.name)]);
+  const producer = graph.producers();
+  const sorted: Node[] = [];
+  const state = new Map<Node, 'open' | 'done'>();
+  // Iterative depth-first search: deep graphs would overflow a recursive one.
+  for (const root of graph.nodes) {
+    if (state.get(root) === 'done') continue;
+    const stack: { node: Node; next: number }[] = [{ node: root, next: 0 }];
+    state.set(root, 'open');
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      if (top.next < top.node.inputs.length) {
+        const v = top.node.inputs[top.next++];
+        const p = available.has(v) ? undefined : producer.get(v);
+        if (!p || state.get(p) === 'done') continue;
+        if (state.get(p) === 'open') throw new Error(`graph has a cycle through ${describeNode(p)}`);
+        state.set(p, 'open');
+        stack.push({ node: p, next: 0 });
+      } else {
+        state.set(top.node, 'done');
+        sorted.push(top.node);
+        stack.pop();
+      }
+    }
+  }
+  graph.nodes = sorted;
+}
+
 export function attrInt(node: Node, name: string, fallback: number): number {
   const a = node.attrs.get(name);
   if (!a) return fallback;

@@ -11,7 +11,7 @@ defineRule('SoftmaxCrossEntropyLoss', {
     const { b } = g;
     const scores = g.x(0);
     const labels = g.x(1);
-    const dloss = g.dy(0)!;
+    const dloss = g.dy(0);
     const reduction = attrString(g.node, 'reduction', 'mean');
     const ignore = g.node.attrs.has('ignore_index') ? attrInt(g.node, 'ignore_index', -100) : undefined;
     const type = g.type(scores);
@@ -29,7 +29,14 @@ defineRule('SoftmaxCrossEntropyLoss', {
     if (ignored) weight = b.op('Where', [ignored, b.scalarLike(0, weight), weight]);
     // 'mean' divides by the total weight; 'sum' and 'none' scale by each target's weight alone.
     const share = reduction === 'mean' ? b.div(weight, b.op('ReduceSum', [weight], { keepdims: 0 })) : weight;
-    const perSample = b.mul(share, dloss);
-    return [b.mul(b.sub(prob, onehot), b.unsqueeze(perSample, [1]))];
+    let dscores: string | undefined;
+    if (dloss) dscores = b.mul(b.sub(prob, onehot), b.unsqueeze(b.mul(share, dloss), [1]));
+    // The log_prob output (label smoothing reads it) back-propagates as a LogSoftmax does.
+    const dlog = g.dy(1);
+    if (dlog) {
+      const viaLog = b.sub(dlog, b.mul(prob, b.op('ReduceSum', [dlog, b.int64s([1])], { keepdims: 1 })));
+      dscores = dscores ? b.add2(dscores, viaLog) : viaLog;
+    }
+    return [dscores];
   },
 });

@@ -1,0 +1,150 @@
+// Runs compiled programs: feeds parameters, optimizer state, per-step scalars and a batch, and
+// takes the updated tensors back. The training state lives here as plain tensors in JavaScript
+// memory, so checkpoints are a matter of writing them out.
+
+import * as ort from 'onnxruntime-node';
+import { Tensor, zeros } from '../onnx/tensor';
+import { compileEvalStep, EVAL_IO } from './evalStep';
+import { LossHeadOptions } from './lossHeads';
+import { OptimizerConfig, hyperParameterValues } from './optimizers';
+import { PreparedModel } from './prepare';
+import { SessionOptions, createSession, fromOrt, toOrt } from './session';
+import { IO, TrainStepMode, compileTrainStep } from './trainStep';
+
+/** Parameters, batch-norm buffers and optimizer state: everything a step reads and replaces. */
+export interface TrainingState {
+  params: Map<string, Tensor>;
+  buffers: Map<string, Tensor>;
+  /** Keyed "slot/param", e.g. "exp_avg/fc1.weight". */
+  optimizer: Map<string, Tensor>;
+}
+
+export type Batch = Map<string, Tensor>;
+
+export interface StepScalars {
+  lr: number;
+  /** 1-based optimizer step. */
+  step: number;
+  maxGradNorm: number;
+  randomKey: number;
+}
+
+export function initialState(prepared: PreparedModel, slots: string[]): TrainingState {
+  const init = prepared.graph.initializers;
+  const params = new Map(prepared.params.map((p) => [p.name, init.get(p.name)!]));
+  const buffers = new Map(prepared.buffers.map((n) => [n, init.get(n)!]));
+  const optimizer = new Map<string, Tensor>();
+  for (const p of prepared.params) for (const s of slots) optimizer.set(`${s}/${p.name}`, zeros(init.get(p.name)!.type, p.dims));
+  return { params, buffers, optimizer };
+}
+
+function scalar(v: number): ort.Tensor {
+  return new ort.Tensor('float32', Float32Array.of(v), []);
+}
+
+export class TrainStepRunner {
+  private constructor(
+    private readonly optimizer: OptimizerConfig,
+    private readonly sessions: Map<TrainStepMode, ort.InferenceSession>,
+    readonly slots: string[],
+  ) {}
+
+  /** Compiles and loads the sessions: "step", or "accumulate" + "final" with gradient accumulation. */
+  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions = {}): Promise<TrainStepRunner> {
+    const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
+    const sessions = new Map<TrainStepMode, ort.InferenceSession>();
+    let slots: string[] = [];
+    for (const mode of modes) {
+      const compiled = compileTrainStep(prepared, loss, optimizer, mode);
+      slots = compiled.slots;
+      sessions.set(mode, await createSession(compiled.graph, opts));
+    }
+    return new TrainStepRunner(optimizer, sessions, slots);
+  }
+
+  private feeds(state: TrainingState, batch: Batch, randomKey: number): Record<string, ort.Tensor> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const [k, v] of batch) f[k] = toOrt(v);
+    for (const [k, v] of state.params) f[k] = toOrt(v);
+    for (const [k, v] of state.buffers) f[k] = toOrt(v);
+    f[IO.randomKey] = new ort.Tensor('uint32', Uint32Array.of(randomKey >>> 0), []);
+    return f;
+  }
+
+  private takeBuffers(state: TrainingState, out: ort.InferenceSession.ReturnType) {
+    for (const k of state.buffers.keys()) state.buffers.set(k, fromOrt(out[IO.next(k)]));
+  }
+
+  /** One full optimizer step on one batch (no accumulation). */
+  async step(state: TrainingState, batch: Batch, s: StepScalars): Promise<{ loss: number; gradNorm: number }> {
+    return this.update('step', state, batch, s);
+  }
+
+  /** Adds scale · ∇loss(batch) to `acc` (zeros when undefined); returns the batch loss. */
+  async accumulate(state: TrainingState, acc: Map<string, Tensor> | undefined, batch: Batch, scale: number, randomKey: number): Promise<{ loss: number; acc: Map<string, Tensor> }> {
+    const session = this.sessions.get('accumulate')!;
+    const f = this.feeds(state, batch, randomKey);
+    f[IO.gradScale] = scalar(scale);
+    for (const [p, t] of state.params) f[IO.accumulated(p)] = toOrt(acc?.get(p) ?? zeros(t.type, t.dims));
+    const out = await session.run(f);
+    this.takeBuffers(state, out);
+    const next = new Map<string, Tensor>();
+    for (const p of state.params.keys()) next.set(p, fromOrt(out[IO.accumulatedNext(p)]));
+    return { loss: Number(out[IO.loss].data[0]), acc: next };
+  }
+
+  /** The last micro-batch of a window: adds its gradient to `acc` and applies the update. */
+  async finalStep(state: TrainingState, acc: Map<string, Tensor>, batch: Batch, scale: number, s: StepScalars): Promise<{ loss: number; gradNorm: number }> {
+    return this.update('final', state, batch, s, acc, scale);
+  }
+
+  private async update(mode: TrainStepMode, state: TrainingState, batch: Batch, s: StepScalars, acc?: Map<string, Tensor>, scale = 1) {
+    const session = this.sessions.get(mode);
+    if (!session) throw new Error(`train-step variant "${mode}" was not compiled`);
+    const f = this.feeds(state, batch, s.randomKey);
+    f[IO.maxGradNorm] = scalar(s.maxGradNorm > 0 ? s.maxGradNorm : Infinity);
+    for (const [k, v] of Object.entries(hyperParameterValues(this.optimizer, s.lr, s.step))) f[IO.hyper(k)] = scalar(v);
+    for (const [k, v] of state.optimizer) {
+      const [slot, ...rest] = k.split('/');
+      f[IO.slot(slot, rest.join('/'))] = toOrt(v);
+    }
+    if (mode === 'final') {
+      f[IO.gradScale] = scalar(scale);
+      for (const [p, t] of acc!) f[IO.accumulated(p)] = toOrt(t);
+    }
+    const out = await session.run(f);
+    for (const p of state.params.keys()) state.params.set(p, fromOrt(out[IO.next(p)]));
+    for (const k of state.optimizer.keys()) {
+      const [slot, ...rest] = k.split('/');
+      state.optimizer.set(k, fromOrt(out[IO.slotNext(slot, rest.join('/'))]));
+    }
+    this.takeBuffers(state, out);
+    return { loss: Number(out[IO.loss].data[0]), gradNorm: Number(out[IO.gradNorm].data[0]) };
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await s.release();
+  }
+}
+
+/** Runs the eval or predict step over batches with the current parameters. */
+export class EvalRunner {
+  private constructor(private readonly session: ort.InferenceSession, readonly withLoss: boolean) {}
+
+  static async create(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: SessionOptions = {}): Promise<EvalRunner> {
+    return new EvalRunner(await createSession(compileEvalStep(prepared, loss), opts), !!loss);
+  }
+
+  async run(state: TrainingState, batch: Batch): Promise<{ logits: Tensor; loss?: number }> {
+    const f: Record<string, ort.Tensor> = {};
+    for (const [k, v] of batch) if (this.withLoss || k !== IO.labels) f[k] = toOrt(v);
+    for (const [k, v] of state.params) f[k] = toOrt(v);
+    for (const [k, v] of state.buffers) f[k] = toOrt(v);
+    const out = await this.session.run(f);
+    return { logits: fromOrt(out[EVAL_IO.logits]), loss: this.withLoss ? Number(out[EVAL_IO.loss].data[0]) : undefined };
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}

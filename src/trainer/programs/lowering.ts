@@ -1,0 +1,98 @@
+// The two forms of a forward graph. Training form: batch normalization on batch statistics
+// (with PyTorch's running-statistic update computed beside it) and Dropout on Trainer's seeded
+// masks. Inference form: running statistics and no dropout. Both are needed whatever mode the
+// model was exported in, just as PyTorch's model.train() and model.eval() switch them.
+
+import { GraphBuilder } from '../onnx/builder';
+import { Graph, Node, attrFloat, sortTopologically } from '../onnx/graph';
+import { DataType } from '../onnx/tensor';
+import { siteKey, uniformLike } from './random';
+
+export interface RunningStatUpdate {
+  /** Buffer (running mean or variance) name and the value holding its update. */
+  buffer: string;
+  next: string;
+}
+
+function isDefault(n: Node, op: string): boolean {
+  return n.op === op && n.domain === '';
+}
+
+/** Switches BatchNormalization and Dropout to inference behaviour, in place. */
+export function toInferenceForm(graph: Graph): void {
+  for (const n of graph.nodes) {
+    if (isDefault(n, 'BatchNormalization')) {
+      if (graph.opset >= 14) n.attrs.set('training_mode', { kind: 'int', value: 0 });
+      n.outputs = [n.outputs[0]];
+    } else if (isDefault(n, 'Dropout') && !n.outputs[1]) {
+      n.op = 'Identity';
+      n.inputs = [n.inputs[0]];
+      n.outputs = [n.outputs[0]];
+      n.attrs = new Map();
+    }
+  }
+}
+
+/**
+ * Switches the graph behind `b` to training behaviour: returns the running-statistic updates of
+ * every batch normalization, and replaces each Dropout by x · mask / (1 − ratio) with the mask
+ * drawn from the uint32 input `randomKey`.
+ */
+export function toTrainingForm(b: GraphBuilder, randomKey: string): RunningStatUpdate[] {
+  const graph = b.graph;
+  const updates: RunningStatUpdate[] = [];
+  const original = [...graph.nodes];
+  let site = 0;
+  for (const n of original) {
+    if (isDefault(n, 'BatchNormalization')) {
+      n.attrs.set('training_mode', { kind: 'int', value: 1 });
+      // onnxruntime requires the running-statistic outputs in training mode; Trainer computes
+      // its own (PyTorch's unbiased variance), so these stay unread.
+      n.outputs = [n.outputs[0], n.outputs[1] || b.fresh('bn_running_mean'), n.outputs[2] || b.fresh('bn_running_var')];
+      b.shapes.inferNode(n);
+      updates.push(...runningStatistics(b, n));
+    } else if (isDefault(n, 'Dropout')) {
+      replaceDropout(b, n, siteKey(b, randomKey, site++));
+    }
+  }
+  // The mask and statistics nodes were appended at the end; restore a topological order.
+  sortTopologically(graph);
+  return updates;
+}
+
+/** PyTorch's update: running = momentum·running + (1 − momentum)·batch, with the unbiased variance. */
+function runningStatistics(b: GraphBuilder, n: Node): RunningStatUpdate[] {
+  const [x, , , mean, variance] = n.inputs;
+  const rank = b.rank(x);
+  const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  // ONNX momentum is the weight of the old value (PyTorch's 1 − momentum).
+  const m = attrFloat(n, 'momentum', 0.9);
+  const batchMean = b.reduceMean(x, axes, false);
+  const centered = b.sub(x, b.reduceMean(x, axes, true));
+  const biased = b.reduceMean(b.mul(centered, centered), axes, false);
+  const shape = b.shapeOf(x);
+  const count = b.cast(b.op('Div', [b.op('Size', [x]), b.op('Gather', [shape, b.scalar(1, DataType.INT64)], { axis: 0 })]), b.type(x));
+  const unbiased = b.mul(biased, b.div(count, b.sub(count, b.scalarLike(1, x))));
+  const blend = (old: string, batch: string) => b.add2(b.mul(old, b.scalarLike(m, x)), b.mul(batch, b.scalarLike(1 - m, x)));
+  return [
+    { buffer: mean, next: blend(mean, batchMean) },
+    { buffer: variance, next: blend(variance, unbiased) },
+  ];
+}
+
+function replaceDropout(b: GraphBuilder, n: Node, key: string): void {
+  const x = n.inputs[0];
+  const ratio = n.inputs[1] ? b.constantScalar(n.inputs[1]) : 0.5;
+  if (ratio === undefined) throw new Error(`Dropout node "${n.name}" has a ratio that is not a constant`);
+  const y = n.outputs[0];
+  const maskOut = n.outputs[1];
+  // The node becomes y = x · scaled mask (a Mul, differentiated by the Mul rule).
+  const keep = b.op('GreaterOrEqual', [uniformLike(b, x, key), b.scalarLike(ratio, x)]);
+  const scaled = b.mul(b.cast(keep, b.type(x)), b.scalarLike(ratio < 1 ? 1 / (1 - ratio) : 0, x));
+  n.op = 'Mul';
+  n.inputs = [x, scaled];
+  n.outputs = [y];
+  n.attrs = new Map();
+  b.shapes.inferNode(n);
+  if (maskOut) b.add('Identity', [keep], {}, { outputs: [maskOut] });
+}

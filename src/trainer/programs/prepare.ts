@@ -1,0 +1,124 @@
+// Turns a loaded model into the form every program starts from: one opset, Constant nodes as
+// initializers, exporter-deduplicated parameters untied again, and the float initializers
+// sorted into trainable parameters, batch-norm running statistics, and frozen constants.
+
+import { GraphBuilder } from '../onnx/builder';
+import { Graph, ValueInfo, attrTensor } from '../onnx/graph';
+import { Model } from '../onnx/model';
+import { upgradeOpset } from '../onnx/opset';
+import { DataType, Tensor, cloneTensor, fromNumbers, isFloatType } from '../onnx/tensor';
+import { planGradients } from '../autodiff/backward';
+
+export interface ParameterInfo {
+  name: string;
+  dims: number[];
+  /** Weight decay applies to parameters of rank ≥ 2 (never biases or normalization scales). */
+  decay: boolean;
+}
+
+export interface PreparedModel {
+  model: Model;
+  graph: Graph;
+  /** Trainable parameters in graph order. */
+  params: ParameterInfo[];
+  /** Batch-norm running means and variances, updated by training but not by gradients. */
+  buffers: string[];
+  /** Float initializers that stay constant (scalars, values the outputs do not depend on). */
+  frozen: string[];
+  /** Graph inputs the data must feed. */
+  inputs: ValueInfo[];
+  /** The output the loss head reads. */
+  logits: string;
+}
+
+/** Replaces Constant nodes by initializers, so constants have one representation. */
+export function constantsToInitializers(graph: Graph): void {
+  const kept = [];
+  for (const n of graph.nodes) {
+    if (n.op !== 'Constant' || n.domain !== '') {
+      kept.push(n);
+      continue;
+    }
+    const t = constantValue(n.attrs);
+    if (!t) {
+      kept.push(n);
+      continue;
+    }
+    graph.initializers.set(n.outputs[0], t);
+  }
+  graph.nodes = kept;
+}
+
+function constantValue(attrs: Graph['nodes'][number]['attrs']): Tensor | undefined {
+  const t = attrTensor({ attrs } as Graph['nodes'][number], 'value');
+  if (t) return t;
+  const a = attrs.get('value_float') ?? attrs.get('value_floats') ?? attrs.get('value_int') ?? attrs.get('value_ints');
+  if (!a) return undefined;
+  if (a.kind === 'float') return fromNumbers(DataType.FLOAT, [], [a.value]);
+  if (a.kind === 'floats') return fromNumbers(DataType.FLOAT, [a.value.length], a.value);
+  if (a.kind === 'int') return fromNumbers(DataType.INT64, [], [a.value]);
+  if (a.kind === 'ints') return fromNumbers(DataType.INT64, [a.value.length], a.value);
+  return undefined;
+}
+
+/**
+ * PyTorch's exporter merges parameters that happen to hold equal values (freshly initialized
+ * biases and norm scales) into one initializer read through Identity nodes. In PyTorch they are
+ * separate parameters, so each Identity becomes an initializer of its own again.
+ */
+export function untieIdentityParameters(graph: Graph): string[] {
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const untied: string[] = [];
+  graph.nodes = graph.nodes.filter((n) => {
+    if (n.op !== 'Identity' || n.domain !== '') return true;
+    const src = graph.initializers.get(n.inputs[0]);
+    if (!src || !isFloatType(src.type) || outputs.has(n.outputs[0])) return true;
+    graph.initializers.set(n.outputs[0], cloneTensor(src));
+    untied.push(n.outputs[0]);
+    return false;
+  });
+  return untied;
+}
+
+/** Names of batch-norm running statistics (inputs 3 and 4 of every BatchNormalization). */
+export function batchNormBuffers(graph: Graph): string[] {
+  const out: string[] = [];
+  for (const n of graph.nodes) {
+    if (n.op !== 'BatchNormalization') continue;
+    for (const i of [3, 4]) if (n.inputs[i] && graph.initializers.has(n.inputs[i])) out.push(n.inputs[i]);
+  }
+  return [...new Set(out)];
+}
+
+export interface PrepareOptions {
+  /** The model output the loss reads; default: the first graph output. */
+  output?: string;
+  /** Parameters to keep frozen (exact names). */
+  freeze?: string[];
+}
+
+export class PrepareError extends Error {}
+
+export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedModel {
+  const graph = upgradeOpset(model.graph, model.path);
+  constantsToInitializers(graph);
+  untieIdentityParameters(graph);
+  const logits = opts.output ?? graph.outputs[0]?.name;
+  if (!logits || !graph.outputs.some((o) => o.name === logits)) {
+    throw new PrepareError(`${model.path} has no output named "${logits}" (outputs: ${graph.outputs.map((o) => o.name).join(', ')})`);
+  }
+  const buffers = batchNormBuffers(graph);
+  const freeze = new Set(opts.freeze ?? []);
+  // Rank-0 float initializers are constants an exporter wrote (scales, epsilons), not weights.
+  const candidates = [...graph.initializers].filter(([name, t]) =>
+    isFloatType(t.type) && t.dims.length >= 1 && !buffers.includes(name) && !freeze.has(name)).map(([name]) => name);
+  const b = new GraphBuilder(graph.clone());
+  const plan = planGradients(b, b.graph.nodes, candidates, [logits]);
+  const params: ParameterInfo[] = candidates.filter((n) => plan.needed.has(n)).map((name) => {
+    const dims = graph.initializers.get(name)!.dims;
+    return { name, dims: [...dims], decay: dims.length >= 2 };
+  });
+  const trained = new Set(params.map((p) => p.name));
+  const frozen = [...graph.initializers].filter(([n, t]) => isFloatType(t.type) && !trained.has(n) && !buffers.includes(n)).map(([n]) => n);
+  return { model, graph, params, buffers, frozen, inputs: graph.inputs, logits };
+}

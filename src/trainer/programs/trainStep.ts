@@ -1,0 +1,129 @@
+// Compiles the train-step graphs: forward (training form) + loss head + backward + global-norm
+// clipping + optimizer update, all standard ONNX ops, run as one onnxruntime session.
+// Gradient accumulation uses two more variants: "accumulate" adds a micro-batch's scaled
+// gradient to running sums; "final" adds the last micro-batch's and applies the update.
+
+import { GraphBuilder } from '../onnx/builder';
+import { Dim, Graph } from '../onnx/graph';
+import { DataType } from '../onnx/tensor';
+import { buildBackward } from '../autodiff/backward';
+import { LossHeadOptions, addLossHead, labelShape, labelType } from './lossHeads';
+import { toTrainingForm } from './lowering';
+import { OptimizerConfig, addGlobalNormClip, addOptimizerUpdate, hyperParameterNames, optimizerSlots } from './optimizers';
+import { PreparedModel } from './prepare';
+
+export type TrainStepMode = 'step' | 'accumulate' | 'final';
+
+/** Names of the trainer's own graph inputs and outputs. */
+export const IO = {
+  labels: 'labels',
+  loss: 'trainer/loss',
+  gradNorm: 'trainer/grad_norm',
+  maxGradNorm: 'trainer/max_grad_norm',
+  randomKey: 'trainer/random_key',
+  gradScale: 'trainer/grad_scale',
+  hyper: (name: string) => `trainer/${name}`,
+  accumulated: (param: string) => `trainer/acc/${param}`,
+  accumulatedNext: (param: string) => `trainer/acc_next/${param}`,
+  next: (name: string) => `trainer/next/${name}`,
+  slot: (slot: string, param: string) => `trainer/${slot}/${param}`,
+  slotNext: (slot: string, param: string) => `trainer/${slot}_next/${param}`,
+};
+
+export interface CompiledTrainStep {
+  mode: TrainStepMode;
+  graph: Graph;
+  slots: string[];
+}
+
+/** The labels input's shape, derived from the logits output's. */
+export function labelsShape(prepared: PreparedModel, loss: LossHeadOptions): Dim[] | undefined {
+  const logits = prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape;
+  return logits && labelShape(loss.problemType, logits, loss.numLabels);
+}
+
+/** Makes parameters and buffers graph inputs (they are fed every step, not baked in). */
+function liftToInputs(graph: Graph, names: string[]): void {
+  for (const n of names) {
+    const t = graph.initializers.get(n)!;
+    graph.initializers.delete(n);
+    graph.inputs.push({ name: n, type: t.type, shape: [...t.dims] });
+  }
+}
+
+/** Renames the value `from` to `to` by an Identity, so an output can carry a fixed name. */
+function output(b: GraphBuilder, from: string, to: string, outs: Graph['outputs']): void {
+  b.add('Identity', [from], {}, { outputs: [b.reserve(to)] });
+  outs.push(b.shapes.valueInfo(to));
+}
+
+export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, mode: TrainStepMode): CompiledTrainStep {
+  const graph = prepared.graph.clone();
+  graph.name = `train_${mode}`;
+  const params = prepared.params.map((p) => p.name);
+  liftToInputs(graph, [...params, ...prepared.buffers]);
+  graph.outputs = [];
+  if (graph.inputs.some((i) => i.name === IO.labels)) throw new Error(`the model has an input named "${IO.labels}"; rename it`);
+  graph.inputs.push({ name: IO.labels, type: labelType(loss.problemType), shape: labelsShape(prepared, loss) });
+  graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
+  const b = new GraphBuilder(graph);
+  const logitsType = b.type(prepared.logits);
+  const scalarInput = (name: string) => {
+    graph.inputs.push({ name, type: logitsType, shape: [] });
+    b.shapes.set(name, { type: logitsType, shape: [] });
+    return name;
+  };
+
+  const runningStats = toTrainingForm(b, IO.randomKey);
+  const lossValue = addLossHead(b, prepared.logits, IO.labels, loss);
+  const { grads } = buildBackward(b, lossValue, params);
+  const outs: Graph['outputs'] = [];
+  output(b, lossValue, IO.loss, outs);
+  for (const u of runningStats) output(b, u.next, IO.next(u.buffer), outs);
+
+  // Gradients of parameters the loss does not reach are zero.
+  const gradOf = (p: string) => grads.get(p) ?? b.zerosLike(p);
+  const slots = optimizerSlots(optimizer);
+
+  if (mode === 'accumulate') {
+    const scale = scalarInput(IO.gradScale);
+    for (const p of params) {
+      const acc = IO.accumulated(p);
+      const t = prepared.graph.initializers.get(p)!;
+      graph.inputs.push({ name: acc, type: t.type, shape: [...t.dims] });
+      b.shapes.set(acc, { type: t.type, shape: [...t.dims] });
+      output(b, b.add2(acc, b.mul(gradOf(p), scale)), IO.accumulatedNext(p), outs);
+    }
+    graph.outputs = outs;
+    return { mode, graph, slots };
+  }
+
+  let total = params.map(gradOf);
+  if (mode === 'final') {
+    const scale = scalarInput(IO.gradScale);
+    total = params.map((p, i) => {
+      const acc = IO.accumulated(p);
+      const t = prepared.graph.initializers.get(p)!;
+      graph.inputs.push({ name: acc, type: t.type, shape: [...t.dims] });
+      b.shapes.set(acc, { type: t.type, shape: [...t.dims] });
+      return b.add2(acc, b.mul(total[i], scale));
+    });
+  }
+  const { coef, norm } = addGlobalNormClip(b, total, scalarInput(IO.maxGradNorm));
+  output(b, norm, IO.gradNorm, outs);
+  const hyper: Record<string, string> = {};
+  for (const h of hyperParameterNames(optimizer)) hyper[h] = scalarInput(IO.hyper(h));
+  prepared.params.forEach((p, i) => {
+    const state = slots.map((s) => {
+      const name = IO.slot(s, p.name);
+      graph.inputs.push({ name, type: logitsType, shape: [...p.dims] });
+      b.shapes.set(name, { type: logitsType, shape: [...p.dims] });
+      return name;
+    });
+    const u = addOptimizerUpdate(b, optimizer, p.name, p.decay, total[i], coef, state, hyper);
+    output(b, u.param, IO.next(p.name), outs);
+    slots.forEach((s, k) => output(b, u.state[k], IO.slotNext(s, p.name), outs));
+  });
+  graph.outputs = outs;
+  return { mode, graph, slots };
+}
