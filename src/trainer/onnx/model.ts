@@ -159,7 +159,7 @@ export interface SaveOptions {
 const INLINE_LIMIT = 1 << 30;
 
 /** Builds the ModelProto of `graph`, keeping the metadata (producer, opsets, metadata_props) of `base`. */
-export function modelToProto(graph: Graph, base?: onnx.IModelProto, external?: ExternalWriter): onnx.ModelProto {
+export function modelToProto(graph: Graph, base?: onnx.IModelProto, external?: ExternalPlacement): onnx.ModelProto {
   const opsets: onnx.IOperatorSetIdProto[] = [{ domain: '', version: graph.opset }];
   for (const o of graph.otherOpsets) opsets.push({ domain: o.domain, version: o.version });
   return onnx.ModelProto.create({
@@ -185,7 +185,7 @@ function irVersionFor(opset: number): number {
   return 7;
 }
 
-export function graphToProto(graph: Graph, external?: ExternalWriter): onnx.IGraphProto {
+export function graphToProto(graph: Graph, external?: ExternalPlacement): onnx.IGraphProto {
   return {
     name: graph.name,
     node: graph.nodes.map(nodeToProto),
@@ -240,23 +240,25 @@ function valueInfoToProto(v: ValueInfo): onnx.IValueInfoProto {
   };
 }
 
-export function tensorToProto(name: string, t: Tensor, external?: ExternalWriter): onnx.ITensorProto {
-  const raw = toBytes(t.data);
-  if (external && raw.byteLength >= external.threshold) {
-    const offset = external.append(raw);
+/** Where a tensor's bytes live outside the model file, or undefined to keep it inline. */
+export type ExternalPlacement = (name: string, t: Tensor) => { location: string; offset: number; length: number } | undefined;
+
+export function tensorToProto(name: string, t: Tensor, external?: ExternalPlacement): onnx.ITensorProto {
+  const place = external?.(name, t);
+  if (place) {
     return {
       name,
       dataType: t.type,
       dims: t.dims,
       dataLocation: onnx.TensorProto.DataLocation.EXTERNAL,
       externalData: [
-        { key: 'location', value: external.location },
-        { key: 'offset', value: String(offset) },
-        { key: 'length', value: String(raw.byteLength) },
+        { key: 'location', value: place.location },
+        { key: 'offset', value: String(place.offset) },
+        { key: 'length', value: String(place.length) },
       ],
     };
   }
-  return { name, dataType: t.type, dims: t.dims, rawData: raw };
+  return { name, dataType: t.type, dims: t.dims, rawData: toBytes(t.data) };
 }
 
 /** Collects tensors for one external-data file (offsets aligned to 4 KiB, as onnx does). */
@@ -264,6 +266,13 @@ export class ExternalWriter {
   private chunks: Uint8Array[] = [];
   private size = 0;
   constructor(readonly location: string, readonly threshold: number) {}
+
+  /** The placement function for modelToProto: tensors above the threshold go to this file. */
+  readonly place: ExternalPlacement = (_name, t) => {
+    const raw = toBytes(t.data);
+    if (raw.byteLength < this.threshold) return undefined;
+    return { location: this.location, offset: this.append(raw), length: raw.byteLength };
+  };
 
   append(bytes: Uint8Array): number {
     const pad = (4096 - (this.size % 4096)) % 4096;
@@ -306,7 +315,7 @@ export function saveModel(file: string, graph: Graph, base?: onnx.IModelProto, o
   const useExternal = opts.externalDataThreshold !== undefined || initializerBytes(graph) > INLINE_LIMIT;
   const dataName = `${path.basename(file)}.data`;
   const external = useExternal ? new ExternalWriter(dataName, opts.externalDataThreshold ?? 1024) : undefined;
-  const bytes = onnx.ModelProto.encode(modelToProto(graph, base, external)).finish();
+  const bytes = onnx.ModelProto.encode(modelToProto(graph, base, external?.place)).finish();
   const tmp = `${file}.tmp-${process.pid}`;
   if (external) {
     const dataFile = path.join(path.dirname(file), dataName);

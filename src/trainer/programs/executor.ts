@@ -93,6 +93,11 @@ export class TrainStepRunner {
     return { loss: Number(out[IO.loss].data[0]), acc: next };
   }
 
+  /** Zero gradient sums, for a window of one micro-batch when accumulation is on. */
+  zeroAccumulator(state: TrainingState): Map<string, Tensor> {
+    return new Map([...state.params].map(([k, t]) => [k, zeros(t.type, t.dims)]));
+  }
+
   /** The last micro-batch of a window: adds its gradient to `acc` and applies the update. */
   async finalStep(state: TrainingState, acc: Map<string, Tensor>, batch: Batch, scale: number, s: StepScalars): Promise<{ loss: number; gradNorm: number }> {
     return this.update('final', state, batch, s, acc, scale);

@@ -34,9 +34,9 @@ export function toInferenceForm(graph: Graph): void {
 }
 
 /**
- * Switches the graph behind `b` to training behaviour: returns the running-statistic updates of
- * every batch normalization, and replaces each Dropout by x · mask / (1 − ratio) with the mask
- * drawn from the uint32 input `randomKey`.
+ * Switches the graph behind `b` to training behaviour: batch normalizations on batch statistics
+ * (returning their running-statistic updates), and each Dropout replaced by x · mask / (1 − ratio)
+ * with the mask drawn from the uint32 input `randomKey`.
  */
 export function toTrainingForm(b: GraphBuilder, randomKey: string): RunningStatUpdate[] {
   const graph = b.graph;
@@ -45,12 +45,7 @@ export function toTrainingForm(b: GraphBuilder, randomKey: string): RunningStatU
   let site = 0;
   for (const n of original) {
     if (isDefault(n, 'BatchNormalization')) {
-      n.attrs.set('training_mode', { kind: 'int', value: 1 });
-      // onnxruntime requires the running-statistic outputs in training mode; Trainer computes
-      // its own (PyTorch's unbiased variance), so these stay unread.
-      n.outputs = [n.outputs[0], n.outputs[1] || b.fresh('bn_running_mean'), n.outputs[2] || b.fresh('bn_running_var')];
-      b.shapes.inferNode(n);
-      updates.push(...runningStatistics(b, n));
+      updates.push(...decomposeBatchNorm(b, n));
     } else if (isDefault(n, 'Dropout')) {
       replaceDropout(b, n, siteKey(b, randomKey, site++));
     }
@@ -60,22 +55,39 @@ export function toTrainingForm(b: GraphBuilder, randomKey: string): RunningStatU
   return updates;
 }
 
-/** PyTorch's update: running = momentum·running + (1 − momentum)·batch, with the unbiased variance. */
-function runningStatistics(b: GraphBuilder, n: Node): RunningStatUpdate[] {
-  const [x, , , mean, variance] = n.inputs;
+/**
+ * Replaces a BatchNormalization by its training-mode formula in primitive operators and returns
+ * PyTorch's running-statistic updates: running = momentum·running + (1 − momentum)·batch, with
+ * the unbiased variance. (onnxruntime's own training-mode BatchNormalization writes its updated
+ * statistics into its mean and variance *inputs*, even graph inputs fed from JavaScript memory,
+ * so the operator cannot run with Trainer's buffers.)
+ */
+function decomposeBatchNorm(b: GraphBuilder, n: Node): RunningStatUpdate[] {
+  const [x, scale, bias, mean, variance] = n.inputs;
   const rank = b.rank(x);
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  const perChannel = (v: string) => b.unsqueeze(v, axes.slice(1).length ? [0, ...axes.slice(1)] : [0]);
+  const eps = attrFloat(n, 'epsilon', 1e-5);
   // ONNX momentum is the weight of the old value (PyTorch's 1 − momentum).
   const m = attrFloat(n, 'momentum', 0.9);
-  const batchMean = b.reduceMean(x, axes, false);
-  const centered = b.sub(x, b.reduceMean(x, axes, true));
-  const biased = b.reduceMean(b.mul(centered, centered), axes, false);
+  const batchMean = b.reduceMean(x, axes, true);
+  const centered = b.sub(x, batchMean);
+  const biased = b.reduceMean(b.mul(centered, centered), axes, true);
+  const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(biased, b.scalarLike(eps, x))])]);
+  const normalized = b.mul(b.mul(centered, invStd), perChannel(scale));
+  // The node itself becomes the final Add, keeping its output name.
+  n.op = 'Add';
+  n.inputs = [normalized, perChannel(bias)];
+  n.outputs = [n.outputs[0]];
+  n.attrs = new Map();
+  b.shapes.inferNode(n);
+  const flat = (v: string) => b.reshape(v, [-1]);
   const shape = b.shapeOf(x);
   const count = b.cast(b.op('Div', [b.op('Size', [x]), b.op('Gather', [shape, b.scalar(1, DataType.INT64)], { axis: 0 })]), b.type(x));
-  const unbiased = b.mul(biased, b.div(count, b.sub(count, b.scalarLike(1, x))));
+  const unbiased = b.mul(flat(biased), b.div(count, b.sub(count, b.scalarLike(1, x))));
   const blend = (old: string, batch: string) => b.add2(b.mul(old, b.scalarLike(m, x)), b.mul(batch, b.scalarLike(1 - m, x)));
   return [
-    { buffer: mean, next: blend(mean, batchMean) },
+    { buffer: mean, next: blend(mean, flat(batchMean)) },
     { buffer: variance, next: blend(variance, unbiased) },
   ];
 }

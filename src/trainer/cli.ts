@@ -1,0 +1,188 @@
+// onnx-trainer: train / evaluate / predict / export from a config file, check a model, print
+// the config schema. Exit codes: 0 success, 2 bad config, data or model (one clear message, no
+// stack trace, nothing written), 1 a failure while running.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { parseArgs } from 'node:util';
+import { UnsupportedOpError } from './autodiff/backward';
+import { TrainerConfig, configSchema, loadConfig } from './config/config';
+import { UserError } from './errors';
+import { Job, JobKind, prepareJob } from './job';
+import { formatReport, inspectModel } from './inspect';
+import { jsonlLogCallback } from './logging/jsonl';
+import { progressCallback } from './logging/progress';
+import { TrainerCallback } from './loop/callbacks';
+import { ModelFormatError } from './onnx/model';
+import { PrepareError } from './programs/prepare';
+import { DeviceError } from './programs/session';
+import { ScheduleError } from './loop/schedules';
+import { writePredictions } from './loop/predictions';
+
+const USAGE = `usage: onnx-trainer <command> [options]
+
+commands:
+  train CONFIG [--resume [CHECKPOINT]]   train as the config says (resume: latest or given checkpoint)
+  evaluate CONFIG [--checkpoint DIR]     evaluate the final model or a checkpoint on data.eval
+  predict CONFIG [--checkpoint DIR] [--output FILE]
+                                         write predictions for data.test as JSONL
+  export CONFIG --checkpoint DIR --output DIR
+                                         write a checkpoint's inference-ready model.onnx
+  check MODEL [--output NAME]            list operators, trainable parameters, unsupported ops
+  schema                                 print the config file's JSON Schema
+
+Exit codes: 0 success, 2 bad config / data / model, 1 failure while running.`;
+
+/** Errors a user fixes by changing a file: reported in one line with exit code 2. */
+function isUserFacing(e: unknown): e is Error {
+  return e instanceof UserError || e instanceof ModelFormatError || e instanceof PrepareError ||
+    e instanceof UnsupportedOpError || e instanceof DeviceError || e instanceof ScheduleError;
+}
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  isTTY: boolean;
+}
+
+function terminalCallbacks(config: TrainerConfig, io: Io): TrainerCallback[] {
+  const args = config.training;
+  return [
+    jsonlLogCallback(args.output_dir),
+    progressCallback({ bar: io.isTTY && !args.disable_tqdm, write: io.err, samplesPerStep: args.per_device_train_batch_size * args.gradient_accumulation_steps }),
+  ];
+}
+
+function writeModelConfig(job: Job, dir: string) {
+  const m = job.config.model;
+  const id2label = Object.fromEntries(Array.from({ length: m.num_labels }, (_, i) => [String(i), `LABEL_${i}`]));
+  const label2id = Object.fromEntries(Object.entries(id2label).map(([k, v]) => [v, Number(k)]));
+  const cfg = { num_labels: m.num_labels, problem_type: m.problem_type, id2label, label2id, trainer: { source_model: m.path } };
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
+}
+
+async function train(configFile: string, resume: string | boolean | undefined, io: Io): Promise<void> {
+  const config = loadConfig(configFile);
+  const job = await prepareJob(config, 'train', terminalCallbacks(config, io));
+  const resumeFrom = resume ?? config.training.resume_from_checkpoint ?? undefined;
+  const result = await job.trainer.train(typeof resumeFrom === 'string' ? path.resolve(resumeFrom) : resumeFrom);
+  job.trainer.saveModel(config.training.output_dir);
+  writeModelConfig(job, config.training.output_dir);
+  await job.trainer.release();
+  io.out(`trained ${result.global_step} steps, train_loss ${result.training_loss.toFixed(4)}; model written to ${path.join(config.training.output_dir, 'model.onnx')}\n`);
+}
+
+function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined): string {
+  const dir = checkpoint ? path.resolve(checkpoint) : config.training.output_dir;
+  if (!fs.existsSync(path.join(dir, 'model.safetensors'))) {
+    throw new UserError(`${dir}: no trained model here (model.safetensors missing); train first or pass --checkpoint`);
+  }
+  return dir;
+}
+
+async function evaluate(configFile: string, checkpoint: string | undefined, io: Io): Promise<void> {
+  const config = loadConfig(configFile);
+  const job = await prepareJob(config, 'evaluate');
+  job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
+  const metrics = await job.trainer.evaluate();
+  await job.trainer.release();
+  io.out(JSON.stringify(metrics, null, 2) + '\n');
+}
+
+async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io): Promise<void> {
+  const config = loadConfig(configFile);
+  const job = await prepareJob(config, 'predict');
+  job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
+  const result = await job.trainer.predict(job.test!);
+  await job.trainer.release();
+  const file = path.resolve(output ?? path.join(config.training.output_dir, 'predictions.jsonl'));
+  writePredictions(file, job.test!, result.predictions, config.model.problem_type);
+  io.out(`wrote ${result.predictions.n} predictions to ${file}\n`);
+  if (Object.keys(result.metrics).length) io.out(JSON.stringify(result.metrics, null, 2) + '\n');
+}
+
+async function exportCheckpoint(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io): Promise<void> {
+  const config = loadConfig(configFile);
+  if (!output) throw new UserError('export needs --output DIR');
+  const job = await prepareJob(config, 'export');
+  job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
+  job.trainer.saveModel(path.resolve(output));
+  writeModelConfig(job, path.resolve(output));
+  io.out(`exported ${path.join(path.resolve(output), 'model.onnx')}\n`);
+}
+
+export async function main(argv: string[], io: Io): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    const { values, positionals } = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        resume: { type: 'boolean' },
+        checkpoint: { type: 'string' },
+        output: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+    if (!command || command === '--help' || command === '-h' || values.help) {
+      io.out(USAGE + '\n');
+      return command ? 0 : 2;
+    }
+    const need = (what: string) => {
+      if (!positionals[0]) throw new UserError(`${command} needs ${what}\n\n${USAGE}`);
+      return positionals[0];
+    };
+    switch (command as JobKind | 'check' | 'schema') {
+      case 'train': {
+        // `--resume` alone means the latest checkpoint; `--resume DIR` a given one.
+        const resume = values.resume ? (positionals[1] ?? true) : undefined;
+        await train(need('a config file'), resume, io);
+        return 0;
+      }
+      case 'evaluate':
+        await evaluate(need('a config file'), values.checkpoint, io);
+        return 0;
+      case 'predict':
+        await predict(need('a config file'), values.checkpoint, values.output, io);
+        return 0;
+      case 'export':
+        await exportCheckpoint(need('a config file'), values.checkpoint, values.output, io);
+        return 0;
+      case 'check': {
+        const report = inspectModel(path.resolve(need('a model file')), values.output);
+        io.out(formatReport(report) + '\n');
+        return report.unsupported.length ? 2 : 0;
+      }
+      case 'schema':
+        io.out(JSON.stringify(configSchema(), null, 2) + '\n');
+        return 0;
+      default:
+        throw new UserError(`unknown command "${command}"\n\n${USAGE}`);
+    }
+  } catch (e) {
+    if (isUserFacing(e)) {
+      io.err(`error: ${e.message}\n`);
+      return 2;
+    }
+    const err = e as Error & { code?: string };
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      io.err(`error: ${err.message}\n\n${USAGE}\n`);
+      return 2;
+    }
+    io.err(`error: ${err.message}\n${process.env.TRAINER_DEBUG ? `${err.stack}\n` : ''}`);
+    return 1;
+  }
+}
+
+/** Runs the command line of this process (the bin script and `node dist/cli.js` call this). */
+export function runCli(): void {
+  main(process.argv.slice(2), {
+    out: (s) => process.stdout.write(s),
+    err: (s) => process.stderr.write(s),
+    isTTY: !!process.stderr.isTTY,
+  }).then((code) => {
+    process.exitCode = code;
+  });
+}
+
+if (require.main === module) runCli();

@@ -1,0 +1,103 @@
+// The trainer config file: `model:`, `data:`, `training:` (TrainingArguments) and `device:`.
+// Relative paths resolve against the config file's folder.
+
+import * as path from 'node:path';
+import { ConfigDocument } from './document';
+import { Section, sectionSchema, t, validateSection } from './fields';
+import { TRAINING_FIELDS, TrainingArguments, parseTrainingArguments } from './trainingArguments';
+
+import type { ProblemType } from '../programs/lossHeads';
+
+export const MODEL_FIELDS: Section = {
+  path: { type: t.string, required: true, doc: 'The ONNX model file to train (its float initializers are the parameters).' },
+  problem_type: { type: t.enumOf('single_label_classification', 'multi_label_classification', 'regression'), doc: 'Loss: cross-entropy, BCE-with-logits or MSE. Default: regression when num_labels is 1, else single_label_classification.' },
+  num_labels: { type: t.integer(1), default: 2, doc: 'Number of classes (or regression targets) the model\'s output has.' },
+  output: { type: t.string, doc: 'Name of the model output holding the logits (default: the first output).' },
+  freeze: { type: t.array(t.string), default: [], doc: 'Parameters (initializer names) to keep frozen.' },
+  class_weights: { type: t.union(t.array(t.number(0)), t.enumOf('balanced')), doc: 'Cross-entropy class weights, or "balanced" (n_samples / (n_classes · count)).' },
+};
+
+export const DATA_FIELDS: Section = {
+  train: { type: t.string, doc: 'Training data: .jsonl, .json or .csv. Columns named like the model\'s inputs feed them; `labels` (or `label`) is the target.' },
+  eval: { type: t.string, doc: 'Evaluation data, same format.' },
+  test: { type: t.string, doc: 'Data for predict, same format (labels optional).' },
+};
+
+export const TOP_FIELDS: Section = {
+  model: { type: t.object, required: true, doc: 'The model to train.' },
+  data: { type: t.object, doc: 'Data files.' },
+  training: { type: t.object, doc: 'Hugging Face TrainingArguments.' },
+  device: { type: t.enumOf('auto', 'cpu', 'cuda'), default: 'auto', doc: 'Execution provider: cpu, cuda (fails clearly when not installed) or auto.' },
+};
+
+export interface ModelConfig {
+  path: string;
+  problem_type: ProblemType;
+  num_labels: number;
+  output?: string;
+  freeze: string[];
+  class_weights?: number[] | 'balanced';
+}
+
+export interface DataConfig {
+  train?: string;
+  eval?: string;
+  test?: string;
+}
+
+export interface TrainerConfig {
+  file: string;
+  dir: string;
+  model: ModelConfig;
+  data: DataConfig;
+  training: TrainingArguments;
+  device: 'auto' | 'cpu' | 'cuda';
+  doc: ConfigDocument;
+}
+
+/** Loads and validates a config file; every problem is a ConfigError naming file, key and line. */
+export function loadConfig(file: string): TrainerConfig {
+  const doc = ConfigDocument.load(path.resolve(file));
+  return parseConfig(doc);
+}
+
+export function parseConfig(doc: ConfigDocument): TrainerConfig {
+  const top = validateSection(doc, [], doc.data, TOP_FIELDS);
+  const model = validateSection(doc, ['model'], top.model, MODEL_FIELDS) as unknown as ModelConfig;
+  const data = validateSection(doc, ['data'], top.data, DATA_FIELDS) as DataConfig;
+  const training = parseTrainingArguments(doc, top.training);
+  const resolve = (p: string) => path.resolve(doc.dir, p);
+  model.path = resolve(model.path);
+  if (!model.problem_type) model.problem_type = model.num_labels === 1 ? 'regression' : 'single_label_classification';
+  if (model.problem_type === 'single_label_classification' && model.num_labels < 2) {
+    throw doc.error(['model', 'num_labels'], 'single_label_classification needs num_labels ≥ 2');
+  }
+  if (Array.isArray(model.class_weights)) {
+    if (model.problem_type !== 'single_label_classification') throw doc.error(['model', 'class_weights'], 'class weights apply to single_label_classification only');
+    if (model.class_weights.length !== model.num_labels) {
+      throw doc.error(['model', 'class_weights'], `has ${model.class_weights.length} weights, expected num_labels = ${model.num_labels}`);
+    }
+  }
+  for (const k of ['train', 'eval', 'test'] as const) if (data[k]) data[k] = resolve(data[k]!);
+  training.output_dir = resolve(training.output_dir);
+  if (training.logging_dir) training.logging_dir = resolve(training.logging_dir);
+  if (typeof training.resume_from_checkpoint === 'string') training.resume_from_checkpoint = resolve(training.resume_from_checkpoint);
+  return { file: doc.file, dir: doc.dir, model, data, training, device: top.device as TrainerConfig['device'], doc };
+}
+
+/** JSON Schema of the whole config file, for editors. */
+export function configSchema(): Record<string, unknown> {
+  return {
+    $schema: 'http://json-schema.org/draft-07/schema#',
+    title: 'Trainer config',
+    type: 'object',
+    additionalProperties: false,
+    required: ['model'],
+    properties: {
+      model: sectionSchema(MODEL_FIELDS, TOP_FIELDS.model.doc),
+      data: sectionSchema(DATA_FIELDS, TOP_FIELDS.data.doc),
+      training: sectionSchema(TRAINING_FIELDS, TOP_FIELDS.training.doc),
+      device: { enum: ['auto', 'cpu', 'cuda'], default: 'auto', description: TOP_FIELDS.device.doc },
+    },
+  };
+}

@@ -1,0 +1,46 @@
+// Stacks examples into a batch: every feature along a new first axis, labels as int64 class ids
+// or float32 vectors, as Hugging Face's default collator does.
+
+import { DataType, Tensor, allocate } from '../onnx/tensor';
+import { ValueInfo } from '../onnx/graph';
+import { Example, ProblemType } from './dataset';
+
+export type Batch = Map<string, Tensor>;
+
+export function collate(examples: readonly Example[], inputs: readonly ValueInfo[], problem: ProblemType | undefined, numLabels: number): Batch {
+  const batch: Batch = new Map();
+  for (const input of inputs) {
+    const first = examples[0].features.get(input.name)!;
+    const per = first.data.length;
+    const data = allocate(input.type, per * examples.length);
+    examples.forEach((e, i) => (data as Float32Array).set(e.features.get(input.name)!.data as Float32Array, i * per));
+    batch.set(input.name, { type: input.type, dims: [examples.length, ...first.dims], data });
+  }
+  if (problem && examples[0].label !== undefined) batch.set('labels', collateLabels(examples, problem, numLabels));
+  return batch;
+}
+
+function collateLabels(examples: readonly Example[], problem: ProblemType, numLabels: number): Tensor {
+  const n = examples.length;
+  if (problem === 'single_label_classification') {
+    return { type: DataType.INT64, dims: [n], data: BigInt64Array.from(examples, (e) => BigInt(e.label as number)) };
+  }
+  const width = problem === 'regression' && numLabels === 1 ? 1 : numLabels;
+  const data = new Float32Array(n * width);
+  examples.forEach((e, i) => {
+    if (Array.isArray(e.label)) data.set(e.label, i * width);
+    else data[i] = e.label as number;
+  });
+  return { type: DataType.FLOAT, dims: width === 1 && problem === 'regression' ? [n] : [n, width], data };
+}
+
+/** Indices of each micro-batch of an epoch, in the given order. */
+export function microBatches(order: readonly number[], batchSize: number, dropLast: boolean): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; i += batchSize) {
+    const chunk = order.slice(i, i + batchSize);
+    if (chunk.length < batchSize && dropLast) break;
+    out.push(chunk);
+  }
+  return out;
+}

@@ -1,0 +1,138 @@
+// Turns data records into examples for a model: each column named like a graph input becomes a
+// typed array of that input's element type with its per-sample shape checked against the graph,
+// and `labels` (or `label`) becomes the target checked against problem_type and num_labels.
+// Every mismatch is an error naming the file, the line and the column.
+
+import { Dim, ValueInfo } from '../onnx/graph';
+import { DataType, TensorData, allocate, typeName } from '../onnx/tensor';
+import { DataError } from '../errors';
+import { DataRecord } from './readers';
+
+import type { ProblemType } from '../programs/lossHeads';
+
+export type { ProblemType };
+
+export interface LabelSpec {
+  problemType: ProblemType;
+  numLabels: number;
+}
+
+export interface Feature {
+  dims: number[];
+  data: TensorData;
+}
+
+export interface Example {
+  line: number;
+  features: Map<string, Feature>;
+  /** A class id, or a vector (multi-hot or regression targets). */
+  label?: number | number[];
+}
+
+export interface Dataset {
+  file: string;
+  examples: Example[];
+  hasLabels: boolean;
+}
+
+function show(dims: readonly Dim[]): string {
+  return `[${dims.join(', ')}]`;
+}
+
+/** Flattens a (nested) array into numbers, returning its shape; ragged nesting is an error. */
+function flatten(value: unknown): { dims: number[]; values: number[] } | string {
+  if (typeof value === 'number' || typeof value === 'boolean') return { dims: [], values: [Number(value)] };
+  if (!Array.isArray(value)) return `expected a number or an array of numbers, got ${value === null ? 'null' : typeof value === 'string' ? `text "${value.slice(0, 40)}"` : typeof value}`;
+  if (value.length === 0) return { dims: [0], values: [] };
+  const parts = value.map(flatten);
+  const bad = parts.find((p) => typeof p === 'string');
+  if (bad) return bad as string;
+  const first = parts[0] as { dims: number[]; values: number[] };
+  for (const p of parts as { dims: number[] }[]) {
+    if (p.dims.join(',') !== first.dims.join(',')) return `is a ragged array (items of shapes ${show(first.dims)} and ${show(p.dims)})`;
+  }
+  return { dims: [value.length, ...first.dims], values: (parts as { values: number[] }[]).flatMap((p) => p.values) };
+}
+
+function labelOf(r: DataRecord, file: string, spec: LabelSpec): number | number[] | undefined {
+  const raw = 'labels' in r.values ? r.values.labels : r.values.label;
+  if (raw === undefined || raw === null) return undefined;
+  const { problemType, numLabels } = spec;
+  const fail = (msg: string) => new DataError(file, r.line, `label ${JSON.stringify(raw)}: ${msg}`);
+  if (problemType === 'single_label_classification') {
+    const v = typeof raw === 'boolean' ? Number(raw) : raw;
+    if (typeof v !== 'number' || !Number.isInteger(v)) throw fail(`expected a class id (an integer from 0 to ${numLabels - 1})`);
+    if (v < 0 || v >= numLabels) throw fail(`out of range for num_labels ${numLabels} (expected 0 to ${numLabels - 1})`);
+    return v;
+  }
+  const flat = flatten(raw);
+  if (typeof flat === 'string') throw fail(flat);
+  if (problemType === 'multi_label_classification') {
+    if (flat.values.length !== numLabels) throw fail(`expected ${numLabels} values (one 0/1 per label)`);
+    if (flat.values.some((x) => x !== 0 && x !== 1)) throw fail('multi-label targets must be 0 or 1');
+    return flat.values;
+  }
+  if (flat.values.length !== numLabels) throw fail(`expected ${numLabels} regression target${numLabels > 1 ? 's' : ''}`);
+  return numLabels === 1 && flat.dims.length === 0 ? flat.values[0] : flat.values;
+}
+
+/**
+ * Builds examples for the graph inputs. Symbolic per-sample dims (a sequence length) must agree
+ * across the file, since samples are stacked without padding.
+ */
+export function buildDataset(file: string, records: DataRecord[], inputs: readonly ValueInfo[], labels: LabelSpec | undefined, requireLabels: boolean): Dataset {
+  const symbolValues = new Map<string, { value: number; line: number; column: string }>();
+  const examples: Example[] = [];
+  let labelled = 0;
+  for (const r of records) {
+    const features = new Map<string, Feature>();
+    for (const input of inputs) {
+      if (!(input.name in r.values)) {
+        const cols = Object.keys(r.values).join(', ');
+        throw new DataError(file, r.line, `no column "${input.name}" for the model input "${input.name}" ${show(input.shape ?? [])} (columns here: ${cols})`);
+      }
+      const flat = flatten(r.values[input.name]);
+      if (typeof flat === 'string') throw new DataError(file, r.line, `column "${input.name}" ${flat}`);
+      const expected = input.shape?.slice(1);
+      let dims = flat.dims;
+      if (expected) {
+        // A bare number feeds a per-sample shape of one element ([batch] or [batch, 1]).
+        if (dims.length === 0 && expected.every((d) => d === 1)) dims = expected as number[];
+        const mismatch = dims.length !== expected.length || expected.some((d, i) => typeof d === 'number' && d !== dims[i]);
+        if (mismatch) {
+          throw new DataError(file, r.line, `column "${input.name}" has shape ${show(dims)} per sample, but the model input "${input.name}" ` +
+            `${show(input.shape ?? [])} expects ${show(expected)}`);
+        }
+        expected.forEach((d, i) => {
+          if (typeof d === 'number') return;
+          const seen = symbolValues.get(d);
+          if (!seen) symbolValues.set(d, { value: dims[i], line: r.line, column: input.name });
+          else if (seen.value !== dims[i]) {
+            throw new DataError(file, r.line, `column "${input.name}" has ${dims[i]} along "${d}", but line ${seen.line} ("${seen.column}") has ${seen.value}; ` +
+              'samples are stacked without padding, so they need one length');
+          }
+        });
+      }
+      const data = allocate(input.type, flat.values.length);
+      if (input.type === DataType.INT64 || input.type === DataType.UINT64) {
+        for (let i = 0; i < flat.values.length; i++) {
+          const v = flat.values[i];
+          if (!Number.isInteger(v)) throw new DataError(file, r.line, `column "${input.name}" feeds ${typeName(input.type)} but holds ${v}`);
+          (data as BigInt64Array)[i] = BigInt(v);
+        }
+      } else {
+        (data as Float32Array).set(flat.values);
+      }
+      features.set(input.name, { dims, data });
+    }
+    const label = labels ? labelOf(r, file, labels) : undefined;
+    if (label !== undefined) labelled++;
+    else if (requireLabels) throw new DataError(file, r.line, 'no "labels" (or "label") value');
+    examples.push({ line: r.line, features, label });
+  }
+  if (labelled > 0 && labelled < examples.length) {
+    const missing = examples.find((e) => e.label === undefined)!;
+    throw new DataError(file, missing.line, 'this record has no label, but others do');
+  }
+  return { file, examples, hasLabels: labelled > 0 };
+}

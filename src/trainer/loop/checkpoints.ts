@@ -1,0 +1,189 @@
+// Checkpoint folders in Hugging Face's layout: checkpoint-<global_step>/ with an inference-ready
+// model (model.onnx + model.safetensors), optimizer.safetensors, scheduler.json,
+// rng_state.json, trainer_state.json and training_args.json. Written to a temporary folder and
+// renamed into place, so a killed process never leaves a half-written checkpoint behind.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Model } from '../onnx/model';
+import { readSafetensors, writeSafetensors } from '../onnx/safetensors';
+import { Tensor } from '../onnx/tensor';
+import { TrainingState } from '../programs/executor';
+import { MODEL_FILE, WEIGHTS_FILE, exportModel } from '../programs/export';
+import { UserError } from '../errors';
+import { TrainerState, parsePythonJson, pythonJson } from './state';
+
+export const CHECKPOINT_PREFIX = 'checkpoint-';
+export const OPTIMIZER_FILE = 'optimizer.safetensors';
+export const SCHEDULER_FILE = 'scheduler.json';
+export const RNG_FILE = 'rng_state.json';
+export const STATE_FILE = 'trainer_state.json';
+export const ARGS_FILE = 'training_args.json';
+
+/** What resuming needs beyond the weights: where the schedule and the loss bookkeeping stood. */
+export interface ResumeState {
+  /** Scheduler steps taken (LambdaLR's last_epoch). */
+  schedulerStep: number;
+  /** Seeds of the counter-based generators (dropout masks, data order). */
+  seed: number;
+  dataSeed: number;
+  /** Sum of per-step losses since the last log, and that log's step. */
+  lossSinceLog: number;
+  lastLoggedStep: number;
+  /** Sum of all logged loss sums (for train_loss). */
+  totalLoss: number;
+}
+
+export interface CheckpointContents {
+  training: TrainingState;
+  trainerState: TrainerState;
+  resume: ResumeState;
+  args: Record<string, unknown>;
+  learningRate: number;
+}
+
+export function checkpointName(step: number): string {
+  return `${CHECKPOINT_PREFIX}${step}`;
+}
+
+function writeJson(file: string, value: unknown) {
+  fs.writeFileSync(file, pythonJson(value));
+}
+
+/** Writes checkpoint-<step> atomically; returns its path. */
+export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointContents, onlyModel: boolean): string {
+  const final = path.join(outputDir, checkpointName(c.trainerState.global_step));
+  const tmp = path.join(outputDir, `.tmp-${checkpointName(c.trainerState.global_step)}-${process.pid}`);
+  fs.rmSync(tmp, { recursive: true, force: true });
+  fs.mkdirSync(tmp, { recursive: true });
+  exportModel(model, new Map([...c.training.params, ...c.training.buffers]), tmp);
+  if (!onlyModel) {
+    const opt = new Map<string, Tensor>();
+    for (const [key, t] of c.training.optimizer) {
+      const [slot, ...rest] = key.split('/');
+      opt.set(`${rest.join('/')}.${slot}`, t);
+    }
+    writeSafetensors(path.join(tmp, OPTIMIZER_FILE), opt, { format: 'onnx-trainer' });
+    writeJson(path.join(tmp, SCHEDULER_FILE), { last_epoch: c.resume.schedulerStep, _last_lr: [c.learningRate] });
+    writeJson(path.join(tmp, RNG_FILE), {
+      generator: 'counter-based (lowbias32)', seed: c.resume.seed, data_seed: c.resume.dataSeed,
+      loss_since_log: c.resume.lossSinceLog, last_logged_step: c.resume.lastLoggedStep, total_loss: c.resume.totalLoss,
+    });
+  }
+  writeJson(path.join(tmp, STATE_FILE), c.trainerState);
+  writeJson(path.join(tmp, ARGS_FILE), c.args);
+  // A checkpoint of the same step (a rerun) is replaced only once the new one is complete.
+  if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
+  fs.renameSync(tmp, final);
+  return final;
+}
+
+/** Checkpoint folders of a run, oldest step first. */
+export function listCheckpoints(outputDir: string): { path: string; step: number }[] {
+  if (!fs.existsSync(outputDir)) return [];
+  return fs.readdirSync(outputDir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && /^checkpoint-\d+$/.test(e.name))
+    .map((e) => ({ path: path.join(outputDir, e.name), step: Number(e.name.slice(CHECKPOINT_PREFIX.length)) }))
+    .sort((a, b) => a.step - b.step);
+}
+
+/** The files a resumable checkpoint must hold. */
+export const REQUIRED_FILES = [MODEL_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, SCHEDULER_FILE, RNG_FILE, STATE_FILE];
+
+/** The newest complete checkpoint of output_dir (Hugging Face's get_last_checkpoint). */
+export function lastCheckpoint(outputDir: string): string | undefined {
+  const all = listCheckpoints(outputDir).filter((c) => REQUIRED_FILES.every((f) => fs.existsSync(path.join(c.path, f))));
+  return all.length ? all[all.length - 1].path : undefined;
+}
+
+/**
+ * save_total_limit rotation (Hugging Face 5.x): the newest checkpoint and the best one are
+ * protected; the oldest others go until at most max(limit, protected) remain.
+ */
+export function rotateCheckpoints(outputDir: string, limit: number | null, best: string | null): string[] {
+  if (!limit || limit <= 0) return [];
+  const all = listCheckpoints(outputDir);
+  if (all.length <= limit) return [];
+  const protectedPaths = new Set([all[all.length - 1].path, ...(best ? [path.resolve(best)] : [])]);
+  const keep = Math.max(limit, protectedPaths.size);
+  const deleted: string[] = [];
+  let remaining = all.length;
+  for (const c of all) {
+    if (remaining <= keep) break;
+    if (protectedPaths.has(path.resolve(c.path))) continue;
+    fs.rmSync(c.path, { recursive: true, force: true });
+    deleted.push(c.path);
+    remaining--;
+  }
+  return deleted;
+}
+
+export class CheckpointError extends UserError {}
+
+/** Reads a checkpoint for resuming, refusing it (naming the file) when it is incomplete or from another model. */
+export function loadCheckpoint(dir: string, expected: { params: Map<string, Tensor>; buffers: Map<string, Tensor>; optimizer: Map<string, Tensor> }): {
+  training: TrainingState; trainerState: TrainerState; resume: ResumeState;
+} {
+  const fail = (file: string, msg: string) => new CheckpointError(`${path.join(dir, file)}: ${msg}`);
+  if (!fs.existsSync(dir) || !fs.statSync(dir).isDirectory()) throw new CheckpointError(`${dir}: checkpoint folder not found`);
+  for (const f of REQUIRED_FILES) if (!fs.existsSync(path.join(dir, f))) throw fail(f, 'missing; the checkpoint is incomplete (saved with save_only_model, or cut short)');
+  const readTensors = (file: string) => {
+    try {
+      return readSafetensors(path.join(dir, file)).tensors;
+    } catch (e) {
+      throw fail(file, (e as Error).message);
+    }
+  };
+  const weights = readTensors(WEIGHTS_FILE);
+  const pick = (source: Map<string, Tensor>, wanted: Map<string, Tensor>, file: string, nameOf: (k: string) => string) => {
+    const out = new Map<string, Tensor>();
+    for (const [k, t] of wanted) {
+      const got = source.get(nameOf(k));
+      if (!got) throw fail(file, `has no tensor "${nameOf(k)}"; the checkpoint is from a different model`);
+      if (got.type !== t.type || got.dims.join(',') !== t.dims.join(',')) {
+        throw fail(file, `tensor "${nameOf(k)}" has shape [${got.dims}], the model needs [${t.dims}]; the checkpoint is from a different model`);
+      }
+      out.set(k, got);
+    }
+    return out;
+  };
+  const params = pick(weights, expected.params, WEIGHTS_FILE, (k) => k);
+  const buffers = pick(weights, expected.buffers, WEIGHTS_FILE, (k) => k);
+  const optimizer = pick(readTensors(OPTIMIZER_FILE), expected.optimizer, OPTIMIZER_FILE, (k) => {
+    const [slot, ...rest] = k.split('/');
+    return `${rest.join('/')}.${slot}`;
+  });
+  const json = (file: string) => {
+    try {
+      return parsePythonJson(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw fail(file, `unreadable (${(e as Error).message})`);
+    }
+  };
+  const sched = json(SCHEDULER_FILE);
+  const rng = json(RNG_FILE);
+  const trainerState = TrainerState.fromJSON(json(STATE_FILE));
+  if (typeof sched.last_epoch !== 'number') throw fail(SCHEDULER_FILE, 'has no last_epoch');
+  for (const k of ['seed', 'data_seed', 'loss_since_log', 'last_logged_step', 'total_loss']) {
+    if (typeof rng[k] !== 'number') throw fail(RNG_FILE, `has no ${k}`);
+  }
+  return {
+    training: { params, buffers, optimizer },
+    trainerState,
+    resume: {
+      schedulerStep: sched.last_epoch,
+      seed: rng.seed as number,
+      dataSeed: rng.data_seed as number,
+      lossSinceLog: rng.loss_since_log as number,
+      lastLoggedStep: rng.last_logged_step as number,
+      totalLoss: rng.total_loss as number,
+    },
+  };
+}
+
+/** Parameters and buffers of a checkpoint's model (for load_best_model_at_end and evaluate). */
+export function loadCheckpointWeights(dir: string): Map<string, Tensor> {
+  const file = path.join(dir, WEIGHTS_FILE);
+  if (!fs.existsSync(file)) throw new CheckpointError(`${file}: missing`);
+  return readSafetensors(file).tensors;
+}

@@ -1,0 +1,72 @@
+// The evaluation loop behind evaluate() and predict(): batches in order, eval_loss as the
+// sample-weighted mean of batch losses (reference §10.2), logits gathered for metrics, and the
+// speed figures with Hugging Face's keys and rounding.
+
+import { ValueInfo } from '../onnx/graph';
+import { collate, microBatches } from '../data/collate';
+import { Dataset } from '../data/dataset';
+import { EvalRunner, TrainingState } from '../programs/executor';
+import type { ProblemType } from '../programs/lossHeads';
+import { EvalPrediction } from './metrics';
+
+export interface LoopOutput {
+  loss?: number;
+  prediction: EvalPrediction;
+  hasLabels: boolean;
+  numSamples: number;
+  numBatches: number;
+  seconds: number;
+}
+
+export async function evaluationLoop(runner: EvalRunner, state: TrainingState, dataset: Dataset, inputs: readonly ValueInfo[],
+  problem: ProblemType, numLabels: number, batchSize: number, dropLast: boolean): Promise<LoopOutput> {
+  const start = performance.now();
+  const order = dataset.examples.map((_, i) => i);
+  const batches = microBatches(order, batchSize, dropLast);
+  const rows = batches.reduce((n, b) => n + b.length, 0);
+  let width = 0;
+  let predictions = new Float32Array(0);
+  const labelIds: number[] = [];
+  let lossSum = 0;
+  let offset = 0;
+  for (const idx of batches) {
+    const examples = idx.map((i) => dataset.examples[i]);
+    const batch = collate(examples, inputs, dataset.hasLabels ? problem : undefined, numLabels);
+    const out = await runner.run(state, batch);
+    const logits = out.logits.data as Float32Array;
+    if (!width) {
+      width = logits.length / examples.length;
+      predictions = new Float32Array(rows * width);
+    }
+    predictions.set(logits, offset * width);
+    offset += examples.length;
+    if (out.loss !== undefined) lossSum += out.loss * examples.length;
+    if (dataset.hasLabels) {
+      const labels = batch.get('labels')!.data;
+      for (let i = 0; i < labels.length; i++) labelIds.push(Number(labels[i]));
+    }
+  }
+  return {
+    loss: runner.withLoss && dataset.hasLabels && rows > 0 ? lossSum / rows : undefined,
+    prediction: { predictions, labelIds: Float64Array.from(labelIds), n: rows, width },
+    hasLabels: dataset.hasLabels,
+    numSamples: rows,
+    numBatches: batches.length,
+    seconds: (performance.now() - start) / 1000,
+  };
+}
+
+/** Hugging Face's speed_metrics: runtime rounded to 4 places, rates to 3. */
+export function speedMetrics(prefix: string, seconds: number, samples: number, steps: number): Record<string, number> {
+  const m: Record<string, number> = { [`${prefix}_runtime`]: round(seconds, 4) };
+  if (seconds > 0) {
+    m[`${prefix}_samples_per_second`] = round(samples / seconds, 3);
+    m[`${prefix}_steps_per_second`] = round(steps / seconds, 3);
+  }
+  return m;
+}
+
+export function round(x: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(x * f) / f;
+}

@@ -1,0 +1,33 @@
+// Writes predict() output as JSONL: per sample its logits, the predicted label (and its name),
+// and the label id when the data had one.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Dataset } from '../data/dataset';
+import type { ProblemType } from '../programs/lossHeads';
+import { EvalPrediction, argmaxRows } from './metrics';
+
+export function predictionRecords(data: Dataset, p: EvalPrediction, problem: ProblemType, id2label?: Record<string, string>): Record<string, unknown>[] {
+  const top = problem === 'single_label_classification' ? argmaxRows(p) : undefined;
+  return Array.from({ length: p.n }, (_, i) => {
+    const logits = Array.from(p.predictions.subarray(i * p.width, (i + 1) * p.width));
+    const rec: Record<string, unknown> = { line: data.examples[i].line, logits };
+    if (top) {
+      rec.predicted_label = top[i];
+      rec.predicted_label_name = id2label?.[String(top[i])] ?? `LABEL_${top[i]}`;
+    } else if (problem === 'multi_label_classification') {
+      rec.predicted_labels = logits.map((v, k) => (v > 0 ? k : -1)).filter((k) => k >= 0);
+    } else {
+      rec.prediction = logits.length === 1 ? logits[0] : logits;
+    }
+    const label = data.examples[i].label;
+    if (label !== undefined) rec.label = label;
+    return rec;
+  });
+}
+
+export function writePredictions(file: string, data: Dataset, p: EvalPrediction, problem: ProblemType, id2label?: Record<string, string>): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const lines = predictionRecords(data, p, problem, id2label).map((r) => JSON.stringify(r));
+  fs.writeFileSync(file, lines.join('\n') + '\n');
+}

@@ -1,0 +1,74 @@
+// Maps TrainingArguments onto the compiled programs' options: the optimizer (optim, optim_args)
+// and the loss head (problem type, class weights, label smoothing).
+
+import type { TrainingArguments } from '../config/trainingArguments';
+import { Dataset } from '../data/dataset';
+import { UserError } from '../errors';
+import { LossHeadOptions, ProblemType } from '../programs/lossHeads';
+import { OptimizerConfig } from '../programs/optimizers';
+
+/** Parses Hugging Face's optim_args string: "momentum=0.9,nesterov=True". */
+export function parseOptimArgs(text: string | null): Record<string, number | boolean> {
+  const out: Record<string, number | boolean> = {};
+  if (!text) return out;
+  for (const part of text.split(',')) {
+    if (!part.trim()) continue;
+    const [k, v] = part.split('=').map((s) => s.trim());
+    if (!k || v === undefined) throw new UserError(`training.optim_args: "${part}" is not key=value`);
+    if (/^(true|false)$/i.test(v)) out[k] = v.toLowerCase() === 'true';
+    else if (Number.isFinite(Number(v))) out[k] = Number(v);
+    else throw new UserError(`training.optim_args: value of ${k} must be a number or True/False, got "${v}"`);
+  }
+  return out;
+}
+
+export function optimizerFromArgs(args: TrainingArguments): OptimizerConfig {
+  const extra = parseOptimArgs(args.optim_args);
+  const known = args.optim === 'sgd' ? ['momentum', 'dampening', 'nesterov'] : [];
+  for (const k of Object.keys(extra)) {
+    if (!known.includes(k)) throw new UserError(`training.optim_args: "${k}" is not an option of ${args.optim}${known.length ? ` (options: ${known.join(', ')})` : ''}`);
+  }
+  const momentum = Number(extra.momentum ?? 0);
+  const nesterov = extra.nesterov === true;
+  if (nesterov && momentum <= 0) throw new UserError('training.optim_args: nesterov needs momentum > 0');
+  return {
+    name: args.optim,
+    beta1: args.adam_beta1,
+    beta2: args.adam_beta2,
+    epsilon: args.adam_epsilon,
+    weightDecay: args.weight_decay,
+    momentum,
+    dampening: Number(extra.dampening ?? 0),
+    nesterov,
+  };
+}
+
+export interface LabelOptions {
+  problemType: ProblemType;
+  numLabels: number;
+  /** Explicit weights, or "balanced" (computed from the training labels). */
+  classWeights?: number[] | 'balanced';
+}
+
+/** scikit-learn's "balanced" weights: n_samples / (n_classes · count of each class). */
+export function balancedWeights(dataset: Dataset, numLabels: number): number[] {
+  const counts = new Array(numLabels).fill(0);
+  for (const e of dataset.examples) counts[e.label as number]++;
+  const missing = counts.findIndex((c) => c === 0);
+  if (missing >= 0) throw new UserError(`${dataset.file}: class ${missing} never occurs, so "balanced" class weights are undefined`);
+  return counts.map((c) => dataset.examples.length / (numLabels * c));
+}
+
+export function lossOptions(labels: LabelOptions, args: TrainingArguments, train?: Dataset): LossHeadOptions {
+  let classWeights: number[] | undefined;
+  if (labels.classWeights === 'balanced') {
+    if (!train) throw new UserError('class_weights: "balanced" needs training data to count the classes');
+    classWeights = balancedWeights(train, labels.numLabels);
+  } else classWeights = labels.classWeights;
+  return {
+    problemType: labels.problemType,
+    numLabels: labels.numLabels,
+    classWeights,
+    labelSmoothing: labels.problemType === 'single_label_classification' ? args.label_smoothing_factor : 0,
+  };
+}

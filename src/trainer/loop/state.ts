@@ -1,0 +1,68 @@
+// TrainerState and TrainerControl, with Hugging Face's field names, and trainer_state.json
+// written the way Python writes it: keys sorted at every level, NaN and Infinity as literals.
+
+export type LogEntry = Record<string, number>;
+
+export class TrainerState {
+  epoch = 0;
+  global_step = 0;
+  max_steps = 0;
+  num_train_epochs = 0;
+  logging_steps = 500;
+  eval_steps = 500;
+  save_steps = 500;
+  train_batch_size = 8;
+  log_history: LogEntry[] = [];
+  best_metric: number | null = null;
+  best_global_step: number | null = null;
+  best_model_checkpoint: string | null = null;
+  total_flos = 0;
+  num_input_tokens_seen = 0;
+  is_hyper_param_search = false;
+  is_local_process_zero = true;
+  is_world_process_zero = true;
+  trial_name: string | null = null;
+  trial_params: Record<string, unknown> | null = null;
+  stateful_callbacks: Record<string, unknown> = {};
+
+  static fromJSON(obj: Record<string, unknown>): TrainerState {
+    return Object.assign(new TrainerState(), obj);
+  }
+}
+
+export class TrainerControl {
+  should_training_stop = false;
+  should_epoch_stop = false;
+  should_save = false;
+  should_evaluate = false;
+  should_log = false;
+}
+
+/** Python's json.dumps(obj, indent=2, sort_keys=True): sorted keys, NaN/Infinity literals. */
+export function pythonJson(value: unknown, indent = 2): string {
+  const pad = (depth: number) => ' '.repeat(indent * depth);
+  const write = (v: unknown, depth: number): string => {
+    if (v === null || v === undefined) return 'null';
+    if (typeof v === 'number') {
+      if (Number.isNaN(v)) return 'NaN';
+      if (!Number.isFinite(v)) return v > 0 ? 'Infinity' : '-Infinity';
+      return String(v);
+    }
+    if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
+    if (Array.isArray(v)) {
+      if (v.length === 0) return '[]';
+      return `[\n${v.map((x) => pad(depth + 1) + write(x, depth + 1)).join(',\n')}\n${pad(depth)}]`;
+    }
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    if (entries.length === 0) return '{}';
+    return `{\n${entries.map(([k, x]) => `${pad(depth + 1)}${JSON.stringify(k)}: ${write(x, depth + 1)}`).join(',\n')}\n${pad(depth)}}`;
+  };
+  return write(value, 0) + '\n';
+}
+
+/** Parses JSON that may hold Python's NaN / Infinity / -Infinity literals outside strings. */
+export function parsePythonJson(text: string): unknown {
+  const tokens = { NaN: '"__nan__"', Infinity: '"__inf__"', '-Infinity': '"__-inf__"' } as const;
+  const fixed = text.replace(/"(?:[^"\\]|\\.)*"|-?Infinity|NaN/g, (m) => (m.startsWith('"') ? m : tokens[m as keyof typeof tokens]));
+  return JSON.parse(fixed, (_k, v) => (v === '__nan__' ? NaN : v === '__inf__' ? Infinity : v === '__-inf__' ? -Infinity : v));
+}

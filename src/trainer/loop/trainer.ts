@@ -1,0 +1,352 @@
+// The Trainer: train(), evaluate(), predict() with Hugging Face's semantics. The training loop
+// is short on purpose; decisions (when to log, evaluate, save, stop) come from callbacks, and
+// everything that touches disk lives in checkpoints.ts.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { TrainingArguments } from '../config/trainingArguments';
+import { collate, microBatches } from '../data/collate';
+import { Dataset } from '../data/dataset';
+import { UserError } from '../errors';
+import { Model } from '../onnx/model';
+import { EvalRunner, TrainStepRunner, TrainingState, initialState } from '../programs/executor';
+import { exportModel } from '../programs/export';
+import { LossHeadOptions } from '../programs/lossHeads';
+import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
+import { keyOf, permutation } from '../programs/random';
+import { DeviceRequest } from '../programs/session';
+import { CallbackList, TrainerCallback, defaultFlowCallback } from './callbacks';
+import { ResumeState, checkpointName, lastCheckpoint, listCheckpoints, loadCheckpoint, loadCheckpointWeights, rotateCheckpoints, saveCheckpoint } from './checkpoints';
+import { evaluationLoop, round, speedMetrics } from './evaluation';
+import { EvalPrediction, Metrics, builtinMetrics } from './metrics';
+import { TrainPlan, planTraining } from './plan';
+import { lrLambda, validateSchedule } from './schedules';
+import { LabelOptions, lossOptions, optimizerFromArgs } from './setup';
+import { LogEntry, TrainerControl, TrainerState, pythonJson } from './state';
+
+export interface TrainerOptions {
+  model: Model;
+  args: TrainingArguments;
+  labels: LabelOptions;
+  trainDataset?: Dataset;
+  evalDataset?: Dataset;
+  /** Computes metrics from predictions; default: the built-in metrics named in `metrics`. */
+  computeMetrics?: (p: EvalPrediction) => Metrics | Promise<Metrics>;
+  /** Built-in metrics to report when computeMetrics is not given. */
+  metrics?: string[];
+  callbacks?: TrainerCallback[];
+  device?: DeviceRequest;
+  threads?: number;
+  prepare?: PrepareOptions;
+  prepared?: PreparedModel;
+}
+
+export interface TrainOutput {
+  global_step: number;
+  training_loss: number;
+  metrics: Metrics;
+}
+
+export interface PredictionOutput {
+  predictions: EvalPrediction;
+  metrics: Metrics;
+}
+
+export class Trainer {
+  readonly args: TrainingArguments;
+  readonly prepared: PreparedModel;
+  state = new TrainerState();
+  control = new TrainerControl();
+  /** Current weights and optimizer state; undefined until train() or a checkpoint loads them. */
+  training: TrainingState;
+  private readonly callbacks: CallbackList;
+  private readonly loss: LossHeadOptions;
+  private initFired = false;
+  private evalRunner?: EvalRunner;
+
+  constructor(private readonly opts: TrainerOptions) {
+    this.args = opts.args;
+    this.prepared = opts.prepared ?? prepareModel(opts.model, opts.prepare);
+    this.loss = lossOptions(opts.labels, opts.args, opts.trainDataset);
+    this.callbacks = new CallbackList([defaultFlowCallback(), ...(opts.callbacks ?? [])]);
+    this.training = initialState(this.prepared, []);
+  }
+
+  /** Adds a callback (after the ones given at construction). */
+  addCallback(cb: TrainerCallback): void {
+    this.callbacks.callbacks.push(cb);
+  }
+
+  private async fire(event: Parameters<CallbackList['fire']>[0], extras: Record<string, unknown> = {}) {
+    this.control = await this.callbacks.fire(event, this.args, this.state, this.control, extras);
+  }
+
+  private async init() {
+    if (this.initFired) return;
+    this.initFired = true;
+    await this.fire('on_init_end');
+  }
+
+  private sessionOptions() {
+    return { device: this.opts.device, threads: this.opts.threads };
+  }
+
+  async train(resumeFrom?: string | boolean): Promise<TrainOutput> {
+    await this.init();
+    const args = this.args;
+    const data = this.opts.trainDataset;
+    if (!data) throw new UserError('train() needs a training data set (data.train)');
+    const plan = planTraining(data.examples.length, args);
+    if (plan.microBatchesPerEpoch === 0) throw new UserError(`${data.file}: ${data.examples.length} samples make no full batch of ${args.per_device_train_batch_size} with dataloader_drop_last`);
+    const schedule = { type: args.lr_scheduler_type, total: plan.maxSteps, warmup: plan.warmupSteps, lr0: args.learning_rate, kwargs: args.lr_scheduler_kwargs };
+    validateSchedule(schedule);
+    const ga = args.gradient_accumulation_steps;
+    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, this.sessionOptions());
+    this.training = initialState(this.prepared, runner.slots);
+    this.state = this.freshState(plan);
+    const book: ResumeState = { schedulerStep: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
+
+    const from = resumeFrom === true ? lastCheckpoint(args.output_dir) : resumeFrom || undefined;
+    if (resumeFrom === true && !from) throw new UserError(`no complete checkpoint found in ${args.output_dir} to resume from`);
+    if (from) this.resume(from, plan, book);
+
+    this.control.should_training_stop = false;
+    await this.fire('on_train_begin');
+    if (args.eval_on_start) await this.evaluate();
+    const start = performance.now();
+    let gradNorm = NaN;
+    let lr = 0;
+    const L = plan.microBatchesPerEpoch;
+    const epochsDone = Math.floor(this.state.global_step / plan.updatesPerEpoch);
+    const skip = args.ignore_data_skip ? 0 : (this.state.global_step % plan.updatesPerEpoch) * ga;
+
+    for (let epoch = epochsDone; epoch < plan.epochs && !this.control.should_training_stop; epoch++) {
+      const batches = microBatches(permutation(data.examples.length, keyOf(book.dataSeed, epoch)), args.per_device_train_batch_size, args.dataloader_drop_last);
+      this.control.should_epoch_stop = false;
+      await this.fire('on_epoch_begin');
+      for (let w = epoch === epochsDone ? skip : 0; w < L; w += ga) {
+        const window = batches.slice(w, Math.min(w + ga, L));
+        this.resetStepFlags();
+        await this.fire('on_step_begin');
+        lr = args.learning_rate * lrLambda(schedule, book.schedulerStep);
+        const step = this.state.global_step + 1;
+        let acc;
+        let windowLoss = 0;
+        for (let j = 0; j < window.length; j++) {
+          const batch = collate(window[j].map((i) => data.examples[i]), this.prepared.inputs, this.loss.problemType, this.loss.numLabels);
+          const key = keyOf(book.seed, step, j);
+          const scalars = { lr, step, maxGradNorm: args.max_grad_norm, randomKey: key };
+          let loss: number;
+          if (ga === 1) ({ loss, gradNorm } = await runner.step(this.training, batch, scalars));
+          else if (j < window.length - 1) {
+            ({ loss, acc } = await runner.accumulate(this.training, acc, batch, 1 / window.length, key));
+            await this.fire('on_substep_end');
+          } else {
+            ({ loss, gradNorm } = await runner.finalStep(this.training, acc ?? runner.zeroAccumulator(this.training), batch, 1 / window.length, scalars));
+          }
+          windowLoss += loss / window.length;
+        }
+        await this.fire('on_pre_optimizer_step');
+        await this.fire('on_optimizer_step');
+        book.schedulerStep++;
+        this.state.global_step = step;
+        this.state.epoch = epoch + (w + window.length) / L;
+        // Hugging Face's NaN/inf filter: a non-finite step loss counts as the running average.
+        if (!Number.isFinite(windowLoss) && args.logging_nan_inf_filter) windowLoss = book.lossSinceLog / (1 + step - 1 - book.lastLoggedStep);
+        book.lossSinceLog += windowLoss;
+        await this.fire('on_step_end');
+        await this.maybeLogSaveEvaluate(book, gradNorm, lr);
+        if (this.control.should_epoch_stop || this.control.should_training_stop) break;
+      }
+      await this.fire('on_epoch_end');
+      await this.maybeLogSaveEvaluate(book, gradNorm, lr);
+    }
+    await runner.release();
+
+    const seconds = (performance.now() - start) / 1000;
+    // The loss sums travel in checkpoints, so unlike Hugging Face (issue #12942) a resumed run
+    // reports the same train_loss as one that never stopped.
+    const trainLoss = (book.totalLoss + book.lossSinceLog) / Math.max(this.state.global_step, 0.001);
+    const metrics: Metrics = {
+      train_runtime: round(seconds, 4),
+      train_samples_per_second: round(plan.numTrainSamples / seconds, 3),
+      train_steps_per_second: round(plan.maxSteps / seconds, 3),
+      total_flos: this.state.total_flos,
+      train_loss: trainLoss,
+    };
+    await this.log({ ...metrics });
+    if (args.load_best_model_at_end && this.state.best_model_checkpoint) this.loadWeights(this.state.best_model_checkpoint);
+    if (args.save_total_limit === 1 && this.state.best_model_checkpoint) {
+      for (const c of listCheckpoints(args.output_dir)) if (path.resolve(c.path) !== path.resolve(this.state.best_model_checkpoint)) fs.rmSync(c.path, { recursive: true, force: true });
+    }
+    await this.fire('on_train_end');
+    this.writeState();
+    return { global_step: this.state.global_step, training_loss: trainLoss, metrics: { ...metrics, epoch: this.state.epoch } };
+  }
+
+  private freshState(plan: TrainPlan): TrainerState {
+    const s = new TrainerState();
+    s.max_steps = plan.maxSteps;
+    s.num_train_epochs = plan.epochs;
+    s.logging_steps = plan.loggingSteps;
+    s.eval_steps = plan.evalSteps;
+    s.save_steps = plan.saveSteps;
+    s.train_batch_size = this.args.per_device_train_batch_size;
+    return s;
+  }
+
+  private resume(dir: string, plan: TrainPlan, book: ResumeState) {
+    const loaded = loadCheckpoint(dir, this.training);
+    this.training = loaded.training;
+    const s = loaded.trainerState;
+    // Hugging Face keeps the checkpoint's state but recomputes the plan from the current args.
+    s.max_steps = plan.maxSteps;
+    s.num_train_epochs = plan.epochs;
+    if (s.best_model_checkpoint && !fs.existsSync(s.best_model_checkpoint)) s.best_model_checkpoint = null;
+    this.state = Object.assign(new TrainerState(), s);
+    Object.assign(book, loaded.resume);
+  }
+
+  private resetStepFlags() {
+    this.control.should_log = false;
+    this.control.should_evaluate = false;
+    this.control.should_save = false;
+  }
+
+  private async maybeLogSaveEvaluate(book: ResumeState, gradNorm: number, lr: number) {
+    if (this.control.should_log && this.state.global_step > book.lastLoggedStep) {
+      const logs: LogEntry = { loss: book.lossSinceLog / (this.state.global_step - book.lastLoggedStep), grad_norm: gradNorm, learning_rate: lr };
+      book.totalLoss += book.lossSinceLog;
+      book.lossSinceLog = 0;
+      book.lastLoggedStep = this.state.global_step;
+      await this.log(logs);
+      this.control.should_log = false;
+    }
+    if (this.control.should_evaluate) {
+      const metrics = await this.evaluate();
+      const best = this.updateBestMetric(metrics);
+      if (this.args.save_strategy === 'best') this.control.should_save = best;
+      this.control.should_evaluate = false;
+    }
+    if (this.control.should_save) {
+      this.saveCheckpoint(book, lr);
+      await this.fire('on_save');
+      this.control.should_save = false;
+    }
+  }
+
+  /** Records a log entry (epoch and step added) and fires on_log. */
+  async log(logs: LogEntry): Promise<void> {
+    logs.epoch = this.state.epoch;
+    this.state.log_history.push({ ...logs, step: this.state.global_step });
+    await this.fire('on_log', { logs });
+  }
+
+  private metricKey(): string | undefined {
+    const m = this.args.metric_for_best_model;
+    return m ? (m.startsWith('eval_') ? m : `eval_${m}`) : undefined;
+  }
+
+  /** Hugging Face's _determine_best_metric: a strictly better value becomes the best. */
+  private updateBestMetric(metrics: Metrics): boolean {
+    const key = this.metricKey();
+    if (!key) return false;
+    const v = metrics[key];
+    if (v === undefined) throw new UserError(`training.metric_for_best_model: "${key}" is not among the evaluation metrics (${Object.keys(metrics).join(', ')})`);
+    const best = this.state.best_metric;
+    const better = best === null || (this.args.greater_is_better ? v > best : v < best);
+    if (better) {
+      this.state.best_metric = v;
+      this.state.best_global_step = this.state.global_step;
+    }
+    return better;
+  }
+
+  private saveCheckpoint(book: ResumeState, lr: number) {
+    const out = this.args.output_dir;
+    fs.mkdirSync(out, { recursive: true });
+    const step = this.state.global_step;
+    if (this.state.best_global_step !== null) {
+      const bestDir = path.join(out, checkpointName(this.state.best_global_step));
+      if (this.state.best_global_step === step || fs.existsSync(bestDir)) this.state.best_model_checkpoint = bestDir;
+    }
+    this.state.stateful_callbacks = { TrainerControl: { args: { ...this.control, should_save: true }, attributes: {} } };
+    saveCheckpoint(out, this.opts.model, {
+      training: this.training, trainerState: this.state, resume: { ...book }, args: { ...this.args }, learningRate: lr,
+    }, this.args.save_only_model);
+    rotateCheckpoints(out, this.args.save_total_limit, this.state.best_model_checkpoint);
+  }
+
+  private loadWeights(dir: string) {
+    const w = loadCheckpointWeights(dir);
+    for (const k of this.training.params.keys()) if (w.has(k)) this.training.params.set(k, w.get(k)!);
+    for (const k of this.training.buffers.keys()) if (w.has(k)) this.training.buffers.set(k, w.get(k)!);
+  }
+
+  /** Loads a checkpoint's weights for evaluate() or predict(). */
+  loadCheckpointWeights(dir: string): void {
+    this.loadWeights(dir);
+  }
+
+  private async evaluator(): Promise<EvalRunner> {
+    if (!this.evalRunner) this.evalRunner = await EvalRunner.create(this.prepared, this.loss, this.sessionOptions());
+    return this.evalRunner;
+  }
+
+  private async runLoop(dataset: Dataset) {
+    return evaluationLoop(await this.evaluator(), this.training, dataset, this.prepared.inputs, this.loss.problemType,
+      this.loss.numLabels, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last);
+  }
+
+  private async computeMetrics(p: EvalPrediction): Promise<Metrics> {
+    if (this.opts.computeMetrics) return this.opts.computeMetrics(p);
+    const all = builtinMetrics(this.loss.problemType, this.loss.numLabels, p);
+    const wanted = this.opts.metrics;
+    return wanted ? Object.fromEntries(wanted.map((m) => [m, all[m]])) : all;
+  }
+
+  /** Evaluates on the eval set: metrics prefixed "eval_", logged, on_evaluate fired. */
+  async evaluate(dataset = this.opts.evalDataset, prefix = 'eval'): Promise<Metrics> {
+    await this.init();
+    if (!dataset) throw new UserError('evaluate() needs an evaluation data set (data.eval)');
+    const out = await this.runLoop(dataset);
+    const metrics = await this.prefixed(out, prefix);
+    await this.log({ ...metrics });
+    await this.fire('on_evaluate', { metrics });
+    return { ...metrics, epoch: this.state.epoch };
+  }
+
+  private async prefixed(out: Awaited<ReturnType<Trainer['runLoop']>>, prefix: string): Promise<Metrics> {
+    const raw: Metrics = out.hasLabels ? await this.computeMetrics(out.prediction) : {};
+    const metrics: Metrics = {};
+    if (out.loss !== undefined) metrics[`${prefix}_loss`] = out.loss;
+    for (const [k, v] of Object.entries(raw)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
+    return { ...metrics, ...speedMetrics(prefix, out.seconds, out.numSamples, out.numBatches) };
+  }
+
+  /** Predicts on a data set: logits, and "test_" metrics where labels are present (not logged). */
+  async predict(dataset: Dataset, prefix = 'test'): Promise<PredictionOutput> {
+    await this.init();
+    const out = await this.runLoop(dataset);
+    const metrics = await this.prefixed(out, prefix);
+    await this.fire('on_predict', { metrics });
+    return { predictions: out.prediction, metrics };
+  }
+
+  /** Writes output_dir/trainer_state.json. */
+  writeState(): void {
+    fs.mkdirSync(this.args.output_dir, { recursive: true });
+    fs.writeFileSync(path.join(this.args.output_dir, 'trainer_state.json'), pythonJson(this.state));
+  }
+
+  /** Writes the inference-ready model (model.onnx + model.safetensors) into `dir`. */
+  saveModel(dir = this.args.output_dir): void {
+    fs.mkdirSync(dir, { recursive: true });
+    exportModel(this.opts.model, new Map([...this.training.params, ...this.training.buffers]), dir);
+  }
+
+  async release(): Promise<void> {
+    await this.evalRunner?.release();
+    this.evalRunner = undefined;
+  }
+}

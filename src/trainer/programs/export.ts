@@ -1,0 +1,40 @@
+// Writes an inference-ready model: the user's graph at its own opset, switched to inference
+// form, with the trained tensors stored once in model.safetensors (named like the initializers,
+// which for PyTorch exports are the state_dict keys) and model.onnx pointing into that file as
+// ONNX external data. onnxruntime loads model.onnx as is; Python loads model.safetensors.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { onnx } from '../onnx/generated/onnx';
+import { Model, modelToProto } from '../onnx/model';
+import { writeSafetensors } from '../onnx/safetensors';
+import { Tensor } from '../onnx/tensor';
+import { toInferenceForm } from './lowering';
+import { untieIdentityParameters } from './prepare';
+
+export const MODEL_FILE = 'model.onnx';
+export const WEIGHTS_FILE = 'model.safetensors';
+
+/** Writes model.onnx + model.safetensors into `dir` (which must exist). */
+export function exportModel(model: Model, trained: Map<string, Tensor>, dir: string): void {
+  const graph = model.graph.clone();
+  untieIdentityParameters(graph);
+  toInferenceForm(graph);
+  const stored = new Map<string, Tensor>();
+  for (const name of graph.initializers.keys()) {
+    const t = trained.get(name);
+    if (t) {
+      graph.initializers.set(name, t);
+      stored.set(name, t);
+    }
+  }
+  for (const name of trained.keys()) {
+    if (!graph.initializers.has(name)) throw new Error(`trained tensor "${name}" is not an initializer of ${model.path}`);
+  }
+  const layout = writeSafetensors(path.join(dir, WEIGHTS_FILE), stored, { format: 'pt', producer: 'onnx-trainer' });
+  const proto = modelToProto(graph, model.proto, (name) => {
+    const at = layout.offsets.get(name);
+    return at && { location: WEIGHTS_FILE, offset: at.offset, length: at.length };
+  });
+  fs.writeFileSync(path.join(dir, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
+}
