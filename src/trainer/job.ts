@@ -5,9 +5,10 @@
 import * as fs from 'node:fs';
 import { TrainerConfig } from './config/config';
 import { Dataset, buildDataset } from './data/dataset';
-import { readAllRecords } from './data/readers';
+import { DataRecord, readAllRecords } from './data/readers';
+import { DataError } from './errors';
+import { buildBuiltin, defaultInputName } from './models';
 import { TrainerCallback } from './loop/callbacks';
-import { builtinMetricNames } from './loop/metrics';
 import { lossOptions, optimizerFromArgs } from './loop/setup';
 import { Trainer } from './loop/trainer';
 import { Model, loadModel } from './onnx/model';
@@ -27,30 +28,47 @@ export interface Job {
   trainer: Trainer;
 }
 
-async function dataset(config: TrainerConfig, key: 'train' | 'eval' | 'test', prepared: PreparedModel, requireLabels: boolean): Promise<Dataset | undefined> {
-  const file = config.data[key];
+type Split = 'train' | 'eval' | 'test';
+
+/** The file a split reads: predictions fall back to the eval data when there is no test data. */
+function fileOf(config: TrainerConfig, split: Split): { file?: string; key: Split } {
+  if (split === 'test' && !config.data.test) return { file: config.data.eval, key: 'eval' };
+  return { file: config.data[split], key: split };
+}
+
+async function records(config: TrainerConfig, split: Split): Promise<DataRecord[] | undefined> {
+  const { file, key } = fileOf(config, split);
   if (!file) return undefined;
   if (!fs.existsSync(file)) throw config.doc.error(['data', key], `file not found: ${file}`);
-  const records = await readAllRecords(file);
-  return buildDataset(file, records, prepared.inputs, { problemType: config.model.problem_type, numLabels: config.model.num_labels }, requireLabels);
+  return readAllRecords(file);
+}
+
+/** The ONNX file, or a built-in architecture shaped by the first data record. */
+function acquireModel(config: TrainerConfig, sample: { file: string; record: DataRecord } | undefined): Model {
+  const m = config.model;
+  if (m.path) {
+    if (!fs.existsSync(m.path)) throw config.doc.error(['model', 'path'], `model file not found: ${m.path}`);
+    return loadModel(m.path);
+  }
+  const column = m.input_name ?? defaultInputName(m.builtin!);
+  if (!sample) throw config.doc.error(['model', 'builtin'], 'a built-in model takes its input shape from the data, but this command reads no data file');
+  const value = sample.record.values[column];
+  const shape: number[] = [];
+  for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
+  if (value === undefined || shape.length === 0) {
+    throw new DataError(sample.file, sample.record.line, `the built-in ${m.builtin} reads column "${column}" (an array per sample), which is ${value === undefined ? 'missing' : 'not an array'}`);
+  }
+  return buildBuiltin({ ...m, builtin: m.builtin! }, shape, m.num_labels, config.training.seed);
 }
 
 /** The built-in metric names this config's evaluations report (without the "eval_" prefix). */
 export function reportedMetrics(config: TrainerConfig): string[] {
-  return ['loss', ...builtinMetricNames(config.model.problem_type, config.model.num_labels)];
+  return ['loss', ...config.metrics];
 }
 
 export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks: TrainerCallback[] = []): Promise<Job> {
   const { doc, training: args } = config;
-  if (!fs.existsSync(config.model.path)) throw doc.error(['model', 'path'], `model file not found: ${config.model.path}`);
-  const model = loadModel(config.model.path);
-  const prepared = prepareModel(model, { output: config.model.output, freeze: config.model.freeze });
-  for (const f of config.model.freeze) {
-    if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${config.model.path}`);
-  }
-  if (prepared.params.length === 0) throw doc.error(['model', 'path'], `${config.model.path} has no trainable parameters (float initializers the output depends on)`);
   resolveDevice(config.device);
-
   if (kind === 'train' && !config.data.train) throw doc.error(['data'], 'training needs data.train');
   const needsEval = kind === 'evaluate' || (kind === 'train' && args.eval_strategy !== 'no');
   if (needsEval && !config.data.eval) {
@@ -64,9 +82,30 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
     if (!known.includes(name)) throw doc.error(['training', 'metric_for_best_model'], `"${metric}" is never computed; evaluations report ${known.join(', ')}`);
   }
 
-  const train = kind === 'train' ? await dataset(config, 'train', prepared, true) : undefined;
-  const evalSet = kind === 'predict' || kind === 'export' ? undefined : await dataset(config, 'eval', prepared, true);
-  const test = kind === 'predict' ? (await dataset(config, 'test', prepared, false)) ?? (await dataset(config, 'eval', prepared, false)) : undefined;
+  const raw: Partial<Record<Split, DataRecord[]>> = {};
+  if (kind === 'train') raw.train = await records(config, 'train');
+  if (kind === 'train' || kind === 'evaluate') raw.eval = await records(config, 'eval');
+  if (kind === 'predict') raw.test = await records(config, 'test');
+  // Exporting a built-in model needs one record for its input shape.
+  if (kind === 'export' && config.model.builtin) {
+    if (config.data.train) raw.train = await records(config, 'train');
+    else raw.eval = await records(config, 'eval');
+  }
+  const firstSplit = (['train', 'eval', 'test'] as Split[]).find((k) => raw[k]?.length);
+  const model = acquireModel(config, firstSplit ? { file: fileOf(config, firstSplit).file!, record: raw[firstSplit]![0] } : undefined);
+  const prepared = prepareModel(model, { output: config.model.output, freeze: config.model.freeze });
+  for (const f of config.model.freeze) {
+    if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
+  }
+  if (prepared.params.length === 0) throw doc.error(['model'], `${model.path} has no trainable parameters (float initializers the output depends on)`);
+  const spec = { problemType: config.model.problem_type, numLabels: config.model.num_labels };
+  const build = (split: Split, requireLabels: boolean): Dataset | undefined => {
+    const recs = raw[split];
+    return recs && buildDataset(fileOf(config, split).file!, recs, prepared.inputs, spec, requireLabels);
+  };
+  const train = kind === 'export' ? undefined : build('train', true);
+  const evalSet = kind === 'export' ? undefined : build('eval', true);
+  const test = build('test', false);
   const labels = { problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights };
 
   if (kind === 'train') {
@@ -84,7 +123,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
     }
   }
   const trainer = new Trainer({
-    model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks, device: config.device,
+    model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks, device: config.device, metrics: config.metrics,
   });
   return { config, model, prepared, train, eval: evalSet, test, trainer };
 }

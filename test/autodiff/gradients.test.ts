@@ -1,7 +1,13 @@
 // Gradient checks generated from the op table, plus the table's completeness against the registry.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import { buildBackward } from '../../src/trainer/autodiff/backward';
 import { gradientRules } from '../../src/trainer/autodiff/registry';
+import { GraphBuilder } from '../../src/trainer/onnx/builder';
+import { Graph } from '../../src/trainer/onnx/graph';
+import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
+import { createSession } from '../../src/trainer/programs/session';
 import '../../src/trainer/autodiff/rules';
 import { opTable } from './opTable';
 import { gradcheck } from './gradcheck';
@@ -19,3 +25,27 @@ for (const c of opTable) {
     assert.ok(r.maxError <= r.tolerance, `error ${r.maxError.toExponential(2)} > ${r.tolerance}: ${r.details}`);
   });
 }
+
+test('gradient of Dropout in training mode is the forward mask scaled by 1/(1 − ratio)', async () => {
+  // The mask is random, so finite differences do not apply; the identity dx = dy · mask / (1 − p)
+  // is checked against the mask onnxruntime drew in the same run.
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs.push({ name: 'x', type: DataType.FLOAT, shape: [4, 50] }, { name: 'dy', type: DataType.FLOAT, shape: [4, 50] });
+  g.initializers.set('ratio', fromNumbers(DataType.FLOAT, [], [0.4]));
+  g.initializers.set('training', { type: DataType.BOOL, dims: [], data: Uint8Array.of(1) });
+  g.nodes.push({ name: 'drop', op: 'Dropout', domain: '', inputs: ['x', 'ratio', 'training'], outputs: ['y'], attrs: new Map() });
+  const b = new GraphBuilder(g);
+  const loss = b.op('ReduceSum', [b.mul('y', 'dy')], { keepdims: 0 });
+  const { grads } = buildBackward(b, loss, ['x']);
+  b.add('Identity', [grads.get('x')!], {}, { outputs: ['dx'] });
+  b.add('Identity', [g.nodes[0].outputs[1]], {}, { outputs: ['mask'] });
+  g.outputs = [{ name: 'dx', type: DataType.FLOAT, shape: [4, 50] }, { name: 'mask', type: DataType.BOOL, shape: [4, 50] }];
+  const session = await createSession(g);
+  const dy = Float32Array.from({ length: 200 }, (_, i) => Math.cos(i));
+  const out = await session.run({ x: new ort.Tensor('float32', new Float32Array(200).fill(1), [4, 50]), dy: new ort.Tensor('float32', dy, [4, 50]) });
+  const dx = out.dx.data as Float32Array;
+  const mask = out.mask.data as Uint8Array;
+  assert.ok(mask.some((m) => m === 0) && mask.some((m) => m === 1));
+  dx.forEach((v, i) => assert.ok(Math.abs(v - (mask[i] ? dy[i] / 0.6 : 0)) < 1e-6, `element ${i}`));
+});

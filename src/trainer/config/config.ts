@@ -7,9 +7,17 @@ import { Section, sectionSchema, t, validateSection } from './fields';
 import { TRAINING_FIELDS, TrainingArguments, parseTrainingArguments } from './trainingArguments';
 
 import type { ProblemType } from '../programs/lossHeads';
+import { BUILTINS, BuiltinConfig } from '../models';
+import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics';
 
 export const MODEL_FIELDS: Section = {
-  path: { type: t.string, required: true, doc: 'The ONNX model file to train (its float initializers are the parameters).' },
+  path: { type: t.string, doc: 'The ONNX model file to train (its float initializers are the parameters). Either path or builtin.' },
+  builtin: { type: t.enumOf(...BUILTINS), doc: 'A built-in architecture trained from scratch: mlp, cnn. Either path or builtin.' },
+  input_name: { type: t.string, doc: 'Data column a built-in model reads (default: features for mlp, pixel_values for cnn).' },
+  hidden_sizes: { type: t.array(t.integer(1)), default: [128], doc: 'Built-in mlp: widths of the hidden layers.' },
+  channels: { type: t.array(t.integer(1)), default: [16, 32], doc: 'Built-in cnn: output channels of each conv + batch-norm + max-pool block.' },
+  activation: { type: t.enumOf('relu', 'gelu', 'tanh'), default: 'relu', doc: 'Built-in mlp: activation of the hidden layers.' },
+  dropout: { type: t.number(0, 0.99), default: 0, doc: 'Built-in models: dropout probability before the classifier (and after each mlp layer).' },
   problem_type: { type: t.enumOf('single_label_classification', 'multi_label_classification', 'regression'), doc: 'Loss: cross-entropy, BCE-with-logits or MSE. Default: regression when num_labels is 1, else single_label_classification.' },
   num_labels: { type: t.integer(1), default: 2, doc: 'Number of classes (or regression targets) the model\'s output has.' },
   output: { type: t.string, doc: 'Name of the model output holding the logits (default: the first output).' },
@@ -28,10 +36,13 @@ export const TOP_FIELDS: Section = {
   data: { type: t.object, doc: 'Data files.' },
   training: { type: t.object, doc: 'Hugging Face TrainingArguments.' },
   device: { type: t.enumOf('auto', 'cpu', 'cuda'), default: 'auto', doc: 'Execution provider: cpu, cuda (fails clearly when not installed) or auto.' },
+  metrics: { type: t.array(t.enumOf(...ALL_METRICS)), doc: 'Built-in metrics evaluations report. Default: accuracy and f1 (f1_macro for more than two classes); accuracy and f1_micro for multi-label; mse, mae and r2 for regression.' },
 };
 
-export interface ModelConfig {
-  path: string;
+export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
+  /** Absolute path of the ONNX file, when not built-in. */
+  path?: string;
+  builtin?: BuiltinConfig['builtin'];
   problem_type: ProblemType;
   num_labels: number;
   output?: string;
@@ -52,6 +63,8 @@ export interface TrainerConfig {
   data: DataConfig;
   training: TrainingArguments;
   device: 'auto' | 'cpu' | 'cuda';
+  /** Built-in metrics to report (defaults filled in). */
+  metrics: string[];
   doc: ConfigDocument;
 }
 
@@ -67,7 +80,8 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const data = validateSection(doc, ['data'], top.data, DATA_FIELDS) as DataConfig;
   const training = parseTrainingArguments(doc, top.training);
   const resolve = (p: string) => path.resolve(doc.dir, p);
-  model.path = resolve(model.path);
+  if (!model.path === !model.builtin) throw doc.error(['model'], model.path ? 'set either path or builtin, not both' : 'needs path (an ONNX file) or builtin (mlp, cnn)');
+  if (model.path) model.path = resolve(model.path);
   if (!model.problem_type) model.problem_type = model.num_labels === 1 ? 'regression' : 'single_label_classification';
   if (model.problem_type === 'single_label_classification' && model.num_labels < 2) {
     throw doc.error(['model', 'num_labels'], 'single_label_classification needs num_labels ≥ 2');
@@ -82,7 +96,11 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   training.output_dir = resolve(training.output_dir);
   if (training.logging_dir) training.logging_dir = resolve(training.logging_dir);
   if (typeof training.resume_from_checkpoint === 'string') training.resume_from_checkpoint = resolve(training.resume_from_checkpoint);
-  return { file: doc.file, dir: doc.dir, model, data, training, device: top.device as TrainerConfig['device'], doc };
+  const metrics = (top.metrics as string[] | undefined) ?? defaultMetrics(model.problem_type, model.num_labels);
+  const available = builtinMetricNames(model.problem_type, model.num_labels);
+  const wrong = metrics.find((m) => !available.includes(m));
+  if (wrong) throw doc.error(['metrics'], `"${wrong}" does not apply to ${model.problem_type} with ${model.num_labels} labels (available: ${available.join(', ')})`);
+  return { file: doc.file, dir: doc.dir, model, data, training, device: top.device as TrainerConfig['device'], metrics, doc };
 }
 
 /** JSON Schema of the whole config file, for editors. */
@@ -98,6 +116,7 @@ export function configSchema(): Record<string, unknown> {
       data: sectionSchema(DATA_FIELDS, TOP_FIELDS.data.doc),
       training: sectionSchema(TRAINING_FIELDS, TOP_FIELDS.training.doc),
       device: { enum: ['auto', 'cpu', 'cuda'], default: 'auto', description: TOP_FIELDS.device.doc },
+      metrics: { type: 'array', items: { enum: ALL_METRICS }, description: TOP_FIELDS.metrics.doc },
     },
   };
 }

@@ -22,7 +22,16 @@ export const SINGLE_LABEL_METRICS = ['accuracy', 'f1', 'precision', 'recall', 'm
 export const MULTI_LABEL_METRICS = ['accuracy', 'f1_micro', 'f1_macro', 'precision_micro', 'recall_micro', 'hamming_loss'];
 export const REGRESSION_METRICS = ['mse', 'mae', 'r2'];
 
-/** Names of the built-in metrics a problem type reports. */
+export const ALL_METRICS = [...new Set([...SINGLE_LABEL_METRICS, ...MULTI_LABEL_METRICS, ...REGRESSION_METRICS])];
+
+/** The metrics reported when the config names none. */
+export function defaultMetrics(problem: ProblemType, numLabels: number): string[] {
+  if (problem === 'regression') return ['mse', 'mae', 'r2'];
+  if (problem === 'multi_label_classification') return ['accuracy', 'f1_micro'];
+  return ['accuracy', numLabels === 2 ? 'f1' : 'f1_macro'];
+}
+
+/** Names of the built-in metrics a problem type can report. */
 export function builtinMetricNames(problem: ProblemType, numLabels: number): string[] {
   if (problem === 'regression') return REGRESSION_METRICS;
   if (problem === 'multi_label_classification') return MULTI_LABEL_METRICS;

@@ -1,0 +1,50 @@
+// `onnx-trainer check` lists operators and trainable parameters; an operator without a gradient
+// rule on the gradient path is named, by `check` and by `train` (exit code 2, before any output).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Graph } from '../../src/trainer/onnx/graph';
+import { saveModel } from '../../src/trainer/onnx/model';
+import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
+import { FIXTURES, runCli, tempDir, writeConfig } from '../helpers';
+
+function modelWithSin(dir: string): string {
+  const g = new Graph();
+  g.opset = 17;
+  g.inputs.push({ name: 'features', type: DataType.FLOAT, shape: ['batch', 2] });
+  g.outputs.push({ name: 'logits', type: DataType.FLOAT, shape: ['batch', 2] });
+  g.initializers.set('w', fromNumbers(DataType.FLOAT, [2, 2], [1, 0, 0, 1]));
+  g.nodes.push({ name: 'linear', op: 'MatMul', domain: '', inputs: ['features', 'w'], outputs: ['h'], attrs: new Map() });
+  g.nodes.push({ name: 'wave', op: 'Sin', domain: '', inputs: ['h'], outputs: ['logits'], attrs: new Map() });
+  const file = path.join(dir, 'sin.onnx');
+  saveModel(file, g);
+  return file;
+}
+
+test('check lists operators, parameters with shapes, and says the model can be trained', () => {
+  const r = runCli(['check', path.join(FIXTURES, 'parity', 'cnn', 'model.onnx')]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /BatchNormalization\s+×2\s+gradient/);
+  assert.match(r.stdout, /conv1\.weight\s+\[4, 1, 3, 3\]/);
+  assert.match(r.stdout, /bn1\.bias\s+\[4\]\s+\(no weight decay\)/);
+  assert.match(r.stdout, /batch-norm running statistics \(updated, not trained\): bn1\.running_mean/);
+  assert.match(r.stdout, /ok: every operator on the gradient path has a rule/);
+});
+
+test('check names an operator without a gradient rule and exits 2', () => {
+  const r = runCli(['check', modelWithSin(tempDir('sin'))]);
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /Sin\s+×1\s+no gradient rule/);
+  assert.match(r.stdout, /Sin node "wave"/);
+});
+
+test('train refuses a model with an unsupported operator, naming the op and the node', () => {
+  const dir = tempDir('sin-train');
+  modelWithSin(dir);
+  fs.writeFileSync(path.join(dir, 'train.jsonl'), '{"features": [1, 2], "labels": 0}\n{"features": [3, 4], "labels": 1}\n');
+  const r = runCli(['train', writeConfig(dir, { model: { path: 'sin.onnx', num_labels: 2 }, data: { train: 'train.jsonl' }, training: { output_dir: 'out' } })]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /no gradient rule for Sin node "wave" \(op Sin\)/);
+  assert.equal(fs.existsSync(path.join(dir, 'out')), false);
+});
