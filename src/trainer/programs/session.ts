@@ -19,6 +19,8 @@ export interface SessionOptions {
   /** Write the optimized graph here (for inspecting what onnxruntime fused). */
   optimizedModelPath?: string;
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
+  /** onnxruntime's memory-pattern planning (off by default, see createSession). */
+  memoryPattern?: boolean;
 }
 
 /** Whether onnxruntime-node's CUDA provider library is installed next to its binding. */
@@ -50,6 +52,9 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
     executionProviders: device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
     graphOptimizationLevel: opts.optimization ?? 'all',
     logSeverityLevel: 3,
+    // A memory pattern plans one block for every intermediate of the graph; train steps keep
+    // many alive at once, and without it the BERT benchmark peaked 130 MB lower at equal speed.
+    enableMemPattern: opts.memoryPattern ?? false,
   };
   if (opts.threads) options.intraOpNumThreads = opts.threads;
   if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;

@@ -1,0 +1,132 @@
+// `npm run bench`: train-step throughput and peak memory of Trainer's compiled train step, side
+// by side with PyTorch on the same model, batch and thread count, measured interleaved in one
+// run. PyTorch builds each model and exports it to ONNX; Trainer compiles that very file. Each
+// side runs in its own process (scripts/bench/torch_peer.py, and this file with --worker), so
+// each peak RSS is that side's alone.
+
+import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import * as readline from 'node:readline';
+import { loadModel } from '../trainer/onnx/model';
+import { DataType, Tensor, fromNumbers } from '../trainer/onnx/tensor';
+import { TrainStepRunner, initialState } from '../trainer/programs/executor';
+import { prepareModel } from '../trainer/programs/prepare';
+
+interface Setup {
+  name: string;
+  model: 'mlp' | 'bert';
+  batch: number;
+  steps: number;
+  [key: string]: unknown;
+}
+
+const SETUPS: Setup[] = [
+  { name: 'MLP 784-1024-1024-10', model: 'mlp', batch: 256, steps: 20, sizes: [784, 1024, 1024, 10] },
+  { name: 'BERT-shaped encoder (2 layers, hidden 256, 4 heads, ffn 1024, seq 128)', model: 'bert', batch: 16, steps: 4, vocab: 8000, hidden: 256, layers: 2, heads: 4, intermediate: 1024, seq: 128 },
+];
+
+class Peer {
+  private lines: AsyncIterator<string>;
+  constructor(readonly proc: ChildProcessWithoutNullStreams, readonly label: string) {
+    proc.stderr.on('data', (d) => process.stderr.write(`[${label}] ${d}`));
+    this.lines = readline.createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  }
+  async ask(msg: unknown): Promise<Record<string, number>> {
+    this.proc.stdin.write(JSON.stringify(msg) + '\n');
+    const { value, done } = await this.lines.next();
+    if (done) throw new Error(`${this.label} exited`);
+    return JSON.parse(value);
+  }
+  close() {
+    this.proc.stdin.end();
+  }
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)];
+}
+
+async function compare(setup: Setup, threads: number, rounds: number, python: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-bench-'));
+  const onnx = path.join(dir, `${setup.model}.onnx`);
+  const torchEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: '1' };
+  const torch = new Peer(spawn(python, [path.join(__dirname, '..', 'scripts', 'bench', 'torch_peer.py')], { env: torchEnv }), 'pytorch');
+  const torchReady = await torch.ask({ ...setup, onnx, threads: 1 });
+  const ours = new Peer(spawn(process.execPath, [__filename, '--worker'], { env: process.env }), 'trainer');
+  const oursReady = await ours.ask({ ...setup, onnx, threads });
+  const rows: { ours: number[]; torch: number[]; oursRss: number; torchRss: number } = { ours: [], torch: [], oursRss: 0, torchRss: 0 };
+  for (let r = 0; r <= rounds; r++) {
+    // Round 0 warms both up and is not counted; then the two sides alternate.
+    const a = await ours.ask({ steps: setup.steps });
+    const b = await torch.ask({ steps: setup.steps });
+    if (r === 0) continue;
+    rows.ours.push((setup.steps * setup.batch) / a.seconds);
+    rows.torch.push((setup.steps * setup.batch) / b.seconds);
+    rows.oursRss = Math.max(rows.oursRss, a.max_rss_kb);
+    rows.torchRss = Math.max(rows.torchRss, b.max_rss_kb);
+  }
+  ours.close();
+  torch.close();
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { ...rows, firstLoss: { ours: oursReady.loss, torch: torchReady.loss }, params: torchReady.params, start: { ours: oursReady.start_rss_kb, torch: torchReady.start_rss_kb } };
+}
+
+async function coordinator() {
+  const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+  const threads = Number(process.env.BENCH_THREADS ?? os.cpus().length);
+  const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  console.log(`Trainer vs PyTorch, train step (forward + cross-entropy + backward + clip 1.0 + AdamW), ${threads} threads, ${rounds} interleaved rounds after a warm-up, median\n`);
+  console.log('Peak RSS is each process\'s maximum resident memory; in brackets, its growth over the process at start (runtime loaded, no model).\n');
+  const header = '| model | batch | Trainer samples/s | PyTorch samples/s | Trainer / PyTorch | Trainer peak RSS | PyTorch peak RSS | first-step loss (Trainer / PyTorch) |';
+  console.log(header);
+  console.log('|---|---|---|---|---|---|---|---|');
+  for (const s of SETUPS) {
+    const r = await compare(s, threads, rounds, python);
+    const ours = median(r.ours);
+    const torch = median(r.torch);
+    const mb = (kb: number, start: number) => `${(kb / 1024).toFixed(0)} MB (+${((kb - start) / 1024).toFixed(0)})`;
+    console.log(`| ${s.name} (${(r.params / 1e6).toFixed(2)}M params) | ${s.batch} | ${ours.toFixed(0)} | ${torch.toFixed(0)} | ${(ours / torch).toFixed(2)}× | ${mb(r.oursRss, r.start.ours)} | ${mb(r.torchRss, r.start.torch)} | ${r.firstLoss.ours.toFixed(5)} / ${r.firstLoss.torch.toFixed(5)} |`);
+  }
+}
+
+function batchFromPeer(file: string): Map<string, Tensor> {
+  const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { inputs: Record<string, { dtype: string; shape: number[]; data: number[] }>; labels: number[] };
+  const batch = new Map<string, Tensor>();
+  for (const [name, t] of Object.entries(spec.inputs)) batch.set(name, fromNumbers(t.dtype === 'int64' ? DataType.INT64 : DataType.FLOAT, t.shape, t.data));
+  batch.set('labels', fromNumbers(DataType.INT64, [spec.labels.length], spec.labels));
+  return batch;
+}
+
+async function worker() {
+  const startRss = process.resourceUsage().maxRSS;
+  const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+  const first = await lines.next();
+  const setup = JSON.parse(first.value) as Setup & { onnx: string; threads: number };
+  const prepared = prepareModel(loadModel(setup.onnx));
+  const optimizer = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
+  const runner = await TrainStepRunner.create(prepared, { problemType: 'single_label_classification', numLabels: setup.model === 'mlp' ? 10 : 2 }, optimizer, false, { threads: setup.threads });
+  const state = initialState(prepared, runner.slots);
+  const batch = batchFromPeer(`${setup.onnx}.batch.json`);
+  let step = 1;
+  const run = () => runner.step(state, batch, { lr: 1e-4, step: step++, maxGradNorm: 1, randomKey: 0 });
+  const firstLoss = (await run()).loss;
+  process.stdout.write(JSON.stringify({ ready: true, loss: firstLoss, start_rss_kb: startRss }) + '\n');
+  for (;;) {
+    const next = await lines.next();
+    if (next.done) break;
+    const { steps } = JSON.parse(next.value);
+    const t = performance.now();
+    let loss = 0;
+    for (let k = 0; k < steps; k++) loss = (await run()).loss;
+    process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, loss, max_rss_kb: process.resourceUsage().maxRSS }) + '\n');
+  }
+  await runner.release();
+}
+
+(process.argv.includes('--worker') ? worker() : coordinator()).catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
