@@ -46,11 +46,27 @@ const positive = (r: () => number) => 0.5 + r();
 const away = (r: () => number) => (r() < 0.5 ? -1 : 1) * (0.2 + r());
 const distinct = (r: () => number, i: number) => ((i * 7919) % 97) / 20 - 2.4 + r() * 0.01;
 
+/** Seeded random shape pairs that broadcast: rank 1–4, each dim kept, set to 1, or dropped. */
+function randomBroadcastPairs(seed: number, count: number): [number[], number[]][] {
+  let s = seed;
+  const next = () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) / 4294967296);
+  const pairs: [number[], number[]][] = [];
+  for (let k = 0; k < count; k++) {
+    const rank = 1 + Math.floor(next() * 4);
+    const full = Array.from({ length: rank }, () => 1 + Math.floor(next() * 3));
+    const a = full.map((d) => (next() < 0.3 ? 1 : d));
+    const b = full.map((d) => (next() < 0.3 ? 1 : d)).slice(Math.floor(next() * rank));
+    pairs.push(next() < 0.5 ? [a, b] : [b, a]);
+  }
+  return pairs;
+}
+
 const broadcastPairs: [number[], number[]][] = [
   [[2, 3], [2, 3]],
   [[2, 3, 4], [4]],
   [[2, 1, 4], [3, 1]],
   [[], [3]],
+  ...randomBroadcastPairs(2026, 3),
 ];
 
 function binary(op: string, sampleB?: (r: () => number) => number): OpCase[] {
