@@ -9,4 +9,4 @@ if (!fs.existsSync(cli)) {
   process.stderr.write(`onnx-trainer: ${cli} is missing; run "npm run build" first.\n`);
   process.exit(1);
 }
-require(cli).runCli();
+require(cli);

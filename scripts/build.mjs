@@ -15,7 +15,8 @@ const common = {
 
 const entries = [
   { in: 'src/extension.ts', out: 'dist/extension.js' },
-  { in: 'src/trainer/cli.ts', out: 'dist/cli.js' },
+  { in: 'src/cliMain.ts', out: 'dist/cli.js' },
+  { in: 'src/trainerProcess.ts', out: 'dist/trainerProcess.js' },
   { in: 'src/bench/bench.ts', out: 'dist/bench.js' },
 ].filter((e) => existsSync(e.in));
 

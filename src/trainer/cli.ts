@@ -8,11 +8,11 @@ import { parseArgs } from 'node:util';
 import { UnsupportedOpError } from './autodiff/backward';
 import { TrainerConfig, configSchema, loadConfig } from './config/config';
 import { UserError } from './errors';
-import { Job, JobKind, prepareJob } from './job';
+import { Job, JobKind, PhaseReporter, prepareJob } from './job';
 import { formatReport, inspectModel } from './inspect';
 import { jsonlLogCallback } from './logging/jsonl';
 import { progressCallback } from './logging/progress';
-import { TrainerCallback } from './loop/callbacks';
+import { StopRequest, TrainerCallback, stopCallback } from './loop/callbacks';
 import { ModelFormatError } from './onnx/model';
 import { PrepareError } from './programs/prepare';
 import { DeviceError } from './programs/session';
@@ -39,18 +39,35 @@ function isUserFacing(e: unknown): e is Error {
     e instanceof UnsupportedOpError || e instanceof DeviceError || e instanceof ScheduleError;
 }
 
-interface Io {
+export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
   isTTY: boolean;
 }
 
-function terminalCallbacks(config: TrainerConfig, io: Io): TrainerCallback[] {
+/** What a host process (the extension's trainer process) adds to a command. */
+export interface Hooks {
+  callbacks?: TrainerCallback[];
+  onPhase?: PhaseReporter;
+  stop?: StopRequest;
+  /** Told the config's output_dir once the config is read. */
+  onConfig?: (config: TrainerConfig) => void;
+}
+
+function runCallbacks(config: TrainerConfig, io: Io, hooks: Hooks): TrainerCallback[] {
   const args = config.training;
   return [
     jsonlLogCallback(args.output_dir),
+    ...(hooks.stop ? [stopCallback(hooks.stop)] : []),
+    ...(hooks.callbacks ?? []),
     progressCallback({ bar: io.isTTY && !args.disable_tqdm, write: io.err, samplesPerStep: args.per_device_train_batch_size * args.gradient_accumulation_steps }),
   ];
+}
+
+function readConfig(file: string, hooks: Hooks): TrainerConfig {
+  const config = loadConfig(file);
+  hooks.onConfig?.(config);
+  return config;
 }
 
 function writeModelConfig(job: Job, dir: string) {
@@ -61,9 +78,9 @@ function writeModelConfig(job: Job, dir: string) {
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
 }
 
-async function train(configFile: string, resume: string | boolean | undefined, io: Io): Promise<void> {
-  const config = loadConfig(configFile);
-  const job = await prepareJob(config, 'train', terminalCallbacks(config, io));
+async function train(configFile: string, resume: string | boolean | undefined, io: Io, hooks: Hooks): Promise<void> {
+  const config = readConfig(configFile, hooks);
+  const job = await prepareJob(config, 'train', runCallbacks(config, io, hooks), hooks.onPhase);
   const resumeFrom = resume ?? config.training.resume_from_checkpoint ?? undefined;
   const result = await job.trainer.train(typeof resumeFrom === 'string' ? path.resolve(resumeFrom) : resumeFrom);
   job.trainer.saveModel(config.training.output_dir);
@@ -80,18 +97,18 @@ function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined
   return dir;
 }
 
-async function evaluate(configFile: string, checkpoint: string | undefined, io: Io): Promise<void> {
-  const config = loadConfig(configFile);
-  const job = await prepareJob(config, 'evaluate');
+async function evaluate(configFile: string, checkpoint: string | undefined, io: Io, hooks: Hooks): Promise<void> {
+  const config = readConfig(configFile, hooks);
+  const job = await prepareJob(config, 'evaluate', hooks.callbacks, hooks.onPhase);
   job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
   const metrics = await job.trainer.evaluate();
   await job.trainer.release();
   io.out(JSON.stringify(metrics, null, 2) + '\n');
 }
 
-async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io): Promise<void> {
-  const config = loadConfig(configFile);
-  const job = await prepareJob(config, 'predict');
+async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
+  const config = readConfig(configFile, hooks);
+  const job = await prepareJob(config, 'predict', hooks.callbacks, hooks.onPhase);
   job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
   const result = await job.trainer.predict(job.test!);
   await job.trainer.release();
@@ -101,8 +118,8 @@ async function predict(configFile: string, checkpoint: string | undefined, outpu
   if (Object.keys(result.metrics).length) io.out(JSON.stringify(result.metrics, null, 2) + '\n');
 }
 
-async function exportCheckpoint(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io): Promise<void> {
-  const config = loadConfig(configFile);
+async function exportCheckpoint(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
+  const config = readConfig(configFile, hooks);
   if (!output) throw new UserError('export needs --output DIR');
   const job = await prepareJob(config, 'export');
   job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
@@ -111,7 +128,7 @@ async function exportCheckpoint(configFile: string, checkpoint: string | undefin
   io.out(`exported ${path.join(path.resolve(output), 'model.onnx')}\n`);
 }
 
-export async function main(argv: string[], io: Io): Promise<number> {
+export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<number> {
   const [command, ...rest] = argv;
   try {
     const { values, positionals } = parseArgs({
@@ -136,17 +153,17 @@ export async function main(argv: string[], io: Io): Promise<number> {
       case 'train': {
         // `--resume` alone means the latest checkpoint; `--resume DIR` a given one.
         const resume = values.resume ? (positionals[1] ?? true) : undefined;
-        await train(need('a config file'), resume, io);
+        await train(need('a config file'), resume, io, hooks);
         return 0;
       }
       case 'evaluate':
-        await evaluate(need('a config file'), values.checkpoint, io);
+        await evaluate(need('a config file'), values.checkpoint, io, hooks);
         return 0;
       case 'predict':
-        await predict(need('a config file'), values.checkpoint, values.output, io);
+        await predict(need('a config file'), values.checkpoint, values.output, io, hooks);
         return 0;
       case 'export':
-        await exportCheckpoint(need('a config file'), values.checkpoint, values.output, io);
+        await exportCheckpoint(need('a config file'), values.checkpoint, values.output, io, hooks);
         return 0;
       case 'check': {
         const report = inspectModel(path.resolve(need('a model file')), values.output);
@@ -174,15 +191,33 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
+export const processIo: Io = {
+  out: (s) => process.stdout.write(s),
+  err: (s) => process.stderr.write(s),
+  isTTY: !!process.stderr.isTTY,
+};
+
+/**
+ * Ctrl+C (or SIGTERM) stops training gracefully: a checkpoint is saved after the current step.
+ * A second signal exits at once.
+ */
+export function stopOnSignals(stop: StopRequest, io: Io): void {
+  const handler = (signal: NodeJS.Signals) => {
+    if (stop.requested) process.exit(130);
+    stop.requested = true;
+    stop.save = true;
+    io.err(`\n${signal}: stopping after this step and saving a checkpoint (again to quit now)\n`);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+}
+
 /** Runs the command line of this process (the bin script and `node dist/cli.js` call this). */
 export function runCli(): void {
-  main(process.argv.slice(2), {
-    out: (s) => process.stdout.write(s),
-    err: (s) => process.stderr.write(s),
-    isTTY: !!process.stderr.isTTY,
-  }).then((code) => {
+  const stop: StopRequest = { requested: false, save: true };
+  stopOnSignals(stop, processIo);
+  main(process.argv.slice(2), processIo, { stop }).then((code) => {
     process.exitCode = code;
   });
 }
 
-if (require.main === module) runCli();

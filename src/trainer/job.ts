@@ -66,7 +66,10 @@ export function reportedMetrics(config: TrainerConfig): string[] {
   return ['loss', ...config.metrics];
 }
 
-export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks: TrainerCallback[] = []): Promise<Job> {
+/** Reports long preparation steps (the extension shows them as progress notifications). */
+export type PhaseReporter = (phase: 'loading' | 'tokenizing' | 'compiling', message: string) => void;
+
+export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks: TrainerCallback[] = [], onPhase: PhaseReporter = () => {}): Promise<Job> {
   const { doc, training: args } = config;
   resolveDevice(config.device);
   if (kind === 'train' && !config.data.train) throw doc.error(['data'], 'training needs data.train');
@@ -82,6 +85,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
     if (!known.includes(name)) throw doc.error(['training', 'metric_for_best_model'], `"${metric}" is never computed; evaluations report ${known.join(', ')}`);
   }
 
+  onPhase('loading', 'Reading the model and the data');
   const raw: Partial<Record<Split, DataRecord[]>> = {};
   if (kind === 'train') raw.train = await records(config, 'train');
   if (kind === 'train' || kind === 'evaluate') raw.eval = await records(config, 'eval');
@@ -111,6 +115,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
   if (kind === 'train') {
     // Compile once now: an operator without a gradient rule is a model problem, reported
     // before anything is written.
+    onPhase('compiling', 'Compiling the training graph');
     const loss = lossOptions(labels, args, train);
     const optimizer = optimizerFromArgs(args);
     compileTrainStep(prepared, loss, optimizer, 'step');

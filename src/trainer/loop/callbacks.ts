@@ -64,3 +64,23 @@ export class CallbackList {
     return control;
   }
 }
+
+/** A request to stop training from outside the loop (a signal, the extension). */
+export interface StopRequest {
+  requested: boolean;
+  /** Save a checkpoint before stopping. */
+  save: boolean;
+}
+
+/** Ends training at the next step end once `request` is set, saving a checkpoint if asked. */
+export function stopCallback(request: StopRequest): TrainerCallback {
+  return {
+    name: 'StopCallback',
+    on_step_end: (_args, _state, control) => {
+      if (!request.requested) return;
+      control.should_training_stop = true;
+      control.should_save = request.save;
+      return control;
+    },
+  };
+}

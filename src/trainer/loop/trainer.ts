@@ -62,6 +62,7 @@ export class Trainer {
   private readonly callbacks: CallbackList;
   private readonly loss: LossHeadOptions;
   private initFired = false;
+  private lastSavedStep = -1;
   private evalRunner?: EvalRunner;
 
   constructor(private readonly opts: TrainerOptions) {
@@ -228,9 +229,11 @@ export class Trainer {
       if (this.args.save_strategy === 'best') this.control.should_save = best;
       this.control.should_evaluate = false;
     }
-    if (this.control.should_save) {
-      this.saveCheckpoint(book, lr);
-      await this.fire('on_save');
+    // A step saved already (a stop request, then the epoch's end) is not written twice.
+    if (this.control.should_save && this.state.global_step !== this.lastSavedStep) {
+      const checkpoint = this.saveCheckpoint(book, lr);
+      this.lastSavedStep = this.state.global_step;
+      await this.fire('on_save', { checkpoint });
       this.control.should_save = false;
     }
   }
@@ -262,7 +265,7 @@ export class Trainer {
     return better;
   }
 
-  private saveCheckpoint(book: ResumeState, lr: number) {
+  private saveCheckpoint(book: ResumeState, lr: number): string {
     const out = this.args.output_dir;
     fs.mkdirSync(out, { recursive: true });
     const step = this.state.global_step;
@@ -271,10 +274,11 @@ export class Trainer {
       if (this.state.best_global_step === step || fs.existsSync(bestDir)) this.state.best_model_checkpoint = bestDir;
     }
     this.state.stateful_callbacks = { TrainerControl: { args: { ...this.control, should_save: true }, attributes: {} } };
-    saveCheckpoint(out, this.opts.model, {
+    const dir = saveCheckpoint(out, this.opts.model, {
       training: this.training, trainerState: this.state, resume: { ...book }, args: { ...this.args }, learningRate: lr,
     }, this.args.save_only_model);
     rotateCheckpoints(out, this.args.save_total_limit, this.state.best_model_checkpoint);
+    return dir;
   }
 
   private loadWeights(dir: string) {
