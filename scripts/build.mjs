@@ -1,7 +1,8 @@
 // Bundles the extension, the trainer CLI (which the extension also runs as a child process) and
 // the benchmark with esbuild. onnxruntime-node stays external: it is a native addon.
 import * as esbuild from 'esbuild';
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 
 const common = {
   bundle: true,
@@ -21,3 +22,8 @@ const entries = [
 ].filter((e) => existsSync(e.in));
 
 await Promise.all(entries.map((e) => esbuild.build({ ...common, entryPoints: [e.in], outfile: e.out })));
+
+// The config file's JSON Schema, generated from the field tables, for editors (contributed to VS
+// Code through jsonValidation).
+mkdirSync('schemas', { recursive: true });
+writeFileSync('schemas/trainer.schema.json', execFileSync(process.execPath, ['dist/cli.js', 'schema']));
