@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { UnsupportedOpError } from './autodiff/backward';
 import { TrainerConfig, configSchema, loadConfig } from './config/config';
 import { UserError } from './errors';
-import { Job, JobKind, PhaseReporter, prepareJob } from './job';
+import { JobKind, PhaseReporter, prepareJob } from './job';
 import { formatReport, inspectModel } from './inspect';
 import { jsonlLogCallback } from './logging/jsonl';
 import { progressCallback } from './logging/progress';
@@ -70,21 +70,12 @@ function readConfig(file: string, hooks: Hooks): TrainerConfig {
   return config;
 }
 
-function writeModelConfig(job: Job, dir: string) {
-  const m = job.config.model;
-  const id2label = Object.fromEntries(Array.from({ length: m.num_labels }, (_, i) => [String(i), `LABEL_${i}`]));
-  const label2id = Object.fromEntries(Object.entries(id2label).map(([k, v]) => [v, Number(k)]));
-  const cfg = { num_labels: m.num_labels, problem_type: m.problem_type, id2label, label2id, trainer: { source_model: m.path } };
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 2) + '\n');
-}
-
 async function train(configFile: string, resume: string | boolean | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = readConfig(configFile, hooks);
   const job = await prepareJob(config, 'train', runCallbacks(config, io, hooks), hooks.onPhase);
   const resumeFrom = resume ?? config.training.resume_from_checkpoint ?? undefined;
   const result = await job.trainer.train(typeof resumeFrom === 'string' ? path.resolve(resumeFrom) : resumeFrom);
   job.trainer.saveModel(config.training.output_dir);
-  writeModelConfig(job, config.training.output_dir);
   await job.trainer.release();
   io.out(`trained ${result.global_step} steps, train_loss ${result.training_loss.toFixed(4)}; model written to ${path.join(config.training.output_dir, 'model.onnx')}\n`);
 }
@@ -99,8 +90,9 @@ function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined
 
 async function evaluate(configFile: string, checkpoint: string | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = readConfig(configFile, hooks);
-  const job = await prepareJob(config, 'evaluate', hooks.callbacks, hooks.onPhase);
-  job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
+  const weights = checkpointOrFinal(config, checkpoint);
+  const job = await prepareJob(config, 'evaluate', hooks.callbacks, hooks.onPhase, weights);
+  job.trainer.loadCheckpointWeights(weights);
   const metrics = await job.trainer.evaluate();
   await job.trainer.release();
   io.out(JSON.stringify(metrics, null, 2) + '\n');
@@ -108,12 +100,13 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
 
 async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = readConfig(configFile, hooks);
-  const job = await prepareJob(config, 'predict', hooks.callbacks, hooks.onPhase);
-  job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
+  const weights = checkpointOrFinal(config, checkpoint);
+  const job = await prepareJob(config, 'predict', hooks.callbacks, hooks.onPhase, weights);
+  job.trainer.loadCheckpointWeights(weights);
   const result = await job.trainer.predict(job.test!);
   await job.trainer.release();
   const file = path.resolve(output ?? path.join(config.training.output_dir, 'predictions.jsonl'));
-  writePredictions(file, job.test!, result.predictions, config.model.problem_type);
+  writePredictions(file, job.test!, result.predictions, config.model.problem_type, job.labelNames);
   io.out(`wrote ${result.predictions.n} predictions to ${file}\n`);
   if (Object.keys(result.metrics).length) io.out(JSON.stringify(result.metrics, null, 2) + '\n');
 }
@@ -121,10 +114,10 @@ async function predict(configFile: string, checkpoint: string | undefined, outpu
 async function exportCheckpoint(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = readConfig(configFile, hooks);
   if (!output) throw new UserError('export needs --output DIR');
-  const job = await prepareJob(config, 'export');
-  job.trainer.loadCheckpointWeights(checkpointOrFinal(config, checkpoint));
+  const weights = checkpointOrFinal(config, checkpoint);
+  const job = await prepareJob(config, 'export', [], () => {}, weights);
+  job.trainer.loadCheckpointWeights(weights);
   job.trainer.saveModel(path.resolve(output));
-  writeModelConfig(job, path.resolve(output));
   io.out(`exported ${path.join(path.resolve(output), 'model.onnx')}\n`);
 }
 

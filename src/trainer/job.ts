@@ -4,7 +4,8 @@
 
 import * as fs from 'node:fs';
 import { TrainerConfig } from './config/config';
-import { Dataset, buildDataset } from './data/dataset';
+import * as path from 'node:path';
+import { Dataset, buildDataset, checkContiguousLabels, labelNamesIn } from './data/dataset';
 import { DataRecord, readAllRecords } from './data/readers';
 import { DataError } from './errors';
 import { buildBuiltin, defaultInputName } from './models';
@@ -12,6 +13,7 @@ import { TrainerCallback } from './loop/callbacks';
 import { lossOptions, optimizerFromArgs } from './loop/setup';
 import { Trainer } from './loop/trainer';
 import { Model, loadModel } from './onnx/model';
+import { CONFIG_FILE } from './programs/export';
 import { PreparedModel, prepareModel } from './programs/prepare';
 import { resolveDevice } from './programs/session';
 import { compileTrainStep } from './programs/trainStep';
@@ -19,6 +21,8 @@ import { compileTrainStep } from './programs/trainStep';
 export type JobKind = 'train' | 'evaluate' | 'predict' | 'export';
 
 export interface Job {
+  /** Label names by id, when the labels have names. */
+  labelNames?: string[];
   config: TrainerConfig;
   model: Model;
   prepared: PreparedModel;
@@ -69,7 +73,30 @@ export function reportedMetrics(config: TrainerConfig): string[] {
 /** Reports long preparation steps (the extension shows them as progress notifications). */
 export type PhaseReporter = (phase: 'loading' | 'tokenizing' | 'compiling', message: string) => void;
 
-export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks: TrainerCallback[] = [], onPhase: PhaseReporter = () => {}): Promise<Job> {
+/**
+ * Label names: model.id2label, else the text labels of the training data, else (evaluating or
+ * predicting with a trained model) the names in that model's config.json.
+ */
+function labelNames(config: TrainerConfig, train: DataRecord[] | undefined, modelDir: string | undefined): string[] | undefined {
+  if (config.model.id2label) return config.model.id2label;
+  if (config.model.problem_type === 'regression') return undefined;
+  if (train) {
+    const names = labelNamesIn(train);
+    if (names && names.length !== config.model.num_labels) {
+      throw config.doc.error(['model', 'num_labels'], `is ${config.model.num_labels}, but the training labels have ${names.length} names (${names.join(', ')})`);
+    }
+    return names;
+  }
+  const saved = modelDir && path.join(modelDir, CONFIG_FILE);
+  if (saved && fs.existsSync(saved)) {
+    const card = JSON.parse(fs.readFileSync(saved, 'utf8')) as { id2label?: Record<string, string> };
+    const names = card.id2label && Array.from({ length: config.model.num_labels }, (_, i) => card.id2label![String(i)]);
+    if (names && names.every((n) => typeof n === 'string') && !names.every((n, i) => n === `LABEL_${i}`)) return names;
+  }
+  return undefined;
+}
+
+export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks: TrainerCallback[] = [], onPhase: PhaseReporter = () => {}, modelDir?: string): Promise<Job> {
   const { doc, training: args } = config;
   resolveDevice(config.device);
   if (kind === 'train' && !config.data.train) throw doc.error(['data'], 'training needs data.train');
@@ -102,15 +129,17 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
     if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
   }
   if (prepared.params.length === 0) throw doc.error(['model'], `${model.path} has no trainable parameters (float initializers the output depends on)`);
-  const spec = { problemType: config.model.problem_type, numLabels: config.model.num_labels };
+  const names = labelNames(config, raw.train, modelDir);
+  const spec = { problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
   const build = (split: Split, requireLabels: boolean): Dataset | undefined => {
     const recs = raw[split];
     return recs && buildDataset(fileOf(config, split).file!, recs, prepared.inputs, spec, requireLabels);
   };
   const train = kind === 'export' ? undefined : build('train', true);
+  if (train && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
   const evalSet = kind === 'export' ? undefined : build('eval', true);
   const test = build('test', false);
-  const labels = { problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights };
+  const labels = { problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names };
 
   if (kind === 'train') {
     // Compile once now: an operator without a gradient rule is a model problem, reported
@@ -130,5 +159,5 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
   const trainer = new Trainer({
     model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks, device: config.device, metrics: config.metrics,
   });
-  return { config, model, prepared, train, eval: evalSet, test, trainer };
+  return { config, model, prepared, train, eval: evalSet, test, trainer, labelNames: names };
 }

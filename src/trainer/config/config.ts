@@ -23,6 +23,7 @@ export const MODEL_FIELDS: Section = {
   output: { type: t.string, doc: 'Name of the model output holding the logits (default: the first output).' },
   freeze: { type: t.array(t.string), default: [], doc: 'Parameters (initializer names) to keep frozen.' },
   class_weights: { type: t.union(t.array(t.number(0)), t.enumOf('balanced')), doc: 'Cross-entropy class weights, or "balanced" (n_samples / (n_classes · count)).' },
+  id2label: { type: t.union(t.array(t.string), t.object), doc: 'Label names by id (a list, or a mapping "0": name). Default: the sorted names when the training labels are text.' },
 };
 
 export const DATA_FIELDS: Section = {
@@ -48,6 +49,8 @@ export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
   output?: string;
   freeze: string[];
   class_weights?: number[] | 'balanced';
+  /** Label names by id (normalized to a list). */
+  id2label?: string[];
 }
 
 export interface DataConfig {
@@ -92,6 +95,7 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
       throw doc.error(['model', 'class_weights'], `has ${model.class_weights.length} weights, expected num_labels = ${model.num_labels}`);
     }
   }
+  if (model.id2label !== undefined) model.id2label = labelList(doc, model.id2label as unknown, model.num_labels);
   for (const k of ['train', 'eval', 'test'] as const) if (data[k]) data[k] = resolve(data[k]!);
   training.output_dir = resolve(training.output_dir);
   if (training.logging_dir) training.logging_dir = resolve(training.logging_dir);
@@ -101,6 +105,23 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const wrong = metrics.find((m) => !available.includes(m));
   if (wrong) throw doc.error(['metrics'], `"${wrong}" does not apply to ${model.problem_type} with ${model.num_labels} labels (available: ${available.join(', ')})`);
   return { file: doc.file, dir: doc.dir, model, data, training, device: top.device as TrainerConfig['device'], metrics, doc };
+}
+
+/** id2label as a list: from a list, or from a mapping with the keys 0..num_labels-1. */
+function labelList(doc: ConfigDocument, value: unknown, numLabels: number): string[] {
+  const at = ['model', 'id2label'];
+  let names: unknown[];
+  if (Array.isArray(value)) names = value;
+  else {
+    const map = value as Record<string, unknown>;
+    names = Array.from({ length: numLabels }, (_, i) => map[String(i)]);
+    if (Object.keys(map).length !== numLabels) throw doc.error(at, `has ${Object.keys(map).length} entries, expected num_labels = ${numLabels} (keys "0" to "${numLabels - 1}")`);
+  }
+  if (names.length !== numLabels) throw doc.error(at, `has ${names.length} names, expected num_labels = ${numLabels}`);
+  const bad = names.findIndex((n) => typeof n !== 'string');
+  if (bad >= 0) throw doc.error(at, `entry ${bad} is missing or not a string`);
+  if (new Set(names).size !== names.length) throw doc.error(at, 'names must be distinct');
+  return names as string[];
 }
 
 /** JSON Schema of the whole config file, for editors. */

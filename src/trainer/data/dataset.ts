@@ -15,6 +15,28 @@ export type { ProblemType };
 export interface LabelSpec {
   problemType: ProblemType;
   numLabels: number;
+  /** Label names by id; string labels in the data are looked up here. */
+  names?: string[];
+}
+
+function rawLabel(r: DataRecord): unknown {
+  return 'labels' in r.values ? r.values.labels : r.values.label;
+}
+
+/**
+ * Label names found in training records whose labels are text (single-label: "pos"; multi-label:
+ * ["sports", "news"]): the sorted distinct names, as Hugging Face's example scripts build them.
+ * Undefined when the labels are numbers.
+ */
+export function labelNamesIn(records: readonly DataRecord[]): string[] | undefined {
+  const names = new Set<string>();
+  for (const r of records) {
+    const v = rawLabel(r);
+    if (typeof v === 'string') names.add(v);
+    else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) v.forEach((x) => names.add(x as string));
+    else if (v !== undefined && v !== null) return undefined;
+  }
+  return names.size ? [...names].sort() : undefined;
 }
 
 export interface Feature {
@@ -54,13 +76,27 @@ function flatten(value: unknown): { dims: number[]; values: number[] } | string 
   return { dims: [value.length, ...first.dims], values: (parts as { values: number[] }[]).flatMap((p) => p.values) };
 }
 
+function nameToId(name: string, spec: LabelSpec, fail: (msg: string) => DataError): number {
+  if (!spec.names) throw fail('text labels need label names (model.id2label), or text labels in the training data');
+  const id = spec.names.indexOf(name);
+  if (id < 0) throw fail(`not one of the labels the model was trained on (${spec.names.join(', ')})`);
+  return id;
+}
+
 function labelOf(r: DataRecord, file: string, spec: LabelSpec): number | number[] | undefined {
-  const raw = 'labels' in r.values ? r.values.labels : r.values.label;
+  const raw = rawLabel(r);
   if (raw === undefined || raw === null) return undefined;
   const { problemType, numLabels } = spec;
   const fail = (msg: string) => new DataError(file, r.line, `label ${JSON.stringify(raw)}: ${msg}`);
+  // A multi-label target may be the list of names that apply (possibly none, with names known).
+  const names = Array.isArray(raw) && raw.every((x) => typeof x === 'string') && (raw.length > 0 || !!spec.names);
+  if (problemType === 'multi_label_classification' && names) {
+    const hot = new Array<number>(numLabels).fill(0);
+    for (const name of raw as string[]) hot[nameToId(name, spec, fail)] = 1;
+    return hot;
+  }
   if (problemType === 'single_label_classification') {
-    const v = typeof raw === 'boolean' ? Number(raw) : raw;
+    const v = typeof raw === 'boolean' ? Number(raw) : typeof raw === 'string' ? nameToId(raw, spec, fail) : raw;
     if (typeof v !== 'number' || !Number.isInteger(v)) throw fail(`expected a class id (an integer from 0 to ${numLabels - 1})`);
     if (v < 0 || v >= numLabels) throw fail(`out of range for num_labels ${numLabels} (expected 0 to ${numLabels - 1})`);
     return v;
@@ -135,4 +171,17 @@ export function buildDataset(file: string, records: DataRecord[], inputs: readon
     throw new DataError(file, missing.line, 'this record has no label, but others do');
   }
   return { file, examples, hasLabels: labelled > 0 };
+}
+
+/**
+ * Class ids of a training set must cover 0..num_labels-1: a class that never occurs means the
+ * labels are not the contiguous ids the model's outputs stand for.
+ */
+export function checkContiguousLabels(data: Dataset, numLabels: number): void {
+  const seen = new Set(data.examples.map((e) => e.label as number));
+  const missing = Array.from({ length: numLabels }, (_, i) => i).filter((i) => !seen.has(i));
+  if (missing.length) {
+    throw new DataError(data.file, undefined, `labels are not contiguous: class id${missing.length > 1 ? 's' : ''} ${missing.join(', ')} never occur${missing.length > 1 ? '' : 's'}, ` +
+      `but num_labels is ${numLabels} (labels must be 0 to ${numLabels - 1}, or text names)`);
+  }
 }

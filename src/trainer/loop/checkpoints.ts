@@ -9,7 +9,7 @@ import { Model } from '../onnx/model';
 import { readSafetensors, writeSafetensors } from '../onnx/safetensors';
 import { Tensor } from '../onnx/tensor';
 import { TrainingState } from '../programs/executor';
-import { MODEL_FILE, WEIGHTS_FILE, exportModel } from '../programs/export';
+import { MODEL_FILE, ModelCard, WEIGHTS_FILE, exportModel } from '../programs/export';
 import { UserError } from '../errors';
 import { TrainerState, parsePythonJson, pythonJson } from './state';
 
@@ -35,6 +35,7 @@ export interface ResumeState {
 }
 
 export interface CheckpointContents {
+  card: ModelCard;
   training: TrainingState;
   trainerState: TrainerState;
   resume: ResumeState;
@@ -56,7 +57,7 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
   const tmp = path.join(outputDir, `.tmp-${checkpointName(c.trainerState.global_step)}-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
-  exportModel(model, new Map([...c.training.params, ...c.training.buffers]), tmp);
+  exportModel(model, new Map([...c.training.params, ...c.training.buffers]), tmp, c.card);
   if (!onlyModel) {
     const opt = new Map<string, Tensor>();
     for (const [key, t] of c.training.optimizer) {
@@ -76,6 +77,29 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
   if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
   fs.renameSync(tmp, final);
   return final;
+}
+
+/**
+ * Removes temporary checkpoint folders left by processes that died while writing them (the pid
+ * is part of the name; folders of live processes stay).
+ */
+export function removeStaleTemporaryFolders(outputDir: string): void {
+  if (!fs.existsSync(outputDir)) return;
+  for (const name of fs.readdirSync(outputDir)) {
+    const m = /^\.tmp-checkpoint-\d+-(\d+)$/.exec(name);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    let alive = pid === process.pid;
+    if (!alive) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch {
+        alive = false;
+      }
+    }
+    if (!alive) fs.rmSync(path.join(outputDir, name), { recursive: true, force: true });
+  }
 }
 
 /** Checkpoint folders of a run, oldest step first. */

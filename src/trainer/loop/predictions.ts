@@ -7,16 +7,17 @@ import { Dataset } from '../data/dataset';
 import type { ProblemType } from '../programs/lossHeads';
 import { EvalPrediction, argmaxRows } from './metrics';
 
-export function predictionRecords(data: Dataset, p: EvalPrediction, problem: ProblemType, id2label?: Record<string, string>): Record<string, unknown>[] {
+export function predictionRecords(data: Dataset, p: EvalPrediction, problem: ProblemType, names?: string[]): Record<string, unknown>[] {
   const top = problem === 'single_label_classification' ? argmaxRows(p) : undefined;
   return Array.from({ length: p.n }, (_, i) => {
     const logits = Array.from(p.predictions.subarray(i * p.width, (i + 1) * p.width));
     const rec: Record<string, unknown> = { line: data.examples[i].line, logits };
     if (top) {
       rec.predicted_label = top[i];
-      rec.predicted_label_name = id2label?.[String(top[i])] ?? `LABEL_${top[i]}`;
+      rec.predicted_label_name = names?.[top[i]] ?? `LABEL_${top[i]}`;
     } else if (problem === 'multi_label_classification') {
       rec.predicted_labels = logits.map((v, k) => (v > 0 ? k : -1)).filter((k) => k >= 0);
+      if (names) rec.predicted_label_names = (rec.predicted_labels as number[]).map((k) => names[k]);
     } else {
       rec.prediction = logits.length === 1 ? logits[0] : logits;
     }
@@ -26,8 +27,8 @@ export function predictionRecords(data: Dataset, p: EvalPrediction, problem: Pro
   });
 }
 
-export function writePredictions(file: string, data: Dataset, p: EvalPrediction, problem: ProblemType, id2label?: Record<string, string>): void {
+export function writePredictions(file: string, data: Dataset, p: EvalPrediction, problem: ProblemType, names?: string[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const lines = predictionRecords(data, p, problem, id2label).map((r) => JSON.stringify(r));
+  const lines = predictionRecords(data, p, problem, names).map((r) => JSON.stringify(r));
   fs.writeFileSync(file, lines.join('\n') + '\n');
 }

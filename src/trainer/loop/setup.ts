@@ -46,6 +46,8 @@ export function optimizerFromArgs(args: TrainingArguments): OptimizerConfig {
 export interface LabelOptions {
   problemType: ProblemType;
   numLabels: number;
+  /** Label names by id, when the labels have names. */
+  names?: string[];
   /** Explicit weights, or "balanced" (computed from the training labels). */
   classWeights?: number[] | 'balanced';
 }

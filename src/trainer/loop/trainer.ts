@@ -10,13 +10,13 @@ import { Dataset } from '../data/dataset';
 import { UserError } from '../errors';
 import { Model } from '../onnx/model';
 import { EvalRunner, TrainStepRunner, TrainingState, initialState } from '../programs/executor';
-import { exportModel } from '../programs/export';
+import { ModelCard, exportModel } from '../programs/export';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
 import { keyOf, permutation } from '../programs/random';
 import { DeviceRequest } from '../programs/session';
 import { CallbackList, TrainerCallback, defaultFlowCallback } from './callbacks';
-import { ResumeState, checkpointName, lastCheckpoint, listCheckpoints, loadCheckpoint, loadCheckpointWeights, rotateCheckpoints, saveCheckpoint } from './checkpoints';
+import { ResumeState, checkpointName, lastCheckpoint, listCheckpoints, loadCheckpoint, loadCheckpointWeights, removeStaleTemporaryFolders, rotateCheckpoints, saveCheckpoint } from './checkpoints';
 import { evaluationLoop, round, speedMetrics } from './evaluation';
 import { EvalPrediction, Metrics, builtinMetrics } from './metrics';
 import { TrainPlan, planTraining } from './plan';
@@ -111,6 +111,7 @@ export class Trainer {
     if (resumeFrom === true && !from) throw new UserError(`no complete checkpoint found in ${args.output_dir} to resume from`);
     if (from) this.resume(from, plan, book);
 
+    removeStaleTemporaryFolders(args.output_dir);
     this.control.should_training_stop = false;
     await this.fire('on_train_begin');
     if (args.eval_on_start) await this.evaluate();
@@ -275,6 +276,7 @@ export class Trainer {
     }
     this.state.stateful_callbacks = { TrainerControl: { args: { ...this.control, should_save: true }, attributes: {} } };
     const dir = saveCheckpoint(out, this.opts.model, {
+      card: this.card(),
       training: this.training, trainerState: this.state, resume: { ...book }, args: { ...this.args }, learningRate: lr,
     }, this.args.save_only_model);
     rotateCheckpoints(out, this.args.save_total_limit, this.state.best_model_checkpoint);
@@ -343,10 +345,16 @@ export class Trainer {
     fs.writeFileSync(path.join(this.args.output_dir, 'trainer_state.json'), pythonJson(this.state));
   }
 
-  /** Writes the inference-ready model (model.onnx + model.safetensors) into `dir`. */
+  /** What config.json beside every saved model says: label count, problem type, names. */
+  card(): ModelCard {
+    const l = this.opts.labels;
+    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names };
+  }
+
+  /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */
   saveModel(dir = this.args.output_dir): void {
     fs.mkdirSync(dir, { recursive: true });
-    exportModel(this.opts.model, new Map([...this.training.params, ...this.training.buffers]), dir);
+    exportModel(this.opts.model, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
   }
 
   async release(): Promise<void> {

@@ -14,9 +14,29 @@ import { untieIdentityParameters } from './prepare';
 
 export const MODEL_FILE = 'model.onnx';
 export const WEIGHTS_FILE = 'model.safetensors';
+export const CONFIG_FILE = 'config.json';
 
-/** Writes model.onnx + model.safetensors into `dir` (which must exist). */
-export function exportModel(model: Model, trained: Map<string, Tensor>, dir: string): void {
+/** What config.json says about the model's outputs, with Hugging Face's keys. */
+export interface ModelCard {
+  num_labels: number;
+  problem_type: string;
+  /** Label names by id (LABEL_<i> when the data had none). */
+  labels?: string[];
+}
+
+export function modelConfigJson(card: ModelCard): Record<string, unknown> {
+  const names = card.labels ?? Array.from({ length: card.num_labels }, (_, i) => `LABEL_${i}`);
+  return {
+    num_labels: card.num_labels,
+    problem_type: card.problem_type,
+    id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
+    label2id: Object.fromEntries(names.map((n, i) => [n, i])),
+    trainer: { format: 'onnx', model_file: MODEL_FILE, weights_file: WEIGHTS_FILE },
+  };
+}
+
+/** Writes model.onnx + model.safetensors (+ config.json with the labels) into `dir`, which must exist. */
+export function exportModel(model: Model, trained: Map<string, Tensor>, dir: string, card?: ModelCard): void {
   const graph = model.graph.clone();
   untieIdentityParameters(graph);
   toInferenceForm(graph);
@@ -37,4 +57,5 @@ export function exportModel(model: Model, trained: Map<string, Tensor>, dir: str
     return at && { location: WEIGHTS_FILE, offset: at.offset, length: at.length };
   });
   fs.writeFileSync(path.join(dir, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
+  if (card) fs.writeFileSync(path.join(dir, CONFIG_FILE), JSON.stringify(modelConfigJson(card), null, 2) + '\n');
 }
