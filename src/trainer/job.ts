@@ -10,6 +10,8 @@ import { DataRecord, readAllRecords } from './data/readers';
 import { DataError } from './errors';
 import { buildBuiltin, defaultInputName } from './models';
 import { TrainerCallback } from './loop/callbacks';
+import { earlyStoppingCallback } from './loop/earlyStopping';
+import { loadCallbackModule, loadComputeMetrics } from './loop/userModules';
 import { lossOptions, optimizerFromArgs } from './loop/setup';
 import { Trainer } from './loop/trainer';
 import { Model, loadModel } from './onnx/model';
@@ -106,7 +108,8 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
   }
   if (kind === 'predict' && !config.data.test && !config.data.eval) throw doc.error(['data'], 'predict needs data.test (or data.eval)');
   const metric = args.metric_for_best_model;
-  if (metric && kind === 'train') {
+  // With a compute_metrics module the metric names are known only once it runs.
+  if (metric && kind === 'train' && !config.computeMetrics) {
     const name = metric.replace(/^eval_/, '');
     const known = reportedMetrics(config);
     if (!known.includes(name)) throw doc.error(['training', 'metric_for_best_model'], `"${metric}" is never computed; evaluations report ${known.join(', ')}`);
@@ -156,8 +159,18 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
         : `${key} mixed precision is not implemented yet; train in float32 (remove ${key})`);
     }
   }
+  const user: TrainerCallback[] = [];
+  if (config.earlyStopping) user.push(earlyStoppingCallback(config.earlyStopping));
+  for (const [i, file] of config.callbacks.entries()) {
+    if (!fs.existsSync(file)) throw doc.error(['callbacks', i], `module not found: ${file}`);
+    user.push(await loadCallbackModule(file));
+  }
+  if (config.computeMetrics && !fs.existsSync(config.computeMetrics)) throw doc.error(['compute_metrics'], `module not found: ${config.computeMetrics}`);
+  const computeMetrics = config.computeMetrics ? await loadComputeMetrics(config.computeMetrics) : undefined;
+  // Hugging Face's order: flow control, then the user's callbacks, then reporting (progress last).
   const trainer = new Trainer({
-    model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks, device: config.device, metrics: config.metrics,
+    model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...user, ...callbacks],
+    device: config.device, metrics: config.metrics, computeMetrics,
   });
   return { config, model, prepared, train, eval: evalSet, test, trainer, labelNames: names };
 }

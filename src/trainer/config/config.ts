@@ -37,7 +37,15 @@ export const TOP_FIELDS: Section = {
   data: { type: t.object, doc: 'Data files.' },
   training: { type: t.object, doc: 'Hugging Face TrainingArguments.' },
   device: { type: t.enumOf('auto', 'cpu', 'cuda'), default: 'auto', doc: 'Execution provider: cpu, cuda (fails clearly when not installed) or auto.' },
+  callbacks: { type: t.array(t.string), default: [], doc: 'JavaScript modules of callbacks with Hugging Face\'s event names (on_log, on_evaluate, …). Run only in trusted workspaces.' },
+  compute_metrics: { type: t.string, doc: 'A JavaScript module exporting compute_metrics({ predictions, label_ids }) → { name: number }, replacing the built-in metrics.' },
+  early_stopping: { type: t.object, doc: 'EarlyStoppingCallback: { patience, threshold } (needs an eval strategy and metric_for_best_model).' },
   metrics: { type: t.array(t.enumOf(...ALL_METRICS)), doc: 'Built-in metrics evaluations report. Default: accuracy and f1 (f1_macro for more than two classes); accuracy and f1_micro for multi-label; mse, mae and r2 for regression.' },
+};
+
+export const EARLY_STOPPING_FIELDS: Section = {
+  patience: { type: t.integer(1), default: 1, doc: 'Evaluations without improvement before training stops (early_stopping_patience).' },
+  threshold: { type: t.number(0), default: 0, doc: 'Minimum improvement that counts (early_stopping_threshold).' },
 };
 
 export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
@@ -68,6 +76,10 @@ export interface TrainerConfig {
   device: 'auto' | 'cpu' | 'cuda';
   /** Built-in metrics to report (defaults filled in). */
   metrics: string[];
+  /** Absolute paths of callback modules. */
+  callbacks: string[];
+  computeMetrics?: string;
+  earlyStopping?: { patience: number; threshold: number };
   doc: ConfigDocument;
 }
 
@@ -104,7 +116,18 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const available = builtinMetricNames(model.problem_type, model.num_labels);
   const wrong = metrics.find((m) => !available.includes(m));
   if (wrong) throw doc.error(['metrics'], `"${wrong}" does not apply to ${model.problem_type} with ${model.num_labels} labels (available: ${available.join(', ')})`);
-  return { file: doc.file, dir: doc.dir, model, data, training, device: top.device as TrainerConfig['device'], metrics, doc };
+  const earlyStopping = top.early_stopping === undefined ? undefined
+    : validateSection(doc, ['early_stopping'], top.early_stopping, EARLY_STOPPING_FIELDS) as { patience: number; threshold: number };
+  if (earlyStopping) {
+    if (training.eval_strategy === 'no') throw doc.error(['early_stopping'], 'needs an eval_strategy other than "no" (it acts on evaluations)');
+    if (!training.metric_for_best_model) throw doc.error(['early_stopping'], 'needs training.metric_for_best_model');
+  }
+  return {
+    file: doc.file, dir: doc.dir, model, data, training, device: top.device as TrainerConfig['device'], metrics, doc,
+    callbacks: (top.callbacks as string[]).map(resolve),
+    computeMetrics: typeof top.compute_metrics === 'string' ? resolve(top.compute_metrics) : undefined,
+    earlyStopping,
+  };
 }
 
 /** id2label as a list: from a list, or from a mapping with the keys 0..num_labels-1. */
@@ -138,6 +161,9 @@ export function configSchema(): Record<string, unknown> {
       training: sectionSchema(TRAINING_FIELDS, TOP_FIELDS.training.doc),
       device: { enum: ['auto', 'cpu', 'cuda'], default: 'auto', description: TOP_FIELDS.device.doc },
       metrics: { type: 'array', items: { enum: ALL_METRICS }, description: TOP_FIELDS.metrics.doc },
+      callbacks: { type: 'array', items: { type: 'string' }, description: TOP_FIELDS.callbacks.doc },
+      compute_metrics: { type: 'string', description: TOP_FIELDS.compute_metrics.doc },
+      early_stopping: sectionSchema(EARLY_STOPPING_FIELDS, TOP_FIELDS.early_stopping.doc),
     },
   };
 }

@@ -21,7 +21,11 @@ export interface CallbackExtras {
 export type CallbackHandler = (args: TrainingArguments, state: TrainerState, control: TrainerControl, extras: CallbackExtras) =>
   TrainerControl | void | Promise<TrainerControl | void>;
 
-export type TrainerCallback = Partial<Record<TrainerEvent, CallbackHandler>> & { name?: string };
+export type TrainerCallback = Partial<Record<TrainerEvent, CallbackHandler>> & {
+  name?: string;
+  /** State written to trainer_state.json's stateful_callbacks at each checkpoint (keyed by name). */
+  stateful?: () => { args: Record<string, unknown>; attributes: Record<string, unknown> };
+};
 
 /** Hugging Face's DefaultFlowCallback: the log / evaluate / save / stop decisions. */
 export function defaultFlowCallback(): TrainerCallback {

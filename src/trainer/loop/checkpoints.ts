@@ -11,6 +11,7 @@ import { Tensor } from '../onnx/tensor';
 import { TrainingState } from '../programs/executor';
 import { MODEL_FILE, ModelCard, WEIGHTS_FILE, exportModel } from '../programs/export';
 import { UserError } from '../errors';
+import { PlateauState } from './schedules';
 import { TrainerState, parsePythonJson, pythonJson } from './state';
 
 export const CHECKPOINT_PREFIX = 'checkpoint-';
@@ -32,6 +33,8 @@ export interface ResumeState {
   lastLoggedStep: number;
   /** Sum of all logged loss sums (for train_loss). */
   totalLoss: number;
+  /** ReduceLROnPlateau's state, for that schedule. */
+  plateau?: PlateauState;
 }
 
 export interface CheckpointContents {
@@ -65,7 +68,7 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
       opt.set(`${rest.join('/')}.${slot}`, t);
     }
     writeSafetensors(path.join(tmp, OPTIMIZER_FILE), opt, { format: 'onnx-trainer' });
-    writeJson(path.join(tmp, SCHEDULER_FILE), { last_epoch: c.resume.schedulerStep, _last_lr: [c.learningRate] });
+    writeJson(path.join(tmp, SCHEDULER_FILE), { last_epoch: c.resume.schedulerStep, _last_lr: [c.learningRate], ...(c.resume.plateau ? { plateau: c.resume.plateau } : {}) });
     writeJson(path.join(tmp, RNG_FILE), {
       generator: 'counter-based (lowbias32)', seed: c.resume.seed, data_seed: c.resume.dataSeed,
       loss_since_log: c.resume.lossSinceLog, last_logged_step: c.resume.lastLoggedStep, total_loss: c.resume.totalLoss,
@@ -201,6 +204,7 @@ export function loadCheckpoint(dir: string, expected: { params: Map<string, Tens
       lossSinceLog: rng.loss_since_log as number,
       lastLoggedStep: rng.last_logged_step as number,
       totalLoss: rng.total_loss as number,
+      plateau: sched.plateau as PlateauState | undefined,
     },
   };
 }

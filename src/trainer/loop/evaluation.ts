@@ -19,7 +19,7 @@ export interface LoopOutput {
 }
 
 export async function evaluationLoop(runner: EvalRunner, state: TrainingState, dataset: Dataset, inputs: readonly ValueInfo[],
-  problem: ProblemType, numLabels: number, batchSize: number, dropLast: boolean): Promise<LoopOutput> {
+  problem: ProblemType, numLabels: number, batchSize: number, dropLast: boolean, onBatch: () => Promise<void> = async () => {}): Promise<LoopOutput> {
   const start = performance.now();
   const order = dataset.examples.map((_, i) => i);
   const batches = microBatches(order, batchSize, dropLast);
@@ -45,6 +45,7 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
       const labels = batch.get('labels')!.data;
       for (let i = 0; i < labels.length; i++) labelIds.push(Number(labels[i]));
     }
+    await onBatch();
   }
   return {
     loss: runner.withLoss && dataset.hasLabels && rows > 0 ? lossSum / rows : undefined,

@@ -85,3 +85,66 @@ export function lrLambda(s: ScheduleSpec, t: number): number {
     }
   }
 }
+
+export interface PlateauState {
+  lr: number;
+  best: number;
+  num_bad_epochs: number;
+  cooldown_counter: number;
+  last_epoch: number;
+}
+
+/**
+ * torch.optim.lr_scheduler.ReduceLROnPlateau: stepped after each in-training evaluation with the
+ * metric_for_best_model value; no warmup. Defaults are torch's (mode min, factor 0.1, patience
+ * 10, threshold 1e-4 relative, cooldown 0, min_lr 0, eps 1e-8); lr_scheduler_kwargs override them.
+ */
+export class PlateauScheduler {
+  private readonly mode: 'min' | 'max';
+  private readonly factor: number;
+  private readonly patience: number;
+  private readonly threshold: number;
+  private readonly thresholdMode: 'rel' | 'abs';
+  private readonly cooldown: number;
+  private readonly minLr: number;
+  private readonly eps: number;
+  state: PlateauState;
+
+  constructor(lr0: number, kwargs: Record<string, unknown>) {
+    const n = (k: string, d: number) => num(kwargs, k, d);
+    this.mode = kwargs.mode === 'max' ? 'max' : 'min';
+    this.factor = n('factor', 0.1);
+    this.patience = n('patience', 10);
+    this.threshold = n('threshold', 1e-4);
+    this.thresholdMode = kwargs.threshold_mode === 'abs' ? 'abs' : 'rel';
+    this.cooldown = n('cooldown', 0);
+    this.minLr = n('min_lr', 0);
+    this.eps = n('eps', 1e-8);
+    if (!(this.factor < 1)) throw new ScheduleError('reduce_lr_on_plateau: factor must be below 1');
+    this.state = { lr: lr0, best: this.mode === 'min' ? Infinity : -Infinity, num_bad_epochs: 0, cooldown_counter: 0, last_epoch: 0 };
+  }
+
+  private isBetter(a: number, best: number): boolean {
+    if (this.thresholdMode === 'rel') return this.mode === 'min' ? a < best * (1 - this.threshold) : a > best * (this.threshold + 1);
+    return this.mode === 'min' ? a < best - this.threshold : a > best + this.threshold;
+  }
+
+  step(metric: number): void {
+    const s = this.state;
+    s.last_epoch += 1;
+    if (this.isBetter(metric, s.best)) {
+      s.best = metric;
+      s.num_bad_epochs = 0;
+    } else s.num_bad_epochs += 1;
+    if (s.cooldown_counter > 0) {
+      s.cooldown_counter -= 1;
+      s.num_bad_epochs = 0;
+    }
+    if (s.num_bad_epochs > this.patience) {
+      const next = Math.max(s.lr * this.factor, this.minLr);
+      if (s.lr - next > this.eps) s.lr = next;
+      s.cooldown_counter = this.cooldown;
+      s.num_bad_epochs = 0;
+    }
+  }
+}

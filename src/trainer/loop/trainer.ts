@@ -20,7 +20,7 @@ import { ResumeState, checkpointName, lastCheckpoint, listCheckpoints, loadCheck
 import { evaluationLoop, round, speedMetrics } from './evaluation';
 import { EvalPrediction, Metrics, builtinMetrics } from './metrics';
 import { TrainPlan, planTraining } from './plan';
-import { lrLambda, validateSchedule } from './schedules';
+import { PlateauScheduler, lrLambda, validateSchedule } from './schedules';
 import { LabelOptions, lossOptions, optimizerFromArgs } from './setup';
 import { LogEntry, TrainerControl, TrainerState, pythonJson } from './state';
 
@@ -63,6 +63,7 @@ export class Trainer {
   private readonly loss: LossHeadOptions;
   private initFired = false;
   private lastSavedStep = -1;
+  private plateau?: PlateauScheduler;
   private evalRunner?: EvalRunner;
 
   constructor(private readonly opts: TrainerOptions) {
@@ -102,6 +103,7 @@ export class Trainer {
     const schedule = { type: args.lr_scheduler_type, total: plan.maxSteps, warmup: plan.warmupSteps, lr0: args.learning_rate, kwargs: args.lr_scheduler_kwargs };
     validateSchedule(schedule);
     const ga = args.gradient_accumulation_steps;
+    this.plateau = args.lr_scheduler_type === 'reduce_lr_on_plateau' ? new PlateauScheduler(args.learning_rate, args.lr_scheduler_kwargs) : undefined;
     const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, this.sessionOptions());
     this.training = initialState(this.prepared, runner.slots);
     this.state = this.freshState(plan);
@@ -130,7 +132,7 @@ export class Trainer {
         const window = batches.slice(w, Math.min(w + ga, L));
         this.resetStepFlags();
         await this.fire('on_step_begin');
-        lr = args.learning_rate * lrLambda(schedule, book.schedulerStep);
+        lr = this.plateau ? this.plateau.state.lr : args.learning_rate * lrLambda(schedule, book.schedulerStep);
         const step = this.state.global_step + 1;
         let acc;
         let windowLoss = 0;
@@ -207,6 +209,7 @@ export class Trainer {
     if (s.best_model_checkpoint && !fs.existsSync(s.best_model_checkpoint)) s.best_model_checkpoint = null;
     this.state = Object.assign(new TrainerState(), s);
     Object.assign(book, loaded.resume);
+    if (this.plateau && loaded.resume.plateau) this.plateau.state = { ...loaded.resume.plateau };
   }
 
   private resetStepFlags() {
@@ -226,6 +229,7 @@ export class Trainer {
     }
     if (this.control.should_evaluate) {
       const metrics = await this.evaluate();
+      if (this.plateau) this.plateau.step(this.metricValue(metrics));
       const best = this.updateBestMetric(metrics);
       if (this.args.save_strategy === 'best') this.control.should_save = best;
       this.control.should_evaluate = false;
@@ -251,12 +255,19 @@ export class Trainer {
     return m ? (m.startsWith('eval_') ? m : `eval_${m}`) : undefined;
   }
 
+  /** The metric_for_best_model value of an evaluation (a clear error when it is missing). */
+  private metricValue(metrics: Metrics): number {
+    const key = this.metricKey()!;
+    const v = metrics[key];
+    if (v === undefined) throw new UserError(`training.metric_for_best_model: "${key}" is not among the evaluation metrics (${Object.keys(metrics).join(', ')})`);
+    return v;
+  }
+
   /** Hugging Face's _determine_best_metric: a strictly better value becomes the best. */
   private updateBestMetric(metrics: Metrics): boolean {
     const key = this.metricKey();
     if (!key) return false;
-    const v = metrics[key];
-    if (v === undefined) throw new UserError(`training.metric_for_best_model: "${key}" is not among the evaluation metrics (${Object.keys(metrics).join(', ')})`);
+    const v = this.metricValue(metrics);
     const best = this.state.best_metric;
     const better = best === null || (this.args.greater_is_better ? v > best : v < best);
     if (better) {
@@ -275,9 +286,10 @@ export class Trainer {
       if (this.state.best_global_step === step || fs.existsSync(bestDir)) this.state.best_model_checkpoint = bestDir;
     }
     this.state.stateful_callbacks = { TrainerControl: { args: { ...this.control, should_save: true }, attributes: {} } };
+    for (const cb of this.callbacks.callbacks) if (cb.stateful && cb.name) this.state.stateful_callbacks[cb.name] = cb.stateful();
     const dir = saveCheckpoint(out, this.opts.model, {
       card: this.card(),
-      training: this.training, trainerState: this.state, resume: { ...book }, args: { ...this.args }, learningRate: lr,
+      training: this.training, trainerState: this.state, resume: { ...book, plateau: this.plateau && { ...this.plateau.state } }, args: { ...this.args }, learningRate: lr,
     }, this.args.save_only_model);
     rotateCheckpoints(out, this.args.save_total_limit, this.state.best_model_checkpoint);
     return dir;
@@ -301,7 +313,7 @@ export class Trainer {
 
   private async runLoop(dataset: Dataset) {
     return evaluationLoop(await this.evaluator(), this.training, dataset, this.prepared.inputs, this.loss.problemType,
-      this.loss.numLabels, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last);
+      this.loss.numLabels, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, () => this.fire('on_prediction_step'));
   }
 
   private async computeMetrics(p: EvalPrediction): Promise<Metrics> {
