@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { UnsupportedOpError } from './autodiff/backward';
 import { TrainerConfig, configSchema, loadConfig } from './config/config';
 import { UserError } from './errors';
-import { JobKind, PhaseReporter, prepareJob } from './job';
+import { HostCallbacks, JobKind, PhaseReporter, prepareJob } from './job';
+import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
 import { formatReport, inspectModel } from './inspect';
 import { jsonlLogCallback } from './logging/jsonl';
 import { progressCallback } from './logging/progress';
@@ -54,14 +55,18 @@ export interface Hooks {
   onConfig?: (config: TrainerConfig) => void;
 }
 
-function runCallbacks(config: TrainerConfig, io: Io, hooks: Hooks): TrainerCallback[] {
+function runCallbacks(config: TrainerConfig, io: Io, hooks: Hooks): HostCallbacks {
   const args = config.training;
-  return [
-    jsonlLogCallback(args.output_dir),
-    ...(hooks.stop ? [stopCallback(hooks.stop)] : []),
-    ...(hooks.callbacks ?? []),
-    progressCallback({ bar: io.isTTY && !args.disable_tqdm, write: io.err, samplesPerStep: args.per_device_train_batch_size * args.gradient_accumulation_steps }),
-  ];
+  const reporting = [jsonlLogCallback(args.output_dir)];
+  if (args.report_to.includes('tensorboard')) reporting.push(tensorboardCallback(args.logging_dir ?? defaultLoggingDir(args.output_dir)));
+  return {
+    reporting,
+    after: [
+      ...(hooks.stop ? [stopCallback(hooks.stop)] : []),
+      ...(hooks.callbacks ?? []),
+      progressCallback({ bar: io.isTTY && !args.disable_tqdm, write: io.err, samplesPerStep: args.per_device_train_batch_size * args.gradient_accumulation_steps }),
+    ],
+  };
 }
 
 function readConfig(file: string, hooks: Hooks): TrainerConfig {
@@ -91,7 +96,7 @@ function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined
 async function evaluate(configFile: string, checkpoint: string | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = readConfig(configFile, hooks);
   const weights = checkpointOrFinal(config, checkpoint);
-  const job = await prepareJob(config, 'evaluate', hooks.callbacks, hooks.onPhase, weights);
+  const job = await prepareJob(config, 'evaluate', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
   const metrics = await job.trainer.evaluate();
   await job.trainer.release();
@@ -101,7 +106,7 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
 async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = readConfig(configFile, hooks);
   const weights = checkpointOrFinal(config, checkpoint);
-  const job = await prepareJob(config, 'predict', hooks.callbacks, hooks.onPhase, weights);
+  const job = await prepareJob(config, 'predict', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
   const result = await job.trainer.predict(job.test!);
   await job.trainer.release();
@@ -115,7 +120,7 @@ async function exportCheckpoint(configFile: string, checkpoint: string | undefin
   const config = readConfig(configFile, hooks);
   if (!output) throw new UserError('export needs --output DIR');
   const weights = checkpointOrFinal(config, checkpoint);
-  const job = await prepareJob(config, 'export', [], () => {}, weights);
+  const job = await prepareJob(config, 'export', {}, () => {}, weights);
   job.trainer.loadCheckpointWeights(weights);
   job.trainer.saveModel(path.resolve(output));
   io.out(`exported ${path.join(path.resolve(output), 'model.onnx')}\n`);

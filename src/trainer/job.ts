@@ -98,7 +98,13 @@ function labelNames(config: TrainerConfig, train: DataRecord[] | undefined, mode
   return undefined;
 }
 
-export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks: TrainerCallback[] = [], onPhase: PhaseReporter = () => {}, modelDir?: string): Promise<Job> {
+/** Callbacks a host adds around the user's: reporting integrations first, terminal and control last. */
+export interface HostCallbacks {
+  reporting?: TrainerCallback[];
+  after?: TrainerCallback[];
+}
+
+export async function prepareJob(config: TrainerConfig, kind: JobKind, host: HostCallbacks = {}, onPhase: PhaseReporter = () => {}, modelDir?: string): Promise<Job> {
   const { doc, training: args } = config;
   resolveDevice(config.device);
   if (kind === 'train' && !config.data.train) throw doc.error(['data'], 'training needs data.train');
@@ -167,9 +173,9 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, callbacks
   }
   if (config.computeMetrics && !fs.existsSync(config.computeMetrics)) throw doc.error(['compute_metrics'], `module not found: ${config.computeMetrics}`);
   const computeMetrics = config.computeMetrics ? await loadComputeMetrics(config.computeMetrics) : undefined;
-  // Hugging Face's order: flow control, then the user's callbacks, then reporting (progress last).
+  // Hugging Face's order: flow control, reporting integrations, the user's callbacks, progress.
   const trainer = new Trainer({
-    model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...user, ...callbacks],
+    model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...(host.reporting ?? []), ...user, ...(host.after ?? [])],
     device: config.device, metrics: config.metrics, computeMetrics,
   });
   return { config, model, prepared, train, eval: evalSet, test, trainer, labelNames: names };
