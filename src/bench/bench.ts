@@ -25,6 +25,9 @@ interface Setup {
 const SETUPS: Setup[] = [
   { name: 'MLP 784-1024-1024-10', model: 'mlp', batch: 256, steps: 20, sizes: [784, 1024, 1024, 10] },
   { name: 'BERT-shaped encoder (2 layers, hidden 256, 4 heads, ffn 1024, seq 128)', model: 'bert', batch: 16, steps: 4, vocab: 8000, hidden: 256, layers: 2, heads: 4, intermediate: 1024, seq: 128 },
+  // The same encoder deeper, with Trainer's gradient checkpointing on (PyTorch keeps activations).
+  ...(process.env.BENCH_CHECKPOINTING === '0' ? [] : [{ name: 'BERT-shaped encoder, 6 layers, Trainer with gradient_checkpointing', model: 'bert' as const, batch: 16, steps: 2, vocab: 8000, hidden: 256, layers: 6, heads: 4, intermediate: 1024, seq: 128, recompute: true }]),
+  { name: 'BERT-shaped encoder, 6 layers', model: 'bert', batch: 16, steps: 2, vocab: 8000, hidden: 256, layers: 6, heads: 4, intermediate: 1024, seq: 128 },
 ];
 
 class Peer {
@@ -107,7 +110,7 @@ async function worker() {
   const setup = JSON.parse(first.value) as Setup & { onnx: string; threads: number };
   const prepared = prepareModel(loadModel(setup.onnx));
   const optimizer = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
-  const runner = await TrainStepRunner.create(prepared, { problemType: 'single_label_classification', numLabels: setup.model === 'mlp' ? 10 : 2 }, optimizer, false, { threads: setup.threads });
+  const runner = await TrainStepRunner.create(prepared, { problemType: 'single_label_classification', numLabels: setup.model === 'mlp' ? 10 : 2 }, optimizer, false, { threads: setup.threads, recompute: setup.recompute === true });
   const state = initialState(prepared, runner.slots);
   const batch = batchFromPeer(`${setup.onnx}.batch.json`);
   let step = 1;

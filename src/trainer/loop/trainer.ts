@@ -104,7 +104,7 @@ export class Trainer {
     validateSchedule(schedule);
     const ga = args.gradient_accumulation_steps;
     this.plateau = args.lr_scheduler_type === 'reduce_lr_on_plateau' ? new PlateauScheduler(args.learning_rate, args.lr_scheduler_kwargs) : undefined;
-    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, this.sessionOptions());
+    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing });
     this.training = initialState(this.prepared, runner.slots);
     this.state = this.freshState(plan);
     const book: ResumeState = { schedulerStep: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };

@@ -9,7 +9,7 @@ import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig, hyperParameterValues } from './optimizers';
 import { PreparedModel } from './prepare';
 import { SessionOptions, createSession, fromOrt, toOrt } from './session';
-import { IO, TrainStepMode, compileTrainStep } from './trainStep';
+import { CompileOptions, IO, TrainStepMode, compileTrainStep } from './trainStep';
 
 /** Parameters, batch-norm buffers and optimizer state: everything a step reads and replaces. */
 export interface TrainingState {
@@ -50,14 +50,17 @@ export class TrainStepRunner {
   ) {}
 
   /** Compiles and loads the sessions: "step", or "accumulate" + "final" with gradient accumulation. */
-  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions = {}): Promise<TrainStepRunner> {
+  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions & CompileOptions = {}): Promise<TrainStepRunner> {
     const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     let slots: string[] = [];
     for (const mode of modes) {
-      const compiled = compileTrainStep(prepared, loss, optimizer, mode);
+      const compiled = compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute });
       slots = compiled.slots;
-      sessions.set(mode, await createSession(compiled.graph, opts));
+      // Common-subexpression elimination would merge the recomputing clones back into the
+      // forward nodes they copy, undoing gradient checkpointing.
+      const disabledOptimizers = opts.recompute ? ['CommonSubexpressionElimination'] : [];
+      sessions.set(mode, await createSession(compiled.graph, { ...opts, disabledOptimizers }));
     }
     return new TrainStepRunner(optimizer, sessions, slots);
   }

@@ -21,6 +21,8 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** onnxruntime's memory-pattern planning (off by default, see createSession). */
   memoryPattern?: boolean;
+  /** onnxruntime graph transformers to turn off, by name. */
+  disabledOptimizers?: string[];
 }
 
 /** Whether onnxruntime-node's CUDA provider library is installed next to its binding. */
@@ -57,6 +59,10 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
     enableMemPattern: opts.memoryPattern ?? false,
   };
   if (opts.threads) options.intraOpNumThreads = opts.threads;
+  if (opts.disabledOptimizers?.length) {
+    // Session config entry "optimization.disable_specified_optimizers" (comma-separated names).
+    options.extra = { optimization: { disable_specified_optimizers: opts.disabledOptimizers.join(',') } };
+  }
   if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
   try {
     return await ort.InferenceSession.create(serializeGraph(graph), options);

@@ -11,6 +11,7 @@ import { LossHeadOptions, addLossHead, labelShape, labelType } from './lossHeads
 import { toTrainingForm } from './lowering';
 import { OptimizerConfig, addGlobalNormClip, addOptimizerUpdate, hyperParameterNames, optimizerSlots } from './optimizers';
 import { PreparedModel } from './prepare';
+import { recomputeActivations } from './recompute';
 
 export type TrainStepMode = 'step' | 'accumulate' | 'final';
 
@@ -57,7 +58,12 @@ function output(b: GraphBuilder, from: string, to: string, outs: Graph['outputs'
   outs.push(b.shapes.valueInfo(to));
 }
 
-export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, mode: TrainStepMode): CompiledTrainStep {
+export interface CompileOptions {
+  /** Gradient checkpointing: recompute activations in the backward pass (less memory). */
+  recompute?: boolean;
+}
+
+export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, mode: TrainStepMode, opts: CompileOptions = {}): CompiledTrainStep {
   const graph = prepared.graph.clone();
   graph.name = `train_${mode}`;
   const params = prepared.params.map((p) => p.name);
@@ -76,10 +82,11 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
 
   const runningStats = toTrainingForm(b, IO.randomKey);
   const lossValue = addLossHead(b, prepared.logits, IO.labels, loss);
-  const { grads } = buildBackward(b, lossValue, params);
   const outs: Graph['outputs'] = [];
   output(b, lossValue, IO.loss, outs);
   for (const u of runningStats) output(b, u.next, IO.next(u.buffer), outs);
+  const backwardStart = graph.nodes.length;
+  const { grads } = buildBackward(b, lossValue, params);
 
   // Gradients of parameters the loss does not reach are zero.
   const gradOf = (p: string) => grads.get(p) ?? b.zerosLike(p);
@@ -95,6 +102,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
       output(b, b.add2(acc, b.mul(gradOf(p), scale)), IO.accumulatedNext(p), outs);
     }
     graph.outputs = outs;
+    if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
     return { mode, graph, slots };
   }
 
@@ -125,5 +133,6 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
     slots.forEach((s, k) => output(b, u.state[k], IO.slotNext(s, p.name), outs));
   });
   graph.outputs = outs;
+  if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
   return { mode, graph, slots };
 }
