@@ -8,7 +8,9 @@ import * as path from 'node:path';
 import { Dataset, buildDataset, checkContiguousLabels, labelNamesIn } from './data/dataset';
 import { DataRecord, readAllRecords } from './data/readers';
 import { DataError } from './errors';
-import { buildBuiltin, defaultInputName } from './models';
+import { Vocabulary, buildBuiltin, defaultInputName } from './models';
+import { encodeRecords } from './data/text';
+import { TextSetup, needsTokenizing, setupText } from './textSetup';
 import { TrainerCallback } from './loop/callbacks';
 import { earlyStoppingCallback } from './loop/earlyStopping';
 import { loadCallbackModule, loadComputeMetrics } from './loop/userModules';
@@ -49,13 +51,14 @@ async function records(config: TrainerConfig, split: Split): Promise<DataRecord[
   return readAllRecords(file);
 }
 
-/** The ONNX file, or a built-in architecture shaped by the first data record. */
-function acquireModel(config: TrainerConfig, sample: { file: string; record: DataRecord } | undefined): Model {
+/** The ONNX file, or a built-in architecture shaped by the first data record (or the vocabulary). */
+function acquireModel(config: TrainerConfig, sample: { file: string; record: DataRecord } | undefined, vocab?: Vocabulary): Model {
   const m = config.model;
   if (m.path) {
     if (!fs.existsSync(m.path)) throw config.doc.error(['model', 'path'], `model file not found: ${m.path}`);
     return loadModel(m.path);
   }
+  if (m.builtin === 'bert') return buildBuiltin({ ...m, builtin: 'bert' }, [], m.num_labels, config.training.seed, vocab);
   const column = m.input_name ?? defaultInputName(m.builtin!);
   if (!sample) throw config.doc.error(['model', 'builtin'], 'a built-in model takes its input shape from the data, but this command reads no data file');
   const value = sample.record.values[column];
@@ -132,7 +135,18 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     else raw.eval = await records(config, 'eval');
   }
   const firstSplit = (['train', 'eval', 'test'] as Split[]).find((k) => raw[k]?.length);
-  const model = acquireModel(config, firstSplit ? { file: fileOf(config, firstSplit).file!, record: raw[firstSplit]![0] } : undefined);
+  const sample = firstSplit ? { file: fileOf(config, firstSplit).file!, record: raw[firstSplit]![0] } : undefined;
+  // Text: the tokenizer comes first (a built-in bert's vocabulary size depends on it).
+  let text: TextSetup | undefined;
+  const tokenize = (inputs?: string[]) => {
+    if (!sample || !needsTokenizing(config, inputs, sample.record)) return;
+    onPhase('tokenizing', 'Tokenizing the text');
+    text = setupText(config, { train: raw.train, file: sample.file, first: sample.record }, modelDir);
+    for (const split of ['train', 'eval', 'test'] as Split[]) if (raw[split]) encodeRecords(fileOf(config, split).file!, raw[split]!, text.spec);
+  };
+  if (config.model.builtin === 'bert') tokenize();
+  const model = acquireModel(config, sample, text && { size: text.spec.tokenizer.vocabSize, padTokenId: text.spec.tokenizer.padTokenId });
+  if (!config.model.builtin) tokenize(model.graph.inputs.map((i) => i.name));
   const prepared = prepareModel(model, { output: config.model.output, freeze: config.model.freeze });
   for (const f of config.model.freeze) {
     if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
@@ -142,13 +156,13 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   const spec = { problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
   const build = (split: Split, requireLabels: boolean): Dataset | undefined => {
     const recs = raw[split];
-    return recs && buildDataset(fileOf(config, split).file!, recs, prepared.inputs, spec, requireLabels);
+    return recs && buildDataset(fileOf(config, split).file!, recs, prepared.inputs, spec, requireLabels, text?.padding);
   };
   const train = kind === 'export' ? undefined : build('train', true);
   if (train && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
   const evalSet = kind === 'export' ? undefined : build('eval', true);
   const test = build('test', false);
-  const labels = { problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names };
+  const labels = { problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names, files: text?.files };
 
   if (kind === 'train') {
     // Compile once now: an operator without a gradient rule is a model problem, reported

@@ -1,6 +1,7 @@
 // The trainer config file: `model:`, `data:`, `training:` (TrainingArguments) and `device:`.
 // Relative paths resolve against the config file's folder.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigDocument } from './document';
 import { Section, sectionSchema, t, validateSection } from './fields';
@@ -12,14 +13,22 @@ import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics
 
 export const MODEL_FIELDS: Section = {
   path: { type: t.string, doc: 'The ONNX model file to train (its float initializers are the parameters). Either path or builtin.' },
-  builtin: { type: t.enumOf(...BUILTINS), doc: 'A built-in architecture trained from scratch: mlp, cnn. Either path or builtin.' },
+  builtin: { type: t.enumOf(...BUILTINS), doc: 'A built-in architecture trained from scratch: mlp, cnn, bert. Either path or builtin.' },
+  tokenizer: { type: t.string, doc: 'A Hugging Face tokenizer.json (or a folder holding one) for text data, or "train" to train a WordPiece vocabulary on the training text.' },
+  vocab_size: { type: t.integer(16), default: 8000, doc: 'tokenizer: train — the vocabulary size to train.' },
+  lowercase: { type: t.boolean, default: true, doc: 'tokenizer: train — lowercase and strip accents (BERT uncased).' },
+  num_hidden_layers: { type: t.integer(1), default: 2, doc: 'Built-in bert: encoder layers.' },
+  hidden_size: { type: t.integer(1), default: 128, doc: 'Built-in bert: hidden size.' },
+  num_attention_heads: { type: t.integer(1), default: 2, doc: 'Built-in bert: attention heads (must divide hidden_size).' },
+  intermediate_size: { type: t.integer(1), default: 512, doc: 'Built-in bert: feed-forward size.' },
+  max_position_embeddings: { type: t.integer(1), default: 128, doc: 'Built-in bert: longest sequence (position embeddings); also the default data.max_length.' },
   input_name: { type: t.string, doc: 'Data column a built-in model reads (default: features for mlp, pixel_values for cnn).' },
   hidden_sizes: { type: t.array(t.integer(1)), default: [128], doc: 'Built-in mlp: widths of the hidden layers.' },
   channels: { type: t.array(t.integer(1)), default: [16, 32], doc: 'Built-in cnn: output channels of each conv + batch-norm + max-pool block.' },
   activation: { type: t.enumOf('relu', 'gelu', 'tanh'), default: 'relu', doc: 'Built-in mlp: activation of the hidden layers.' },
-  dropout: { type: t.number(0, 0.99), default: 0, doc: 'Built-in models: dropout probability before the classifier (and after each mlp layer).' },
+  dropout: { type: t.number(0, 0.99), doc: 'Built-in models: dropout probability (default 0 for mlp and cnn, 0.1 for bert).' },
   problem_type: { type: t.enumOf('single_label_classification', 'multi_label_classification', 'regression'), doc: 'Loss: cross-entropy, BCE-with-logits or MSE. Default: regression when num_labels is 1, else single_label_classification.' },
-  num_labels: { type: t.integer(1), default: 2, doc: 'Number of classes (or regression targets) the model\'s output has.' },
+  num_labels: { type: t.integer(1), doc: 'Number of classes (or regression targets) the model\'s output has (default 2, or a model folder\'s config.json).' },
   output: { type: t.string, doc: 'Name of the model output holding the logits (default: the first output).' },
   freeze: { type: t.array(t.string), default: [], doc: 'Parameters (initializer names) to keep frozen.' },
   class_weights: { type: t.union(t.array(t.number(0)), t.enumOf('balanced')), doc: 'Cross-entropy class weights, or "balanced" (n_samples / (n_classes · count)).' },
@@ -30,6 +39,9 @@ export const DATA_FIELDS: Section = {
   train: { type: t.string, doc: 'Training data: .jsonl, .json or .csv. Columns named like the model\'s inputs feed them; `labels` (or `label`) is the target.' },
   eval: { type: t.string, doc: 'Evaluation data, same format.' },
   test: { type: t.string, doc: 'Data for predict, same format (labels optional).' },
+  text_columns: { type: t.array(t.string), doc: 'Text columns to tokenize: one, or two for sentence pairs (default: sentence1 + sentence2, text, sentence, review or content).' },
+  max_length: { type: t.integer(1), doc: 'Truncate tokenized text to this many tokens, special tokens included (default: max_position_embeddings, or 512).' },
+  padding: { type: t.enumOf('longest', 'max_length'), default: 'longest', doc: 'Pad token ids to the longest sequence of each batch, or always to max_length.' },
 };
 
 export const TOP_FIELDS: Section = {
@@ -59,12 +71,24 @@ export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
   class_weights?: number[] | 'balanced';
   /** Label names by id (normalized to a list). */
   id2label?: string[];
+  /** Absolute path of a tokenizer.json, or "train". */
+  tokenizer?: string;
+  vocab_size: number;
+  lowercase: boolean;
+  num_hidden_layers: number;
+  hidden_size: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  max_position_embeddings: number;
 }
 
 export interface DataConfig {
   train?: string;
   eval?: string;
   test?: string;
+  text_columns?: string[];
+  max_length?: number;
+  padding: 'longest' | 'max_length';
 }
 
 export interface TrainerConfig {
@@ -92,11 +116,16 @@ export function loadConfig(file: string): TrainerConfig {
 export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const top = validateSection(doc, [], doc.data, TOP_FIELDS);
   const model = validateSection(doc, ['model'], top.model, MODEL_FIELDS) as unknown as ModelConfig;
-  const data = validateSection(doc, ['data'], top.data, DATA_FIELDS) as DataConfig;
+  const data = validateSection(doc, ['data'], top.data, DATA_FIELDS) as unknown as DataConfig;
   const training = parseTrainingArguments(doc, top.training);
   const resolve = (p: string) => path.resolve(doc.dir, p);
-  if (!model.path === !model.builtin) throw doc.error(['model'], model.path ? 'set either path or builtin, not both' : 'needs path (an ONNX file) or builtin (mlp, cnn)');
+  if (!model.path === !model.builtin) throw doc.error(['model'], model.path ? 'set either path or builtin, not both' : 'needs path (an ONNX file or model folder) or builtin (mlp, cnn, bert)');
   if (model.path) model.path = resolve(model.path);
+  if (model.tokenizer && model.tokenizer !== 'train') model.tokenizer = resolve(model.tokenizer);
+  if (model.path && fs.existsSync(model.path) && fs.statSync(model.path).isDirectory()) readModelFolder(doc, model);
+  model.num_labels ??= 2;
+  if (model.dropout === undefined) model.dropout = model.builtin === 'bert' ? 0.1 : 0;
+  if (model.builtin === 'bert' && !model.tokenizer) throw doc.error(['model', 'builtin'], 'bert needs model.tokenizer (a tokenizer.json, or "train" to train one on the training text)');
   if (!model.problem_type) model.problem_type = model.num_labels === 1 ? 'regression' : 'single_label_classification';
   if (model.problem_type === 'single_label_classification' && model.num_labels < 2) {
     throw doc.error(['model', 'num_labels'], 'single_label_classification needs num_labels ≥ 2');
@@ -128,6 +157,36 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
     computeMetrics: typeof top.compute_metrics === 'string' ? resolve(top.compute_metrics) : undefined,
     earlyStopping,
   };
+}
+
+/**
+ * A Hugging Face-style model folder: model.onnx, and config.json (num_labels, problem_type,
+ * id2label) and tokenizer.json when present, each used unless the config file says otherwise.
+ */
+function readModelFolder(doc: ConfigDocument, model: ModelConfig): void {
+  const dir = model.path!;
+  const onnxFile = path.join(dir, 'model.onnx');
+  if (!fs.existsSync(onnxFile)) throw doc.error(['model', 'path'], `${dir} is a folder without model.onnx`);
+  model.path = onnxFile;
+  const tokenizer = path.join(dir, 'tokenizer.json');
+  if (!model.tokenizer && fs.existsSync(tokenizer)) model.tokenizer = tokenizer;
+  const cfgFile = path.join(dir, 'config.json');
+  if (!fs.existsSync(cfgFile)) return;
+  let card: Record<string, unknown>;
+  try {
+    card = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
+  } catch (e) {
+    throw doc.error(['model', 'path'], `${cfgFile} is not valid JSON (${(e as Error).message})`);
+  }
+  const id2label = card.id2label as Record<string, string> | undefined;
+  if (model.num_labels === undefined) {
+    if (typeof card.num_labels === 'number') model.num_labels = card.num_labels;
+    else if (id2label && typeof id2label === 'object') model.num_labels = Object.keys(id2label).length;
+  }
+  if (!model.problem_type && typeof card.problem_type === 'string') model.problem_type = card.problem_type as ProblemType;
+  if (!model.id2label && id2label && typeof id2label === 'object' && !Object.values(id2label).every((v, i) => v === `LABEL_${i}`)) {
+    model.id2label = Array.from({ length: Object.keys(id2label).length }, (_, i) => id2label[String(i)]);
+  }
 }
 
 /** id2label as a list: from a list, or from a mapping with the keys 0..num_labels-1. */

@@ -3,13 +3,33 @@
 
 import { DataType, Tensor, allocate } from '../onnx/tensor';
 import { ValueInfo } from '../onnx/graph';
-import { Example, ProblemType } from './dataset';
+import { Example, PaddingSpec, ProblemType } from './dataset';
 
 export type Batch = Map<string, Tensor>;
 
-export function collate(examples: readonly Example[], inputs: readonly ValueInfo[], problem: ProblemType | undefined, numLabels: number): Batch {
+/** Pads one input's rows (1-D each) to a common length, as DataCollatorWithPadding does. */
+function padded(examples: readonly Example[], input: ValueInfo, padding: PaddingSpec, value: number): Tensor {
+  const rows = examples.map((e) => e.features.get(input.name)!.data);
+  const length = padding.strategy === 'max_length' ? padding.maxLength : Math.max(...rows.map((r) => r.length));
+  const data = allocate(input.type, rows.length * length);
+  const big = data instanceof BigInt64Array;
+  rows.forEach((row, i) => {
+    for (let j = 0; j < length; j++) {
+      const v = j < row.length ? row[j] : big ? BigInt(value) : value;
+      (data as BigInt64Array)[i * length + j] = v as bigint;
+    }
+  });
+  return { type: input.type, dims: [rows.length, length], data };
+}
+
+export function collate(examples: readonly Example[], inputs: readonly ValueInfo[], problem: ProblemType | undefined, numLabels: number, padding?: PaddingSpec): Batch {
   const batch: Batch = new Map();
   for (const input of inputs) {
+    const pad = padding?.values.get(input.name);
+    if (padding && pad !== undefined) {
+      batch.set(input.name, padded(examples, input, padding, pad));
+      continue;
+    }
     const first = examples[0].features.get(input.name)!;
     const per = first.data.length;
     const data = allocate(input.type, per * examples.length);

@@ -51,10 +51,18 @@ export interface Example {
   label?: number | number[];
 }
 
+/** Inputs padded per batch (tokenized text) and how: the pad value of each, and the target length. */
+export interface PaddingSpec {
+  values: Map<string, number>;
+  strategy: 'longest' | 'max_length';
+  maxLength: number;
+}
+
 export interface Dataset {
   file: string;
   examples: Example[];
   hasLabels: boolean;
+  padding?: PaddingSpec;
 }
 
 function show(dims: readonly Dim[]): string {
@@ -116,7 +124,7 @@ function labelOf(r: DataRecord, file: string, spec: LabelSpec): number | number[
  * Builds examples for the graph inputs. Symbolic per-sample dims (a sequence length) must agree
  * across the file, since samples are stacked without padding.
  */
-export function buildDataset(file: string, records: DataRecord[], inputs: readonly ValueInfo[], labels: LabelSpec | undefined, requireLabels: boolean): Dataset {
+export function buildDataset(file: string, records: DataRecord[], inputs: readonly ValueInfo[], labels: LabelSpec | undefined, requireLabels: boolean, padding?: PaddingSpec): Dataset {
   const symbolValues = new Map<string, { value: number; line: number; column: string }>();
   const examples: Example[] = [];
   let labelled = 0;
@@ -140,7 +148,8 @@ export function buildDataset(file: string, records: DataRecord[], inputs: readon
             `${show(input.shape ?? [])} expects ${show(expected)}`);
         }
         expected.forEach((d, i) => {
-          if (typeof d === 'number') return;
+          // Padded inputs (token ids) get one length per batch in collate.
+          if (typeof d === 'number' || padding?.values.has(input.name)) return;
           const seen = symbolValues.get(d);
           if (!seen) symbolValues.set(d, { value: dims[i], line: r.line, column: input.name });
           else if (seen.value !== dims[i]) {
@@ -170,7 +179,7 @@ export function buildDataset(file: string, records: DataRecord[], inputs: readon
     const missing = examples.find((e) => e.label === undefined)!;
     throw new DataError(file, missing.line, 'this record has no label, but others do');
   }
-  return { file, examples, hasLabels: labelled > 0 };
+  return { file, examples, hasLabels: labelled > 0, padding };
 }
 
 /**

@@ -31,7 +31,7 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
   let offset = 0;
   for (const idx of batches) {
     const examples = idx.map((i) => dataset.examples[i]);
-    const batch = collate(examples, inputs, dataset.hasLabels ? problem : undefined, numLabels);
+    const batch = collate(examples, inputs, dataset.hasLabels ? problem : undefined, numLabels, dataset.padding);
     const out = await runner.run(state, batch);
     const logits = out.logits.data as Float32Array;
     if (!width) {

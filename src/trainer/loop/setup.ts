@@ -48,6 +48,8 @@ export interface LabelOptions {
   numLabels: number;
   /** Label names by id, when the labels have names. */
   names?: string[];
+  /** Files saved beside every model (the tokenizer). */
+  files?: Record<string, string>;
   /** Explicit weights, or "balanced" (computed from the training labels). */
   classWeights?: number[] | 'balanced';
 }

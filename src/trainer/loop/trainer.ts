@@ -137,7 +137,7 @@ export class Trainer {
         let acc;
         let windowLoss = 0;
         for (let j = 0; j < window.length; j++) {
-          const batch = collate(window[j].map((i) => data.examples[i]), this.prepared.inputs, this.loss.problemType, this.loss.numLabels);
+          const batch = collate(window[j].map((i) => data.examples[i]), this.prepared.inputs, this.loss.problemType, this.loss.numLabels, data.padding);
           const key = keyOf(book.seed, step, j);
           const scalars = { lr, step, maxGradNorm: args.max_grad_norm, randomKey: key };
           let loss: number;
@@ -360,7 +360,7 @@ export class Trainer {
   /** What config.json beside every saved model says: label count, problem type, names. */
   card(): ModelCard {
     const l = this.opts.labels;
-    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names };
+    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files };
   }
 
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */

@@ -4,9 +4,10 @@
 
 import { Graph } from '../onnx/graph';
 import { Model, modelToProto } from '../onnx/model';
+import { buildBert } from './bert';
 import { buildCnn, buildMlp } from './vision';
 
-export const BUILTINS = ['mlp', 'cnn'] as const;
+export const BUILTINS = ['mlp', 'cnn', 'bert'] as const;
 export type BuiltinName = (typeof BUILTINS)[number];
 
 export interface BuiltinConfig {
@@ -15,25 +16,44 @@ export interface BuiltinConfig {
   hidden_sizes: number[];
   channels: number[];
   activation: 'relu' | 'gelu' | 'tanh';
-  dropout: number;
+  dropout?: number;
+  num_hidden_layers: number;
+  hidden_size: number;
+  num_attention_heads: number;
+  intermediate_size: number;
+  max_position_embeddings: number;
 }
 
-/** The data column a built-in model reads by default. */
+/** What a built-in bert needs to know of its tokenizer. */
+export interface Vocabulary {
+  size: number;
+  padTokenId: number;
+}
+
+/** The data column a built-in model reads by default (bert reads token ids). */
 export function defaultInputName(builtin: BuiltinName): string {
-  return builtin === 'cnn' ? 'pixel_values' : 'features';
+  return builtin === 'cnn' ? 'pixel_values' : builtin === 'bert' ? 'input_ids' : 'features';
 }
 
 function asModel(graph: Graph, name: string): Model {
   return { path: `built-in ${name}`, graph, proto: modelToProto(graph) };
 }
 
-/** Builds a built-in model for samples of `sampleShape` (read from the data). */
-export function buildBuiltin(cfg: BuiltinConfig, sampleShape: number[], numLabels: number, seed: number): Model {
+/** Builds a built-in model for samples of `sampleShape` (mlp, cnn) or a vocabulary (bert). */
+export function buildBuiltin(cfg: BuiltinConfig, sampleShape: number[], numLabels: number, seed: number, vocab?: Vocabulary): Model {
   const inputName = cfg.input_name ?? defaultInputName(cfg.builtin);
+  const dropout = cfg.dropout ?? 0;
   switch (cfg.builtin) {
     case 'mlp':
-      return asModel(buildMlp({ inputName, sampleShape, hiddenSizes: cfg.hidden_sizes, activation: cfg.activation, dropout: cfg.dropout, numLabels, seed }), 'mlp');
+      return asModel(buildMlp({ inputName, sampleShape, hiddenSizes: cfg.hidden_sizes, activation: cfg.activation, dropout, numLabels, seed }), 'mlp');
     case 'cnn':
-      return asModel(buildCnn({ inputName, sampleShape, channels: cfg.channels, dropout: cfg.dropout, numLabels, seed }), 'cnn');
+      return asModel(buildCnn({ inputName, sampleShape, channels: cfg.channels, dropout, numLabels, seed }), 'cnn');
+    case 'bert':
+      if (!vocab) throw new Error('the built-in bert needs a tokenizer');
+      return asModel(buildBert({
+        vocabSize: vocab.size, padTokenId: vocab.padTokenId, hiddenSize: cfg.hidden_size, numLayers: cfg.num_hidden_layers,
+        numHeads: cfg.num_attention_heads, intermediateSize: cfg.intermediate_size, maxPositions: cfg.max_position_embeddings,
+        dropout, numLabels, seed,
+      }), 'bert');
   }
 }

@@ -22,6 +22,8 @@ export interface ModelCard {
   problem_type: string;
   /** Label names by id (LABEL_<i> when the data had none). */
   labels?: string[];
+  /** More files to write beside the model, by name (e.g. tokenizer.json). */
+  files?: Record<string, string>;
 }
 
 export function modelConfigJson(card: ModelCard): Record<string, unknown> {
@@ -57,5 +59,8 @@ export function exportModel(model: Model, trained: Map<string, Tensor>, dir: str
     return at && { location: WEIGHTS_FILE, offset: at.offset, length: at.length };
   });
   fs.writeFileSync(path.join(dir, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
-  if (card) fs.writeFileSync(path.join(dir, CONFIG_FILE), JSON.stringify(modelConfigJson(card), null, 2) + '\n');
+  if (card) {
+    fs.writeFileSync(path.join(dir, CONFIG_FILE), JSON.stringify(modelConfigJson(card), null, 2) + '\n');
+    for (const [name, text] of Object.entries(card.files ?? {})) fs.writeFileSync(path.join(dir, name), text);
+  }
 }

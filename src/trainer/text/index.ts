@@ -2,7 +2,7 @@
 // truncation and padding as Hugging Face does them, and a WordPiece trainer for models trained
 // from scratch. Nothing here reads the config file; the data layer decides what to call.
 
-export { loadTokenizer, TextTokenizer } from './tokenizer';
+export { loadTokenizer, tokenizerFromJson, TextTokenizer } from './tokenizer';
 export type { EncodeOptions, SpecialTokenName, TextEncoding } from './tokenizer';
 export { longestFirst } from './truncate';
 export { padBatch, paddedLength, batchTensors } from './padding';

@@ -161,3 +161,8 @@ export function loadTokenizer(file: string): TextTokenizer {
   }
   return new TextTokenizer(jsonFile, inner, json, config);
 }
+
+/** A tokenizer from an in-memory tokenizer.json object (one Trainer trained); `label` names it in errors. */
+export function tokenizerFromJson(json: TokenizerJson, label: string): TextTokenizer {
+  return new TextTokenizer(label, new lib.Tokenizer(json, {}), json, {});
+}

@@ -1,0 +1,30 @@
+// The examples run with one command each and reach accuracy far above chance (they are also
+// what the README promises). Each trains for real, so together these take a minute or two.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from './helpers';
+
+function runExample(name: string): { best: number; seconds: number } {
+  const out = path.join(ROOT, 'examples', name, 'out');
+  fs.rmSync(out, { recursive: true, force: true });
+  const start = Date.now();
+  const r = spawnSync(process.execPath, [path.join(ROOT, 'scripts', 'example.mjs'), name], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const state = JSON.parse(fs.readFileSync(path.join(out, 'trainer_state.json'), 'utf8')) as { best_metric: number };
+  return { best: state.best_metric, seconds: (Date.now() - start) / 1000 };
+}
+
+const CASES: [string, number][] = [
+  ['sentiment', 0.8],
+  ['paraphrase', 0.75],
+];
+
+for (const [name, floor] of CASES) {
+  test(`the ${name} example trains with one command and reaches accuracy ≥ ${floor} (chance: 0.5)`, { timeout: 600_000 }, () => {
+    const { best } = runExample(name);
+    assert.ok(best >= floor, `best eval accuracy ${best}`);
+  });
+}
