@@ -6,10 +6,11 @@ import * as fs from 'node:fs';
 import { TrainerConfig } from './config/config';
 import * as path from 'node:path';
 import { Dataset, buildDataset, checkContiguousLabels, labelNamesIn } from './data/dataset';
-import { DataRecord, readAllRecords } from './data/readers';
+import { DataRecord } from './data/readers';
+import { RecordSource, openSource } from './data/source';
 import { DataError } from './errors';
 import { Vocabulary, buildBuiltin, defaultInputName } from './models';
-import { encodeRecords } from './data/text';
+import { encodeRecord } from './data/text';
 import { TextSetup, needsTokenizing, setupText } from './textSetup';
 import { TrainerCallback } from './loop/callbacks';
 import { earlyStoppingCallback } from './loop/earlyStopping';
@@ -44,11 +45,11 @@ function fileOf(config: TrainerConfig, split: Split): { file?: string; key: Spli
   return { file: config.data[split], key: split };
 }
 
-async function records(config: TrainerConfig, split: Split): Promise<DataRecord[] | undefined> {
+async function records(config: TrainerConfig, split: Split): Promise<RecordSource | undefined> {
   const { file, key } = fileOf(config, split);
   if (!file) return undefined;
   if (!fs.existsSync(file)) throw config.doc.error(['data', key], `file not found: ${file}`);
-  return readAllRecords(file);
+  return openSource(file, config.data.streaming);
 }
 
 /** The ONNX file, or a built-in architecture shaped by the first data record (or the vocabulary). */
@@ -82,7 +83,7 @@ export type PhaseReporter = (phase: 'loading' | 'tokenizing' | 'compiling', mess
  * Label names: model.id2label, else the text labels of the training data, else (evaluating or
  * predicting with a trained model) the names in that model's config.json.
  */
-function labelNames(config: TrainerConfig, train: DataRecord[] | undefined, modelDir: string | undefined): string[] | undefined {
+function labelNames(config: TrainerConfig, train: Iterable<DataRecord> | undefined, modelDir: string | undefined): string[] | undefined {
   if (config.model.id2label) return config.model.id2label;
   if (config.model.problem_type === 'regression') return undefined;
   if (train) {
@@ -125,7 +126,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   }
 
   onPhase('loading', 'Reading the model and the data');
-  const raw: Partial<Record<Split, DataRecord[]>> = {};
+  const raw: Partial<Record<Split, RecordSource>> = {};
   if (kind === 'train') raw.train = await records(config, 'train');
   if (kind === 'train' || kind === 'evaluate') raw.eval = await records(config, 'eval');
   if (kind === 'predict') raw.test = await records(config, 'test');
@@ -134,15 +135,14 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     if (config.data.train) raw.train = await records(config, 'train');
     else raw.eval = await records(config, 'eval');
   }
-  const firstSplit = (['train', 'eval', 'test'] as Split[]).find((k) => raw[k]?.length);
-  const sample = firstSplit ? { file: fileOf(config, firstSplit).file!, record: raw[firstSplit]![0] } : undefined;
+  const firstSplit = (['train', 'eval', 'test'] as Split[]).find((k) => raw[k]?.count);
+  const sample = firstSplit ? { file: fileOf(config, firstSplit).file!, record: raw[firstSplit]!.read(0) } : undefined;
   // Text: the tokenizer comes first (a built-in bert's vocabulary size depends on it).
   let text: TextSetup | undefined;
   const tokenize = (inputs?: string[]) => {
     if (!sample || !needsTokenizing(config, inputs, sample.record)) return;
     onPhase('tokenizing', 'Tokenizing the text');
-    text = setupText(config, { train: raw.train, file: sample.file, first: sample.record }, modelDir);
-    for (const split of ['train', 'eval', 'test'] as Split[]) if (raw[split]) encodeRecords(fileOf(config, split).file!, raw[split]!, text.spec);
+    text = setupText(config, { train: raw.train?.scan(), file: sample.file, first: sample.record }, modelDir);
   };
   if (config.model.builtin === 'bert') tokenize();
   const model = acquireModel(config, sample, text && { size: text.spec.tokenizer.vocabSize, padTokenId: text.spec.tokenizer.padTokenId });
@@ -152,11 +152,13 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
   }
   if (prepared.params.length === 0) throw doc.error(['model'], `${model.path} has no trainable parameters (float initializers the output depends on)`);
-  const names = labelNames(config, raw.train, modelDir);
+  const names = labelNames(config, raw.train?.scan(), modelDir);
   const spec = { problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
   const build = (split: Split, requireLabels: boolean): Dataset | undefined => {
-    const recs = raw[split];
-    return recs && buildDataset(fileOf(config, split).file!, recs, prepared.inputs, spec, requireLabels, text?.padding);
+    const source = raw[split];
+    if (!source) return undefined;
+    const encode = text && ((r: DataRecord) => encodeRecord(source.file, r, text!.spec));
+    return buildDataset(source, prepared.inputs, spec, requireLabels, text?.padding, encode);
   };
   const train = kind === 'export' ? undefined : build('train', true);
   if (train && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);

@@ -33,7 +33,7 @@ function filesOf(tokenizerFile: string): Record<string, string> {
   return files;
 }
 
-export function setupText(config: TrainerConfig, records: { train?: DataRecord[]; file: string; first: DataRecord }, modelDir: string | undefined): TextSetup {
+export function setupText(config: TrainerConfig, records: { train?: Iterable<DataRecord>; file: string; first: DataRecord }, modelDir: string | undefined): TextSetup {
   const { doc } = config;
   const columns = textColumns(config.data.text_columns, records.first);
   if (columns.length === 0 || columns.length > 2) {

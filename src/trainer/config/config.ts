@@ -42,6 +42,7 @@ export const DATA_FIELDS: Section = {
   text_columns: { type: t.array(t.string), doc: 'Text columns to tokenize: one, or two for sentence pairs (default: sentence1 + sentence2, text, sentence, review or content).' },
   max_length: { type: t.integer(1), doc: 'Truncate tokenized text to this many tokens, special tokens included (default: max_position_embeddings, or 512).' },
   padding: { type: t.enumOf('longest', 'max_length'), default: 'longest', doc: 'Pad token ids to the longest sequence of each batch, or always to max_length.' },
+  streaming: { type: t.union(t.enumOf('auto'), t.boolean), default: 'auto', doc: 'Read JSONL/CSV records from disk on demand instead of loading the file (auto: for files over 256 MB).' },
 };
 
 export const TOP_FIELDS: Section = {
@@ -89,6 +90,7 @@ export interface DataConfig {
   text_columns?: string[];
   max_length?: number;
   padding: 'longest' | 'max_length';
+  streaming: 'auto' | boolean;
 }
 
 export interface TrainerConfig {

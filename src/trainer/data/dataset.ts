@@ -7,6 +7,7 @@ import { Dim, ValueInfo } from '../onnx/graph';
 import { DataType, TensorData, allocate, typeName } from '../onnx/tensor';
 import { DataError } from '../errors';
 import { DataRecord } from './readers';
+import { RecordSource } from './source';
 
 import type { ProblemType } from '../programs/lossHeads';
 
@@ -28,7 +29,7 @@ function rawLabel(r: DataRecord): unknown {
  * ["sports", "news"]): the sorted distinct names, as Hugging Face's example scripts build them.
  * Undefined when the labels are numbers.
  */
-export function labelNamesIn(records: readonly DataRecord[]): string[] | undefined {
+export function labelNamesIn(records: Iterable<DataRecord>): string[] | undefined {
   const names = new Set<string>();
   for (const r of records) {
     const v = rawLabel(r);
@@ -60,9 +61,13 @@ export interface PaddingSpec {
 
 export interface Dataset {
   file: string;
-  examples: Example[];
+  size: number;
+  /** Example i (0-based), from memory or read from disk. */
+  example(i: number): Example;
   hasLabels: boolean;
   padding?: PaddingSpec;
+  /** Class ids of single-label data, in file order (−1 where a record has none). */
+  classIds?: Int32Array;
 }
 
 function show(dims: readonly Dim[]): string {
@@ -120,15 +125,12 @@ function labelOf(r: DataRecord, file: string, spec: LabelSpec): number | number[
   return numLabels === 1 && flat.dims.length === 0 ? flat.values[0] : flat.values;
 }
 
-/**
- * Builds examples for the graph inputs. Symbolic per-sample dims (a sequence length) must agree
- * across the file, since samples are stacked without padding.
- */
-export function buildDataset(file: string, records: DataRecord[], inputs: readonly ValueInfo[], labels: LabelSpec | undefined, requireLabels: boolean, padding?: PaddingSpec): Dataset {
+type Converter = (r: DataRecord) => Example;
+
+/** Converts records to examples, checking them against the graph inputs and the label spec. */
+function converter(file: string, inputs: readonly ValueInfo[], labels: LabelSpec | undefined, requireLabels: boolean, padding?: PaddingSpec): Converter {
   const symbolValues = new Map<string, { value: number; line: number; column: string }>();
-  const examples: Example[] = [];
-  let labelled = 0;
-  for (const r of records) {
+  return (r) => {
     const features = new Map<string, Feature>();
     for (const input of inputs) {
       if (!(input.name in r.values)) {
@@ -171,15 +173,37 @@ export function buildDataset(file: string, records: DataRecord[], inputs: readon
       features.set(input.name, { dims, data });
     }
     const label = labels ? labelOf(r, file, labels) : undefined;
-    if (label !== undefined) labelled++;
-    else if (requireLabels) throw new DataError(file, r.line, 'no "labels" (or "label") value');
-    examples.push({ line: r.line, features, label });
+    if (label === undefined && requireLabels) throw new DataError(file, r.line, 'no "labels" (or "label") value');
+    return { line: r.line, features, label };
+  };
+}
+
+/**
+ * Builds the data set of a record source for the graph inputs, every record checked first.
+ * In-memory sources keep their examples; streaming sources are read (and `transform`ed, e.g.
+ * tokenized) again on each access, keeping only the class ids in memory.
+ */
+export function buildDataset(source: RecordSource, inputs: readonly ValueInfo[], labels: LabelSpec | undefined, requireLabels: boolean,
+  padding?: PaddingSpec, transform: (r: DataRecord) => DataRecord = (r) => r): Dataset {
+  const file = source.file;
+  const convert = converter(file, inputs, labels, requireLabels, padding);
+  const single = labels?.problemType === 'single_label_classification';
+  const classIds = single ? new Int32Array(source.count) : undefined;
+  const kept: Example[] = [];
+  let labelled = 0;
+  let unlabelledLine: number | undefined;
+  let i = 0;
+  for (const r of source.scan()) {
+    const e = convert(transform(r));
+    if (e.label !== undefined) labelled++;
+    else unlabelledLine ??= e.line;
+    if (classIds) classIds[i] = e.label === undefined ? -1 : (e.label as number);
+    if (!source.streaming) kept.push(e);
+    i++;
   }
-  if (labelled > 0 && labelled < examples.length) {
-    const missing = examples.find((e) => e.label === undefined)!;
-    throw new DataError(file, missing.line, 'this record has no label, but others do');
-  }
-  return { file, examples, hasLabels: labelled > 0, padding };
+  if (labelled > 0 && labelled < source.count) throw new DataError(file, unlabelledLine, 'this record has no label, but others do');
+  const example = source.streaming ? (k: number) => convert(transform(source.read(k))) : (k: number) => kept[k];
+  return { file, size: source.count, example, hasLabels: labelled > 0, padding, classIds };
 }
 
 /**
@@ -187,7 +211,7 @@ export function buildDataset(file: string, records: DataRecord[], inputs: readon
  * labels are not the contiguous ids the model's outputs stand for.
  */
 export function checkContiguousLabels(data: Dataset, numLabels: number): void {
-  const seen = new Set(data.examples.map((e) => e.label as number));
+  const seen = new Set(data.classIds ?? []);
   const missing = Array.from({ length: numLabels }, (_, i) => i).filter((i) => !seen.has(i));
   if (missing.length) {
     throw new DataError(data.file, undefined, `labels are not contiguous: class id${missing.length > 1 ? 's' : ''} ${missing.join(', ')} never occur${missing.length > 1 ? '' : 's'}, ` +

@@ -83,7 +83,7 @@ async function* readJson(file: string): AsyncGenerator<DataRecord> {
 }
 
 /** CSV cells: numbers become numbers, JSON arrays ("[1, 2]") become arrays, the rest stays text. */
-function csvCell(text: string): unknown {
+export function csvCell(text: string): unknown {
   const s = text.trim();
   if (s === '') return null;
   if (/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(s)) return Number(s);

@@ -28,18 +28,14 @@ export function textColumns(configured: string[] | undefined, first: DataRecord)
   return [];
 }
 
-/** Adds the encodings to each record (input_ids, attention_mask, token_type_ids). */
-export function encodeRecords(file: string, records: DataRecord[], spec: TextSpec): void {
-  for (const r of records) {
-    const texts = spec.columns.map((c) => {
-      const v = r.values[c];
-      if (v === undefined) throw new DataError(file, r.line, `no text column "${c}" (columns here: ${Object.keys(r.values).join(', ')})`);
-      if (typeof v !== 'string') throw new DataError(file, r.line, `column "${c}" must hold text, got ${JSON.stringify(v)?.slice(0, 40)}`);
-      return v;
-    });
-    const enc = spec.tokenizer.encode(texts[0], texts[1], { maxLength: spec.maxLength });
-    r.values.input_ids = enc.input_ids;
-    r.values.attention_mask = enc.attention_mask;
-    r.values.token_type_ids = enc.token_type_ids;
-  }
+/** The record with its text encoded: input_ids, attention_mask, token_type_ids added. */
+export function encodeRecord(file: string, r: DataRecord, spec: TextSpec): DataRecord {
+  const texts = spec.columns.map((c) => {
+    const v = r.values[c];
+    if (v === undefined) throw new DataError(file, r.line, `no text column "${c}" (columns here: ${Object.keys(r.values).join(', ')})`);
+    if (typeof v !== 'string') throw new DataError(file, r.line, `column "${c}" must hold text, got ${JSON.stringify(v)?.slice(0, 40)}`);
+    return v;
+  });
+  const enc = spec.tokenizer.encode(texts[0], texts[1], { maxLength: spec.maxLength });
+  return { line: r.line, values: { ...r.values, input_ids: enc.input_ids, attention_mask: enc.attention_mask, token_type_ids: enc.token_type_ids } };
 }

@@ -21,7 +21,7 @@ export interface LoopOutput {
 export async function evaluationLoop(runner: EvalRunner, state: TrainingState, dataset: Dataset, inputs: readonly ValueInfo[],
   problem: ProblemType, numLabels: number, batchSize: number, dropLast: boolean, onBatch: () => Promise<void> = async () => {}): Promise<LoopOutput> {
   const start = performance.now();
-  const order = dataset.examples.map((_, i) => i);
+  const order = Array.from({ length: dataset.size }, (_, i) => i);
   const batches = microBatches(order, batchSize, dropLast);
   const rows = batches.reduce((n, b) => n + b.length, 0);
   let width = 0;
@@ -30,7 +30,7 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
   let lossSum = 0;
   let offset = 0;
   for (const idx of batches) {
-    const examples = idx.map((i) => dataset.examples[i]);
+    const examples = idx.map((i) => dataset.example(i));
     const batch = collate(examples, inputs, dataset.hasLabels ? problem : undefined, numLabels, dataset.padding);
     const out = await runner.run(state, batch);
     const logits = out.logits.data as Float32Array;

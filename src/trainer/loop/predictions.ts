@@ -11,7 +11,8 @@ export function predictionRecords(data: Dataset, p: EvalPrediction, problem: Pro
   const top = problem === 'single_label_classification' ? argmaxRows(p) : undefined;
   return Array.from({ length: p.n }, (_, i) => {
     const logits = Array.from(p.predictions.subarray(i * p.width, (i + 1) * p.width));
-    const rec: Record<string, unknown> = { line: data.examples[i].line, logits };
+    const example = data.example(i);
+    const rec: Record<string, unknown> = { line: example.line, logits };
     if (top) {
       rec.predicted_label = top[i];
       rec.predicted_label_name = names?.[top[i]] ?? `LABEL_${top[i]}`;
@@ -21,7 +22,7 @@ export function predictionRecords(data: Dataset, p: EvalPrediction, problem: Pro
     } else {
       rec.prediction = logits.length === 1 ? logits[0] : logits;
     }
-    const label = data.examples[i].label;
+    const label = example.label;
     if (label !== undefined) rec.label = label;
     return rec;
   });

@@ -57,10 +57,10 @@ export interface LabelOptions {
 /** scikit-learn's "balanced" weights: n_samples / (n_classes · count of each class). */
 export function balancedWeights(dataset: Dataset, numLabels: number): number[] {
   const counts = new Array(numLabels).fill(0);
-  for (const e of dataset.examples) counts[e.label as number]++;
+  for (const id of dataset.classIds ?? []) if (id >= 0) counts[id]++;
   const missing = counts.findIndex((c) => c === 0);
   if (missing >= 0) throw new UserError(`${dataset.file}: class ${missing} never occurs, so "balanced" class weights are undefined`);
-  return counts.map((c) => dataset.examples.length / (numLabels * c));
+  return counts.map((c) => dataset.size / (numLabels * c));
 }
 
 export function lossOptions(labels: LabelOptions, args: TrainingArguments, train?: Dataset): LossHeadOptions {

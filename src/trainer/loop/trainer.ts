@@ -98,8 +98,8 @@ export class Trainer {
     const args = this.args;
     const data = this.opts.trainDataset;
     if (!data) throw new UserError('train() needs a training data set (data.train)');
-    const plan = planTraining(data.examples.length, args);
-    if (plan.microBatchesPerEpoch === 0) throw new UserError(`${data.file}: ${data.examples.length} samples make no full batch of ${args.per_device_train_batch_size} with dataloader_drop_last`);
+    const plan = planTraining(data.size, args);
+    if (plan.microBatchesPerEpoch === 0) throw new UserError(`${data.file}: ${data.size} samples make no full batch of ${args.per_device_train_batch_size} with dataloader_drop_last`);
     const schedule = { type: args.lr_scheduler_type, total: plan.maxSteps, warmup: plan.warmupSteps, lr0: args.learning_rate, kwargs: args.lr_scheduler_kwargs };
     validateSchedule(schedule);
     const ga = args.gradient_accumulation_steps;
@@ -125,7 +125,7 @@ export class Trainer {
     const skip = args.ignore_data_skip ? 0 : (this.state.global_step % plan.updatesPerEpoch) * ga;
 
     for (let epoch = epochsDone; epoch < plan.epochs && !this.control.should_training_stop; epoch++) {
-      const batches = microBatches(permutation(data.examples.length, keyOf(book.dataSeed, epoch)), args.per_device_train_batch_size, args.dataloader_drop_last);
+      const batches = microBatches(permutation(data.size, keyOf(book.dataSeed, epoch)), args.per_device_train_batch_size, args.dataloader_drop_last);
       this.control.should_epoch_stop = false;
       await this.fire('on_epoch_begin');
       for (let w = epoch === epochsDone ? skip : 0; w < L; w += ga) {
@@ -137,7 +137,7 @@ export class Trainer {
         let acc;
         let windowLoss = 0;
         for (let j = 0; j < window.length; j++) {
-          const batch = collate(window[j].map((i) => data.examples[i]), this.prepared.inputs, this.loss.problemType, this.loss.numLabels, data.padding);
+          const batch = collate(window[j].map((i) => data.example(i)), this.prepared.inputs, this.loss.problemType, this.loss.numLabels, data.padding);
           const key = keyOf(book.seed, step, j);
           const scalars = { lr, step, maxGradNorm: args.max_grad_norm, randomKey: key };
           let loss: number;
