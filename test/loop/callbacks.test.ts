@@ -137,3 +137,32 @@ test('reduce_lr_on_plateau lowers the learning rate after `patience` evaluations
   // Evaluations after steps 1..6: the first sets the best; bad counts 1, 2 → reduce after eval 3 and eval 5.
   assert.deepEqual(lrs, [0.001, 0.001, 0.001, 0.0005, 0.0005, 0.00025]);
 });
+
+test('auto_find_batch_size starts over with a batch 0.9× smaller after running out of memory', () => {
+  const dir = dataDir(40);
+  const file = writeConfig(dir, {
+    model: { builtin: 'mlp', hidden_sizes: [4], num_labels: 2 },
+    data: { train: 'train.jsonl' },
+    training: { output_dir: 'out', num_train_epochs: 1, per_device_train_batch_size: 20, logging_steps: 1, save_strategy: 'no', auto_find_batch_size: true },
+  });
+  // Allocations fail (by fault injection) for batches of more than 16 samples: 20 → 18 → 16.
+  const r = runCli(['train', file], { env: { TRAINER_FAULT_OOM_ABOVE_BATCH: '16' } });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /out of memory with batch size 20; retrying with 18/);
+  assert.match(r.stderr, /out of memory with batch size 18; retrying with 16/);
+  const state = readJson(path.join(dir, 'out', 'trainer_state.json'));
+  assert.equal(state.train_batch_size, 16);
+  assert.equal(state.global_step, 3);
+});
+
+test('without auto_find_batch_size, running out of memory is a failure (exit code 1)', () => {
+  const dir = dataDir(40);
+  const file = writeConfig(dir, {
+    model: { builtin: 'mlp', hidden_sizes: [4], num_labels: 2 },
+    data: { train: 'train.jsonl' },
+    training: { output_dir: 'out', num_train_epochs: 1, per_device_train_batch_size: 20, save_strategy: 'no' },
+  });
+  const r = runCli(['train', file], { env: { TRAINER_FAULT_OOM_ABOVE_BATCH: '16' } });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /Failed to allocate memory/);
+});

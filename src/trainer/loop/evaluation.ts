@@ -7,7 +7,11 @@ import { collate, microBatches } from '../data/collate';
 import { Dataset } from '../data/dataset';
 import { EvalRunner, TrainingState } from '../programs/executor';
 import type { ProblemType } from '../programs/lossHeads';
-import { EvalPrediction } from './metrics';
+import type { TrainingArguments } from '../config/trainingArguments';
+import { LossHeadOptions } from '../programs/lossHeads';
+import { PreparedModel } from '../programs/prepare';
+import { SessionOptions } from '../programs/session';
+import { EvalPrediction, Metrics, builtinMetrics } from './metrics';
 
 export interface LoopOutput {
   loss?: number;
@@ -70,4 +74,44 @@ export function speedMetrics(prefix: string, seconds: number, samples: number, s
 export function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * Runs evaluations and predictions: the eval-step session (created once), the metrics — the
+ * user's compute_metrics, or the built-in ones named in the config — prefixed as Hugging Face
+ * does ("eval_loss", then the metrics, then the speed figures).
+ */
+export class Evaluator {
+  private runner?: EvalRunner;
+
+  constructor(
+    private readonly prepared: PreparedModel,
+    private readonly loss: LossHeadOptions,
+    private readonly args: TrainingArguments,
+    private readonly session: SessionOptions,
+    private readonly compute?: (p: EvalPrediction) => Metrics | Promise<Metrics>,
+    private readonly names?: string[],
+  ) {}
+
+  async run(state: TrainingState, dataset: Dataset, prefix: string, onBatch: () => Promise<void>): Promise<{ metrics: Metrics; prediction: EvalPrediction }> {
+    this.runner ??= await EvalRunner.create(this.prepared, this.loss, this.session);
+    const out = await evaluationLoop(this.runner, state, dataset, this.prepared.inputs, this.loss.problemType,
+      this.loss.numLabels, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, onBatch);
+    const raw: Metrics = out.hasLabels ? await this.metrics(out.prediction) : {};
+    const metrics: Metrics = {};
+    if (out.loss !== undefined) metrics[`${prefix}_loss`] = out.loss;
+    for (const [k, v] of Object.entries(raw)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
+    return { metrics: { ...metrics, ...speedMetrics(prefix, out.seconds, out.numSamples, out.numBatches) }, prediction: out.prediction };
+  }
+
+  private async metrics(p: EvalPrediction): Promise<Metrics> {
+    if (this.compute) return this.compute(p);
+    const all = builtinMetrics(this.loss.problemType, this.loss.numLabels, p);
+    return this.names ? Object.fromEntries(this.names.map((m) => [m, all[m]])) : all;
+  }
+
+  async release(): Promise<void> {
+    await this.runner?.release();
+    this.runner = undefined;
+  }
 }

@@ -9,7 +9,7 @@ import { collate, microBatches } from '../data/collate';
 import { Dataset } from '../data/dataset';
 import { UserError } from '../errors';
 import { Model } from '../onnx/model';
-import { EvalRunner, TrainStepRunner, TrainingState, initialState } from '../programs/executor';
+import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
@@ -17,12 +17,18 @@ import { keyOf, permutation } from '../programs/random';
 import { DeviceRequest } from '../programs/session';
 import { CallbackList, TrainerCallback, defaultFlowCallback } from './callbacks';
 import { ResumeState, checkpointName, lastCheckpoint, listCheckpoints, loadCheckpoint, loadCheckpointWeights, removeStaleTemporaryFolders, rotateCheckpoints, saveCheckpoint } from './checkpoints';
-import { evaluationLoop, round, speedMetrics } from './evaluation';
-import { EvalPrediction, Metrics, builtinMetrics } from './metrics';
+import { Evaluator, round } from './evaluation';
+import { EvalPrediction, Metrics } from './metrics';
+import { metricValue, updateBestMetric } from './bestModel';
 import { TrainPlan, planTraining } from './plan';
 import { PlateauScheduler, lrLambda, validateSchedule } from './schedules';
 import { LabelOptions, lossOptions, optimizerFromArgs } from './setup';
 import { LogEntry, TrainerControl, TrainerState, pythonJson } from './state';
+
+/** Whether an error is onnxruntime (or the process) running out of memory. */
+export function isOutOfMemory(e: unknown): boolean {
+  return /failed to allocate|out of memory|bad_alloc|bad allocation|cannot allocate/i.test((e as Error)?.message ?? '');
+}
 
 export interface TrainerOptions {
   model: Model;
@@ -64,7 +70,7 @@ export class Trainer {
   private initFired = false;
   private lastSavedStep = -1;
   private plateau?: PlateauScheduler;
-  private evalRunner?: EvalRunner;
+  private evalRunner?: Evaluator;
 
   constructor(private readonly opts: TrainerOptions) {
     this.args = opts.args;
@@ -93,20 +99,40 @@ export class Trainer {
     return { device: this.opts.device, threads: this.opts.threads };
   }
 
+  /**
+   * Trains, from scratch or from a checkpoint (true: the latest in output_dir). With
+   * auto_find_batch_size, a run that runs out of memory starts over with a batch 0.9× the size,
+   * as Hugging Face (accelerate's find_executable_batch_size) does.
+   */
   async train(resumeFrom?: string | boolean): Promise<TrainOutput> {
     await this.init();
+    let batchSize = this.args.per_device_train_batch_size;
+    for (;;) {
+      try {
+        return await this.trainWithBatchSize(batchSize, resumeFrom);
+      } catch (e) {
+        if (!this.args.auto_find_batch_size || !isOutOfMemory(e)) throw e;
+        const next = Math.floor(batchSize * 0.9);
+        if (next < 1) throw new Error(`out of memory even with a train batch size of ${batchSize}: ${(e as Error).message}`);
+        process.stderr.write(`auto_find_batch_size: out of memory with batch size ${batchSize}; retrying with ${next}\n`);
+        batchSize = next;
+      }
+    }
+  }
+
+  private async trainWithBatchSize(batchSize: number, resumeFrom?: string | boolean): Promise<TrainOutput> {
     const args = this.args;
     const data = this.opts.trainDataset;
     if (!data) throw new UserError('train() needs a training data set (data.train)');
-    const plan = planTraining(data.size, args);
-    if (plan.microBatchesPerEpoch === 0) throw new UserError(`${data.file}: ${data.size} samples make no full batch of ${args.per_device_train_batch_size} with dataloader_drop_last`);
+    const plan = planTraining(data.size, args, batchSize);
+    if (plan.microBatchesPerEpoch === 0) throw new UserError(`${data.file}: ${data.size} samples make no full batch of ${batchSize} with dataloader_drop_last`);
     const schedule = { type: args.lr_scheduler_type, total: plan.maxSteps, warmup: plan.warmupSteps, lr0: args.learning_rate, kwargs: args.lr_scheduler_kwargs };
     validateSchedule(schedule);
     const ga = args.gradient_accumulation_steps;
     this.plateau = args.lr_scheduler_type === 'reduce_lr_on_plateau' ? new PlateauScheduler(args.learning_rate, args.lr_scheduler_kwargs) : undefined;
     const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing });
     this.training = initialState(this.prepared, runner.slots);
-    this.state = this.freshState(plan);
+    this.state = this.freshState(plan, batchSize);
     const book: ResumeState = { schedulerStep: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
 
     const from = resumeFrom === true ? lastCheckpoint(args.output_dir) : resumeFrom || undefined;
@@ -125,7 +151,7 @@ export class Trainer {
     const skip = args.ignore_data_skip ? 0 : (this.state.global_step % plan.updatesPerEpoch) * ga;
 
     for (let epoch = epochsDone; epoch < plan.epochs && !this.control.should_training_stop; epoch++) {
-      const batches = microBatches(permutation(data.size, keyOf(book.dataSeed, epoch)), args.per_device_train_batch_size, args.dataloader_drop_last);
+      const batches = microBatches(permutation(data.size, keyOf(book.dataSeed, epoch)), batchSize, args.dataloader_drop_last);
       this.control.should_epoch_stop = false;
       await this.fire('on_epoch_begin');
       for (let w = epoch === epochsDone ? skip : 0; w < L; w += ga) {
@@ -188,14 +214,14 @@ export class Trainer {
     return { global_step: this.state.global_step, training_loss: trainLoss, metrics: { ...metrics, epoch: this.state.epoch } };
   }
 
-  private freshState(plan: TrainPlan): TrainerState {
+  private freshState(plan: TrainPlan, batchSize: number): TrainerState {
     const s = new TrainerState();
     s.max_steps = plan.maxSteps;
     s.num_train_epochs = plan.epochs;
     s.logging_steps = plan.loggingSteps;
     s.eval_steps = plan.evalSteps;
     s.save_steps = plan.saveSteps;
-    s.train_batch_size = this.args.per_device_train_batch_size;
+    s.train_batch_size = batchSize;
     return s;
   }
 
@@ -229,8 +255,8 @@ export class Trainer {
     }
     if (this.control.should_evaluate) {
       const metrics = await this.evaluate();
-      if (this.plateau) this.plateau.step(this.metricValue(metrics));
-      const best = this.updateBestMetric(metrics);
+      if (this.plateau) this.plateau.step(metricValue(this.args, metrics));
+      const best = updateBestMetric(this.args, this.state, metrics);
       if (this.args.save_strategy === 'best') this.control.should_save = best;
       this.control.should_evaluate = false;
     }
@@ -248,33 +274,6 @@ export class Trainer {
     logs.epoch = this.state.epoch;
     this.state.log_history.push({ ...logs, step: this.state.global_step });
     await this.fire('on_log', { logs });
-  }
-
-  private metricKey(): string | undefined {
-    const m = this.args.metric_for_best_model;
-    return m ? (m.startsWith('eval_') ? m : `eval_${m}`) : undefined;
-  }
-
-  /** The metric_for_best_model value of an evaluation (a clear error when it is missing). */
-  private metricValue(metrics: Metrics): number {
-    const key = this.metricKey()!;
-    const v = metrics[key];
-    if (v === undefined) throw new UserError(`training.metric_for_best_model: "${key}" is not among the evaluation metrics (${Object.keys(metrics).join(', ')})`);
-    return v;
-  }
-
-  /** Hugging Face's _determine_best_metric: a strictly better value becomes the best. */
-  private updateBestMetric(metrics: Metrics): boolean {
-    const key = this.metricKey();
-    if (!key) return false;
-    const v = this.metricValue(metrics);
-    const best = this.state.best_metric;
-    const better = best === null || (this.args.greater_is_better ? v > best : v < best);
-    if (better) {
-      this.state.best_metric = v;
-      this.state.best_global_step = this.state.global_step;
-    }
-    return better;
   }
 
   private saveCheckpoint(book: ResumeState, lr: number): string {
@@ -306,49 +305,27 @@ export class Trainer {
     this.loadWeights(dir);
   }
 
-  private async evaluator(): Promise<EvalRunner> {
-    if (!this.evalRunner) this.evalRunner = await EvalRunner.create(this.prepared, this.loss, this.sessionOptions());
+  private evaluator(): Evaluator {
+    this.evalRunner ??= new Evaluator(this.prepared, this.loss, this.args, this.sessionOptions(), this.opts.computeMetrics, this.opts.metrics);
     return this.evalRunner;
-  }
-
-  private async runLoop(dataset: Dataset) {
-    return evaluationLoop(await this.evaluator(), this.training, dataset, this.prepared.inputs, this.loss.problemType,
-      this.loss.numLabels, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, () => this.fire('on_prediction_step'));
-  }
-
-  private async computeMetrics(p: EvalPrediction): Promise<Metrics> {
-    if (this.opts.computeMetrics) return this.opts.computeMetrics(p);
-    const all = builtinMetrics(this.loss.problemType, this.loss.numLabels, p);
-    const wanted = this.opts.metrics;
-    return wanted ? Object.fromEntries(wanted.map((m) => [m, all[m]])) : all;
   }
 
   /** Evaluates on the eval set: metrics prefixed "eval_", logged, on_evaluate fired. */
   async evaluate(dataset = this.opts.evalDataset, prefix = 'eval'): Promise<Metrics> {
     await this.init();
     if (!dataset) throw new UserError('evaluate() needs an evaluation data set (data.eval)');
-    const out = await this.runLoop(dataset);
-    const metrics = await this.prefixed(out, prefix);
+    const { metrics } = await this.evaluator().run(this.training, dataset, prefix, () => this.fire('on_prediction_step'));
     await this.log({ ...metrics });
     await this.fire('on_evaluate', { metrics });
     return { ...metrics, epoch: this.state.epoch };
   }
 
-  private async prefixed(out: Awaited<ReturnType<Trainer['runLoop']>>, prefix: string): Promise<Metrics> {
-    const raw: Metrics = out.hasLabels ? await this.computeMetrics(out.prediction) : {};
-    const metrics: Metrics = {};
-    if (out.loss !== undefined) metrics[`${prefix}_loss`] = out.loss;
-    for (const [k, v] of Object.entries(raw)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
-    return { ...metrics, ...speedMetrics(prefix, out.seconds, out.numSamples, out.numBatches) };
-  }
-
   /** Predicts on a data set: logits, and "test_" metrics where labels are present (not logged). */
   async predict(dataset: Dataset, prefix = 'test'): Promise<PredictionOutput> {
     await this.init();
-    const out = await this.runLoop(dataset);
-    const metrics = await this.prefixed(out, prefix);
+    const { metrics, prediction } = await this.evaluator().run(this.training, dataset, prefix, () => this.fire('on_prediction_step'));
     await this.fire('on_predict', { metrics });
-    return { predictions: out.prediction, metrics };
+    return { predictions: prediction, metrics };
   }
 
   /** Writes output_dir/trainer_state.json. */

@@ -38,6 +38,16 @@ export function initialState(prepared: PreparedModel, slots: string[]): Training
   return { params, buffers, optimizer };
 }
 
+/**
+ * Fault injection for tests of auto_find_batch_size: with TRAINER_FAULT_OOM_ABOVE_BATCH=N set,
+ * a train step on more than N samples fails as onnxruntime does when an allocation fails.
+ */
+function injectOutOfMemory(batch: Batch): void {
+  const limit = Number(process.env.TRAINER_FAULT_OOM_ABOVE_BATCH);
+  const size = batch.values().next().value?.dims[0] ?? 0;
+  if (limit > 0 && size > limit) throw new Error(`Failed to allocate memory for requested buffer (fault injected: batch of ${size} > ${limit})`);
+}
+
 function scalar(v: number): ort.Tensor {
   return new ort.Tensor('float32', Float32Array.of(v), []);
 }
@@ -66,6 +76,7 @@ export class TrainStepRunner {
   }
 
   private feeds(state: TrainingState, batch: Batch, randomKey: number): Record<string, ort.Tensor> {
+    injectOutOfMemory(batch);
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of batch) f[k] = toOrt(v);
     for (const [k, v] of state.params) f[k] = toOrt(v);
