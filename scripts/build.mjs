@@ -18,6 +18,7 @@ const entries = [
   { in: 'src/extension.ts', out: 'dist/extension.js' },
   { in: 'src/cliMain.ts', out: 'dist/cli.js' },
   { in: 'src/trainerProcess.ts', out: 'dist/trainerProcess.js' },
+  { in: 'src/trainer/index.ts', out: 'dist/trainer.js' },
   { in: 'src/bench/bench.ts', out: 'dist/bench.js' },
 ].filter((e) => existsSync(e.in));
 

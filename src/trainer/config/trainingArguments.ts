@@ -160,3 +160,11 @@ export function parseTrainingArguments(doc: ConfigDocument, value: unknown): Tra
   v.report_to = r === 'none' ? [] : r === 'all' ? ['tensorboard'] : typeof r === 'string' ? [r] : r;
   return v as unknown as TrainingArguments;
 }
+
+/**
+ * TrainingArguments for library use: Hugging Face's defaults and rules applied to `values`
+ * (bad values throw a ConfigError naming the key). Paths stay as given.
+ */
+export function trainingArguments(values: Record<string, unknown> = {}): TrainingArguments {
+  return parseTrainingArguments(ConfigDocument.parse('TrainingArguments', '{}'), values);
+}

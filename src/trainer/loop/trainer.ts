@@ -30,10 +30,19 @@ export function isOutOfMemory(e: unknown): boolean {
   return /failed to allocate|out of memory|bad_alloc|bad allocation|cannot allocate/i.test((e as Error)?.message ?? '');
 }
 
+/** Single-label classification with as many classes as the logits output's (static) last dim. */
+function defaultLabels(prepared: PreparedModel): LabelOptions {
+  const shape = prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape;
+  const n = shape?.[shape.length - 1];
+  if (typeof n !== 'number') throw new UserError(`cannot tell the number of classes from output "${prepared.logits}"; pass labels: { problemType, numLabels }`);
+  return n === 1 ? { problemType: 'regression', numLabels: 1 } : { problemType: 'single_label_classification', numLabels: n };
+}
+
 export interface TrainerOptions {
   model: Model;
   args: TrainingArguments;
-  labels: LabelOptions;
+  /** Problem type and labels; default: single-label classification over the logits' last dim. */
+  labels?: LabelOptions;
   trainDataset?: Dataset;
   evalDataset?: Dataset;
   /** Computes metrics from predictions; default: the built-in metrics named in `metrics`. */
@@ -67,6 +76,7 @@ export class Trainer {
   training: TrainingState;
   private readonly callbacks: CallbackList;
   private readonly loss: LossHeadOptions;
+  private readonly labels: LabelOptions;
   private initFired = false;
   private lastSavedStep = -1;
   private plateau?: PlateauScheduler;
@@ -75,7 +85,8 @@ export class Trainer {
   constructor(private readonly opts: TrainerOptions) {
     this.args = opts.args;
     this.prepared = opts.prepared ?? prepareModel(opts.model, opts.prepare);
-    this.loss = lossOptions(opts.labels, opts.args, opts.trainDataset);
+    this.labels = opts.labels ?? defaultLabels(this.prepared);
+    this.loss = lossOptions(this.labels, opts.args, opts.trainDataset);
     this.callbacks = new CallbackList([defaultFlowCallback(), ...(opts.callbacks ?? [])]);
     this.training = initialState(this.prepared, []);
   }
@@ -336,7 +347,7 @@ export class Trainer {
 
   /** What config.json beside every saved model says: label count, problem type, names. */
   card(): ModelCard {
-    const l = this.opts.labels;
+    const l = this.labels;
     return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files };
   }
 

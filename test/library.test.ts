@@ -1,0 +1,39 @@
+// The engine as a library: new Trainer({ model, args, trainDataset, evalDataset, computeMetrics,
+// callbacks }) with train(), evaluate() and predict(), from the bundle (dist/trainer.js).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { FIXTURES, ROOT, tempDir } from './helpers';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const lib = require(path.join(ROOT, 'dist', 'trainer.js')) as typeof import('../src/trainer/index');
+
+test('a Trainer built in code trains, evaluates and predicts, calling back with Hugging Face\'s events', async () => {
+  const model = lib.loadModel(path.join(FIXTURES, 'parity', 'mlp', 'model.onnx'));
+  const source = await lib.openSource(path.join(FIXTURES, 'parity', 'mlp', 'train.jsonl'));
+  const dataset = lib.buildDataset(source, model.graph.inputs, { problemType: 'single_label_classification', numLabels: 3 }, true);
+  const out = tempDir('library');
+  const events: string[] = [];
+  const trainer = new lib.Trainer({
+    model,
+    args: lib.trainingArguments({ output_dir: out, max_steps: 4, per_device_train_batch_size: 8, logging_steps: 2, eval_strategy: 'steps', eval_steps: 2, save_strategy: 'no', learning_rate: 0.01 }),
+    trainDataset: dataset,
+    evalDataset: dataset,
+    computeMetrics: (p) => ({ rows: p.n }),
+    callbacks: [{ on_log: (_a, state) => void events.push(`log@${state.global_step}`), on_evaluate: () => void events.push('evaluate') }],
+  });
+  const result = await trainer.train();
+  assert.equal(result.global_step, 4);
+  assert.ok(result.training_loss > 0);
+  assert.deepEqual(events, ['log@2', 'log@2', 'evaluate', 'log@4', 'log@4', 'evaluate', 'log@4']);
+  const metrics = await trainer.evaluate();
+  assert.equal(metrics.eval_rows, 24);
+  const { predictions } = await trainer.predict(dataset);
+  assert.equal(predictions.n, 24);
+  assert.equal(predictions.width, 3);
+  await trainer.release();
+});
+
+test('bad TrainingArguments in code throw an error naming the key', () => {
+  assert.throws(() => lib.trainingArguments({ learning_rat: 1 }), /learning_rat: unknown key; did you mean "learning_rate"\?/);
+});
