@@ -31,6 +31,8 @@ test('logging_steps with logging_first_step logs at step 1 and every N; later st
   assert.deepEqual(trainSteps(history), [1, 3, 6]);
   const summary = history[history.length - 1];
   assert.deepEqual(Object.keys(summary).sort(), ['epoch', 'step', 'total_flos', 'train_loss', 'train_runtime', 'train_samples_per_second', 'train_steps_per_second']);
+  // 6 · (2 samples × 2 features) · 42 parameters per step (mlp 2-8-2), 7 steps.
+  assert.equal(summary.total_flos, 6 * 4 * 42 * 7);
 });
 
 test('a logged loss is the mean of the step losses since the previous log', () => {

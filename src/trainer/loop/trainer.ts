@@ -30,6 +30,12 @@ export function isOutOfMemory(e: unknown): boolean {
   return /failed to allocate|out of memory|bad_alloc|bad allocation|cannot allocate/i.test((e as Error)?.message ?? '');
 }
 
+/** Parameters without embedding tables (num_parameters(exclude_embeddings=True) in Hugging Face). */
+function countFlopParameters(prepared: PreparedModel): number {
+  const tables = new Set(prepared.graph.nodes.filter((n) => n.op === 'Gather').map((n) => n.inputs[0]));
+  return prepared.params.filter((p) => !tables.has(p.name)).reduce((n, p) => n + p.dims.reduce((a, d) => a * d, 1), 0);
+}
+
 /** Single-label classification with as many classes as the logits output's (static) last dim. */
 function defaultLabels(prepared: PreparedModel): LabelOptions {
   const shape = prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape;
@@ -77,6 +83,7 @@ export class Trainer {
   private readonly callbacks: CallbackList;
   private readonly loss: LossHeadOptions;
   private readonly labels: LabelOptions;
+  private readonly flopParameters: number;
   private initFired = false;
   private lastSavedStep = -1;
   private plateau?: PlateauScheduler;
@@ -87,6 +94,7 @@ export class Trainer {
     this.prepared = opts.prepared ?? prepareModel(opts.model, opts.prepare);
     this.labels = opts.labels ?? defaultLabels(this.prepared);
     this.loss = lossOptions(this.labels, opts.args, opts.trainDataset);
+    this.flopParameters = countFlopParameters(this.prepared);
     this.callbacks = new CallbackList([defaultFlowCallback(), ...(opts.callbacks ?? [])]);
     this.training = initialState(this.prepared, []);
   }
@@ -175,6 +183,8 @@ export class Trainer {
         let windowLoss = 0;
         for (let j = 0; j < window.length; j++) {
           const batch = collate(window[j].map((i) => data.example(i)), this.prepared.inputs, this.loss.problemType, this.loss.numLabels, data.padding);
+          // Hugging Face's floating-point operation estimate: 6 · input elements · parameters.
+          this.state.total_flos += 6 * (batch.get(this.prepared.inputs[0].name)?.data.length ?? 0) * this.flopParameters;
           const key = keyOf(book.seed, step, j);
           const scalars = { lr, step, maxGradNorm: args.max_grad_norm, randomKey: key };
           let loss: number;
