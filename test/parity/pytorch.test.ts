@@ -10,7 +10,7 @@ import * as ort from 'onnxruntime-node';
 import { parse } from 'yaml';
 import { FIXTURES, copyFixture, readJson, runCli, tempDir, writeConfig } from '../helpers';
 
-const CASES = ['mlp', 'cnn', 'bert', 'regression', 'multilabel'];
+const CASES = ['mlp', 'cnn', 'bert', 'transformer', 'regression', 'multilabel'];
 const TOLERANCE = 2e-3;
 
 interface Step { step: number; loss: number; grad_norm: number; learning_rate: number }
