@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { UnsupportedOpError } from './autodiff/backward';
 import { TrainerConfig, configSchema, loadConfig } from './config/config';
 import { UserError } from './errors';
-import { HostCallbacks, JobKind, PhaseReporter, prepareJob } from './job';
+import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
 import { formatReport, inspectModel } from './inspect';
 import { jsonlLogCallback } from './logging/jsonl';
@@ -77,8 +77,9 @@ function readConfig(file: string, hooks: Hooks): TrainerConfig {
 
 async function train(configFile: string, resume: string | boolean | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = readConfig(configFile, hooks);
-  const job = await prepareJob(config, 'train', runCallbacks(config, io, hooks), hooks.onPhase);
   const resumeFrom = resume ?? config.training.resume_from_checkpoint ?? undefined;
+  checkOutputDir(config, !!resumeFrom);
+  const job = await prepareJob(config, 'train', runCallbacks(config, io, hooks), hooks.onPhase);
   const result = await job.trainer.train(typeof resumeFrom === 'string' ? path.resolve(resumeFrom) : resumeFrom);
   job.trainer.saveModel(config.training.output_dir);
   await job.trainer.release();

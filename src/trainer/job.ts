@@ -13,6 +13,7 @@ import { Vocabulary, buildBuiltin, defaultInputName } from './models';
 import { encodeRecord } from './data/text';
 import { TextSetup, needsTokenizing, setupText } from './textSetup';
 import { TrainerCallback } from './loop/callbacks';
+import { listCheckpoints } from './loop/checkpoints';
 import { earlyStoppingCallback } from './loop/earlyStopping';
 import { loadCallbackModule, loadComputeMetrics } from './loop/userModules';
 import { lossOptions, optimizerFromArgs } from './loop/setup';
@@ -106,6 +107,20 @@ function labelNames(config: TrainerConfig, train: Iterable<DataRecord> | undefin
 export interface HostCallbacks {
   reporting?: TrainerCallback[];
   after?: TrainerCallback[];
+}
+
+/**
+ * A new run refuses an output_dir holding an earlier run's checkpoints — they would be mixed with
+ * the new ones, or overwritten — unless overwrite_output_dir says to start over.
+ */
+export function checkOutputDir(config: TrainerConfig, resuming: boolean): void {
+  const out = config.training.output_dir;
+  if (resuming || config.training.overwrite_output_dir) return;
+  const earlier = listCheckpoints(out).map((c) => path.basename(c.path));
+  if (earlier.length) {
+    throw config.doc.error(['training', 'output_dir'], `${out} already holds a run (${earlier.slice(-3).join(', ')}); ` +
+      'resume it (--resume), choose another output_dir, or set overwrite_output_dir: true to start over');
+  }
 }
 
 export async function prepareJob(config: TrainerConfig, kind: JobKind, host: HostCallbacks = {}, onPhase: PhaseReporter = () => {}, modelDir?: string): Promise<Job> {

@@ -89,3 +89,28 @@ test('a checkpoint holds the inference-ready model, optimizer, scheduler, random
   const args = readJson(path.join(dir, 'out', 'checkpoint-3', 'training_args.json'));
   assert.equal(args.learning_rate, 0.05);
 });
+
+test('a new run refuses an output_dir that holds an earlier run, leaving it untouched', () => {
+  const { dir, file } = mlpRun({ save_steps: 2 });
+  assert.equal(runCli(['train', file('out')]).code, 0);
+  const before = fs.readdirSync(path.join(dir, 'out')).sort();
+  const stamp = fs.statSync(path.join(dir, 'out', 'checkpoint-6', 'model.safetensors')).mtimeMs;
+  const r = runCli(['train', file('out')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /training\.output_dir: .*out already holds a run \(checkpoint-2, checkpoint-4, checkpoint-6\); resume it \(--resume\), choose another output_dir, or set overwrite_output_dir: true/);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).sort(), before);
+  assert.equal(fs.statSync(path.join(dir, 'out', 'checkpoint-6', 'model.safetensors')).mtimeMs, stamp);
+});
+
+test('overwrite_output_dir starts over, removing the earlier run\'s checkpoints', () => {
+  const { dir, file } = mlpRun({ save_steps: 2 });
+  assert.equal(runCli(['train', file('out')]).code, 0);
+  const { file: again } = { file: () => writeConfig(dir, {
+    model: { builtin: 'mlp', hidden_sizes: [16], num_labels: 3 },
+    data: { train: 'train.jsonl' },
+    training: { output_dir: 'out', max_steps: 3, per_device_train_batch_size: 8, save_steps: 3, overwrite_output_dir: true },
+  }, 'again.yaml') };
+  const r = runCli(['train', again()]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).filter((n) => n.startsWith('checkpoint-')), ['checkpoint-3']);
+});

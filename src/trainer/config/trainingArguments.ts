@@ -15,6 +15,7 @@ export const OPTIMIZERS = ['adamw_torch', 'adamw_torch_fused', 'adam', 'sgd'] as
 
 export const TRAINING_FIELDS: Section = {
   output_dir: { type: t.string, default: 'trainer_output', doc: 'Where checkpoints, logs and the final model are written (relative to the config file).' },
+  overwrite_output_dir: { type: t.boolean, default: false, doc: 'Start a new run in an output_dir that holds an earlier one, deleting its checkpoints (otherwise that is refused; resume it instead).' },
   num_train_epochs: { type: t.number(0), default: 3, doc: 'Total training epochs; fractions stop mid-epoch. Ignored when max_steps > 0.' },
   max_steps: { type: t.integer(-1), default: -1, doc: 'If > 0: total optimizer steps, overriding num_train_epochs.' },
   per_device_train_batch_size: { type: t.integer(1), default: 8, doc: 'Samples per micro-batch for training.' },
@@ -64,6 +65,7 @@ export const TRAINING_FIELDS: Section = {
 
 export interface TrainingArguments {
   output_dir: string;
+  overwrite_output_dir: boolean;
   num_train_epochs: number;
   max_steps: number;
   per_device_train_batch_size: number;

@@ -159,6 +159,8 @@ export class Trainer {
     if (from) this.resume(from, plan, book);
 
     removeStaleTemporaryFolders(args.output_dir);
+    // overwrite_output_dir: an earlier run's checkpoints go, so that runs are not mixed.
+    if (!from && args.overwrite_output_dir) for (const c of listCheckpoints(args.output_dir)) fs.rmSync(c.path, { recursive: true, force: true });
     this.control.should_training_stop = false;
     await this.fire('on_train_begin');
     if (args.eval_on_start) await this.evaluate();
