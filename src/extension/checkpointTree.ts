@@ -25,17 +25,22 @@ export class CheckpointTree implements vscode.TreeDataProvider<TreeNode>, vscode
   constructor(private readonly registry: RunRegistry) {
     this.store.add(this.changeEmitter);
     this.store.add(registry.onDidChangeRuns(() => this.refresh()));
-    this.store.add(registry.onDidChangeRun(() => this.refresh()));
+    this.store.add(registry.onDidChangeRun((c) => {
+      if (c.kind !== 'history') this.refresh();
+    }));
     this.store.onDispose(() => clearTimeout(this.pending));
   }
 
-  /** Redraws soon; progress arrives several times a second and one redraw covers a burst. */
+  /**
+   * Redraws at most twice a second. VS Code debounces a tree's change events (200 ms, restarted
+   * by each event), so firing on every progress message would starve the tree of redraws.
+   */
   refresh(): void {
     if (this.pending) return;
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.changeEmitter.fire();
-    }, 100);
+    }, 500);
   }
 
   getChildren(node?: TreeNode): TreeNode[] {
@@ -54,7 +59,9 @@ export class CheckpointTree implements vscode.TreeDataProvider<TreeNode>, vscode
   getTreeItem(node: TreeNode): vscode.TreeItem {
     if (node.kind === 'run') {
       const item = new vscode.TreeItem(node.label, node.hasChildren ? vscode.TreeItemCollapsibleState.Expanded : vscode.TreeItemCollapsibleState.None);
-      item.id = `run:${node.runId}`;
+      // A run that gets its first checkpoint becomes a new element, so it opens expanded; after
+      // that VS Code keeps whatever the user chose.
+      item.id = `run:${node.runId}:${node.hasChildren ? 'checkpoints' : 'empty'}`;
       item.description = node.description;
       item.tooltip = node.tooltip;
       item.iconPath = ICONS[node.icon];

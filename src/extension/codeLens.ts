@@ -22,13 +22,13 @@ export class ConfigLenses implements vscode.CodeLensProvider, vscode.Disposable 
     this.store.onDispose(() => clearTimeout(this.pending));
   }
 
-  /** Lenses redraw at most a few times a second while a run reports progress. */
+  /** Lenses redraw at most twice a second while a run reports progress (see CheckpointTree.refresh). */
   private refresh() {
     if (this.pending) return;
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.changeEmitter.fire();
-    }, 250);
+    }, 500);
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {

@@ -1,0 +1,257 @@
+// End-to-end: the packaged extension (VSIX) in a real VS Code 1.100 (code-server) driven through
+// headless Chromium, the way a user would: code lenses, the metrics panel, the Runs tree, the
+// command palette, the Problems panel. Tests run in order and share one VS Code window.
+// Run with `npm run test:e2e` (installs code-server and Chromium first, then packages the VSIX).
+
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Frame, Page } from 'playwright-core';
+import { ROOT, Session, lens, log, notifications, openFile, openVsCode, pickQuick, runCommand, trainersOf, treeItem, waitFor, webviewFrame } from './harness';
+import { writeWorkspace } from './workspace';
+
+const BASE = path.join(ROOT, 'test', '.tmp', 'e2e');
+const WS = path.join(BASE, 'workspace');
+const ARTIFACTS = path.join(BASE, 'artifacts');
+const MOONS = path.join(WS, 'moons', 'trainer.yaml');
+const CRASH = path.join(WS, 'crash', 'crash.trainer.yaml');
+
+function vsixPath(): string {
+  const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+  const file = path.join(ROOT, `${pkg.name}-${pkg.version}-${process.platform}-${process.arch}.vsix`);
+  if (!fs.existsSync(file)) throw new Error(`${file} is missing: run node scripts/package-vsix.mjs first (npm run test:e2e does)`);
+  return file;
+}
+
+let session: Session;
+let page: Page;
+
+/** Runs a test body; on failure keeps a screenshot and the server's last lines. */
+async function step(name: string, body: () => Promise<void>): Promise<void> {
+  const started = Date.now();
+  try {
+    await body();
+    log(`${name}: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  } catch (e) {
+    const file = path.join(ARTIFACTS, `failure-${name.replace(/[^a-z0-9]+/gi, '-')}.png`);
+    await page?.screenshot({ path: file }).catch(() => {});
+    log(`${name} failed; screenshot ${file}; server log tail:\n${session?.serverLog.slice(-15).join('\n')}`);
+    throw e;
+  }
+}
+
+async function metricsFrame(): Promise<Frame> {
+  return waitFor('the metrics panel', () => webviewFrame(page, 'Trainer Metrics'), 30_000);
+}
+
+/** What the panel's chart for `metric` holds, per run. */
+async function chartLines(frame: Frame, metric: string): Promise<{ label: string; points: [number, number][] }[]> {
+  return frame.evaluate((m) => (globalThis as unknown as { __trainerPanel: { lines(m: string): { label: string; points: [number, number][] }[] } }).__trainerPanel.lines(m), metric);
+}
+
+async function checkpointSteps(): Promise<number[]> {
+  const names = await page.locator('.part.sidebar').getByRole('treeitem', { name: /^checkpoint-\d+/ }).evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  return names.map((n) => Number(/^checkpoint-(\d+)/.exec(n)![1]));
+}
+
+function jsonlSteps(): number[] {
+  const file = path.join(WS, 'moons', 'out', 'trainer_log.jsonl');
+  return fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l).step as number);
+}
+
+describe('Trainer in VS Code', { timeout: 600_000 }, () => {
+  before(async () => {
+    writeWorkspace(WS);
+    fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+    session = await openVsCode({ vsix: vsixPath(), workspace: WS, base: BASE, artifacts: ARTIFACTS });
+    page = session.page;
+  });
+
+  after(async () => {
+    await session?.close();
+  });
+
+  it('activates and lists the workspace runs in the Trainer view', async () => {
+    await step('activate', async () => {
+      const icon = page.locator('.activitybar .action-item a[aria-label^="Trainer"]');
+      await icon.waitFor({ timeout: 90_000 });
+      await icon.click();
+      await treeItem(page, /^moons, no checkpoints/).waitFor({ timeout: 60_000 });
+      await treeItem(page, /^crash\/crash, /).waitFor();
+      await treeItem(page, /^typo\/typo, /).waitFor();
+    });
+  });
+
+  it('shows a typo in a YAML config in the Problems panel, and documents keys on hover', async () => {
+    await step('diagnostics', async () => {
+      await openFile(page, 'typo/typo.trainer.yaml');
+      await page.locator('.editor-group-container.active .squiggly-error').first().waitFor({ timeout: 30_000 });
+      await page.keyboard.press('Control+Shift+M');
+      const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'did you mean "learning_rate"' });
+      await row.first().waitFor({ timeout: 30_000 });
+      const text = await row.first().innerText();
+      assert.match(text, /training\.learning_rat: unknown key; did you mean "learning_rate"\?/);
+      assert.match(text, /Ln 13/);
+      await page.keyboard.press('Control+Shift+M');
+
+      await openFile(page, 'moons/trainer.yaml');
+      const key = page.locator('.editor-group-container.active .view-line span', { hasText: /^learning_rate$/ }).first();
+      await key.hover();
+      const hover = page.locator('.monaco-hover-content', { hasText: 'Initial (peak) learning rate.' });
+      await hover.first().waitFor({ timeout: 15_000 });
+      assert.match(await hover.first().innerText(), /training\.learning_rate/);
+      await page.mouse.move(5, 500);
+    });
+  });
+
+  it('starts training from the "▶ Start Training" lens and draws the loss curve live', async () => {
+    await step('start', async () => {
+      await openFile(page, 'moons/trainer.yaml');
+      await lens(page, '▶ Start Training').click({ timeout: 30_000 });
+      const frame = await metricsFrame();
+      const lines = await waitFor('loss points in the chart', async () => {
+        const l = await chartLines(frame, 'loss');
+        return l[0]?.points.length >= 5 ? l : undefined;
+      }, 60_000);
+      assert.equal(lines[0].label, 'moons');
+      for (const [stepNo, loss] of lines[0].points) {
+        assert.ok(stepNo > 0 && stepNo % 10 === 0, `logged steps are multiples of logging_steps, got ${stepNo}`);
+        assert.ok(Number.isFinite(loss) && loss > 0, `loss ${loss} is a positive number`);
+      }
+      // The first logged loss equals what the trainer wrote to the run directory.
+      const first = JSON.parse(fs.readFileSync(path.join(WS, 'moons', 'out', 'trainer_log.jsonl'), 'utf8').split('\n')[0]);
+      assert.equal(lines[0].points[0][1], first.loss);
+      const progress = await frame.locator('.run[data-status="running"] .progress-text').innerText();
+      assert.match(progress, /^step \d+\/200000 · epoch [\d.]+ · loss [\d.e-]+ · [\d,.]+ samples\/s · ETA \d/);
+      const status = page.locator('.statusbar-item', { hasText: /moons \d+\/200000/ });
+      await status.first().waitFor({ timeout: 15_000 });
+      await waitFor('eval metrics charted', async () => (await chartLines(frame, 'eval_accuracy'))[0]?.points.length >= 1, 60_000);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'metrics-panel.png') });
+    });
+  });
+
+  it('lists checkpoints in the tree as they are saved, the best one marked', async () => {
+    await step('checkpoints', async () => {
+      await treeItem(page, /^moons, training: step/).waitFor({ timeout: 15_000 });
+      const steps = await waitFor('two checkpoints in the tree', async () => {
+        const s = await checkpointSteps();
+        return s.length >= 2 ? s : undefined;
+      }, 60_000);
+      assert.ok(steps.every((s) => s % 100 === 0), `checkpoints every save_steps (100): ${steps}`);
+      await treeItem(page, /^checkpoint-\d+, ★ best · step \d+/).waitFor({ timeout: 15_000 });
+    });
+  });
+
+  let stoppedAt = 0;
+  it('stops the run from the "■ Stop" lens, saving a checkpoint, and leaves no trainer process', async () => {
+    await step('stop', async () => {
+      await page.keyboard.press('Escape');
+      await lens(page, /■ Stop \(step \d+\/200000\)/).click({ timeout: 15_000 });
+      await pickQuick(page, 'Stop and save a checkpoint');
+      await treeItem(page, /^moons, stopped/).waitFor({ timeout: 60_000 });
+      await waitFor('the trainer process to exit', () => trainersOf(MOONS).length === 0, 15_000);
+      const steps = await waitFor('the stop checkpoint', async () => {
+        const s = await checkpointSteps();
+        return s.some((x) => x % 100 !== 0) ? s : undefined;
+      }, 15_000);
+      stoppedAt = Math.max(...steps);
+      // The run's final log entry (train_runtime…) is at the step the checkpoint was saved.
+      assert.equal(jsonlSteps().at(-1), stoppedAt);
+      await lens(page, '↻ Resume latest').waitFor({ timeout: 15_000 });
+      await lens(page, '▶ Start Training').waitFor();
+    });
+  });
+
+  it('resumes from a clicked checkpoint after a confirmation, continuing from its step', async () => {
+    await step('resume', async () => {
+      const steps = await checkpointSteps();
+      const from = Math.min(...steps);
+      assert.ok(from < stoppedAt, `an older checkpoint than the stop (${stoppedAt}) to resume from: ${steps}`);
+      await treeItem(page, new RegExp(`^checkpoint-${from},`)).click();
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 15_000 });
+      assert.match(await dialog.innerText(), new RegExp(`Resume training of moons from step ${from}\\?`));
+      await dialog.locator('.monaco-button', { hasText: 'Resume' }).click();
+      const frame = await metricsFrame();
+      const text = await waitFor('progress after resuming', async () => {
+        const t = await frame.locator('.run[data-status="running"] .progress-text').innerText({ timeout: 1000 });
+        return /resumed at step/.test(t) ? t : undefined;
+      }, 60_000);
+      assert.match(text, new RegExp(`resumed at step ${from}$`));
+      // On disk: the log continues from the checkpoint's step.
+      await waitFor('new log lines', () => jsonlSteps().some((s, i, all) => i > 0 && s < all[i - 1]), 30_000);
+      const all = jsonlSteps();
+      const rewind = all.findIndex((s, i) => i > 0 && s < all[i - 1]);
+      assert.equal(all[rewind], from + 10, `the first entry after resuming is logging_steps after step ${from}`);
+      // The chart drew the rewritten history: no step after the resume point twice.
+      await waitFor('the chart to continue past the resume point', async () => {
+        const pts = (await chartLines(frame, 'loss'))[0]?.points ?? [];
+        const xs = pts.map((p) => p[0]);
+        return xs.length > 0 && new Set(xs).size === xs.length && xs.includes(from + 10);
+      }, 30_000);
+    });
+  });
+
+  it('stops from the command palette without saving', async () => {
+    await step('palette stop', async () => {
+      await runCommand(page, 'Trainer: Stop Training');
+      await pickQuick(page, 'Stop without saving');
+      await treeItem(page, /^moons, stopped/).waitFor({ timeout: 60_000 });
+      await waitFor('the trainer process to exit', () => trainersOf(MOONS).length === 0, 15_000);
+    });
+  });
+
+  it('restores the metrics panel from the run directory after a reload', async () => {
+    await step('reload', async () => {
+      const before = (await chartLines(await metricsFrame(), 'loss'))[0].points.length;
+      await runCommand(page, 'Developer: Reload Window');
+      await page.waitForSelector('.monaco-workbench', { timeout: 60_000 });
+      const frame = await metricsFrame();
+      const lines = await waitFor('the restored loss curve', async () => {
+        const l = await chartLines(frame, 'loss');
+        return l[0]?.points.length ? l : undefined;
+      }, 60_000);
+      assert.equal(lines[0].points.length, before);
+    });
+  });
+
+  it('starts a config picked in the palette, and reports a killed trainer as failed', async () => {
+    await step('crash', async () => {
+      await runCommand(page, 'View: Close All Editors');
+      await runCommand(page, 'Trainer: Start Training');
+      await pickQuick(page, 'crash.trainer.yaml');
+      await treeItem(page, /^crash\/crash, training: step [1-9]/).waitFor({ timeout: 60_000 });
+      const [proc] = trainersOf(CRASH);
+      assert.ok(proc, 'a trainer process runs the crash config');
+      process.kill(proc.pid, 'SIGKILL');
+      await treeItem(page, /^crash\/crash, failed/).waitFor({ timeout: 30_000 });
+      const toast = await waitFor('the failure notification', async () => (await notifications(page)).find((t) => t.includes('crash/crash')), 15_000);
+      assert.match(toast, /train failed: the trainer process was killed \(SIGKILL\)\. Last output: \{'loss'/);
+      const frame = await metricsFrame();
+      const status = frame.locator('.run[data-status="failed"] .status');
+      assert.match(await status.innerText(), /failed: The trainer process was killed \(SIGKILL\)/);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'crashed-run.png') });
+    });
+  });
+
+  it('scaffolds a commented config with "New Training Config"', async () => {
+    await step('new config', async () => {
+      await runCommand(page, 'Trainer: New Training Config');
+      await pickQuick(page, 'Built-in MLP');
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor();
+      await input.fill('small.trainer.yaml');
+      await page.keyboard.press('Enter');
+      await page.locator('.editor-group-container.active .tab.active', { hasText: 'small.trainer.yaml' }).waitFor({ timeout: 15_000 });
+      await treeItem(page, /^small, no checkpoints/).waitFor({ timeout: 30_000 });
+      const text = fs.readFileSync(path.join(WS, 'small.trainer.yaml'), 'utf8');
+      assert.match(text, /^ {2}builtin: mlp$/m);
+      assert.match(text, /^ {2}# Initial \(peak\) learning rate\.\n {2}learning_rate: 0\.001$/m);
+    });
+  });
+
+  it('leaves no trainer process behind', async () => {
+    assert.deepEqual(trainersOf(WS), []);
+  });
+});
