@@ -41,15 +41,24 @@ function readState(dir: string): SavedState | undefined {
   }
 }
 
-function evalMetricsAt(state: SavedState | undefined, step: number): Record<string, number> {
-  const out: Record<string, number> = {};
+/** Metric keys in the order rows show them: the best-checkpoint metric, the loss, then by name. */
+function metricOrder(keys: string[], rule: BestRule): string[] {
+  const best = rule.metricForBest ? (rule.metricForBest.startsWith('eval_') ? rule.metricForBest : `eval_${rule.metricForBest}`) : undefined;
+  const rank = (k: string) => (k === best ? 0 : k === 'eval_loss' ? 1 : 2);
+  return [...keys].sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+}
+
+function evalMetricsAt(state: SavedState | undefined, step: number, rule: BestRule): Record<string, number> {
+  const found: Record<string, number> = {};
   const history = state?.log_history ?? [];
   for (let i = history.length - 1; i >= 0; i--) {
     const e = history[i];
     if (e.step !== step || !Object.keys(e).some((k) => k.startsWith('eval_'))) continue;
-    for (const [k, v] of Object.entries(e)) if (k.startsWith('eval_') && !SPEED.has(k) && typeof v === 'number') out[k] = v;
+    for (const [k, v] of Object.entries(e)) if (k.startsWith('eval_') && !SPEED.has(k) && typeof v === 'number') found[k] = v;
     break;
   }
+  const out: Record<string, number> = {};
+  for (const k of metricOrder(Object.keys(found), rule)) out[k] = found[k];
   return out;
 }
 
@@ -64,7 +73,7 @@ export function readCheckpoints(outputDir: string, rule: BestRule = { metricForB
       path: c.path,
       step: c.step,
       epoch: typeof s?.epoch === 'number' ? s.epoch : null,
-      metrics: evalMetricsAt(s, c.step),
+      metrics: evalMetricsAt(s, c.step, rule),
       resumable: REQUIRED_FILES.every((f) => fs.existsSync(path.join(c.path, f))),
       best: false,
     };
