@@ -43,8 +43,6 @@ export type ExtensionToWebview =
   | { type: 'append'; runId: string; series: SeriesSet }
   /** A run's status or progress changed. */
   | { type: 'status'; runId: string; status: RunStatus; progress: RunProgress | null; message?: string }
-  /** A run is no longer in the workspace (its config was deleted). */
-  | { type: 'remove'; runId: string }
   /** Show this run (and make sure it is drawn). */
   | { type: 'focus'; runId: string };
 
@@ -52,11 +50,9 @@ export type WebviewToExtension =
   /** The webview's script is loaded and listening. */
   | { type: 'ready' }
   /** The user pressed Stop on a run. */
-  | { type: 'stop'; runId: string }
-  /** The runs the user chose to overlay (kept by the panel serializer across restarts). */
-  | { type: 'visible'; runIds: string[] };
+  | { type: 'stop'; runId: string };
 
-/** What the webview keeps with vscode.setState, and the serializer gets back after a restart. */
+/** What the webview keeps with vscode.setState; VS Code gives it back to the restored webview after a restart. */
 export interface PanelState {
   visible?: string[];
 }

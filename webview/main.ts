@@ -153,7 +153,6 @@ function drawRuns() {
       box.addEventListener('change', () => {
         const visible = setVisible(model, run.id, box.checked);
         vscode.setState({ visible });
-        post({ type: 'visible', runIds: visible });
         schedule();
       });
       const status = document.createElement('span');

@@ -43,8 +43,6 @@ export function reduce(model: Model, msg: ExtensionToWebview): boolean {
       run.message = msg.message;
       return true;
     }
-    case 'remove':
-      return model.runs.delete(msg.runId);
     case 'focus':
       show(model, msg.runId);
       return true;

@@ -103,7 +103,10 @@ const exportModel: CommandFactory = (ctx) => async (arg) => {
   const dir = path.resolve(path.dirname(configOf(run)), output.trim());
   const active = await ctx.controller.start('export', configOf(run), { args: ['--checkpoint', checkpoint.path, '--output', dir], what: `export ${checkpoint.name} to ${shortPath(dir)}` });
   const outcome = await active?.done;
-  if (outcome?.kind === 'finished') await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(path.join(dir, 'model.onnx')));
+  if (outcome?.kind !== 'finished') return;
+  const model = path.join(dir, 'model.onnx');
+  const pick = await vscode.window.showInformationMessage(`Trainer: exported ${checkpoint.name} to ${shortPath(model)}.`, 'Reveal in Explorer');
+  if (pick) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(model));
 };
 
 const openMetrics: CommandFactory = (ctx) => async (arg) => {

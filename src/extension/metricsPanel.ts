@@ -160,8 +160,6 @@ export class MetricsPanel implements vscode.Disposable {
         if (run) void vscode.commands.executeCommand('trainer.stopTraining', run.id);
         break;
       }
-      case 'visible':
-        break;
     }
   }
 

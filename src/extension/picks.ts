@@ -26,7 +26,12 @@ export function runFromArg(registry: RunRegistry, arg: unknown): Run | undefined
 
 /** The config to start: the argument, the active editor's config, or one the user picks. */
 export async function pickConfig(registry: RunRegistry, arg: unknown, title: string): Promise<string | undefined> {
-  if (arg instanceof vscode.Uri) return arg.fsPath;
+  if (arg instanceof vscode.Uri) {
+    // The trainer reads the file from disk: unsaved edits would be silently ignored.
+    const open = vscode.workspace.textDocuments.find((d) => d.uri.toString() === arg.toString());
+    if (open?.isDirty) await open.save();
+    return arg.fsPath;
+  }
   const active = vscode.window.activeTextEditor?.document;
   if (active?.uri.scheme === 'file' && isTrainerConfig(active.uri.fsPath)) {
     if (active.isDirty) await active.save();

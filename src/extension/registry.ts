@@ -10,7 +10,7 @@ import type { RunProgress, RunStatus } from '../webviewProtocol';
 import { CONFIG_EXCLUDE, CONFIG_GLOB, ConfigSummary, summarizeConfig } from './configFiles';
 import { Emitter } from './events';
 import { LogEntry, LogHistory } from './logHistory';
-import { CheckpointInfo, latestResumable, readCheckpoints } from './runDirectory';
+import { CheckpointInfo, StateCache, latestResumable, readCheckpoints } from './runDirectory';
 import { indexRuns, runIdOf } from './runIndex';
 import type { RunData } from './treeModel';
 
@@ -29,6 +29,8 @@ export class Run implements RunData {
   command?: string;
   watcher?: vscode.Disposable;
   watchingDir = false;
+  /** Checkpoints' trainer_state.json, parsed once per change. */
+  readonly stateCache: StateCache = new Map();
 
   constructor(readonly id: string, readonly outputDir: string, public label: string, public configs: string[], public summary: ConfigSummary) {
     this.history = new LogHistory(outputDir);
@@ -44,15 +46,12 @@ export class RunRegistry implements vscode.Disposable {
   private readonly summaries = new Map<string, ConfigSummary>();
   private readonly changeEmitter = new Emitter<RunChange>();
   private readonly listEmitter = new Emitter<void>();
-  private readonly configEmitter = new Emitter<string>();
   private readonly pending = new Map<string, { timer: NodeJS.Timeout; checkpoints: boolean }>();
   private readonly disposables: vscode.Disposable[] = [];
   /** A run's history, checkpoints or status changed. */
   readonly onDidChangeRun = this.changeEmitter.event;
   /** Runs were added, removed or renamed. */
   readonly onDidChangeRuns = this.listEmitter.event;
-  /** A config file's summary changed (its path). */
-  readonly onDidChangeConfig = this.configEmitter.event;
   readonly ready: Promise<void>;
 
   constructor() {
@@ -103,7 +102,6 @@ export class RunRegistry implements vscode.Disposable {
     if (!fs.existsSync(file)) return this.forgetConfig(file);
     this.summaries.set(path.resolve(file), summarize(file));
     this.rebuild();
-    this.configEmitter.fire(path.resolve(file));
   }
 
   private forgetConfig(file: string) {
@@ -164,9 +162,10 @@ export class RunRegistry implements vscode.Disposable {
 
   private changed(run: Run, file: string) {
     if (!run.watchingDir && fs.existsSync(run.outputDir)) this.watch(run);
-    const rel = path.relative(run.outputDir, file);
-    const onlyLog = rel === 'trainer_log.jsonl';
-    this.schedule(run, !onlyLog);
+    // Only changes in checkpoint folders (or to the directory itself) re-read checkpoints;
+    // the log, TensorBoard files and the final model only re-read the log's new lines.
+    const top = path.relative(run.outputDir, file).split(path.sep)[0];
+    this.schedule(run, top === '' || top === '..' || /^checkpoint-\d+$/.test(top));
   }
 
   /** Re-reads a run directory soon; bursts of file events (a checkpoint is many files) become one read. */
@@ -196,7 +195,7 @@ export class RunRegistry implements vscode.Disposable {
 
   syncCheckpoints(run: Run): void {
     if (!run.watchingDir && fs.existsSync(run.outputDir)) this.watch(run);
-    const next = readCheckpoints(run.outputDir, run.summary);
+    const next = readCheckpoints(run.outputDir, run.summary, run.stateCache);
     if (JSON.stringify(next) === JSON.stringify(run.checkpoints)) return;
     run.checkpoints = next;
     this.changeEmitter.fire({ kind: 'checkpoints', run });
@@ -204,7 +203,7 @@ export class RunRegistry implements vscode.Disposable {
 
   private load(run: Run) {
     run.history.sync();
-    run.checkpoints = readCheckpoints(run.outputDir, run.summary);
+    run.checkpoints = readCheckpoints(run.outputDir, run.summary, run.stateCache);
   }
 
   /** Sets a run's live status and tells the views. */
@@ -224,7 +223,6 @@ export class RunRegistry implements vscode.Disposable {
     for (const d of this.disposables) d.dispose();
     this.changeEmitter.dispose();
     this.listEmitter.dispose();
-    this.configEmitter.dispose();
   }
 }
 

@@ -33,12 +33,28 @@ interface SavedState {
   log_history?: Record<string, unknown>[];
 }
 
-function readState(dir: string): SavedState | undefined {
+/** Parsed checkpoint states by folder, reused while the file is unchanged (they hold the whole log history). */
+export type StateCache = Map<string, { mtimeMs: number; size: number; state: SavedState | undefined }>;
+
+function readState(dir: string, cache?: StateCache): SavedState | undefined {
+  const file = path.join(dir, STATE_FILE);
+  let st: fs.Stats;
   try {
-    return parsePythonJson(fs.readFileSync(path.join(dir, STATE_FILE), 'utf8')) as SavedState;
+    st = fs.statSync(file);
   } catch {
+    cache?.delete(dir);
     return undefined;
   }
+  const hit = cache?.get(dir);
+  if (hit && hit.mtimeMs === st.mtimeMs && hit.size === st.size) return hit.state;
+  let state: SavedState | undefined;
+  try {
+    state = parsePythonJson(fs.readFileSync(file, 'utf8')) as SavedState;
+  } catch {
+    state = undefined;
+  }
+  cache?.set(dir, { mtimeMs: st.mtimeMs, size: st.size, state });
+  return state;
 }
 
 /** Metric keys in the order rows show them: the best-checkpoint metric, the loss, then by name. */
@@ -63,9 +79,10 @@ function evalMetricsAt(state: SavedState | undefined, step: number, rule: BestRu
 }
 
 /** The checkpoints of `outputDir`, oldest step first, with the best one marked. */
-export function readCheckpoints(outputDir: string, rule: BestRule = { metricForBest: null, greaterIsBetter: null }): CheckpointInfo[] {
+export function readCheckpoints(outputDir: string, rule: BestRule = { metricForBest: null, greaterIsBetter: null }, cache?: StateCache): CheckpointInfo[] {
   const found = listCheckpoints(outputDir);
-  const states = found.map((c) => readState(c.path));
+  if (cache) for (const dir of cache.keys()) if (!found.some((c) => c.path === dir)) cache.delete(dir);
+  const states = found.map((c) => readState(c.path, cache));
   const infos: CheckpointInfo[] = found.map((c, i) => {
     const s = states[i];
     return {

@@ -53,7 +53,7 @@ export interface Session {
 }
 
 /** Installs the VSIX into a fresh extensions folder, starts code-server on `workspace` and opens it in Chromium. */
-export async function openVsCode(opts: { vsix: string; workspace: string; base: string; artifacts: string }): Promise<Session> {
+export async function openVsCode(opts: { vsix: string; workspace: string; base: string; artifacts: string; restricted?: boolean }): Promise<Session> {
   const dirs = {
     home: path.join(opts.base, 'home'),
     userData: path.join(opts.base, 'user-data'),
@@ -76,6 +76,9 @@ export async function openVsCode(opts: { vsix: string; workspace: string; base: 
     'files.autoSave': 'off',
     'editor.codeLens': true,
     'workbench.editor.enablePreview': false,
+    // Restricted Mode without the question at startup: the workspace simply opens untrusted.
+    'security.workspace.trust.startupPrompt': 'never',
+    'security.workspace.trust.banner': 'never',
   }, null, 2));
   const env = { ...process.env, HOME: dirs.home, XDG_CONFIG_HOME: path.join(dirs.home, '.config'), XDG_DATA_HOME: path.join(dirs.home, '.local', 'share') };
   const common = ['--config', '/dev/null', '--user-data-dir', dirs.userData, '--extensions-dir', dirs.extensions];
@@ -85,7 +88,7 @@ export async function openVsCode(opts: { vsix: string; workspace: string; base: 
   const port = await freePort();
   const serverLog: string[] = [];
   const server = spawn(process.execPath, [CODE_SERVER, ...common, '--auth', 'none', '--bind-addr', `127.0.0.1:${port}`,
-    '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', '--disable-getting-started-override', dirs.workspace], {
+    '--disable-telemetry', '--disable-update-check', ...(opts.restricted ? [] : ['--disable-workspace-trust']), '--disable-getting-started-override', dirs.workspace], {
     env, detached: true, stdio: ['ignore', 'pipe', 'pipe'],
   });
   const keep = (d: Buffer) => {
@@ -202,9 +205,30 @@ export function lens(page: Page, text: string | RegExp): Locator {
   return page.locator('.editor-group-container .monaco-editor .codelens-decoration a', { hasText: text }).first();
 }
 
+/** Shows the Trainer view in the side bar (another view may have taken its place). */
+export async function showTrainerView(page: Page): Promise<void> {
+  const icon = page.locator('.activitybar .action-item a[aria-label^="Trainer"]');
+  await icon.waitFor({ timeout: 90_000 });
+  if (await page.locator('.part.sidebar .title-label', { hasText: /^Trainer/i }).count()) return;
+  await icon.click();
+  await page.locator('.part.sidebar .title-label', { hasText: /^Trainer/i }).waitFor({ timeout: 10_000 });
+}
+
 /** A row of the Trainer tree by (the start of) its accessible name. */
 export function treeItem(page: Page, name: string | RegExp): Locator {
   return page.locator('.part.sidebar').getByRole('treeitem', { name }).first();
+}
+
+/** Opens a tree row's context menu and runs one of its entries. */
+export async function contextMenu(page: Page, row: Locator, entry: string): Promise<void> {
+  await row.click({ button: 'right' });
+  const item = page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first();
+  await item.waitFor({ timeout: 10_000 });
+  // The menu ignores a click that comes right as it opens; the highlighted entry runs on Enter.
+  await item.hover();
+  await page.waitForTimeout(200);
+  await page.keyboard.press('Enter');
+  await item.waitFor({ state: 'hidden', timeout: 5000 });
 }
 
 /** Notification toasts' texts. */

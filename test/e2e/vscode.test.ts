@@ -4,11 +4,12 @@
 // Run with `npm run test:e2e` (installs code-server and Chromium first, then packages the VSIX).
 
 import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, Session, lens, log, notifications, openFile, openVsCode, pickQuick, runCommand, trainersOf, treeItem, waitFor, webviewFrame } from './harness';
+import { ROOT, Session, contextMenu, lens, showTrainerView, log, notifications, openFile, openVsCode, pickQuick, runCommand, trainersOf, treeItem, waitFor, webviewFrame } from './harness';
 import { writeWorkspace } from './workspace';
 
 const BASE = path.join(ROOT, 'test', '.tmp', 'e2e');
@@ -74,9 +75,7 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
 
   it('activates and lists the workspace runs in the Trainer view', async () => {
     await step('activate', async () => {
-      const icon = page.locator('.activitybar .action-item a[aria-label^="Trainer"]');
-      await icon.waitFor({ timeout: 90_000 });
-      await icon.click();
+      await showTrainerView(page);
       await treeItem(page, /^moons, no checkpoints/).waitFor({ timeout: 60_000 });
       await treeItem(page, /^crash\/crash, /).waitFor();
       await treeItem(page, /^typo\/typo, /).waitFor();
@@ -202,6 +201,32 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
     });
   });
 
+  it('evaluates, predicts with and exports a checkpoint from its context menu', async () => {
+    await step('context menu', async () => {
+      await showTrainerView(page);
+      const steps = await checkpointSteps();
+      const ck = Math.min(...steps);
+      const row = () => treeItem(page, new RegExp(`^checkpoint-${ck},`));
+      await contextMenu(page, row(), 'Evaluate Checkpoint');
+      const evaluated = await waitFor('the evaluation', async () => (await notifications(page)).find((t) => t.includes(`evaluate checkpoint-${ck}:`)), 60_000);
+      assert.match(evaluated, new RegExp(`^Trainer: moons: evaluate checkpoint-${ck}: eval_loss [\\d.e-]+, eval_accuracy [\\d.]+, eval_f1 [\\d.]+$`));
+
+      await contextMenu(page, row(), 'Predict with Checkpoint');
+      const predictions = path.join(WS, 'moons', 'out', `predictions-checkpoint-${ck}.jsonl`);
+      await waitFor('the predictions notification', async () => (await notifications(page)).some((t) => t.includes(`predictions-checkpoint-${ck}.jsonl`)), 60_000);
+      assert.equal(fs.readFileSync(predictions, 'utf8').trim().split('\n').length, 200, 'one prediction per evaluation sample');
+
+      await contextMenu(page, row(), 'Export Model');
+      const input = page.locator('.quick-input-widget .quick-input-box input');
+      await input.waitFor();
+      assert.equal(await input.inputValue(), path.join(WS, 'moons', 'out', 'export', `checkpoint-${ck}`));
+      await page.keyboard.press('Enter');
+      await waitFor('the export notification', async () => (await notifications(page)).some((t) => t.includes(`exported checkpoint-${ck} to moons/out/export/checkpoint-${ck}/model.onnx`)), 60_000);
+      assert.ok(fs.existsSync(path.join(WS, 'moons', 'out', 'export', `checkpoint-${ck}`, 'model.safetensors')));
+      await treeItem(page, /^moons, stopped/).waitFor({ timeout: 15_000 });
+    });
+  });
+
   it('restores the metrics panel from the run directory after a reload', async () => {
     await step('reload', async () => {
       const before = (await chartLines(await metricsFrame(), 'loss'))[0].points.length;
@@ -218,6 +243,7 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
 
   it('starts a config picked in the palette, and reports a killed trainer as failed', async () => {
     await step('crash', async () => {
+      await showTrainerView(page);
       await runCommand(page, 'View: Close All Editors');
       await runCommand(page, 'Trainer: Start Training');
       await pickQuick(page, 'crash.trainer.yaml');
@@ -237,6 +263,7 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
 
   it('scaffolds a commented config with "New Training Config"', async () => {
     await step('new config', async () => {
+      await showTrainerView(page);
       await runCommand(page, 'Trainer: New Training Config');
       await pickQuick(page, 'Built-in MLP');
       const input = page.locator('.quick-input-widget .quick-input-box input');
@@ -253,5 +280,46 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
 
   it('leaves no trainer process behind', async () => {
     assert.deepEqual(trainersOf(WS), []);
+  });
+});
+
+describe('Trainer in Restricted Mode', { timeout: 300_000 }, () => {
+  const ws = path.join(BASE, 'restricted');
+  before(async () => {
+    writeWorkspace(ws);
+    // A run made with the command line beforehand: Restricted Mode shows it but cannot start one.
+    const config = path.join(ws, 'moons', 'trainer.yaml');
+    fs.writeFileSync(config, fs.readFileSync(config, 'utf8').replace('max_steps: 200000', 'max_steps: 60').replace(/(save|eval)_steps: 100/g, '$1_steps: 20'));
+    execFileSync(process.execPath, [path.join(ROOT, 'bin', 'onnx-trainer.js'), 'train', config], { stdio: 'pipe' });
+    session = await openVsCode({ vsix: vsixPath(), workspace: ws, base: path.join(BASE, 'restricted-session'), artifacts: ARTIFACTS, restricted: true });
+    page = session.page;
+  });
+
+  after(async () => {
+    await session?.close();
+  });
+
+  it('shows runs, checkpoints and metrics but offers trust instead of training', async () => {
+    await step('restricted', async () => {
+      await showTrainerView(page);
+      await treeItem(page, /^moons, 3 checkpoints/).waitFor({ timeout: 60_000 });
+      await treeItem(page, /^checkpoint-60, /).waitFor();
+      await openFile(page, 'moons/trainer.yaml');
+      await lens(page, 'Trust the workspace to train').waitFor({ timeout: 30_000 });
+      assert.equal(await lens(page, 'Start Training').count(), 0);
+      await lens(page, 'Open Metrics').click();
+      const frame = await metricsFrame();
+      const lines = await waitFor('the loss curve from disk', async () => {
+        const l = await chartLines(frame, 'loss');
+        return l[0]?.points.length ? l : undefined;
+      }, 30_000);
+      assert.deepEqual(lines[0].points.map((p) => p[0]), [10, 20, 30, 40, 50, 60]);
+      // Clicking a checkpoint would start a trainer: in Restricted Mode it does nothing.
+      await treeItem(page, /^checkpoint-60, /).click();
+      await page.waitForTimeout(1000);
+      assert.equal(await page.locator('.monaco-dialog-box').count(), 0);
+      assert.deepEqual(trainersOf(ws), []);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'restricted-mode.png') });
+    });
   });
 });

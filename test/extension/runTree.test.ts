@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { latestResumable, readCheckpoints } from '../../src/extension/runDirectory';
+import { StateCache, latestResumable, readCheckpoints } from '../../src/extension/runDirectory';
 import { RunData, checkpointNodes, formatMetric, runNode } from '../../src/extension/treeModel';
 import { REQUIRED_FILES } from '../../src/trainer/loop/checkpoints';
 import { pythonJson } from '../../src/trainer/loop/state';
@@ -45,6 +45,21 @@ test('the best checkpoint is the one the trainer named, or else the best value o
   assert.equal(readCheckpoints(runDir([100, 200, 300]), { metricForBest: 'accuracy', greaterIsBetter: true }).find((c) => c.best)?.step, 200);
   assert.equal(readCheckpoints(runDir([100, 200, 300]), { metricForBest: 'eval_loss', greaterIsBetter: false }).find((c) => c.best)?.step, 300);
   assert.equal(readCheckpoints(runDir([100, 200])).some((c) => c.best), false, 'no rule, no best');
+});
+
+test('checkpoint states are parsed once and read again only when their file changes', () => {
+  const dir = runDir([100, 200]);
+  const cache: StateCache = new Map();
+  readCheckpoints(dir, undefined, cache);
+  assert.equal(cache.size, 2);
+  const first = cache.get(path.join(dir, 'checkpoint-100'))!.state;
+  readCheckpoints(dir, undefined, cache);
+  assert.equal(cache.get(path.join(dir, 'checkpoint-100'))!.state, first, 'unchanged: the parsed state is reused');
+  fs.writeFileSync(path.join(dir, 'checkpoint-100', 'trainer_state.json'), pythonJson({ global_step: 100, epoch: 7, log_history: [] }));
+  assert.equal(readCheckpoints(dir, undefined, cache)[0].epoch, 7);
+  fs.rmSync(path.join(dir, 'checkpoint-200'), { recursive: true });
+  readCheckpoints(dir, undefined, cache);
+  assert.deepEqual([...cache.keys()], [path.join(dir, 'checkpoint-100')], 'deleted checkpoints leave the cache');
 });
 
 test('a checkpoint without optimizer state cannot be resumed; the latest resumable one is picked', () => {
