@@ -1,6 +1,7 @@
 // Editing configs: the engine's own validation as diagnostics in the Problems panel (YAML and
 // JSON; JSON also gets the JSON Schema through contributes.jsonValidation), a warning for data
 // and model files that do not exist, and hover documentation for every key of a YAML config.
+// Open configs are checked as they are typed; the workspace's other configs as saved on disk.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -9,6 +10,7 @@ import { isMap, isScalar, parseDocument } from 'yaml';
 import { CONFIG_PATTERN, isTrainerConfig, summarizeConfig } from './configFiles';
 import { hoverMarkdown, keyAt, lineSpan } from './configDocs';
 import { DisposableStore } from './events';
+import type { RunRegistry } from './registry';
 
 export const CONFIG_SELECTOR: vscode.DocumentSelector = [
   { scheme: 'file', pattern: CONFIG_PATTERN },
@@ -66,12 +68,13 @@ export class ConfigLanguage implements vscode.HoverProvider, vscode.Disposable {
   private readonly diagnostics = vscode.languages.createDiagnosticCollection('trainer');
   private readonly timers = new Map<string, NodeJS.Timeout>();
 
-  constructor() {
+  constructor(private readonly registry: RunRegistry) {
     this.store.add(this.diagnostics);
+    this.store.add(registry.onDidChangeRuns(() => this.checkClosed()));
     this.store.add(vscode.languages.registerHoverProvider(YAML_SELECTOR, this));
     this.store.add(vscode.workspace.onDidOpenTextDocument((d) => this.check(d)));
     this.store.add(vscode.workspace.onDidChangeTextDocument((e) => this.check(e.document, 300)));
-    this.store.add(vscode.workspace.onDidCloseTextDocument((d) => this.diagnostics.delete(d.uri)));
+    this.store.add(vscode.workspace.onDidCloseTextDocument((d) => this.checkFromDisk(d.uri)));
     this.store.onDispose(() => {
       for (const t of this.timers.values()) clearTimeout(t);
     });
@@ -87,6 +90,32 @@ export class ConfigLanguage implements vscode.HoverProvider, vscode.Disposable {
       if (doc.isClosed) return;
       this.diagnostics.set(doc.uri, diagnose(doc.uri.fsPath, doc.getText()));
     }, delayMs));
+  }
+
+  /** Configs no editor has open are checked as they are on disk (the registry re-reads them on change). */
+  private checkClosed() {
+    const open = new Set(vscode.workspace.textDocuments.map((d) => d.uri.toString()));
+    const known = new Set<string>();
+    for (const c of this.registry.configs()) {
+      const uri = vscode.Uri.file(c.file);
+      known.add(uri.toString());
+      if (!open.has(uri.toString())) this.checkFromDisk(uri);
+    }
+    this.diagnostics.forEach((uri) => {
+      if (!known.has(uri.toString()) && !open.has(uri.toString())) this.diagnostics.delete(uri);
+    });
+  }
+
+  private checkFromDisk(uri: vscode.Uri) {
+    if (uri.scheme !== 'file' || !isTrainerConfig(uri.fsPath)) return;
+    let text: string;
+    try {
+      text = fs.readFileSync(uri.fsPath, 'utf8');
+    } catch {
+      this.diagnostics.delete(uri);
+      return;
+    }
+    this.diagnostics.set(uri, diagnose(uri.fsPath, text));
   }
 
   provideHover(doc: vscode.TextDocument, position: vscode.Position): vscode.Hover | undefined {

@@ -31,7 +31,7 @@ export class Ctx implements vscode.Disposable {
     this.store.add(vscode.window.createTreeView(TREE_VIEW_ID, { treeDataProvider: this.tree, showCollapseAll: true }));
     const lenses = this.store.add(new ConfigLenses(this.registry));
     this.store.add(vscode.languages.registerCodeLensProvider(CONFIG_SELECTOR, lenses));
-    this.store.add(new ConfigLanguage());
+    this.store.add(new ConfigLanguage(this.registry));
     this.store.add(new TrainingStatusBar(this.registry));
     this.store.add(this.controller.onDidStart((active) => {
       const open = vscode.workspace.getConfiguration('trainer').get<boolean>('openMetricsOnStart', true);

@@ -150,13 +150,10 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
       await pickQuick(page, 'Stop and save a checkpoint');
       await treeItem(page, /^moons, stopped/).waitFor({ timeout: 60_000 });
       await waitFor('the trainer process to exit', () => trainersOf(MOONS).length === 0, 15_000);
-      const steps = await waitFor('the stop checkpoint', async () => {
-        const s = await checkpointSteps();
-        return s.some((x) => x % 100 !== 0) ? s : undefined;
-      }, 15_000);
-      stoppedAt = Math.max(...steps);
-      // The run's final log entry (train_runtime…) is at the step the checkpoint was saved.
-      assert.equal(jsonlSteps().at(-1), stoppedAt);
+      // The run's final log entry (train_runtime…) is at the step it stopped; a checkpoint was saved there.
+      stoppedAt = jsonlSteps().at(-1)!;
+      await waitFor(`checkpoint-${stoppedAt} in the tree`, async () => (await checkpointSteps()).includes(stoppedAt), 15_000);
+      assert.equal(Math.max(...(await checkpointSteps())), stoppedAt);
       await lens(page, '↻ Resume latest').waitFor({ timeout: 15_000 });
       await lens(page, '▶ Start Training').waitFor();
     });
@@ -253,7 +250,7 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
       process.kill(proc.pid, 'SIGKILL');
       await treeItem(page, /^crash\/crash, failed/).waitFor({ timeout: 30_000 });
       const toast = await waitFor('the failure notification', async () => (await notifications(page)).find((t) => t.includes('crash/crash')), 15_000);
-      assert.match(toast, /train failed: the trainer process was killed \(SIGKILL\)\. Last output: \{'loss'/);
+      assert.match(toast, /train failed: the trainer process was killed \(SIGKILL\)\. Last output: \{'(eval_)?loss'/);
       const frame = await metricsFrame();
       const status = frame.locator('.run[data-status="failed"] .status');
       assert.match(await status.innerText(), /failed: The trainer process was killed \(SIGKILL\)/);
