@@ -4,7 +4,7 @@
 // display; the full history stays on disk.
 
 import * as vscode from 'vscode';
-import type { ExtensionToWebview, PanelRun, PanelState, SeriesSet, WebviewToExtension } from '../webviewProtocol';
+import type { ExtensionToWebview, PanelRun, SeriesSet, WebviewToExtension } from '../webviewProtocol';
 import { DisposableStore } from './events';
 import type { Run, RunRegistry } from './registry';
 import { POINT_BUDGET, downsampleSet, seriesOf } from './series';
@@ -55,10 +55,12 @@ export class MetricsPanels implements vscode.Disposable {
   private readonly store = new DisposableStore();
 
   constructor(private readonly extensionUri: vscode.Uri, private readonly registry: RunRegistry) {
+    // After a restart VS Code recreates an open panel; the webview reads back which runs were
+    // ticked from its own state (PanelState), so only the page and the subscriptions are rebuilt.
     this.store.add(vscode.window.registerWebviewPanelSerializer(PANEL_VIEW_TYPE, {
-      deserializeWebviewPanel: async (panel: vscode.WebviewPanel, state: PanelState | undefined) => {
+      deserializeWebviewPanel: async (panel: vscode.WebviewPanel) => {
         await this.registry.ready;
-        this.adopt(panel, state);
+        this.adopt(panel);
       },
     }));
   }
@@ -74,7 +76,7 @@ export class MetricsPanels implements vscode.Disposable {
       return this.current;
     }
     const panel = vscode.window.createWebviewPanel(PANEL_VIEW_TYPE, 'Trainer Metrics', { viewColumn: beside ? vscode.ViewColumn.Beside : vscode.ViewColumn.Active, preserveFocus: beside }, this.options());
-    return this.adopt(panel, undefined, runId);
+    return this.adopt(panel, runId);
   }
 
   private options(): vscode.WebviewOptions & vscode.WebviewPanelOptions {
@@ -85,11 +87,10 @@ export class MetricsPanels implements vscode.Disposable {
     };
   }
 
-  private adopt(panel: vscode.WebviewPanel, state: PanelState | undefined, focus?: string): MetricsPanel {
+  private adopt(panel: vscode.WebviewPanel, focus?: string): MetricsPanel {
     this.current?.dispose();
     panel.webview.options = this.options();
     const p = new MetricsPanel(panel, this.extensionUri, this.registry, focus);
-    void state; // The webview keeps its own state (which runs are ticked) and reads it on load.
     this.current = p;
     p.onDispose(() => {
       if (this.current === p) this.current = undefined;
