@@ -14,6 +14,7 @@ const ICONS = {
   finished: new vscode.ThemeIcon('pass', new vscode.ThemeColor('testing.iconPassed')),
   stopped: new vscode.ThemeIcon('debug-pause'),
   idle: new vscode.ThemeIcon('beaker'),
+  problem: new vscode.ThemeIcon('warning', new vscode.ThemeColor('problemsWarningIcon.foreground')),
 };
 
 export class CheckpointTree implements vscode.TreeDataProvider<TreeNode>, vscode.Disposable {

@@ -39,6 +39,10 @@ export class Run implements RunData {
   get resumable(): CheckpointInfo | undefined {
     return latestResumable(this.checkpoints);
   }
+
+  get problem(): string | undefined {
+    return this.summary.problem?.message;
+  }
 }
 
 export class RunRegistry implements vscode.Disposable {

@@ -16,9 +16,11 @@ export interface RunData {
   /** Command of the active process ('train', 'evaluate'…), when one runs. */
   command?: string;
   checkpoints: readonly CheckpointInfo[];
+  /** The first problem in the run's config, if any ("training.learning_rat: unknown key…"). */
+  problem?: string;
 }
 
-export type RunIcon = 'running' | 'failed' | 'finished' | 'stopped' | 'idle';
+export type RunIcon = 'running' | 'failed' | 'finished' | 'stopped' | 'idle' | 'problem';
 
 export interface RunNode {
   kind: 'run';
@@ -94,11 +96,11 @@ export function runNode(run: RunData): RunNode {
       description = `finished · ${saved}`;
       break;
     case 'idle':
-      icon = 'idle';
-      description = saved;
+      icon = run.problem ? 'problem' : 'idle';
+      description = run.problem ? `config error · ${saved}` : saved;
       break;
   }
-  const tooltip = [`${run.label}: ${description}`, `Run directory: ${run.outputDir}`, ...run.configs.map((c) => `Config: ${c}`), ...(run.message ? [run.message] : [])].join('\n');
+  const tooltip = [`${run.label}: ${description}`, `Run directory: ${run.outputDir}`, ...run.configs.map((c) => `Config: ${c}`), ...(run.message ? [run.message] : []), ...(run.problem ? [`Config error: ${run.problem}`] : [])].join('\n');
   return {
     kind: 'run', runId: run.id, label: run.label, description, tooltip, icon,
     contextValue: isActive(run.status) ? 'run.running' : 'run', hasChildren: n > 0,

@@ -37,6 +37,9 @@ async function step(name: string, body: () => Promise<void>): Promise<void> {
   } catch (e) {
     const file = path.join(ARTIFACTS, `failure-${name.replace(/[^a-z0-9]+/gi, '-')}.png`);
     await page?.screenshot({ path: file }).catch(() => {});
+    // Leave no quick input or panel open for the next test.
+    await page?.keyboard.press('Escape').catch(() => {});
+    await runCommand(page, 'View: Hide Panel').catch(() => {});
     log(`${name} failed; screenshot ${file}; server log tail:\n${session?.serverLog.slice(-15).join('\n')}`);
     throw e;
   }
@@ -87,12 +90,16 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
       await openFile(page, 'typo/typo.trainer.yaml');
       await page.locator('.editor-group-container.active .squiggly-error').first().waitFor({ timeout: 30_000 });
       await page.keyboard.press('Control+Shift+M');
-      const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'did you mean "learning_rate"' });
+      const row = page.locator('.markers-panel .monaco-list-row', { hasText: 'did you mean "learning_rate"' }).filter({ hasText: 'Ln 13' });
       await row.first().waitFor({ timeout: 30_000 });
-      const text = await row.first().innerText();
-      assert.match(text, /training\.learning_rat: unknown key; did you mean "learning_rate"\?/);
-      assert.match(text, /Ln 13/);
+      assert.match(await row.first().innerText(), /training\.learning_rat: unknown key; did you mean "learning_rate"\?\s+trainer\s+\[Ln 13, Col 3\]/);
+      // JSON configs get the JSON Schema from the VSIX as well as the engine's own check.
+      await openFile(page, 'json/trainer.json');
       await page.keyboard.press('Control+Shift+M');
+      await page.locator('.markers-panel .monaco-list-row', { hasText: 'Property learning_rat is not allowed' }).first().waitFor({ timeout: 30_000 });
+      const rows = (await page.locator('.markers-panel .monaco-list-row').allInnerTexts()).join('\n');
+      assert.equal(rows.match(/training\.learning_rat: unknown key; did you mean "learning_rate"\?/g)?.length, 2, rows);
+      await runCommand(page, 'View: Hide Panel');
 
       await openFile(page, 'moons/trainer.yaml');
       const key = page.locator('.editor-group-container.active .view-line span', { hasText: /^learning_rate$/ }).first();
@@ -221,6 +228,15 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
       await waitFor('the export notification', async () => (await notifications(page)).some((t) => t.includes(`exported checkpoint-${ck} to moons/out/export/checkpoint-${ck}/model.onnx`)), 60_000);
       assert.ok(fs.existsSync(path.join(WS, 'moons', 'out', 'export', `checkpoint-${ck}`, 'model.safetensors')));
       await treeItem(page, /^moons, stopped/).waitFor({ timeout: 15_000 });
+
+      const doomed = steps.filter((s) => s !== ck).sort((a, b) => a - b)[0];
+      await contextMenu(page, treeItem(page, new RegExp(`^checkpoint-${doomed},`)), 'Delete Checkpoint');
+      const dialog = page.locator('.monaco-dialog-box');
+      await dialog.waitFor({ timeout: 15_000 });
+      assert.match(await dialog.innerText(), new RegExp(`Delete checkpoint-${doomed} of moons \\(step ${doomed}\\)\\?`));
+      await dialog.locator('.monaco-button', { hasText: 'Delete' }).click();
+      await waitFor('the checkpoint row to go', async () => !(await checkpointSteps()).includes(doomed), 15_000);
+      assert.equal(fs.existsSync(path.join(WS, 'moons', 'out', `checkpoint-${doomed}`)), false);
     });
   });
 
@@ -272,6 +288,12 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
       const text = fs.readFileSync(path.join(WS, 'small.trainer.yaml'), 'utf8');
       assert.match(text, /^ {2}builtin: mlp$/m);
       assert.match(text, /^ {2}# Initial \(peak\) learning rate\.\n {2}learning_rate: 0\.001$/m);
+
+      // The walkthrough's first step: an example config with its data, ready to train.
+      await runCommand(page, 'Trainer: Create Example Config');
+      await treeItem(page, /^trainer-example, no checkpoints/).waitFor({ timeout: 30_000 });
+      await lens(page, '▶ Start Training').waitFor({ timeout: 15_000 });
+      for (const f of ['trainer.yaml', 'train.jsonl', 'eval.jsonl']) assert.ok(fs.existsSync(path.join(WS, 'trainer-example', f)), f);
     });
   });
 

@@ -1,5 +1,5 @@
 // The workspace the end-to-end tests open: a long-running config (stopped and resumed by the
-// tests), one the tests kill to see a crash reported, and one with a typo.
+// tests), one the tests kill to see a crash reported, and a YAML and a JSON config with a typo.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,4 +40,9 @@ export function writeWorkspace(dir: string): void {
   write('moons/trainer.yaml', config('out'));
   write('crash/crash.trainer.yaml', config('out'));
   write('typo/typo.trainer.yaml', config('out').replace('learning_rate:', 'learning_rat:'));
+  write('json/trainer.json', JSON.stringify({
+    model: { builtin: 'mlp', num_labels: 2 },
+    data: { train: '../data/train.jsonl' },
+    training: { output_dir: 'out', learning_rat: 0.001 },
+  }, null, 2) + '\n');
 }

@@ -86,6 +86,10 @@ test('a run row says what the run is doing and how many checkpoints it has', () 
   assert.equal(runNode(run('running', { progress })).contextValue, 'run.running');
   assert.equal(runNode(run('finished')).contextValue, 'run');
   assert.match(runNode(run('failed', { message: 'The trainer process was killed (SIGKILL).' })).tooltip, /SIGKILL/);
+  const broken = runNode(run('idle', { problem: 'training.learning_rat: unknown key; did you mean "learning_rate"?' }));
+  assert.equal(broken.description, 'config error · no checkpoints');
+  assert.equal(broken.icon, 'problem');
+  assert.match(broken.tooltip, /Config error: training\.learning_rat: unknown key/);
 });
 
 test('checkpoint rows are newest first, with step, epoch, metrics and the best one starred', () => {
