@@ -224,10 +224,9 @@ export async function contextMenu(page: Page, row: Locator, entry: string): Prom
   await row.click({ button: 'right' });
   const item = page.locator('.context-view .monaco-menu .action-item', { hasText: entry }).first();
   await item.waitFor({ timeout: 10_000 });
-  // The menu ignores a click that comes right as it opens; the highlighted entry runs on Enter.
-  await item.hover();
-  await page.waitForTimeout(200);
-  await page.keyboard.press('Enter');
+  // The menu ignores a click that comes right as it opens.
+  await page.waitForTimeout(300);
+  await item.click();
   await item.waitFor({ state: 'hidden', timeout: 5000 });
 }
 
