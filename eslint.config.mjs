@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'src/trainer/onnx/generated/**', 'out/**', '.cache/**', 'test/fixtures/**', '**/out/**', 'scratch/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'src/trainer/onnx/generated/**', 'out/**', '.cache/**', 'test/fixtures/**', 'test/.tmp/**', '**/out/**', 'scratch/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

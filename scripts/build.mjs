@@ -1,5 +1,6 @@
-// Bundles the extension, the trainer CLI (which the extension also runs as a child process) and
-// the benchmark with esbuild. onnxruntime-node stays external: it is a native addon.
+// Bundles the extension, the trainer CLI (which the extension also runs as a child process), the
+// metrics panel's webview and the benchmark with esbuild. onnxruntime-node stays external: it is
+// a native addon.
 import * as esbuild from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -22,7 +23,23 @@ const entries = [
   { in: 'src/bench/bench.ts', out: 'dist/bench.js' },
 ].filter((e) => existsSync(e.in));
 
-await Promise.all(entries.map((e) => esbuild.build({ ...common, entryPoints: [e.in], outfile: e.out })));
+await Promise.all([
+  ...entries.map((e) => esbuild.build({ ...common, entryPoints: [e.in], outfile: e.out })),
+  // The webview runs in the browser: one script (chart.js and VS Code Elements inside) and one
+  // stylesheet, the only files its Content-Security-Policy lets it load.
+  esbuild.build({
+    entryPoints: { main: 'webview/main.ts' },
+    outdir: 'dist/webview',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    logLevel: 'warning',
+  }),
+  esbuild.build({ entryPoints: { main: 'webview/panel.css' }, outdir: 'dist/webview', bundle: true, minify: true, logLevel: 'warning' }),
+]);
 
 // The config file's JSON Schema, generated from the field tables, for editors (contributed to VS
 // Code through jsonValidation).

@@ -1,0 +1,48 @@
+// The workspace the end-to-end tests open: a long-running config (stopped and resumed by the
+// tests), one the tests kill to see a crash reported, and a YAML and a JSON config with a typo.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { twoMoons } from '../../src/extension/scaffold';
+
+function config(outputDir: string, extra = ''): string {
+  return `# A run long enough to be stopped: about 130 steps a second on two cores, so it never ends by itself in a test.
+model:
+  builtin: mlp
+  hidden_sizes: [256, 256]
+  num_labels: 2
+data:
+  train: ../data/train.jsonl
+  eval: ../data/eval.jsonl
+training:
+  output_dir: ${outputDir}
+  max_steps: 200000
+  per_device_train_batch_size: 64
+  learning_rate: 1.0e-3
+  logging_steps: 10
+  eval_strategy: steps
+  eval_steps: 100
+  save_steps: 100
+  save_total_limit: 4
+  metric_for_best_model: accuracy
+${extra}`;
+}
+
+/** Writes the workspace into `dir` (emptied first). */
+export function writeWorkspace(dir: string): void {
+  fs.rmSync(dir, { recursive: true, force: true });
+  const write = (rel: string, text: string) => {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), text);
+  };
+  write('data/train.jsonl', twoMoons(2000, 1));
+  write('data/eval.jsonl', twoMoons(200, 2));
+  write('moons/trainer.yaml', config('out'));
+  write('crash/crash.trainer.yaml', config('out'));
+  write('typo/typo.trainer.yaml', config('out').replace('learning_rate:', 'learning_rat:'));
+  write('json/trainer.json', JSON.stringify({
+    model: { builtin: 'mlp', num_labels: 2 },
+    data: { train: '../data/train.jsonl' },
+    training: { output_dir: 'out', learning_rat: 0.001 },
+  }, null, 2) + '\n');
+}
