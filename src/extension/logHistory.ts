@@ -5,8 +5,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { JSONL_LOG } from '../trainer/logging/jsonl';
-import { STATE_FILE } from '../trainer/loop/checkpoints';
+import { JSONL_LOG, STATE_FILE } from '../trainer/runDirectory';
 import { parsePythonJson } from '../trainer/loop/state';
 
 export type LogEntry = Record<string, number>;

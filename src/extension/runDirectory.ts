@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REQUIRED_FILES, STATE_FILE, listCheckpoints } from '../trainer/loop/checkpoints';
+import { REQUIRED_FILES, STATE_FILE, listCheckpoints } from '../trainer/runDirectory';
 import { parsePythonJson } from '../trainer/loop/state';
 
 export interface CheckpointInfo {

@@ -10,6 +10,7 @@ import { PaddingSpec } from './data/dataset';
 import { DataRecord } from './data/readers';
 import { DataError, UserError } from './errors';
 import { TextTokenizer, TokenizerJson, loadTokenizer, tokenizerFromJson, trainWordPiece } from './text';
+import { TOKENIZER_FILE } from './runDirectory';
 
 export interface TextSetup {
   spec: TextSpec;
@@ -18,7 +19,7 @@ export interface TextSetup {
   files: Record<string, string>;
 }
 
-export const TOKENIZER_FILE = 'tokenizer.json';
+export { TOKENIZER_FILE };
 
 /** Whether records must be tokenized: the model reads input_ids and the data has no such column. */
 export function needsTokenizing(config: TrainerConfig, modelInputs: string[] | undefined, first: DataRecord | undefined): boolean {

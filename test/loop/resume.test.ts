@@ -16,6 +16,7 @@ function setup() {
   const config = (out: string) => writeConfig(dir, {
     model: { builtin: 'mlp', hidden_sizes: [16], dropout: 0.2, num_labels: 3 },
     data: { train: 'train.jsonl' },
+    callbacks: [path.join(FIXTURES, 'modules', 'record_events.js')],
     // 24 samples, batch 4, accumulation 2: 6 micro-batches and 3 steps per epoch, 9 steps.
     training: {
       output_dir: out, num_train_epochs: 3, per_device_train_batch_size: 4, gradient_accumulation_steps: 2,
@@ -23,7 +24,7 @@ function setup() {
     },
   }, `${out}.yaml`);
   const full = config('full');
-  const r = runCli(['train', full]);
+  const r = runCli(['train', full], { env: { RECORD_EVENTS: path.join(dir, 'full.events') } });
   assert.equal(r.code, 0, r.stderr);
   return { dir, config };
 }
@@ -32,17 +33,21 @@ function resumeFrom(dir: string, config: (out: string) => string, step: number, 
   const out = path.join(dir, name);
   fs.mkdirSync(out);
   fs.cpSync(path.join(dir, 'full', `checkpoint-${step}`), path.join(out, `checkpoint-${step}`), { recursive: true });
-  const r = runCli(['train', config(name), '--resume', path.join(out, `checkpoint-${step}`)]);
+  const r = runCli(['train', config(name), '--resume', path.join(out, `checkpoint-${step}`)], { env: { RECORD_EVENTS: `${out}.events` } });
   assert.equal(r.code, 0, r.stderr);
   assertTrainedOnlyAfter(out, step);
   return out;
 }
 
-/** The resumed process itself logged only the steps after the checkpoint (it did not retrain). */
+/**
+ * The resumed process trained only the steps after the checkpoint (it did not retrain), and its
+ * JSONL log holds the whole history, as trainer_state.json does.
+ */
 function assertTrainedOnlyAfter(out: string, step: number) {
+  const ended = fs.readFileSync(`${out}.events`, 'utf8').trim().split('\n').filter((l) => l.startsWith('on_step_end ')).map((l) => Number(l.split(' ')[1]));
+  assert.deepEqual(ended, Array.from({ length: 9 - step }, (_, i) => step + 1 + i));
   const lines = fs.readFileSync(path.join(out, 'trainer_log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const steps = lines.filter((e) => 'loss' in e).map((e) => e.step);
-  assert.deepEqual(steps, Array.from({ length: 9 - step }, (_, i) => step + 1 + i));
+  assert.deepEqual(lines.filter((e) => 'loss' in e).map((e) => e.step), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
 }
 
 function compareRuns(dir: string, resumed: string) {
@@ -76,7 +81,7 @@ test('--resume without a folder takes the latest complete checkpoint', () => {
   // An incomplete newer checkpoint (no optimizer state) is passed over.
   fs.cpSync(path.join(dir, 'full', 'checkpoint-7'), path.join(out, 'checkpoint-7'), { recursive: true });
   fs.rmSync(path.join(out, 'checkpoint-7', 'optimizer.safetensors'));
-  const r = runCli(['train', config('latest'), '--resume']);
+  const r = runCli(['train', config('latest'), '--resume'], { env: { RECORD_EVENTS: `${out}.events` } });
   assert.equal(r.code, 0, r.stderr);
   const state = readJson(path.join(out, 'trainer_state.json')) as unknown as State;
   const first = state.log_history.filter((e) => 'loss' in e).map((e) => e.step);

@@ -8,7 +8,8 @@ import { Section, sectionSchema, t, validateSection } from './fields';
 import { TRAINING_FIELDS, TrainingArguments, parseTrainingArguments } from './trainingArguments';
 
 import type { ProblemType } from '../programs/lossHeads';
-import { BUILTINS, BuiltinConfig } from '../models';
+import { BUILTINS } from '../models/names';
+import type { BuiltinConfig } from '../models';
 import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics';
 
 export const MODEL_FIELDS: Section = {

@@ -5,19 +5,32 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainerCallback } from '../loop/callbacks';
 
-export const JSONL_LOG = 'trainer_log.jsonl';
+import { JSONL_LOG } from '../runDirectory';
+
+export { JSONL_LOG };
+
+/** One JSON line; JSON has no NaN or Infinity, so they are written as strings. */
+function line(entry: Record<string, number>): string {
+  return JSON.stringify(entry, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n';
+}
 
 export function jsonlLogCallback(outputDir: string): TrainerCallback {
   const file = path.join(outputDir, JSONL_LOG);
   return {
     name: 'JsonlLogCallback',
+    // A resumed run's log is its checkpoint's history: entries the interrupted run wrote after
+    // that checkpoint are about to be replayed, so they go.
+    on_train_begin: (_args, state) => {
+      if (state.global_step === 0) return;
+      fs.mkdirSync(outputDir, { recursive: true });
+      fs.writeFileSync(`${file}.tmp`, state.log_history.map(line).join(''));
+      fs.renameSync(`${file}.tmp`, file);
+    },
     on_log: (_args, state) => {
       const entry = state.log_history[state.log_history.length - 1];
       if (!entry) return;
       fs.mkdirSync(outputDir, { recursive: true });
-      // JSON has no NaN or Infinity: they are written as strings here.
-      const line = JSON.stringify(entry, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
-      fs.appendFileSync(file, line + '\n');
+      fs.appendFileSync(file, line(entry));
     },
   };
 }

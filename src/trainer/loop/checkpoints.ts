@@ -9,17 +9,14 @@ import { Model } from '../onnx/model';
 import { readSafetensors, writeSafetensors } from '../onnx/safetensors';
 import { Tensor } from '../onnx/tensor';
 import { TrainingState } from '../programs/executor';
-import { MODEL_FILE, ModelCard, WEIGHTS_FILE, exportModel } from '../programs/export';
+import { ModelCard, exportModel } from '../programs/export';
 import { UserError } from '../errors';
 import { PlateauState } from './schedules';
 import { TrainerState, parsePythonJson, pythonJson } from './state';
 
-export const CHECKPOINT_PREFIX = 'checkpoint-';
-export const OPTIMIZER_FILE = 'optimizer.safetensors';
-export const SCHEDULER_FILE = 'scheduler.json';
-export const RNG_FILE = 'rng_state.json';
-export const STATE_FILE = 'trainer_state.json';
-export const ARGS_FILE = 'training_args.json';
+import { ARGS_FILE, CHECKPOINT_PREFIX, OPTIMIZER_FILE, REQUIRED_FILES, RNG_FILE, SCHEDULER_FILE, STATE_FILE, WEIGHTS_FILE, listCheckpoints } from '../runDirectory';
+
+export { ARGS_FILE, CHECKPOINT_PREFIX, OPTIMIZER_FILE, REQUIRED_FILES, RNG_FILE, SCHEDULER_FILE, STATE_FILE, listCheckpoints };
 
 /** What resuming needs beyond the weights: where the schedule and the loss bookkeeping stood. */
 export interface ResumeState {
@@ -105,17 +102,7 @@ export function removeStaleTemporaryFolders(outputDir: string): void {
   }
 }
 
-/** Checkpoint folders of a run, oldest step first. */
-export function listCheckpoints(outputDir: string): { path: string; step: number }[] {
-  if (!fs.existsSync(outputDir)) return [];
-  return fs.readdirSync(outputDir, { withFileTypes: true })
-    .filter((e) => e.isDirectory() && /^checkpoint-\d+$/.test(e.name))
-    .map((e) => ({ path: path.join(outputDir, e.name), step: Number(e.name.slice(CHECKPOINT_PREFIX.length)) }))
-    .sort((a, b) => a.step - b.step);
-}
 
-/** The files a resumable checkpoint must hold. */
-export const REQUIRED_FILES = [MODEL_FILE, WEIGHTS_FILE, OPTIMIZER_FILE, SCHEDULER_FILE, RNG_FILE, STATE_FILE];
 
 /** The newest complete checkpoint of output_dir (Hugging Face's get_last_checkpoint). */
 export function lastCheckpoint(outputDir: string): string | undefined {

@@ -21,6 +21,7 @@ import { Evaluator, round } from './evaluation';
 import { EvalPrediction, Metrics } from './metrics';
 import { metricValue, updateBestMetric } from './bestModel';
 import { TrainPlan, planTraining } from './plan';
+import { lockRunDirectory } from './lock';
 import { PlateauScheduler, lrLambda, validateSchedule } from './schedules';
 import { LabelOptions, lossOptions, optimizerFromArgs } from './setup';
 import { LogEntry, TrainerControl, TrainerState, pythonJson } from './state';
@@ -125,17 +126,22 @@ export class Trainer {
    */
   async train(resumeFrom?: string | boolean): Promise<TrainOutput> {
     await this.init();
-    let batchSize = this.args.per_device_train_batch_size;
-    for (;;) {
-      try {
-        return await this.trainWithBatchSize(batchSize, resumeFrom);
-      } catch (e) {
-        if (!this.args.auto_find_batch_size || !isOutOfMemory(e)) throw e;
-        const next = Math.floor(batchSize * 0.9);
-        if (next < 1) throw new Error(`out of memory even with a train batch size of ${batchSize}: ${(e as Error).message}`);
-        process.stderr.write(`auto_find_batch_size: out of memory with batch size ${batchSize}; retrying with ${next}\n`);
-        batchSize = next;
+    const unlock = lockRunDirectory(this.args.output_dir);
+    try {
+      let batchSize = this.args.per_device_train_batch_size;
+      for (;;) {
+        try {
+          return await this.trainWithBatchSize(batchSize, resumeFrom);
+        } catch (e) {
+          if (!this.args.auto_find_batch_size || !isOutOfMemory(e)) throw e;
+          const next = Math.floor(batchSize * 0.9);
+          if (next < 1) throw new Error(`out of memory even with a train batch size of ${batchSize}: ${(e as Error).message}`);
+          process.stderr.write(`auto_find_batch_size: out of memory with batch size ${batchSize}; retrying with ${next}\n`);
+          batchSize = next;
+        }
       }
+    } finally {
+      unlock();
     }
   }
 

@@ -7,8 +7,10 @@ import { Model, modelToProto } from '../onnx/model';
 import { buildBert } from './bert';
 import { buildCnn, buildMlp } from './vision';
 
-export const BUILTINS = ['mlp', 'cnn', 'bert'] as const;
-export type BuiltinName = (typeof BUILTINS)[number];
+import { BuiltinName, defaultInputName } from './names';
+
+export { BUILTINS, defaultInputName } from './names';
+export type { BuiltinName } from './names';
 
 export interface BuiltinConfig {
   builtin: BuiltinName;
@@ -30,10 +32,6 @@ export interface Vocabulary {
   padTokenId: number;
 }
 
-/** The data column a built-in model reads by default (bert reads token ids). */
-export function defaultInputName(builtin: BuiltinName): string {
-  return builtin === 'cnn' ? 'pixel_values' : builtin === 'bert' ? 'input_ids' : 'features';
-}
 
 function asModel(graph: Graph, name: string): Model {
   return { path: `built-in ${name}`, graph, proto: modelToProto(graph) };

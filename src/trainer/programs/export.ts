@@ -11,10 +11,10 @@ import { writeSafetensors } from '../onnx/safetensors';
 import { Tensor } from '../onnx/tensor';
 import { toInferenceForm } from './lowering';
 import { untieIdentityParameters } from './prepare';
+import { CONFIG_FILE, MODEL_FILE, WEIGHTS_FILE } from '../runDirectory';
 
-export const MODEL_FILE = 'model.onnx';
-export const WEIGHTS_FILE = 'model.safetensors';
-export const CONFIG_FILE = 'config.json';
+export { CONFIG_FILE, MODEL_FILE, WEIGHTS_FILE };
+
 
 /** What config.json says about the model's outputs, with Hugging Face's keys. */
 export interface ModelCard {

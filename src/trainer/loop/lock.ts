@@ -1,0 +1,51 @@
+// One writer per run directory: a training process holds output_dir/.trainer.lock (its pid)
+// while it writes there. A second run on the same output_dir — from another window, terminal or
+// machine sharing the disk — is refused; a lock left by a process that died is taken over.
+
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UserError } from '../errors';
+import { LOCK_FILE } from '../runDirectory';
+
+function alive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Takes the lock of `outputDir`; returns the function that releases it. A folder the lock had to
+ * create is removed again on release if nothing else was written into it (a run refused early,
+ * e.g. for a bad checkpoint, leaves nothing behind).
+ */
+export function lockRunDirectory(outputDir: string): () => void {
+  const created = !fs.existsSync(outputDir);
+  fs.mkdirSync(outputDir, { recursive: true });
+  const file = path.join(outputDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      return () => {
+        try {
+          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
+          if (created && fs.readdirSync(outputDir).length === 0) fs.rmdirSync(outputDir);
+        } catch {
+          // Already gone.
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const holder = Number(fs.readFileSync(file, 'utf8').trim());
+      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+        throw new UserError(`${outputDir} is being written by another training run (process ${holder}); wait for it, stop it, or choose another output_dir`);
+      }
+      fs.rmSync(file, { force: true });
+    }
+  }
+  throw new UserError(`${outputDir}: cannot take the run directory's lock (${LOCK_FILE})`);
+}
