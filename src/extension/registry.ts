@@ -10,7 +10,7 @@ import type { RunProgress, RunStatus } from '../webviewProtocol';
 import { CONFIG_EXCLUDE, CONFIG_GLOB, ConfigSummary, summarizeConfig } from './configFiles';
 import { Emitter } from './events';
 import { LogEntry, LogHistory } from './logHistory';
-import { CheckpointInfo, StateCache, latestResumable, readCheckpoints } from './runDirectory';
+import { CheckpointInfo, StateCache, endedStatus, latestResumable, readCheckpoints } from './runDirectory';
 import { indexRuns, runIdOf } from './runIndex';
 import type { RunData } from './treeModel';
 
@@ -208,6 +208,12 @@ export class RunRegistry implements vscode.Disposable {
   private load(run: Run) {
     run.history.sync();
     run.checkpoints = readCheckpoints(run.outputDir, run.summary, run.stateCache);
+    // A run this window did not start: how it ended is on disk.
+    if (run.status === 'idle') {
+      const ended = endedStatus(run.outputDir);
+      run.status = ended.status;
+      run.message = ended.message;
+    }
   }
 
   /** Sets a run's live status and tells the views. */

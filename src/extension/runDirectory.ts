@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { REQUIRED_FILES, STATE_FILE, listCheckpoints } from '../trainer/runDirectory';
+import { LOCK_FILE, REQUIRED_FILES, STATE_FILE, listCheckpoints } from '../trainer/runDirectory';
 import { parsePythonJson } from '../trainer/loop/state';
 
 export interface CheckpointInfo {
@@ -130,4 +130,43 @@ function bestCheckpoint(infos: CheckpointInfo[], states: (SavedState | undefined
 export function latestResumable(checkpoints: readonly CheckpointInfo[]): CheckpointInfo | undefined {
   for (let i = checkpoints.length - 1; i >= 0; i--) if (checkpoints[i].resumable) return checkpoints[i];
   return undefined;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface EndedStatus {
+  status: 'idle' | 'finished' | 'stopped' | 'failed';
+  message?: string;
+}
+
+/**
+ * How the last run in a directory ended, read from disk (for runs this window did not start, or
+ * after a restart): a lock whose process is gone means it died; trainer_state.json at the top,
+ * written when train() ends, means it finished — or stopped, when it ended before max_steps.
+ */
+export function endedStatus(outputDir: string): EndedStatus {
+  const lock = path.join(outputDir, LOCK_FILE);
+  if (fs.existsSync(lock)) {
+    const pid = Number(fs.readFileSync(lock, 'utf8').trim());
+    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return { status: 'idle', message: `Being trained by another process (pid ${pid}).` };
+    return { status: 'failed', message: 'The last run ended without finishing (its process is gone); its checkpoints can be resumed.' };
+  }
+  const file = path.join(outputDir, STATE_FILE);
+  if (!fs.existsSync(file)) return { status: 'idle' };
+  let state: { global_step?: number; max_steps?: number; log_history?: Record<string, unknown>[] };
+  try {
+    state = parsePythonJson(fs.readFileSync(file, 'utf8')) as typeof state;
+  } catch {
+    return { status: 'idle' };
+  }
+  if (!state.log_history?.some((e) => 'train_runtime' in e)) return { status: 'idle' };
+  const done = (state.global_step ?? 0) >= (state.max_steps ?? Infinity);
+  return done ? { status: 'finished' } : { status: 'stopped', message: `Stopped at step ${state.global_step} of ${state.max_steps}.` };
 }

@@ -325,7 +325,8 @@ describe('Trainer in Restricted Mode', { timeout: 300_000 }, () => {
   it('shows runs, checkpoints and metrics but offers trust instead of training', async () => {
     await step('restricted', async () => {
       await showTrainerView(page);
-      await treeItem(page, /^moons, 3 checkpoints/).waitFor({ timeout: 60_000 });
+      // The run finished before this window opened: its status comes from the run directory.
+      await treeItem(page, /^moons, finished · 3 checkpoints/).waitFor({ timeout: 60_000 });
       await treeItem(page, /^checkpoint-60, /).waitFor();
       await openFile(page, 'moons/trainer.yaml');
       await lens(page, 'Trust the workspace to train').waitFor({ timeout: 30_000 });

@@ -1,0 +1,40 @@
+// After a restart (or for runs another window started), a run's status comes from its directory:
+// a lock left by a dead process means it failed; trainer_state.json means it finished or stopped.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { endedStatus } from '../../src/extension/runDirectory';
+import { pythonJson } from '../../src/trainer/loop/state';
+import { tempDir } from '../helpers';
+
+function state(dir: string, global: number, max: number, summary = true) {
+  const log_history = [{ loss: 1, step: global }, ...(summary ? [{ train_runtime: 1, step: global }] : [])];
+  fs.writeFileSync(path.join(dir, 'trainer_state.json'), pythonJson({ global_step: global, max_steps: max, log_history }));
+}
+
+test('an empty or fresh directory is idle', () => {
+  assert.deepEqual(endedStatus(path.join(tempDir('ended'), 'missing')), { status: 'idle' });
+});
+
+test('a run that reached max_steps finished; one that ended before it stopped', () => {
+  const a = tempDir('ended');
+  state(a, 10, 10);
+  assert.equal(endedStatus(a).status, 'finished');
+  const b = tempDir('ended');
+  state(b, 4, 10);
+  assert.deepEqual(endedStatus(b), { status: 'stopped', message: 'Stopped at step 4 of 10.' });
+});
+
+test('a lock left by a process that is gone means the run failed', () => {
+  const dir = tempDir('ended');
+  state(dir, 4, 10);
+  fs.writeFileSync(path.join(dir, '.trainer.lock'), '2147483646\n');
+  assert.equal(endedStatus(dir).status, 'failed');
+});
+
+test('a lock held by a live process means another process is training', () => {
+  const dir = tempDir('ended');
+  fs.writeFileSync(path.join(dir, '.trainer.lock'), `${process.pid}\n`);
+  assert.deepEqual(endedStatus(dir), { status: 'idle', message: `Being trained by another process (pid ${process.pid}).` });
+});
