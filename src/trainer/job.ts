@@ -187,14 +187,10 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     onPhase('compiling', 'Compiling the training graph');
     const loss = lossOptions(labels, args, train);
     const optimizer = optimizerFromArgs(args);
-    compileTrainStep(prepared, loss, optimizer, 'step');
-    if (args.fp16 || args.bf16) {
-      const key = args.fp16 ? 'fp16' : 'bf16';
-      const device = resolveDevice(config.device);
-      throw doc.error(['training', key], device === 'cpu'
-        ? `${key} mixed precision needs the CUDA execution provider; this run uses the CPU`
-        : `${key} mixed precision is not implemented yet; train in float32 (remove ${key})`);
+    if (args.bf16 && resolveDevice(config.device) === 'cpu') {
+      throw doc.error(['training', 'bf16'], 'bf16 needs the CUDA execution provider: onnxruntime\'s CPU provider has no bfloat16 kernels (use fp16, or float32)');
     }
+    compileTrainStep(prepared, loss, optimizer, 'step', { precision: args.fp16 ? 'fp16' : args.bf16 ? 'bf16' : 'fp32' });
   }
   const user: TrainerCallback[] = [];
   if (config.earlyStopping) user.push(earlyStoppingCallback(config.earlyStopping));

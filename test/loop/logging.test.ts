@@ -85,9 +85,3 @@ test('evaluation_strategy is accepted as the old name of eval_strategy', () => {
   const { history } = run({ max_steps: 2, evaluation_strategy: 'steps', eval_steps: 1, logging_steps: 10 });
   assert.deepEqual(evalSteps(history), [1, 2]);
 });
-
-test('fp16 on the CPU is a clear config error', () => {
-  const r = run({ max_steps: 2, fp16: true });
-  assert.equal(r.code, 2);
-  assert.match(r.stderr, /training\.fp16: fp16 mixed precision needs the CUDA execution provider; this run uses the CPU/);
-});

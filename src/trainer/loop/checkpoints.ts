@@ -11,6 +11,7 @@ import { Tensor } from '../onnx/tensor';
 import { TrainingState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
 import { UserError } from '../errors';
+import { GradScalerState } from './gradScaler';
 import { PlateauState } from './schedules';
 import { TrainerState, parsePythonJson, pythonJson } from './state';
 
@@ -18,10 +19,17 @@ import { ARGS_FILE, CHECKPOINT_PREFIX, OPTIMIZER_FILE, REQUIRED_FILES, RNG_FILE,
 
 export { ARGS_FILE, CHECKPOINT_PREFIX, OPTIMIZER_FILE, REQUIRED_FILES, RNG_FILE, SCHEDULER_FILE, STATE_FILE, listCheckpoints };
 
+/** fp16 runs: GradScaler's state (Hugging Face's scaler.pt). */
+export const SCALER_FILE = 'scaler.json';
+
 /** What resuming needs beyond the weights: where the schedule and the loss bookkeeping stood. */
 export interface ResumeState {
   /** Scheduler steps taken (LambdaLR's last_epoch). */
   schedulerStep: number;
+  /** Updates the optimizer applied (Adam's step; fewer than global_step when fp16 skipped some). */
+  optimizerSteps: number;
+  /** fp16: GradScaler's state. */
+  scaler?: GradScalerState;
   /** Seeds of the counter-based generators (dropout masks, data order). */
   seed: number;
   dataSeed: number;
@@ -65,7 +73,8 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
       opt.set(`${rest.join('/')}.${slot}`, t);
     }
     writeSafetensors(path.join(tmp, OPTIMIZER_FILE), opt, { format: 'onnx-trainer' });
-    writeJson(path.join(tmp, SCHEDULER_FILE), { last_epoch: c.resume.schedulerStep, _last_lr: [c.learningRate], ...(c.resume.plateau ? { plateau: c.resume.plateau } : {}) });
+    writeJson(path.join(tmp, SCHEDULER_FILE), { last_epoch: c.resume.schedulerStep, optimizer_step: c.resume.optimizerSteps, _last_lr: [c.learningRate], ...(c.resume.plateau ? { plateau: c.resume.plateau } : {}) });
+    if (c.resume.scaler) writeJson(path.join(tmp, SCALER_FILE), c.resume.scaler);
     writeJson(path.join(tmp, RNG_FILE), {
       generator: 'counter-based (lowbias32)', seed: c.resume.seed, data_seed: c.resume.dataSeed,
       loss_since_log: c.resume.lossSinceLog, last_logged_step: c.resume.lastLoggedStep, total_loss: c.resume.totalLoss,
@@ -181,11 +190,22 @@ export function loadCheckpoint(dir: string, expected: { params: Map<string, Tens
   for (const k of ['seed', 'data_seed', 'loss_since_log', 'last_logged_step', 'total_loss']) {
     if (typeof rng[k] !== 'number') throw fail(RNG_FILE, `has no ${k}`);
   }
+  let scaler: GradScalerState | undefined;
+  if (fs.existsSync(path.join(dir, SCALER_FILE))) {
+    const s = json(SCALER_FILE);
+    if (typeof s.scale !== 'number' || !(s.scale > 0) || !Number.isInteger(s.growth_tracker) || (s.growth_tracker as number) < 0) {
+      throw fail(SCALER_FILE, 'needs {"scale": a positive number, "growth_tracker": an integer >= 0}');
+    }
+    scaler = { scale: s.scale, growth_tracker: s.growth_tracker as number };
+  }
   return {
     training: { params, buffers, optimizer },
     trainerState,
     resume: {
       schedulerStep: sched.last_epoch,
+      // Checkpoints without optimizer_step come from runs where every step was applied.
+      optimizerSteps: typeof sched.optimizer_step === 'number' ? sched.optimizer_step : trainerState.global_step,
+      scaler,
       seed: rng.seed as number,
       dataSeed: rng.data_seed as number,
       lossSinceLog: rng.loss_since_log as number,

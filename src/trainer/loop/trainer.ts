@@ -21,6 +21,7 @@ import { Evaluator, round } from './evaluation';
 import { EvalPrediction, Metrics } from './metrics';
 import { metricValue, updateBestMetric } from './bestModel';
 import { TrainPlan, planTraining } from './plan';
+import { GradScaler } from './gradScaler';
 import { lockRunDirectory } from './lock';
 import { PlateauScheduler, lrLambda, validateSchedule } from './schedules';
 import { LabelOptions, lossOptions, optimizerFromArgs } from './setup';
@@ -155,14 +156,17 @@ export class Trainer {
     validateSchedule(schedule);
     const ga = args.gradient_accumulation_steps;
     this.plateau = args.lr_scheduler_type === 'reduce_lr_on_plateau' ? new PlateauScheduler(args.learning_rate, args.lr_scheduler_kwargs) : undefined;
-    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing });
+    const precision = args.fp16 ? 'fp16' : args.bf16 ? 'bf16' : 'fp32';
+    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision });
     this.training = initialState(this.prepared, runner.slots);
     this.state = this.freshState(plan, batchSize);
-    const book: ResumeState = { schedulerStep: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
+    const book: ResumeState = { schedulerStep: 0, optimizerSteps: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
+    const scaler = precision === 'fp16' ? new GradScaler() : undefined;
 
     const from = resumeFrom === true ? lastCheckpoint(args.output_dir) : resumeFrom || undefined;
     if (resumeFrom === true && !from) throw new UserError(`no complete checkpoint found in ${args.output_dir} to resume from`);
     if (from) this.resume(from, plan, book);
+    if (scaler && book.scaler) scaler.state = { ...book.scaler };
 
     removeStaleTemporaryFolders(args.output_dir);
     // overwrite_output_dir: an earlier run's checkpoints go, so that runs are not mixed.
@@ -194,11 +198,11 @@ export class Trainer {
           // Hugging Face's floating-point operation estimate: 6 · input elements · parameters.
           this.state.total_flos += 6 * (batch.get(this.prepared.inputs[0].name)?.data.length ?? 0) * this.flopParameters;
           const key = keyOf(book.seed, step, j);
-          const scalars = { lr, step, maxGradNorm: args.max_grad_norm, randomKey: key };
+          const scalars = { lr, step: book.optimizerSteps + 1, maxGradNorm: args.max_grad_norm, randomKey: key, lossScale: scaler?.scale };
           let loss: number;
           if (ga === 1) ({ loss, gradNorm } = await runner.step(this.training, batch, scalars));
           else if (j < window.length - 1) {
-            ({ loss, acc } = await runner.accumulate(this.training, acc, batch, 1 / window.length, key));
+            ({ loss, acc } = await runner.accumulate(this.training, acc, batch, 1 / window.length, key, scaler?.scale));
             await this.fire('on_substep_end');
           } else {
             ({ loss, gradNorm } = await runner.finalStep(this.training, acc ?? runner.zeroAccumulator(this.training), batch, 1 / window.length, scalars));
@@ -207,7 +211,15 @@ export class Trainer {
         }
         await this.fire('on_pre_optimizer_step');
         await this.fire('on_optimizer_step');
-        book.schedulerStep++;
+        // fp16: a step whose gradients overflowed was skipped (nothing changed); as with
+        // Hugging Face, global_step still advances but the schedule and Adam's step count do not.
+        const applied = !scaler || Number.isFinite(gradNorm);
+        scaler?.update(applied);
+        book.scaler = scaler && { ...scaler.state };
+        if (applied) {
+          book.schedulerStep++;
+          book.optimizerSteps++;
+        }
         this.state.global_step = step;
         this.state.epoch = epoch + (w + window.length) / L;
         // Hugging Face's NaN/inf filter: a non-finite step loss counts as the running average.

@@ -6,7 +6,7 @@ import { Attribute, AttrInput, Graph, Node, attrs as makeAttrs } from './graph';
 import { Dim } from './graph';
 import { Facts, ShapeTable } from './shapes';
 import { factsOfTensor } from './shapes/facts';
-import { DataType, Tensor, fromNumbers, toBytes } from './tensor';
+import { DataType, Tensor, elementValue, fromNumbers, toBytes } from './tensor';
 
 export interface AddOptions {
   /** Number of outputs, or explicit output names. */
@@ -99,7 +99,7 @@ export class GraphBuilder {
   /** The value of a one-element constant initializer, if `name` is one. */
   constantScalar(name: string): number | undefined {
     const t = this.graph.initializers.get(name);
-    return t && t.data.length === 1 ? Number(t.data[0]) : undefined;
+    return t && t.data.length === 1 ? elementValue(t, 0) : undefined;
   }
 
   facts(name: string): Facts {
@@ -168,6 +168,18 @@ export class GraphBuilder {
 
   cast(x: string, to: DataType): string {
     return this.type(x) === to ? x : this.op('Cast', [x], { to });
+  }
+
+  /**
+   * ScatterND / ScatterElements with reduction 'add'. Half-precision updates are summed in
+   * float32 and rounded once: onnxruntime's CPU provider has no float16 scatter-add, and
+   * repeated indices (a token used twice) lose less precision that way.
+   */
+  scatterAdd(op: 'ScatterND' | 'ScatterElements', data: string, indices: string, updates: string, attrs: Record<string, number> = {}): string {
+    const t = this.type(data);
+    if (t !== DataType.FLOAT16 && t !== DataType.BFLOAT16) return this.op(op, [data, indices, updates], { ...attrs, reduction: 'add' });
+    const sum = this.op(op, [this.cast(data, DataType.FLOAT), indices, this.cast(updates, DataType.FLOAT)], { ...attrs, reduction: 'add' });
+    return this.cast(sum, t);
   }
 
   /** Zeros with the shape and type of `like`. */

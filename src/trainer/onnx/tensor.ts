@@ -59,6 +59,7 @@ const TYPES: Partial<Record<DataType, TypeInfo>> = {
   [DataType.UINT8]: { name: 'uint8', ort: 'uint8', bytes: 1, make: (n) => new Uint8Array(n), view: (b, o, n) => new Uint8Array(b, o, n) },
   [DataType.BOOL]: { name: 'bool', ort: 'bool', bytes: 1, make: (n) => new Uint8Array(n), view: (b, o, n) => new Uint8Array(b, o, n) },
   [DataType.FLOAT16]: { name: 'float16', ort: 'float16', bytes: 2, make: (n) => new Uint16Array(n), view: (b, o, n) => new Uint16Array(b, o, n) },
+  [DataType.BFLOAT16]: { name: 'bfloat16', ort: 'bfloat16', bytes: 2, make: (n) => new Uint16Array(n), view: (b, o, n) => new Uint16Array(b, o, n) },
 };
 
 function info(type: DataType): TypeInfo {
@@ -122,17 +123,78 @@ export function toBytes(data: TensorData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+
+/** IEEE half-precision bits of a float32 value (round to nearest even). */
+export function float16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  const sign = (x >>> 16) & 0x8000;
+  const exp = (x >>> 23) & 0xff;
+  let mant = x & 0x7fffff;
+  if (exp === 0xff) return sign | 0x7c00 | (mant ? 0x200 : 0);
+  const e = exp - 127 + 15;
+  if (e >= 0x1f) return sign | 0x7c00;
+  if (e <= 0) {
+    if (e < -10) return sign;
+    mant |= 0x800000;
+    const shift = 14 - e;
+    const half = mant >>> shift;
+    const rest = mant & ((1 << shift) - 1);
+    const mid = 1 << (shift - 1);
+    return sign | (half + (rest > mid || (rest === mid && half & 1) ? 1 : 0));
+  }
+  const rest = mant & 0x1fff;
+  let half = (e << 10) | (mant >>> 13);
+  // Rounding up may carry into the exponent (and up to infinity), as it should.
+  if (rest > 0x1000 || (rest === 0x1000 && half & 1)) half++;
+  return sign | half;
+}
+
+/** bfloat16 bits of a float32 value (round to nearest even). */
+export function bfloat16Bits(value: number): number {
+  f32[0] = value;
+  const x = u32[0];
+  if (Number.isNaN(value)) return (x >>> 16) | 0x40;
+  return ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
+}
+
+/** The float32 value of IEEE half-precision bits. */
+export function fromFloat16Bits(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const e = (h >>> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e === 0) return sign * m * 2 ** -24;
+  if (e === 0x1f) return m ? NaN : sign * Infinity;
+  return sign * (1 + m / 1024) * 2 ** (e - 15);
+}
+
 /** Reads a tensor's elements as JavaScript numbers (int64 converted; exact below 2^53). */
 export function toNumbers(t: Tensor): number[] {
   const out: number[] = new Array(t.data.length);
-  for (let i = 0; i < t.data.length; i++) out[i] = Number(t.data[i]);
+  for (let i = 0; i < t.data.length; i++) out[i] = elementValue(t, i);
   return out;
 }
 
-/** Builds a tensor from plain numbers. */
+/** Element i as a number, decoding half-precision bit patterns. */
+export function elementValue(t: Tensor, i: number): number {
+  const v = Number(t.data[i]);
+  if (t.type === DataType.FLOAT16) return fromFloat16Bits(v);
+  if (t.type === DataType.BFLOAT16) {
+    u32[0] = v << 16;
+    return f32[0];
+  }
+  return v;
+}
+
+/** Builds a tensor from plain numbers (half-precision types get their bit patterns). */
 export function fromNumbers(type: DataType, dims: number[], values: ArrayLike<number>): Tensor {
   const data = allocate(type, values.length);
-  if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
+  const half = type === DataType.FLOAT16 ? float16Bits : type === DataType.BFLOAT16 ? bfloat16Bits : undefined;
+  if (half) {
+    for (let i = 0; i < values.length; i++) (data as Uint16Array)[i] = half(values[i]);
+  } else if (data instanceof BigInt64Array || data instanceof BigUint64Array) {
     for (let i = 0; i < values.length; i++) data[i] = BigInt(Math.trunc(values[i]));
   } else {
     for (let i = 0; i < values.length; i++) (data as Float32Array)[i] = values[i];

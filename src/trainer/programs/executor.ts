@@ -8,7 +8,7 @@ import { compileEvalStep, EVAL_IO } from './evalStep';
 import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig, hyperParameterValues } from './optimizers';
 import { PreparedModel } from './prepare';
-import { SessionOptions, createSession, fromOrt, toOrt } from './session';
+import { DeviceError, SessionOptions, createSession, fromOrt, resolveDevice, toOrt } from './session';
 import { CompileOptions, IO, TrainStepMode, compileTrainStep } from './trainStep';
 
 /** Parameters, batch-norm buffers and optimizer state: everything a step reads and replaces. */
@@ -23,10 +23,12 @@ export type Batch = Map<string, Tensor>;
 
 export interface StepScalars {
   lr: number;
-  /** 1-based optimizer step. */
+  /** 1-based optimizer step (updates actually applied: the bias corrections' t). */
   step: number;
   maxGradNorm: number;
   randomKey: number;
+  /** fp16: the loss scale (GradScaler). */
+  lossScale?: number;
 }
 
 export function initialState(prepared: PreparedModel, slots: string[]): TrainingState {
@@ -61,11 +63,16 @@ export class TrainStepRunner {
 
   /** Compiles and loads the sessions: "step", or "accumulate" + "final" with gradient accumulation. */
   static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions & CompileOptions = {}): Promise<TrainStepRunner> {
+    // Half-precision kernels: onnxruntime's CPU provider has fp16 ones (or inserts float32 casts),
+    // but no bfloat16 ones.
+    if (opts.precision === 'bf16' && resolveDevice(opts.device) === 'cpu') {
+      throw new DeviceError('bf16 needs the CUDA execution provider: onnxruntime\'s CPU provider has no bfloat16 kernels (use fp16, or float32)');
+    }
     const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     let slots: string[] = [];
     for (const mode of modes) {
-      const compiled = compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute });
+      const compiled = compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute, precision: opts.precision });
       slots = compiled.slots;
       // Common-subexpression elimination would merge the recomputing clones back into the
       // forward nodes they copy, undoing gradient checkpointing.
@@ -95,10 +102,11 @@ export class TrainStepRunner {
   }
 
   /** Adds scale · ∇loss(batch) to `acc` (zeros when undefined); returns the batch loss. */
-  async accumulate(state: TrainingState, acc: Map<string, Tensor> | undefined, batch: Batch, scale: number, randomKey: number): Promise<{ loss: number; acc: Map<string, Tensor> }> {
+  async accumulate(state: TrainingState, acc: Map<string, Tensor> | undefined, batch: Batch, scale: number, randomKey: number, lossScale?: number): Promise<{ loss: number; acc: Map<string, Tensor> }> {
     const session = this.sessions.get('accumulate')!;
     const f = this.feeds(state, batch, randomKey);
     f[IO.gradScale] = scalar(scale);
+    if (lossScale !== undefined) f[IO.lossScale] = scalar(lossScale);
     for (const [p, t] of state.params) f[IO.accumulated(p)] = toOrt(acc?.get(p) ?? zeros(t.type, t.dims));
     const out = await session.run(f);
     this.takeBuffers(state, out);
@@ -122,6 +130,7 @@ export class TrainStepRunner {
     if (!session) throw new Error(`train-step variant "${mode}" was not compiled`);
     const f = this.feeds(state, batch, s.randomKey);
     f[IO.maxGradNorm] = scalar(s.maxGradNorm > 0 ? s.maxGradNorm : Infinity);
+    if (s.lossScale !== undefined) f[IO.lossScale] = scalar(s.lossScale);
     for (const [k, v] of Object.entries(hyperParameterValues(this.optimizer, s.lr, s.step))) f[IO.hyper(k)] = scalar(v);
     for (const [k, v] of state.optimizer) {
       const [slot, ...rest] = k.split('/');

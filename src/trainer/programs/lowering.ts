@@ -81,11 +81,13 @@ function decomposeBatchNorm(b: GraphBuilder, n: Node): RunningStatUpdate[] {
   n.outputs = [n.outputs[0]];
   n.attrs = new Map();
   b.shapes.inferNode(n);
-  const flat = (v: string) => b.reshape(v, [-1]);
+  // The statistics are folded into the buffers in the buffers' own type (float32 under mixed
+  // precision, where the batch statistics are half).
+  const flat = (v: string) => b.cast(b.reshape(v, [-1]), b.type(mean));
   const shape = b.shapeOf(x);
-  const count = b.cast(b.op('Div', [b.op('Size', [x]), b.op('Gather', [shape, b.scalar(1, DataType.INT64)], { axis: 0 })]), b.type(x));
-  const unbiased = b.mul(flat(biased), b.div(count, b.sub(count, b.scalarLike(1, x))));
-  const blend = (old: string, batch: string) => b.add2(b.mul(old, b.scalarLike(m, x)), b.mul(batch, b.scalarLike(1 - m, x)));
+  const count = b.cast(b.op('Div', [b.op('Size', [x]), b.op('Gather', [shape, b.scalar(1, DataType.INT64)], { axis: 0 })]), b.type(mean));
+  const unbiased = b.mul(flat(biased), b.div(count, b.sub(count, b.scalarLike(1, mean))));
+  const blend = (old: string, batch: string) => b.add2(b.mul(old, b.scalarLike(m, old)), b.mul(batch, b.scalarLike(1 - m, old)));
   return [
     { buffer: mean, next: blend(mean, flat(batchMean)) },
     { buffer: variance, next: blend(variance, unbiased) },

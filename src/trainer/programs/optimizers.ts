@@ -98,10 +98,12 @@ export function addOptimizerUpdate(b: GraphBuilder, cfg: OptimizerConfig, param:
  * coefficient min(1, max_norm / (norm + 1e-6)) every gradient is scaled by. `maxNorm` is a scalar
  * input (∞ disables clipping; the norm is still reported).
  */
-export function addGlobalNormClip(b: GraphBuilder, grads: string[], maxNorm: string): { coef: string; norm: string } {
+export function addGlobalNormClip(b: GraphBuilder, grads: string[], maxNorm: string, unscale?: string): { coef: string; norm: string } {
   const squares = grads.map((g) => b.op('ReduceSumSquare', [g], { keepdims: 0 }));
   const total = squares.length === 1 ? squares[0] : b.op('Sum', squares);
-  const norm = b.op('Sqrt', [total]);
-  const coef = b.op('Min', [b.scalarLike(1, norm), b.div(maxNorm, b.add2(norm, b.scalarLike(1e-6, norm)))]);
-  return { coef, norm };
+  // With a scaled loss (fp16) the gradients are unscaled first, as GradScaler.unscale_ does:
+  // the norm is measured and clipped on true gradients, and the coefficient includes 1/scale.
+  const norm = unscale ? b.mul(b.op('Sqrt', [total]), unscale) : b.op('Sqrt', [total]);
+  const clip = b.op('Min', [b.scalarLike(1, norm), b.div(maxNorm, b.add2(norm, b.scalarLike(1e-6, norm)))]);
+  return { coef: unscale ? b.mul(clip, unscale) : clip, norm };
 }

@@ -11,6 +11,7 @@ import { LossHeadOptions, addLossHead, labelShape, labelType } from './lossHeads
 import { toTrainingForm } from './lowering';
 import { OptimizerConfig, addGlobalNormClip, addOptimizerUpdate, hyperParameterNames, optimizerSlots } from './optimizers';
 import { PreparedModel } from './prepare';
+import { Precision, halfType, toHalfPrecision } from './precision';
 import { recomputeActivations } from './recompute';
 
 export type TrainStepMode = 'step' | 'accumulate' | 'final';
@@ -27,6 +28,7 @@ export const IO = {
   accumulated: (param: string) => `trainer/acc/${param}`,
   accumulatedNext: (param: string) => `trainer/acc_next/${param}`,
   next: (name: string) => `trainer/next/${name}`,
+  lossScale: 'trainer/loss_scale',
   slot: (slot: string, param: string) => `trainer/${slot}/${param}`,
   slotNext: (slot: string, param: string) => `trainer/${slot}_next/${param}`,
 };
@@ -61,6 +63,8 @@ function output(b: GraphBuilder, from: string, to: string, outs: Graph['outputs'
 export interface CompileOptions {
   /** Gradient checkpointing: recompute activations in the backward pass (less memory). */
   recompute?: boolean;
+  /** Mixed precision of the forward and backward passes (precision.ts). */
+  precision?: Precision;
 }
 
 export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, mode: TrainStepMode, opts: CompileOptions = {}): CompiledTrainStep {
@@ -72,21 +76,27 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   if (graph.inputs.some((i) => i.name === IO.labels)) throw new Error(`the model has an input named "${IO.labels}"; rename it`);
   graph.inputs.push({ name: IO.labels, type: labelType(loss.problemType), shape: labelsShape(prepared, loss) });
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
+  const half = halfType(opts.precision ?? 'fp32');
+  if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
   const b = new GraphBuilder(graph);
-  const logitsType = b.type(prepared.logits);
+  // Losses, gradients of parameters and optimizer arithmetic stay float32 in mixed precision.
+  const scalarType = half ? DataType.FLOAT : b.type(prepared.logits);
   const scalarInput = (name: string) => {
-    graph.inputs.push({ name, type: logitsType, shape: [] });
-    b.shapes.set(name, { type: logitsType, shape: [] });
+    graph.inputs.push({ name, type: scalarType, shape: [] });
+    b.shapes.set(name, { type: scalarType, shape: [] });
     return name;
   };
 
   const runningStats = toTrainingForm(b, IO.randomKey);
-  const lossValue = addLossHead(b, prepared.logits, IO.labels, loss);
+  const logits = half ? b.cast(prepared.logits, DataType.FLOAT) : prepared.logits;
+  const lossValue = addLossHead(b, logits, IO.labels, loss);
+  // fp16 scales the loss (GradScaler): gradients come out scaled and are unscaled before clipping.
+  const lossScale = half === DataType.FLOAT16 ? scalarInput(IO.lossScale) : undefined;
   const outs: Graph['outputs'] = [];
   output(b, lossValue, IO.loss, outs);
   for (const u of runningStats) output(b, u.next, IO.next(u.buffer), outs);
   const backwardStart = graph.nodes.length;
-  const { grads } = buildBackward(b, lossValue, params);
+  const { grads } = buildBackward(b, lossValue, params, lossScale);
 
   // Gradients of parameters the loss does not reach are zero.
   const gradOf = (p: string) => grads.get(p) ?? b.zerosLike(p);
@@ -117,20 +127,24 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
       return b.add2(acc, b.mul(total[i], scale));
     });
   }
-  const { coef, norm } = addGlobalNormClip(b, total, scalarInput(IO.maxGradNorm));
+  const unscale = lossScale && b.op('Reciprocal', [lossScale]);
+  const { coef, norm } = addGlobalNormClip(b, total, scalarInput(IO.maxGradNorm), unscale);
+  // A step whose gradients overflowed (fp16) changes nothing; GradScaler lowers the scale.
+  const finite = lossScale && b.op('Not', [b.op('Or', [b.op('IsNaN', [norm]), b.op('IsInf', [norm])])]);
+  const keepIfFinite = (next: string, old: string) => (finite ? b.op('Where', [finite, next, old]) : next);
   output(b, norm, IO.gradNorm, outs);
   const hyper: Record<string, string> = {};
   for (const h of hyperParameterNames(optimizer)) hyper[h] = scalarInput(IO.hyper(h));
   prepared.params.forEach((p, i) => {
     const state = slots.map((s) => {
       const name = IO.slot(s, p.name);
-      graph.inputs.push({ name, type: logitsType, shape: [...p.dims] });
-      b.shapes.set(name, { type: logitsType, shape: [...p.dims] });
+      graph.inputs.push({ name, type: scalarType, shape: [...p.dims] });
+      b.shapes.set(name, { type: scalarType, shape: [...p.dims] });
       return name;
     });
     const u = addOptimizerUpdate(b, optimizer, p.name, p.decay, total[i], coef, state, hyper);
-    output(b, u.param, IO.next(p.name), outs);
-    slots.forEach((s, k) => output(b, u.state[k], IO.slotNext(s, p.name), outs));
+    output(b, keepIfFinite(u.param, p.name), IO.next(p.name), outs);
+    slots.forEach((s, k) => output(b, keepIfFinite(u.state[k], state[k]), IO.slotNext(s, p.name), outs));
   });
   graph.outputs = outs;
   if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));

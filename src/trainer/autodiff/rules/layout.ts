@@ -128,7 +128,7 @@ defineRule('Gather', {
     if (axis !== 0) dy = b.transpose(dy, moveFront(dyRank, axis, idxRank));
     let target = axis === 0 ? x : b.transpose(x, moveFront(rank, axis, 1));
     const zeros = b.zerosLike(target);
-    const scattered = b.op('ScatterND', [zeros, b.unsqueeze(idx, [idxRank]), dy], { reduction: 'add' });
+    const scattered = b.scatterAdd('ScatterND', zeros, b.unsqueeze(idx, [idxRank]), dy);
     if (axis === 0) return [scattered];
     const back = new Array<number>(rank);
     moveFront(rank, axis, 1).forEach((p, i) => (back[p] = i));
@@ -144,6 +144,6 @@ defineRule('GatherElements', {
     const axis = attrInt(g.node, 'axis', 0);
     let idx = g.x(1);
     if (b.type(idx) !== DataType.INT64) idx = b.cast(idx, DataType.INT64);
-    return [b.op('ScatterElements', [b.zerosLike(g.x(0)), idx, g.dy()!], { axis, reduction: 'add' })];
+    return [b.scatterAdd('ScatterElements', b.zerosLike(g.x(0)), idx, g.dy()!, { axis })];
   },
 });

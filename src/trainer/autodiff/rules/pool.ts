@@ -16,7 +16,7 @@ defineRule('MaxPool', {
     const x = g.x(0);
     const indices = g.output(1);
     const flatZeros = b.reshape(b.zerosLike(x), [-1]);
-    const scattered = b.op('ScatterElements', [flatZeros, b.reshape(indices, [-1]), b.reshape(g.dy()!, [-1])], { axis: 0, reduction: 'add' });
+    const scattered = b.scatterAdd('ScatterElements', flatZeros, b.reshape(indices, [-1]), b.reshape(g.dy()!, [-1]), { axis: 0 });
     return [b.reshapeLike(scattered, x)];
   },
 });
