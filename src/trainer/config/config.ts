@@ -37,13 +37,13 @@ export const MODEL_FIELDS: Section = {
 };
 
 export const DATA_FIELDS: Section = {
-  train: { type: t.string, doc: 'Training data: .jsonl, .json or .csv. Columns named like the model\'s inputs feed them; `labels` (or `label`) is the target.' },
+  train: { type: t.string, doc: 'Training data: .jsonl, .json, .csv or .parquet. Columns named like the model\'s inputs feed them; `labels` (or `label`) is the target.' },
   eval: { type: t.string, doc: 'Evaluation data, same format.' },
   test: { type: t.string, doc: 'Data for predict, same format (labels optional).' },
   text_columns: { type: t.array(t.string), doc: 'Text columns to tokenize: one, or two for sentence pairs (default: sentence1 + sentence2, text, sentence, review or content).' },
   max_length: { type: t.integer(1), doc: 'Truncate tokenized text to this many tokens, special tokens included (default: max_position_embeddings, or 512).' },
   padding: { type: t.enumOf('longest', 'max_length'), default: 'longest', doc: 'Pad token ids to the longest sequence of each batch, or always to max_length.' },
-  streaming: { type: t.union(t.enumOf('auto'), t.boolean), default: 'auto', doc: 'Read JSONL/CSV records from disk on demand instead of loading the file (auto: for files over 256 MB).' },
+  streaming: { type: t.union(t.enumOf('auto'), t.boolean), default: 'auto', doc: 'Read records from disk on demand instead of loading the file (auto: for files over 256 MB). JSONL and CSV are indexed in place; Parquet is copied to a temporary JSONL file first; a .json document cannot stream.' },
 };
 
 export const TOP_FIELDS: Section = {

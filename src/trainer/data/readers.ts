@@ -1,27 +1,30 @@
 // Reads data files into records, each remembering where it came from (line for JSONL and CSV,
-// item number for JSON) so that every data error can point at it. JSONL and CSV are streamed
-// line by line; a JSON file is one document and is parsed whole.
+// item number for JSON, row for Parquet) so that every data error can point at it. JSONL and CSV
+// are streamed line by line, Parquet row group by row group (parquet.ts); a JSON file is one
+// document and is parsed whole.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { parse as parseCsv } from 'csv-parse';
 import { DataError } from '../errors';
+import { readParquet } from './parquet';
 
 export interface DataRecord {
-  /** 1-based line (JSONL, CSV) or item index (JSON). */
+  /** 1-based line (JSONL, CSV), item index (JSON) or row (Parquet). */
   line: number;
   values: Record<string, unknown>;
 }
 
-export type DataFormat = 'jsonl' | 'json' | 'csv';
+export type DataFormat = 'jsonl' | 'json' | 'csv' | 'parquet';
 
 export function formatOf(file: string): DataFormat {
   const ext = path.extname(file).toLowerCase();
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   if (ext === '.json') return 'json';
   if (ext === '.csv') return 'csv';
-  throw new DataError(file, undefined, `unsupported data format "${ext}"; use .jsonl, .json or .csv`);
+  if (ext === '.parquet') return 'parquet';
+  throw new DataError(file, undefined, `unsupported data format "${ext}"; use .jsonl, .json, .csv or .parquet`);
 }
 
 function openOrFail(file: string): fs.ReadStream {
@@ -34,7 +37,10 @@ export async function* readRecords(file: string): AsyncGenerator<DataRecord> {
   const format = formatOf(file);
   if (format === 'jsonl') yield* readJsonl(file);
   else if (format === 'csv') yield* readCsv(file);
-  else yield* readJson(file);
+  else if (format === 'parquet') {
+    if (!fs.existsSync(file)) throw new DataError(file, undefined, 'data file not found');
+    yield* readParquet(file);
+  } else yield* readJson(file);
 }
 
 async function* readJsonl(file: string): AsyncGenerator<DataRecord> {

@@ -1,10 +1,12 @@
 // Where records come from: all in memory (small files, and JSON documents), or — for JSONL and
 // CSV files larger than `STREAM_THRESHOLD` or when asked — an index of byte offsets, one per
-// record, so that a data set larger than memory is read record by record, in any order.
+// record, so that a data set larger than memory is read record by record, in any order. A
+// Parquet file streams through a JSONL copy of its rows (parquet.ts).
 
 import * as fs from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { DataError } from '../errors';
+import { spoolParquet } from './parquet';
 import { DataRecord, csvCell, formatOf, readAllRecords } from './readers';
 
 /** Files above this size are indexed instead of read into memory (`data.streaming: auto`). */
@@ -90,18 +92,26 @@ export class IndexedFileSource implements RecordSource {
   readonly streaming = true;
   private fd: number;
   private constructor(readonly file: string, private readonly format: 'jsonl' | 'csv', private readonly starts: number[],
-    private readonly ends: number[], private readonly lines: number[], private readonly header: string[] = []) {
-    this.fd = fs.openSync(file, 'r');
+    private readonly ends: number[], private readonly lines: number[], private readonly header: string[] = [], readPath = file) {
+    this.fd = fs.openSync(readPath, 'r');
   }
 
   static open(file: string): IndexedFileSource {
     const format = formatOf(file);
-    if (format === 'json') throw new DataError(file, undefined, 'a JSON document cannot be streamed; use JSONL or CSV for data larger than memory');
+    if (format === 'json') throw new DataError(file, undefined, 'a JSON document cannot be streamed; use JSONL, CSV or Parquet for data larger than memory');
+    if (format === 'parquet') throw new DataError(file, undefined, 'a Parquet file streams through IndexedFileSource.openParquet');
     if (format === 'jsonl') {
       const { starts, ends, lines } = lineRanges(file);
       return new IndexedFileSource(file, 'jsonl', starts, ends, lines);
     }
     return IndexedFileSource.indexCsv(file);
+  }
+
+  /** A Parquet file through its JSONL copy; records keep the Parquet file's name and row numbers. */
+  static async openParquet(file: string): Promise<IndexedFileSource> {
+    const copy = await spoolParquet(file);
+    const { starts, ends, lines } = lineRanges(copy);
+    return new IndexedFileSource(file, 'jsonl', starts, ends, lines, [], copy);
   }
 
   private static indexCsv(file: string): IndexedFileSource {
@@ -184,7 +194,7 @@ export async function openSource(file: string, streaming: 'auto' | boolean = 'au
   const big = fs.statSync(file).size > STREAM_THRESHOLD;
   const stream = streaming === true || (streaming === 'auto' && big && formatOf(file) !== 'json');
   if (!stream) return new MemorySource(file, await readAllRecords(file));
-  const source = IndexedFileSource.open(file);
+  const source = formatOf(file) === 'parquet' ? await IndexedFileSource.openParquet(file) : IndexedFileSource.open(file);
   if (source.count === 0) throw new DataError(file, undefined, 'the data file holds no records');
   return source;
 }
