@@ -2,7 +2,7 @@
 // Refreshed by the registry's events (file-system watchers and live process messages).
 
 import * as vscode from 'vscode';
-import { DisposableStore } from './events';
+import { DisposableStore, Throttle } from './events';
 import type { RunRegistry } from './registry';
 import { TreeNode, checkpointNodes, runNode } from './treeModel';
 
@@ -21,27 +21,13 @@ export class CheckpointTree implements vscode.TreeDataProvider<TreeNode>, vscode
   private readonly changeEmitter = new vscode.EventEmitter<TreeNode | undefined | void>();
   readonly onDidChangeTreeData = this.changeEmitter.event;
   private readonly store = new DisposableStore();
-  private pending: NodeJS.Timeout | undefined;
 
   constructor(private readonly registry: RunRegistry) {
     this.store.add(this.changeEmitter);
-    this.store.add(registry.onDidChangeRuns(() => this.refresh()));
-    this.store.add(registry.onDidChangeRun((c) => {
-      if (c.kind !== 'history') this.refresh();
-    }));
-    this.store.onDispose(() => clearTimeout(this.pending));
-  }
-
-  /**
-   * Redraws at most twice a second. VS Code debounces a tree's change events (200 ms, restarted
-   * by each event), so firing on every progress message would starve the tree of redraws.
-   */
-  refresh(): void {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      this.changeEmitter.fire();
-    }, 500);
+    // Redraws at most twice a second. VS Code debounces a tree's change events (200 ms, restarted
+    // by each event), so firing on every progress message would starve the tree of redraws.
+    const redraw = this.store.add(new Throttle(() => this.changeEmitter.fire(), 500));
+    this.store.add(registry.onDidChangeListing(() => redraw.request()));
   }
 
   getChildren(node?: TreeNode): TreeNode[] {

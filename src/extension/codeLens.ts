@@ -2,7 +2,7 @@
 // resumed, "Open Metrics", and "■ Stop (step …)" while the config's run is going.
 
 import * as vscode from 'vscode';
-import { DisposableStore } from './events';
+import { DisposableStore, Throttle } from './events';
 import { lensLine, lensesFor } from './lenses';
 import type { RunRegistry } from './registry';
 
@@ -10,25 +10,13 @@ export class ConfigLenses implements vscode.CodeLensProvider, vscode.Disposable 
   private readonly changeEmitter = new vscode.EventEmitter<void>();
   readonly onDidChangeCodeLenses = this.changeEmitter.event;
   private readonly store = new DisposableStore();
-  private pending: NodeJS.Timeout | undefined;
 
   constructor(private readonly registry: RunRegistry) {
     this.store.add(this.changeEmitter);
-    this.store.add(registry.onDidChangeRuns(() => this.refresh()));
-    this.store.add(registry.onDidChangeRun((c) => {
-      if (c.kind !== 'history') this.refresh();
-    }));
-    this.store.add(vscode.workspace.onDidGrantWorkspaceTrust(() => this.refresh()));
-    this.store.onDispose(() => clearTimeout(this.pending));
-  }
-
-  /** Lenses redraw at most twice a second while a run reports progress (see CheckpointTree.refresh). */
-  private refresh() {
-    if (this.pending) return;
-    this.pending = setTimeout(() => {
-      this.pending = undefined;
-      this.changeEmitter.fire();
-    }, 500);
+    // Lenses redraw at most twice a second while a run reports progress, as the checkpoint tree.
+    const redraw = this.store.add(new Throttle(() => this.changeEmitter.fire(), 500));
+    this.store.add(registry.onDidChangeListing(() => redraw.request()));
+    this.store.add(vscode.workspace.onDidGrantWorkspaceTrust(() => redraw.request()));
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {

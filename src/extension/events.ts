@@ -39,6 +39,28 @@ export class Emitter<T> {
   }
 }
 
+/**
+ * Runs `fn` at most once per `ms`: the first request opens a window and later requests in it
+ * merge into that one call. Views use it to redraw twice a second while a run reports progress.
+ */
+export class Throttle implements Disposable {
+  private pending: NodeJS.Timeout | undefined;
+  constructor(private readonly fn: () => void, private readonly ms: number) {}
+
+  request(): void {
+    if (this.pending) return;
+    this.pending = setTimeout(() => {
+      this.pending = undefined;
+      this.fn();
+    }, this.ms);
+  }
+
+  dispose(): void {
+    clearTimeout(this.pending);
+    this.pending = undefined;
+  }
+}
+
 /** Owns disposables and disposes them newest first, once. */
 export class DisposableStore implements Disposable {
   private items: Disposable[] = [];

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { RunProgress, RunStatus } from '../webviewProtocol';
 import { CONFIG_EXCLUDE, CONFIG_GLOB, ConfigSummary, summarizeConfig } from './configFiles';
-import { Emitter } from './events';
+import { Emitter, Event } from './events';
 import { LogEntry, LogHistory } from './logHistory';
 import { CheckpointInfo, StateCache, endedStatus, latestResumable, readCheckpoints } from './runDirectory';
 import { indexRuns, runIdOf } from './runIndex';
@@ -56,6 +56,11 @@ export class RunRegistry implements vscode.Disposable {
   readonly onDidChangeRun = this.changeEmitter.event;
   /** Runs were added, removed or renamed. */
   readonly onDidChangeRuns = this.listEmitter.event;
+  /** What a list of runs shows changed: the runs, or a run's status or checkpoints (not its log). */
+  readonly onDidChangeListing: Event<void> = (listener) => {
+    const subs = [this.onDidChangeRuns(() => listener()), this.onDidChangeRun((c) => (c.kind !== 'history' ? listener() : undefined))];
+    return { dispose: () => subs.forEach((d) => d.dispose()) };
+  };
   readonly ready: Promise<void>;
 
   constructor() {

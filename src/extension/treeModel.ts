@@ -84,16 +84,10 @@ export function runNode(run: RunData): RunNode {
       description = 'stopping…';
       break;
     case 'failed':
-      icon = 'failed';
-      description = `failed · ${saved}`;
-      break;
     case 'stopped':
-      icon = 'stopped';
-      description = `stopped · ${saved}`;
-      break;
     case 'finished':
-      icon = 'finished';
-      description = `finished · ${saved}`;
+      icon = run.status;
+      description = `${run.status} · ${saved}`;
       break;
     case 'idle':
       icon = run.problem ? 'problem' : 'idle';

@@ -154,23 +154,33 @@ export function trainersOf(config: string): { pid: number; cmd: string }[] {
   return processesMatching(config).filter((p) => p.cmd.includes('trainerProcess.js'));
 }
 
-/** Runs a command from the palette (F1), retrying when the quick input closes under us. */
-export async function runCommand(page: Page, title: string): Promise<void> {
-  for (let attempt = 0; attempt < 4; attempt++) {
+/**
+ * Opens the quick input with `key`, types `text` and finishes with `choose`, retrying from the
+ * start when the quick input closes under us (VS Code may still be restoring the window).
+ */
+async function throughQuickInput(page: Page, key: string, text: string, attempts: number, choose: () => Promise<void>): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
     await page.keyboard.press('Escape');
-    await page.keyboard.press('F1');
+    await page.keyboard.press(key);
     const input = page.locator('.quick-input-widget .quick-input-box input');
     try {
       await input.waitFor({ state: 'visible', timeout: 5000 });
-      await input.fill(`>${title}`);
-      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
-      await row.waitFor({ state: 'visible', timeout: 5000 });
-      await row.click();
+      await input.fill(text);
+      await choose();
       return;
     } catch (e) {
-      if (attempt === 3) throw e;
+      if (attempt === attempts) throw e;
     }
   }
+}
+
+/** Runs a command from the palette (F1). */
+export async function runCommand(page: Page, title: string): Promise<void> {
+  await throughQuickInput(page, 'F1', `>${title}`, 4, async () => {
+    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: title }).first();
+    await row.waitFor({ state: 'visible', timeout: 5000 });
+    await row.click();
+  });
 }
 
 /** Picks a row of the open quick pick by its text. */
@@ -182,22 +192,12 @@ export async function pickQuick(page: Page, text: string | RegExp): Promise<void
 
 /** Opens a workspace file with Quick Open. */
 export async function openFile(page: Page, relPath: string): Promise<void> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    await page.keyboard.press('Escape');
-    await page.keyboard.press('Control+P');
-    const input = page.locator('.quick-input-widget .quick-input-box input');
-    try {
-      await input.waitFor({ state: 'visible', timeout: 5000 });
-      await input.fill(relPath);
-      const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(relPath) }).filter({ hasText: path.dirname(relPath) === '.' ? '' : path.dirname(relPath) }).first();
-      await row.waitFor({ state: 'visible', timeout: 10_000 });
-      await page.keyboard.press('Enter');
-      await page.locator('.editor-group-container.active .tab.active', { hasText: path.basename(relPath) }).waitFor({ timeout: 10_000 });
-      return;
-    } catch (e) {
-      if (attempt === 2) throw e;
-    }
-  }
+  await throughQuickInput(page, 'Control+P', relPath, 3, async () => {
+    const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: path.basename(relPath) }).filter({ hasText: path.dirname(relPath) === '.' ? '' : path.dirname(relPath) }).first();
+    await row.waitFor({ state: 'visible', timeout: 10_000 });
+    await page.keyboard.press('Enter');
+    await page.locator('.editor-group-container.active .tab.active', { hasText: path.basename(relPath) }).waitFor({ timeout: 10_000 });
+  });
 }
 
 /** A code lens of the active editor by its text. */

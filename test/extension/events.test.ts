@@ -1,7 +1,7 @@
 // Events and disposables: every subscription can be counted and is gone after dispose.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DisposableStore, Emitter } from '../../src/extension/events';
+import { DisposableStore, Emitter, Throttle } from '../../src/extension/events';
 
 test('an emitter counts its listeners and forgets each one on dispose', () => {
   const e = new Emitter<number>();
@@ -47,4 +47,19 @@ test('a store disposes newest first, once, and disposes what is added after it c
   store.add({ dispose: () => order.push('late') });
   assert.deepEqual(order, ['b', 'a', 'late']);
   assert.equal(store.size, 0);
+});
+
+test('a throttle merges the requests of one window into one call, and dispose cancels a pending one', async () => {
+  let calls = 0;
+  const t = new Throttle(() => calls++, 20);
+  t.request();
+  t.request();
+  t.request();
+  assert.equal(calls, 0, 'the call waits for the end of the window');
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(calls, 1);
+  t.request();
+  t.dispose();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(calls, 1, 'disposed before its window ended');
 });
