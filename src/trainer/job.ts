@@ -23,6 +23,7 @@ import { CONFIG_FILE } from './programs/export';
 import { PreparedModel, prepareModel } from './programs/prepare';
 import { resolveDevice } from './programs/session';
 import { compileTrainStep } from './programs/trainStep';
+import { precisionOf, precisionUnsupported } from './programs/precision';
 
 export type JobKind = 'train' | 'evaluate' | 'predict' | 'export';
 
@@ -187,10 +188,10 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     onPhase('compiling', 'Compiling the training graph');
     const loss = lossOptions(labels, args, train);
     const optimizer = optimizerFromArgs(args);
-    if (args.bf16 && resolveDevice(config.device) === 'cpu') {
-      throw doc.error(['training', 'bf16'], 'bf16 needs the CUDA execution provider: onnxruntime\'s CPU provider has no bfloat16 kernels (use fp16, or float32)');
-    }
-    compileTrainStep(prepared, loss, optimizer, 'step', { precision: args.fp16 ? 'fp16' : args.bf16 ? 'bf16' : 'fp32' });
+    const precision = precisionOf(args);
+    const unsupported = precisionUnsupported(precision, resolveDevice(config.device));
+    if (unsupported) throw doc.error(['training', precision], unsupported);
+    compileTrainStep(prepared, loss, optimizer, 'step', { precision });
   }
   const user: TrainerCallback[] = [];
   if (config.earlyStopping) user.push(earlyStoppingCallback(config.earlyStopping));

@@ -23,22 +23,14 @@ function plain(file: string, row: number, column: string, v: unknown): unknown {
   return v;
 }
 
-/** A file read in the byte ranges hyparquet asks for (its footer, then column chunks). */
-function fileBuffer(file: string): AsyncBuffer {
-  const fd = fs.openSync(file, 'r');
-  const size = fs.fstatSync(fd).size;
-  fs.closeSync(fd);
+/** An open file read in the byte ranges hyparquet asks for (its footer, then column chunks). */
+function fileBuffer(handle: fs.promises.FileHandle, size: number): AsyncBuffer {
   return {
     byteLength: size,
     async slice(start: number, end = size) {
-      const handle = await fs.promises.open(file, 'r');
-      try {
-        const out = new Uint8Array(end - start);
-        await handle.read(out, 0, out.length, start);
-        return out.buffer;
-      } finally {
-        await handle.close();
-      }
+      const out = new Uint8Array(end - start);
+      await handle.read(out, 0, out.length, start);
+      return out.buffer;
     },
   };
 }
@@ -48,37 +40,40 @@ export async function* readParquet(file: string): AsyncGenerator<DataRecord> {
   // hyparquet is an ES module; this bundle is CommonJS, so it is loaded on first use.
   const { parquetMetadataAsync, parquetReadObjects } = await import('hyparquet');
   const { compressors } = await import('hyparquet-compressors');
-  const buffer = fileBuffer(file);
-  const fail = (e: unknown): never => {
-    if (e instanceof DataError) throw e;
-    throw new DataError(file, undefined, `not a readable Parquet file: ${(e as Error).message}`);
-  };
-  let metadata: FileMetaData;
+  const unreadable = (e: unknown) => new DataError(file, undefined, `not a readable Parquet file: ${(e as Error).message}`);
+  const handle = await fs.promises.open(file, 'r');
   try {
-    metadata = await parquetMetadataAsync(buffer);
-  } catch (e) {
-    return fail(e);
-  }
-  let rowStart = 0;
-  for (const group of metadata.row_groups) {
-    const rowEnd = rowStart + Number(group.num_rows);
-    let rows: Record<string, unknown>[];
+    const buffer = fileBuffer(handle, (await handle.stat()).size);
+    let metadata: FileMetaData;
     try {
-      rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors });
+      metadata = await parquetMetadataAsync(buffer);
     } catch (e) {
-      return fail(e);
+      throw unreadable(e);
     }
-    for (let k = 0; k < rows.length; k++) {
-      const line = rowStart + k + 1;
-      const values: Record<string, unknown> = {};
-      for (const [column, v] of Object.entries(rows[k])) values[column] = plain(file, line, column, v);
-      yield { line, values };
+    let rowStart = 0;
+    for (const group of metadata.row_groups) {
+      const rowEnd = rowStart + Number(group.num_rows);
+      let rows: Record<string, unknown>[];
+      try {
+        rows = await parquetReadObjects({ file: buffer, metadata, rowStart, rowEnd, compressors });
+      } catch (e) {
+        throw unreadable(e);
+      }
+      for (let k = 0; k < rows.length; k++) {
+        const line = rowStart + k + 1;
+        const values: Record<string, unknown> = {};
+        for (const [column, v] of Object.entries(rows[k])) values[column] = plain(file, line, column, v);
+        yield { line, values };
+      }
+      rowStart = rowEnd;
     }
-    rowStart = rowEnd;
+  } finally {
+    await handle.close();
   }
 }
 
 let spoolDir: string | undefined;
+let spooled = 0;
 
 /**
  * Copies a Parquet file's rows into a JSONL file (one row per line, so line numbers are row
@@ -91,7 +86,7 @@ export async function spoolParquet(file: string): Promise<string> {
     const dir = spoolDir;
     process.once('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
   }
-  const out = path.join(spoolDir, `${fs.readdirSync(spoolDir).length}-${path.basename(file)}.jsonl`);
+  const out = path.join(spoolDir, `${spooled++}-${path.basename(file)}.jsonl`);
   const fd = fs.openSync(out, 'w');
   try {
     let chunk: string[] = [];

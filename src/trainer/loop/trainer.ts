@@ -13,6 +13,7 @@ import { TrainStepRunner, TrainingState, initialState } from '../programs/execut
 import { ModelCard, exportModel } from '../programs/export';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
+import { precisionOf } from '../programs/precision';
 import { keyOf, permutation } from '../programs/random';
 import { DeviceRequest } from '../programs/session';
 import { CallbackList, TrainerCallback, defaultFlowCallback } from './callbacks';
@@ -156,7 +157,7 @@ export class Trainer {
     validateSchedule(schedule);
     const ga = args.gradient_accumulation_steps;
     this.plateau = args.lr_scheduler_type === 'reduce_lr_on_plateau' ? new PlateauScheduler(args.learning_rate, args.lr_scheduler_kwargs) : undefined;
-    const precision = args.fp16 ? 'fp16' : args.bf16 ? 'bf16' : 'fp32';
+    const precision = precisionOf(args);
     const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision });
     this.training = initialState(this.prepared, runner.slots);
     this.state = this.freshState(plan, batchSize);

@@ -10,6 +10,7 @@ import { OptimizerConfig, hyperParameterValues } from './optimizers';
 import { PreparedModel } from './prepare';
 import { DeviceError, SessionOptions, createSession, fromOrt, resolveDevice, toOrt } from './session';
 import { CompileOptions, IO, TrainStepMode, compileTrainStep } from './trainStep';
+import { precisionUnsupported } from './precision';
 
 /** Parameters, batch-norm buffers and optimizer state: everything a step reads and replaces. */
 export interface TrainingState {
@@ -63,11 +64,8 @@ export class TrainStepRunner {
 
   /** Compiles and loads the sessions: "step", or "accumulate" + "final" with gradient accumulation. */
   static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions & CompileOptions = {}): Promise<TrainStepRunner> {
-    // Half-precision kernels: onnxruntime's CPU provider has fp16 ones (or inserts float32 casts),
-    // but no bfloat16 ones.
-    if (opts.precision === 'bf16' && resolveDevice(opts.device) === 'cpu') {
-      throw new DeviceError('bf16 needs the CUDA execution provider: onnxruntime\'s CPU provider has no bfloat16 kernels (use fp16, or float32)');
-    }
+    const unsupported = precisionUnsupported(opts.precision ?? 'fp32', resolveDevice(opts.device));
+    if (unsupported) throw new DeviceError(unsupported);
     const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     let slots: string[] = [];

@@ -10,6 +10,20 @@ import { DataType, Tensor, bfloat16Bits, float16Bits } from '../onnx/tensor';
 
 export type Precision = 'fp32' | 'fp16' | 'bf16';
 
+/** TrainingArguments' fp16 / bf16 flags (validation keeps them exclusive). */
+export function precisionOf(args: { fp16: boolean; bf16: boolean }): Precision {
+  return args.fp16 ? 'fp16' : args.bf16 ? 'bf16' : 'fp32';
+}
+
+/**
+ * Why `precision` cannot run on `device`, or undefined. onnxruntime's CPU provider has float16
+ * kernels for some operators (and runs the others in float32 behind casts) but no bfloat16 ones.
+ */
+export function precisionUnsupported(precision: Precision, device: 'cpu' | 'cuda'): string | undefined {
+  if (precision === 'bf16' && device === 'cpu') return 'bf16 needs the CUDA execution provider: onnxruntime\'s CPU provider has no bfloat16 kernels (use fp16, or float32)';
+  return undefined;
+}
+
 export function halfType(p: Precision): DataType | undefined {
   return p === 'fp16' ? DataType.FLOAT16 : p === 'bf16' ? DataType.BFLOAT16 : undefined;
 }
