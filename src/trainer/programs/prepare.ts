@@ -31,8 +31,13 @@ export interface PreparedModel {
   logits: string;
 }
 
-/** Replaces Constant nodes by initializers, so constants have one representation. */
-export function constantsToInitializers(graph: Graph): void {
+/**
+ * Replaces Constant nodes by initializers, so constants have one representation, and returns
+ * their names: an exporter writes compile-time constants (attention scales, folded buffers) as
+ * Constant nodes, never PyTorch parameters, so these are never trained.
+ */
+export function constantsToInitializers(graph: Graph): Set<string> {
+  const names = new Set<string>();
   const kept = [];
   for (const n of graph.nodes) {
     if (n.op !== 'Constant' || n.domain !== '') {
@@ -45,8 +50,10 @@ export function constantsToInitializers(graph: Graph): void {
       continue;
     }
     graph.initializers.set(n.outputs[0], t);
+    names.add(n.outputs[0]);
   }
   graph.nodes = kept;
+  return names;
 }
 
 function constantValue(attrs: Graph['nodes'][number]['attrs']): Tensor | undefined {
@@ -101,7 +108,7 @@ export class PrepareError extends Error {}
 
 export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedModel {
   const graph = upgradeOpset(model.graph, model.path);
-  constantsToInitializers(graph);
+  const constants = constantsToInitializers(graph);
   untieIdentityParameters(graph);
   const logits = opts.output ?? graph.outputs[0]?.name;
   if (!logits || !graph.outputs.some((o) => o.name === logits)) {
@@ -111,7 +118,7 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
   const freeze = new Set(opts.freeze ?? []);
   // Rank-0 float initializers are constants an exporter wrote (scales, epsilons), not weights.
   const candidates = [...graph.initializers].filter(([name, t]) =>
-    isFloatType(t.type) && t.dims.length >= 1 && !buffers.includes(name) && !freeze.has(name)).map(([name]) => name);
+    isFloatType(t.type) && t.dims.length >= 1 && !constants.has(name) && !buffers.includes(name) && !freeze.has(name)).map(([name]) => name);
   const b = new GraphBuilder(graph.clone());
   const plan = planGradients(b, b.graph.nodes, candidates, [logits]);
   const params: ParameterInfo[] = candidates.filter((n) => plan.needed.has(n)).map((name) => {
