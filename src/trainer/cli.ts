@@ -80,6 +80,7 @@ async function train(configFile: string, resume: string | boolean | undefined, i
   const resumeFrom = resume ?? config.training.resume_from_checkpoint ?? undefined;
   checkOutputDir(config, !!resumeFrom);
   const job = await prepareJob(config, 'train', runCallbacks(config, io, hooks), hooks.onPhase);
+  for (const w of job.prepared.warnings) io.err(`warning: ${w}\n`);
   const result = await job.trainer.train(typeof resumeFrom === 'string' ? path.resolve(resumeFrom) : resumeFrom);
   job.trainer.saveModel(config.training.output_dir);
   await job.trainer.release();

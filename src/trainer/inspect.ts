@@ -7,6 +7,7 @@ import { GraphBuilder } from './onnx/builder';
 import { loadModel } from './onnx/model';
 import { typeName } from './onnx/tensor';
 import { prepareModel } from './programs/prepare';
+import { FROZEN_EXPLANATIONS } from './programs/trainable';
 
 export interface ModelReport {
   file: string;
@@ -17,6 +18,9 @@ export interface ModelReport {
   params: { name: string; shape: number[]; decay: boolean }[];
   buffers: string[];
   frozen: string[];
+  /** Float initializers of rank ≥ 1 that are not trained, with the reason (Constant nodes counted apart). */
+  notTrained: { name: string; shape: number[]; reason: string }[];
+  warnings: string[];
   unsupported: { op: string; node: string }[];
 }
 
@@ -45,6 +49,9 @@ export function inspectModel(file: string, output?: string): ModelReport {
     params: prepared.params.map((p) => ({ name: p.name, shape: p.dims, decay: p.decay })),
     buffers: prepared.buffers,
     frozen: prepared.frozen,
+    notTrained: [...prepared.frozenReasons].filter(([name, reason]) => reason !== 'Constant node' && prepared.graph.initializers.get(name)!.dims.length >= 1)
+      .map(([name, reason]) => ({ name, shape: [...prepared.graph.initializers.get(name)!.dims], reason: FROZEN_EXPLANATIONS[reason] })),
+    warnings: prepared.warnings,
     unsupported: plan.unsupported.map((n) => ({ op: n.op, node: n.name })),
   };
 }
@@ -60,7 +67,13 @@ export function formatReport(r: ModelReport): string {
   lines.push('', `trainable parameters: ${r.params.length} tensors, ${total.toLocaleString('en-US')} values`);
   for (const p of r.params) lines.push(`  ${p.name.padEnd(48)} [${p.shape.join(', ')}]${p.decay ? '' : '  (no weight decay)'}`);
   if (r.buffers.length) lines.push('', `batch-norm running statistics (updated, not trained): ${r.buffers.join(', ')}`);
-  if (r.frozen.length) lines.push('', `constants (not trained): ${r.frozen.length}`);
+  if (r.notTrained.length) {
+    lines.push('', 'not trained:');
+    for (const f of r.notTrained) lines.push(`  ${f.name.padEnd(48)} [${f.shape.join(', ')}]  ${f.reason}`);
+  }
+  const constants = r.frozen.length - r.notTrained.length;
+  if (constants) lines.push('', `constants (not trained): ${constants} (Constant nodes and scalars the exporter wrote)`);
+  for (const w of r.warnings) lines.push('', `warning: ${w}`);
   lines.push('');
   if (r.unsupported.length) {
     lines.push('unsupported: these operators lie between the parameters and the output and have no gradient rule:');

@@ -163,7 +163,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   if (config.model.builtin === 'bert') tokenize();
   const model = acquireModel(config, sample, text && { size: text.spec.tokenizer.vocabSize, padTokenId: text.spec.tokenizer.padTokenId });
   if (!config.model.builtin) tokenize(model.graph.inputs.map((i) => i.name));
-  const prepared = prepareModel(model, { output: config.model.output, freeze: config.model.freeze });
+  const prepared = prepareModel(model, { output: config.model.output, freeze: config.model.freeze, trainable: config.model.trainable, tieIdentical: config.model.tie_identical });
   for (const f of config.model.freeze) {
     if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
   }

@@ -32,6 +32,8 @@ export const MODEL_FIELDS: Section = {
   num_labels: { type: t.integer(1), doc: 'Number of classes (or regression targets) the model\'s output has (default 2, or a model folder\'s config.json).' },
   output: { type: t.string, doc: 'Name of the model output holding the logits (default: the first output).' },
   freeze: { type: t.array(t.string), default: [], doc: 'Parameters (initializer names) to keep frozen.' },
+  trainable: { type: t.array(t.string), doc: 'Glob patterns (`*`, `?`) over initializer names and the names of the nodes that read them, e.g. "*attention*": only matching initializers train. Overrides the automatic choice of parameters (see `onnx-trainer check`).' },
+  tie_identical: { type: t.boolean, default: false, doc: 'Train initializers that are bit-identical copies (or transposes) of another as one parameter, as PyTorch does with tied weights (e.g. an LM head tied to the embedding, ALBERT\'s shared layers).' },
   class_weights: { type: t.union(t.array(t.number(0)), t.enumOf('balanced')), doc: 'Cross-entropy class weights, or "balanced" (n_samples / (n_classes · count)).' },
   id2label: { type: t.union(t.array(t.string), t.object), doc: 'Label names by id (a list, or a mapping "0": name). Default: the sorted names when the training labels are text.' },
 };
@@ -70,6 +72,8 @@ export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
   num_labels: number;
   output?: string;
   freeze: string[];
+  trainable?: string[];
+  tie_identical: boolean;
   class_weights?: number[] | 'balanced';
   /** Label names by id (normalized to a list). */
   id2label?: string[];

@@ -8,7 +8,8 @@ import * as path from 'node:path';
 import { onnx } from '../onnx/generated/onnx';
 import { Model, modelToProto } from '../onnx/model';
 import { writeSafetensors } from '../onnx/safetensors';
-import { Tensor } from '../onnx/tensor';
+import { Tensor, allocate } from '../onnx/tensor';
+import type { TensorCopy } from './fileLimits';
 import { toInferenceForm } from './lowering';
 import { untieIdentityParameters } from './prepare';
 import { CONFIG_FILE, MODEL_FILE, WEIGHTS_FILE } from '../runDirectory';
@@ -24,6 +25,8 @@ export interface ModelCard {
   labels?: string[];
   /** More files to write beside the model, by name (e.g. tokenizer.json). */
   files?: Record<string, string>;
+  /** Copies trained as one tensor (model.tie_identical): each is written back from its source. */
+  ties?: readonly TensorCopy[];
 }
 
 export function modelConfigJson(card: ModelCard): Record<string, unknown> {
@@ -37,12 +40,32 @@ export function modelConfigJson(card: ModelCard): Record<string, unknown> {
   };
 }
 
+/** The trained tensors plus each tied copy, recomputed from the tensor it was trained as. */
+function withCopies(trained: Map<string, Tensor>, ties: readonly TensorCopy[]): Map<string, Tensor> {
+  if (!ties.length) return trained;
+  const out = new Map(trained);
+  for (const t of ties) {
+    const src = trained.get(t.of);
+    if (!src) continue;
+    if (!t.transposed) {
+      out.set(t.copy, src);
+      continue;
+    }
+    const [rows, cols] = src.dims;
+    const data = allocate(src.type, src.data.length);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = src.data[r * cols + c];
+    out.set(t.copy, { type: src.type, dims: [cols, rows], data });
+  }
+  return out;
+}
+
 /** Writes model.onnx + model.safetensors (+ config.json with the labels) into `dir`, which must exist. */
 export function exportModel(model: Model, trained: Map<string, Tensor>, dir: string, card?: ModelCard): void {
   const graph = model.graph.clone();
   untieIdentityParameters(graph);
   toInferenceForm(graph);
   const stored = new Map<string, Tensor>();
+  trained = withCopies(trained, card?.ties ?? []);
   for (const name of graph.initializers.keys()) {
     const t = trained.get(name);
     if (t) {

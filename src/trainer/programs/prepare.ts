@@ -3,16 +3,19 @@
 // sorted into trainable parameters, batch-norm running statistics, and frozen constants.
 
 import { GraphBuilder } from '../onnx/builder';
-import { Graph, ValueInfo, attrTensor } from '../onnx/graph';
+import { Graph, ValueInfo, attrTensor, sortTopologically } from '../onnx/graph';
 import { Model } from '../onnx/model';
 import { upgradeOpset } from '../onnx/opset';
 import { DataType, Tensor, cloneTensor, fromNumbers, isFloatType } from '../onnx/tensor';
 import { planGradients } from '../autodiff/backward';
+import { decays } from './decay';
+import { FrozenReason, selectTrainable } from './trainable';
+import { TensorCopy, fileWarnings, findCopies } from './fileLimits';
 
 export interface ParameterInfo {
   name: string;
   dims: number[];
-  /** Weight decay applies to parameters of rank ≥ 2 (never biases or normalization scales). */
+  /** Hugging Face's decay group: never biases or normalization weights (decay.ts). */
   decay: boolean;
 }
 
@@ -25,6 +28,12 @@ export interface PreparedModel {
   buffers: string[];
   /** Float initializers that stay constant (scalars, values the outputs do not depend on). */
   frozen: string[];
+  /** Why each frozen float initializer is not trained. */
+  frozenReasons: Map<string, FrozenReason>;
+  /** Copies trained as the tensor they copy (model.tie_identical); export writes them back. */
+  ties: TensorCopy[];
+  /** What the file cannot reproduce of PyTorch's training (folded BatchNorm, untied copies). */
+  warnings: string[];
   /** Graph inputs the data must feed. */
   inputs: ValueInfo[];
   /** The output the loss head reads. */
@@ -97,11 +106,24 @@ export function batchNormBuffers(graph: Graph): string[] {
   return [...new Set(out)];
 }
 
+/** Makes every reader of a copy read the tensor it copies (through a Transpose where transposed). */
+function tieCopies(graph: Graph, ties: readonly TensorCopy[]): void {
+  const b = new GraphBuilder(graph);
+  const source = new Map<string, string>();
+  for (const t of ties) source.set(t.copy, t.transposed ? b.transpose(t.of, [1, 0]) : t.of);
+  for (const n of graph.nodes) n.inputs = n.inputs.map((i) => source.get(i) ?? i);
+  sortTopologically(graph);
+}
+
 export interface PrepareOptions {
   /** The model output the loss reads; default: the first graph output. */
   output?: string;
   /** Parameters to keep frozen (exact names). */
   freeze?: string[];
+  /** When set, only initializers matching these globs (or read by nodes whose names match) train. */
+  trainable?: string[];
+  /** Train exact copies of a tensor (and transposed copies) as that one tensor. */
+  tieIdentical?: boolean;
 }
 
 export class PrepareError extends Error {}
@@ -115,17 +137,27 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
     throw new PrepareError(`${model.path} has no output named "${logits}" (outputs: ${graph.outputs.map((o) => o.name).join(', ')})`);
   }
   const buffers = batchNormBuffers(graph);
-  const freeze = new Set(opts.freeze ?? []);
-  // Rank-0 float initializers are constants an exporter wrote (scales, epsilons), not weights.
-  const candidates = [...graph.initializers].filter(([name, t]) =>
-    isFloatType(t.type) && t.dims.length >= 1 && !constants.has(name) && !buffers.includes(name) && !freeze.has(name)).map(([name]) => name);
+  const selection = selectTrainable(graph, { constants, runningStats: buffers, freeze: opts.freeze, trainable: opts.trainable });
+  const ties = opts.tieIdentical ? findCopies(graph, selection.candidates) : [];
+  if (ties.length) {
+    tieCopies(graph, ties);
+    for (const t of ties) {
+      selection.candidates.splice(selection.candidates.indexOf(t.copy), 1);
+      selection.frozen.set(t.copy, 'tied');
+    }
+  }
   const b = new GraphBuilder(graph.clone());
-  const plan = planGradients(b, b.graph.nodes, candidates, [logits]);
-  const params: ParameterInfo[] = candidates.filter((n) => plan.needed.has(n)).map((name) => {
+  const plan = planGradients(b, b.graph.nodes, selection.candidates, [logits]);
+  const readers = graph.consumers();
+  const params: ParameterInfo[] = selection.candidates.filter((n) => plan.needed.has(n)).map((name) => {
     const dims = graph.initializers.get(name)!.dims;
-    return { name, dims: [...dims], decay: dims.length >= 2 };
+    return { name, dims: [...dims], decay: decays(name, dims.length, readers.get(name) ?? []) };
   });
   const trained = new Set(params.map((p) => p.name));
-  const frozen = [...graph.initializers].filter(([n, t]) => isFloatType(t.type) && !trained.has(n) && !buffers.includes(n)).map(([n]) => n);
-  return { model, graph, params, buffers, frozen, inputs: graph.inputs, logits };
+  const frozenReasons = selection.frozen;
+  for (const n of selection.candidates) if (!trained.has(n)) frozenReasons.set(n, 'the outputs do not depend on it');
+  frozenReasons.forEach((reason, n) => reason === 'batch-norm running statistic' && frozenReasons.delete(n));
+  const frozen = [...frozenReasons.keys()];
+  const warnings = fileWarnings(model.graph, selection.candidates, ties.length > 0);
+  return { model, graph, params, buffers, frozen, frozenReasons, ties, warnings, inputs: graph.inputs, logits };
 }
