@@ -98,7 +98,7 @@ const noRoi: InputSpec = { shape: [], kind: 'float', omitted: true };
 function resizeCases(): OpCase[] {
   const byScales = (scales: number[]) => [noRoi, cf([scales.length], scales)];
   const bySizes = (sizes: number[]) => [noRoi, noRoi, ints(sizes)];
-  const cases: [string, InputSpec[], Record<string, string>][] = [
+  const cases: [string, InputSpec[], Record<string, AttrInput>][] = [
     ['nearest ×2, asymmetric floor (interpolate\'s nearest)', [f([1, 2, 3, 3]), ...byScales([1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }],
     ['nearest to sizes 5×7, half_pixel', [f([2, 1, 3, 4]), ...bySizes([2, 1, 5, 7])], { mode: 'nearest' }],
     ['nearest ×1.5, round_prefer_ceil', [f([1, 1, 4, 4]), ...byScales([1, 1, 1.5, 1.5])], { mode: 'nearest', nearest_mode: 'round_prefer_ceil' }],
@@ -108,6 +108,7 @@ function resizeCases(): OpCase[] {
     ['linear 1D ×3, asymmetric', [f([2, 2, 4]), ...byScales([1, 1, 3])], { mode: 'linear', coordinate_transformation_mode: 'asymmetric' }],
     ['linear downsampling ×0.5, pytorch_half_pixel', [f([1, 1, 6, 4]), ...byScales([1, 1, 0.5, 0.5])], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' }],
   ];
+  cases.push(['linear scales on the axes attribute (opset 18)', [f([1, 2, 3, 4]), ...byScales([2, 1.5])], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel', axes: [2, 3] }]);
   return cases.map(([label, inputs, attrs]) => ({ op: 'Resize', label: `Resize ${label}`, inputs, attrs, ...F32 }));
 }
 
