@@ -78,8 +78,9 @@ defineRule('Resize', {
     if (attrString(g.node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') g.fail('keep_aspect_ratio_policy must be stretch for its gradient');
     if (attrInt(g.node, 'antialias', 0) !== 0) g.fail('antialias has no gradient rule');
     const scales = g.node.inputs[2] ? b.facts(g.x(2)).floats : undefined;
-    const sizes = g.node.inputs[3] ? g.constInts(3, 'sizes') : undefined;
+    const sizes = g.node.inputs[3] ? b.facts(g.x(3)).value : undefined;
     if (g.node.inputs[2] && !scales) g.fail('its scales (input 2) must be a constant for its gradient');
+    if (g.node.inputs[3] && !sizes) g.fail('its sizes (input 3) must be known when the graph is compiled for its gradient');
     const axes = resizeAxes(b.shape(x)!, scales, sizes, attrInts(g.node, 'axes'));
     let dx = g.dy()!;
     axes.forEach((a, axis) => {

@@ -15,18 +15,20 @@ export interface ResizeAxis {
 
 /**
  * Output size and scale per axis of a Resize with the given scales or sizes (either may be
- * restricted to `axes`, opset 18). Sizes with a keep-aspect-ratio policy other than stretch are
+ * restricted to `axes`, opset 18; sizes may hold symbols). Sizes with a keep-aspect-ratio policy other than stretch are
  * not supported. Arithmetic is done in float32, as onnxruntime does, so floors agree.
  */
-export function resizeAxes(input: Dim[], scales: number[] | undefined, sizes: number[] | undefined, axesAttr: number[] | undefined): ResizeAxis[] {
+export function resizeAxes(input: Dim[], scales: number[] | undefined, sizes: Dim[] | undefined, axesAttr: number[] | undefined): ResizeAxis[] {
   const rank = input.length;
   const axes = (axesAttr ?? input.map((_, i) => i)).map((a) => normalizeAxis(a, rank));
   const out: ResizeAxis[] = input.map((d) => ({ input: d, output: d, scale: 1 }));
   axes.forEach((a, i) => {
     const d = input[a];
     if (sizes && sizes.length) {
+      // TorchScript builds sizes from Shape(x), so unresized axes can hold x's own symbol.
       const n = sizes[i];
-      out[a] = { input: d, output: n, scale: typeof d === 'number' ? Math.fround(n / d) : undefined };
+      const scale = n === d ? 1 : typeof d === 'number' && typeof n === 'number' ? Math.fround(n / d) : undefined;
+      out[a] = { input: d, output: n, scale };
     } else if (scales && scales.length) {
       const s = Math.fround(scales[i]);
       const n = typeof d === 'number' ? Math.floor(Math.fround(d * s)) : s === 1 ? d : freshDim();
@@ -41,7 +43,7 @@ export const resizeShape: InferFn = (c) => {
   if (!x) return [{ type: c.type(0) }];
   if (attrString(c.node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') return [{ type: c.type(0), shape: x.map(() => freshDim()) }];
   const scales = c.has(2) ? c.in(2)?.floats : undefined;
-  const sizes = c.has(3) ? c.ints(3) : undefined;
+  const sizes = c.has(3) ? c.value(3) : undefined;
   if (c.has(3) && !sizes) return [{ type: c.type(0), shape: x.map(() => freshDim()) }];
   return [{ type: c.type(0), shape: resizeAxes(x, scales, sizes, attrInts(c.node, 'axes')).map((a) => a.output) }];
 };
