@@ -237,6 +237,7 @@ export const opTable: OpCase[] = [
   { op: 'Pad', label: 'Pad constant with a negative pad (crop)', inputs: [f([3, 4]), ints([0, -1, 1, 0])] },
   { op: 'Pad', label: 'Pad reflect on axes [2,3]', inputs: [f([1, 2, 4, 5]), ints([2, 1, 1, 3]), { shape: [], kind: 'float', omitted: true }, ints([2, 3])], attrs: { mode: 'reflect' } },
   { op: 'Pad', label: 'Pad edge', inputs: [f([2, 3, 4]), ints([0, 2, 1, 0, 1, 3])], attrs: { mode: 'edge' } },
+  { op: 'Pad', label: 'Pad wrap, a pad as wide as its axis', inputs: [f([2, 3, 4]), ints([0, 3, 3, 0, 2, 1])], attrs: { mode: 'wrap' }, opset: 19 },
   { op: 'GatherND', label: 'GatherND index pairs, one repeated, one negative', inputs: [f([3, 4, 2]), intTensor([3, 2], [0, 1, 2, -1, 0, 1])] },
   { op: 'GatherND', label: 'GatherND batch_dims 1 (last-token pooling)', inputs: [f([2, 3, 4]), intTensor([2, 1], [2, 0])], attrs: { batch_dims: 1 } },
   { op: 'GatherND', label: 'GatherND batch_dims 1, two picks per row', inputs: [f([2, 3, 4]), intTensor([2, 2, 1], [2, 2, 0, 1])], attrs: { batch_dims: 1 } },
@@ -267,10 +268,11 @@ export const opTable: OpCase[] = [
   { op: 'InstanceNormalization', label: 'InstanceNormalization 1D', inputs: [f([2, 3, 5]), f([3]), f([3])], ...F32 },
   {
     op: 'GroupNormalization', label: 'GroupNormalization opset 18 (scale per group)',
-    inputs: [f([2, 4, 3, 2]), f([2], { sample: positive }), f([2])], attrs: { num_groups: 2, epsilon: 1e-5 }, floats: ['epsilon'], ...F32,
+    inputs: [f([2, 4, 3, 2]), f([2], { sample: positive }), f([2])], attrs: { num_groups: 2, epsilon: 1e-5 }, floats: ['epsilon'],
   },
   {
     op: 'GroupNormalization', label: 'GroupNormalization opset 21 (scale per channel)',
+    // Opset 21 computes its statistics in float32 (stash_type 1) even for float64 inputs.
     inputs: [f([2, 4, 3, 2]), f([4], { sample: positive }), f([4])], attrs: { num_groups: 2 }, opset: 21, ...F32,
   },
   {

@@ -1,5 +1,5 @@
 // Gradient rules of Tile and Pad. Tile's gradient sums the copies; Pad's gradient cuts the
-// padding away (constant mode) and adds what reflect/edge padding copied back onto its source.
+// padding away (constant mode) and adds what reflect/edge/wrap padding copied back onto its source.
 
 import { GraphBuilder } from '../../onnx/builder';
 import { attrString } from '../../onnx/graph';
@@ -73,6 +73,25 @@ function unpadAxis(b: GraphBuilder, dy: string, axis: number, n: number, p0: num
   return dx;
 }
 
+/**
+ * The adjoint of wrap padding along one axis of size n: y[i] = x[(i − p0) mod n], so dy is shifted
+ * to start on a period, zero-filled to whole periods, split into [periods, n], and summed.
+ */
+function unwrapAxis(b: GraphBuilder, dy: string, axis: number, n: number, p0: number, p1: number): string {
+  const shift = (n - (p0 % n)) % n;
+  const length = p0 + n + p1 + shift;
+  const periods = Math.ceil(length / n);
+  const aligned = padAxis(b, dy, axis, shift, periods * n - length);
+  const rank = b.rank(dy);
+  const shape = b.shapeOf(aligned);
+  const split = b.op('Concat', [
+    b.op('Slice', [shape, b.int64s([0]), b.int64s([axis])]),
+    b.int64s([periods, n]),
+    b.op('Slice', [shape, b.int64s([axis + 1]), b.int64s([rank])]),
+  ], { axis: 0 });
+  return b.reduceSum(b.reshape(aligned, split), [axis], false);
+}
+
 defineRule('Pad', {
   inputs: [0],
   backward: (g) => {
@@ -85,7 +104,7 @@ defineRule('Pad', {
       // Padding by minus the pads cuts the border off (and restores what negative pads cropped).
       return [b.op('Pad', [dy, b.int64s([...begin.map((p) => -p), ...end.map((p) => -p)])])];
     }
-    if (mode !== 'reflect' && mode !== 'edge') return [g.fail(`mode '${mode}' has no gradient rule`)];
+    if (mode !== 'reflect' && mode !== 'edge' && mode !== 'wrap') return [g.fail(`mode '${mode}' has no gradient rule`)];
     const shape = b.shape(x)!;
     let dx = dy;
     begin.forEach((p0, axis) => {
@@ -95,7 +114,9 @@ defineRule('Pad', {
       if (typeof n !== 'number') return g.fail(`${mode} padding needs a static size on padded axis ${axis} for its gradient`);
       if (p0 < 0 || p1 < 0) g.fail(`${mode} padding with negative pads has no gradient rule`);
       if (mode === 'reflect' && (p0 >= n || p1 >= n)) g.fail('reflect pads must be smaller than the axis');
-      dx = unpadAxis(b, dx, axis, n, p0, p1, mode);
+      // onnxruntime's wrap padding differs from numpy's once a pad exceeds the axis; not followed.
+      if (mode === 'wrap' && (p0 > n || p1 > n)) g.fail('wrap pads wider than the axis have no gradient rule');
+      dx = mode === 'wrap' ? unwrapAxis(b, dx, axis, n, p0, p1) : unpadAxis(b, dx, axis, n, p0, p1, mode);
     });
     return [dx];
   },
