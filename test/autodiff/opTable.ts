@@ -249,6 +249,7 @@ export const opTable: OpCase[] = [
   { op: 'Einsum', label: 'Einsum implicit output', inputs: [f([3, 4]), f([4, 5])], attrs: { equation: 'ij,jk' } },
   { op: 'Einsum', label: 'Einsum a letter only one operand sums', inputs: [f([3, 4]), f([3])], attrs: { equation: 'ij,i->i' } },
   { op: 'Einsum', label: 'Einsum full contraction', inputs: [f([3, 4]), f([3, 4])], attrs: { equation: 'ij,ij->' } },
+  { op: 'Einsum', label: 'Einsum of one operand: sum an axis and transpose', inputs: [f([2, 3, 4])], attrs: { equation: 'ijk->ki' } },
   { op: 'ReduceMax', label: 'ReduceMax axis 1', inputs: [f([2, 3, 4], { sample: distinct }), ints([1])], attrs: { keepdims: 0 } },
   { op: 'ReduceMax', label: 'ReduceMax all, keepdims', inputs: [f([2, 3], { sample: distinct })] },
   { op: 'ReduceMin', label: 'ReduceMin axes [0,2]', inputs: [f([2, 3, 4], { sample: distinct }), ints([0, 2])], attrs: { keepdims: 1 } },

@@ -35,7 +35,7 @@ function nearestIndex(rounding: string, c: number, inSize: number): number {
 }
 
 /** The [out, in] interpolation matrix of one axis, row-major. */
-export function interpolationMatrix(node: GradContext['node'], inSize: number, outSize: number, scale: number): number[] {
+function interpolationMatrix(node: GradContext['node'], inSize: number, outSize: number, scale: number): number[] {
   const mode = attrString(node, 'mode', 'nearest');
   const transform = attrString(node, 'coordinate_transformation_mode', 'half_pixel');
   const rounding = attrString(node, 'nearest_mode', 'round_prefer_floor');
