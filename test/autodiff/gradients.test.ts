@@ -49,3 +49,53 @@ test('gradient of Dropout in training mode is the forward mask scaled by 1/(1 �
   assert.ok(mask.some((m) => m === 0) && mask.some((m) => m === 1));
   dx.forEach((v, i) => assert.ok(Math.abs(v - (mask[i] ? dy[i] / 0.6 : 0)) < 1e-6, `element ${i}`));
 });
+
+test('gradient of ReduceMax is shared evenly among tied maxima, as torch.amax', async () => {
+  // Ties are where finite differences do not apply; the rule's choice is checked directly.
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs.push({ name: 'x', type: DataType.FLOAT, shape: [2, 4] }, { name: 'dy', type: DataType.FLOAT, shape: [2] });
+  g.initializers.set('axes', fromNumbers(DataType.INT64, [1], [1]));
+  g.nodes.push({ name: 'max', op: 'ReduceMax', domain: '', inputs: ['x', 'axes'], outputs: ['y'], attrs: new Map([['keepdims', { kind: 'int', value: 0 }]]) });
+  const b = new GraphBuilder(g);
+  const loss = b.op('ReduceSum', [b.mul('y', 'dy')], { keepdims: 0 });
+  const { grads } = buildBackward(b, loss, ['x']);
+  b.add('Identity', [grads.get('x')!], {}, { outputs: ['dx'] });
+  g.outputs = [{ name: 'dx', type: DataType.FLOAT, shape: [2, 4] }];
+  const x = [3, 1, 3, 3, 0, 5, 2, 5];
+  const dy = [0.6, -1];
+  const out = await (await createSession(g)).run({
+    x: new ort.Tensor('float32', Float32Array.from(x), [2, 4]),
+    dy: new ort.Tensor('float32', Float32Array.from(dy), [2]),
+  });
+  const dx = out.dx.data as Float32Array;
+  for (let r = 0; r < 2; r++) {
+    const row = x.slice(4 * r, 4 * r + 4);
+    const top = Math.max(...row);
+    const ties = row.filter((v) => v === top).length;
+    row.forEach((v, k) => assert.ok(Math.abs(dx[4 * r + k] - (v === top ? dy[r] / ties : 0)) < 1e-7, `row ${r}, element ${k}`));
+  }
+});
+
+/** dx of Σ w·Resize(x) for a [batch,2,3,4] input, with sizes from `sizesOf(builder)`. */
+async function resizeGradient(batch: number | string, sizesOf: (b: GraphBuilder) => string): Promise<Float32Array> {
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs.push({ name: 'x', type: DataType.FLOAT, shape: [batch, 2, 3, 4] });
+  g.initializers.set('w', fromNumbers(DataType.FLOAT, [5, 7], Array.from({ length: 35 }, (_, i) => Math.cos(i))));
+  const b = new GraphBuilder(g);
+  const y = b.op('Resize', ['x', '', '', sizesOf(b)], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' });
+  const loss = b.op('ReduceSum', [b.mul(y, 'w')], { keepdims: 0 });
+  const { grads } = buildBackward(b, loss, ['x']);
+  b.add('Identity', [grads.get('x')!], {}, { outputs: ['dx'] });
+  g.outputs = [{ name: 'dx', type: DataType.FLOAT, shape: undefined }];
+  const x = new ort.Tensor('float32', Float32Array.from({ length: 48 }, (_, i) => Math.sin(i)), [2, 2, 3, 4]);
+  return (await (await createSession(g)).run({ x })).dx.data as Float32Array;
+}
+
+test('gradient of Resize with sizes built from Shape(x) (TorchScript) and a symbolic batch equals the constant-sizes gradient', async () => {
+  const fromShape = await resizeGradient('batch', (b) =>
+    b.op('Concat', [b.op('Slice', [b.shapeOf('x'), b.int64s([0]), b.int64s([2])]), b.int64s([5, 7])], { axis: 0 }));
+  const constant = await resizeGradient(2, (b) => b.int64s([2, 2, 5, 7]));
+  assert.deepEqual(Array.from(fromShape), Array.from(constant));
+});

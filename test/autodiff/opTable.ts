@@ -45,6 +45,12 @@ const boolTensor = (shape: number[], values: number[]): InputSpec => ({ shape, k
 const positive = (r: () => number) => 0.5 + r();
 const away = (r: () => number) => (r() < 0.5 ? -1 : 1) * (0.2 + r());
 const distinct = (r: () => number, i: number) => ((i * 7919) % 97) / 20 - 2.4 + r() * 0.01;
+/** Uniform in [−range, range], moved at least 0.2 away from each kink. */
+const awayFrom = (kinks: number[], range: number) => (r: () => number) => {
+  let v = (r() * 2 - 1) * range;
+  for (const k of kinks) if (Math.abs(v - k) < 0.2) v = k + (v < k ? -0.2 : 0.2);
+  return v;
+};
 
 /** Seeded random shape pairs that broadcast: rank 1–4, each dim kept, set to 1, or dropped. */
 function randomBroadcastPairs(seed: number, count: number): [number[], number[]][] {
@@ -85,6 +91,26 @@ function unary(op: string, extra: Partial<OpCase> = {}, sample?: (r: () => numbe
 }
 
 const F32: Partial<OpCase> = { precision: 'float32' };
+
+const noRoi: InputSpec = { shape: [], kind: 'float', omitted: true };
+
+/** Resize as torch's interpolate exports it: every coordinate mode, by scales and by sizes. */
+function resizeCases(): OpCase[] {
+  const byScales = (scales: number[]) => [noRoi, cf([scales.length], scales)];
+  const bySizes = (sizes: number[]) => [noRoi, noRoi, ints(sizes)];
+  const cases: [string, InputSpec[], Record<string, AttrInput>][] = [
+    ['nearest ×2, asymmetric floor (interpolate\'s nearest)', [f([1, 2, 3, 3]), ...byScales([1, 1, 2, 2])], { mode: 'nearest', coordinate_transformation_mode: 'asymmetric', nearest_mode: 'floor' }],
+    ['nearest to sizes 5×7, half_pixel', [f([2, 1, 3, 4]), ...bySizes([2, 1, 5, 7])], { mode: 'nearest' }],
+    ['nearest ×1.5, round_prefer_ceil', [f([1, 1, 4, 4]), ...byScales([1, 1, 1.5, 1.5])], { mode: 'nearest', nearest_mode: 'round_prefer_ceil' }],
+    ['linear ×2, pytorch_half_pixel (align_corners=False)', [f([1, 2, 3, 4]), ...byScales([1, 1, 2, 2])], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' }],
+    ['linear to sizes 5×7, align_corners', [f([1, 2, 3, 4]), ...bySizes([1, 2, 5, 7])], { mode: 'linear', coordinate_transformation_mode: 'align_corners' }],
+    ['linear ×2.5, half_pixel', [f([1, 1, 3, 2]), ...byScales([1, 1, 2.5, 2.5])], { mode: 'linear', coordinate_transformation_mode: 'half_pixel' }],
+    ['linear 1D ×3, asymmetric', [f([2, 2, 4]), ...byScales([1, 1, 3])], { mode: 'linear', coordinate_transformation_mode: 'asymmetric' }],
+    ['linear downsampling ×0.5, pytorch_half_pixel', [f([1, 1, 6, 4]), ...byScales([1, 1, 0.5, 0.5])], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' }],
+  ];
+  cases.push(['linear scales on the axes attribute (opset 18)', [f([1, 2, 3, 4]), ...byScales([2, 1.5])], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel', axes: [2, 3] }]);
+  return cases.map(([label, inputs, attrs]) => ({ op: 'Resize', label: `Resize ${label}`, inputs, attrs, ...F32 }));
+}
 
 export const opTable: OpCase[] = [
   ...binary('Add'),
@@ -192,6 +218,64 @@ export const opTable: OpCase[] = [
   { op: 'ReduceMean', label: 'ReduceMean axis -1', inputs: [f([2, 3, 4]), ints([-1])], attrs: { keepdims: 0 } },
   { op: 'ReduceMean', label: 'ReduceMean all', inputs: [f([2, 3])], attrs: { keepdims: 0 } },
   { op: 'ReduceSumSquare', label: 'ReduceSumSquare axis 1', inputs: [f([2, 3]), ints([1])], attrs: { keepdims: 0 } },
+  ...unary('Sin'),
+  ...unary('Cos'),
+  ...unary('Tan', F32, (r) => r() * 2 - 1),
+  ...unary('Sinh', F32),
+  ...unary('Cosh', F32),
+  ...unary('Atan', F32),
+  ...unary('Softplus', F32),
+  ...unary('HardSigmoid', { ...F32, attrs: { alpha: 1 / 6, beta: 0.5 }, floats: ['alpha', 'beta'] }, awayFrom([-3, 3], 6)),
+  { op: 'HardSigmoid', label: 'HardSigmoid default alpha and beta', inputs: [f([3, 4], { sample: awayFrom([-2.5, 2.5], 4) })], ...F32 },
+  ...unary('HardSwish', F32, awayFrom([-3, 3], 6)),
+  { op: 'CastLike', label: 'CastLike to the same float type', inputs: [f([2, 3]), cf([], [0])] },
+  { op: 'Trilu', label: 'Trilu upper', inputs: [f([3, 4])] },
+  { op: 'Trilu', label: 'Trilu lower with k=1, batched', inputs: [f([2, 3, 4]), scalarInt(1)], attrs: { upper: 0 } },
+  { op: 'Tile', label: 'Tile [2,3] by [2,1]', inputs: [f([2, 3]), ints([2, 1])] },
+  { op: 'Tile', label: 'Tile [2,1,3] by [1,3,2]', inputs: [f([2, 1, 3]), ints([1, 3, 2])] },
+  { op: 'Pad', label: 'Pad constant', inputs: [f([2, 3]), ints([1, 0, 2, 1]), cf([], [0.5])] },
+  { op: 'Pad', label: 'Pad constant with a negative pad (crop)', inputs: [f([3, 4]), ints([0, -1, 1, 0])] },
+  { op: 'Pad', label: 'Pad reflect on axes [2,3]', inputs: [f([1, 2, 4, 5]), ints([2, 1, 1, 3]), { shape: [], kind: 'float', omitted: true }, ints([2, 3])], attrs: { mode: 'reflect' } },
+  { op: 'Pad', label: 'Pad edge', inputs: [f([2, 3, 4]), ints([0, 2, 1, 0, 1, 3])], attrs: { mode: 'edge' } },
+  { op: 'Pad', label: 'Pad wrap, a pad as wide as its axis', inputs: [f([2, 3, 4]), ints([0, 3, 3, 0, 2, 1])], attrs: { mode: 'wrap' }, opset: 19 },
+  { op: 'GatherND', label: 'GatherND index pairs, one repeated, one negative', inputs: [f([3, 4, 2]), intTensor([3, 2], [0, 1, 2, -1, 0, 1])] },
+  { op: 'GatherND', label: 'GatherND batch_dims 1 (last-token pooling)', inputs: [f([2, 3, 4]), intTensor([2, 1], [2, 0])], attrs: { batch_dims: 1 } },
+  { op: 'GatherND', label: 'GatherND batch_dims 1, two picks per row', inputs: [f([2, 3, 4]), intTensor([2, 2, 1], [2, 2, 0, 1])], attrs: { batch_dims: 1 } },
+  { op: 'ScatterND', label: 'ScatterND rows overwrite data', inputs: [f([4, 3]), intTensor([2, 1], [1, 3]), f([2, 3])] },
+  { op: 'ScatterND', label: 'ScatterND elements added', inputs: [f([3, 3]), intTensor([2, 2], [0, 1, 2, 2]), f([2])], attrs: { reduction: 'add' } },
+  { op: 'Einsum', label: 'Einsum ij,jk->ik', inputs: [f([3, 4]), f([4, 5])], attrs: { equation: 'ij,jk->ik' } },
+  { op: 'Einsum', label: 'Einsum batched attention scores', inputs: [f([2, 3, 4]), f([2, 5, 4])], attrs: { equation: 'bid,bjd->bij' } },
+  { op: 'Einsum', label: 'Einsum with ellipsis', inputs: [f([2, 3, 4]), f([4, 2])], attrs: { equation: '...ij,jk->...ik' } },
+  { op: 'Einsum', label: 'Einsum implicit output', inputs: [f([3, 4]), f([4, 5])], attrs: { equation: 'ij,jk' } },
+  { op: 'Einsum', label: 'Einsum a letter only one operand sums', inputs: [f([3, 4]), f([3])], attrs: { equation: 'ij,i->i' } },
+  { op: 'Einsum', label: 'Einsum full contraction', inputs: [f([3, 4]), f([3, 4])], attrs: { equation: 'ij,ij->' } },
+  { op: 'Einsum', label: 'Einsum of one operand: sum an axis and transpose', inputs: [f([2, 3, 4])], attrs: { equation: 'ijk->ki' } },
+  { op: 'ReduceMax', label: 'ReduceMax axis 1', inputs: [f([2, 3, 4], { sample: distinct }), ints([1])], attrs: { keepdims: 0 } },
+  { op: 'ReduceMax', label: 'ReduceMax all, keepdims', inputs: [f([2, 3], { sample: distinct })] },
+  { op: 'ReduceMin', label: 'ReduceMin axes [0,2]', inputs: [f([2, 3, 4], { sample: distinct }), ints([0, 2])], attrs: { keepdims: 1 } },
+  { op: 'ReduceL2', label: 'ReduceL2 axis -1', inputs: [f([2, 3, 4]), ints([-1])], attrs: { keepdims: 0 } },
+  { op: 'ReduceL2', label: 'ReduceL2 all', inputs: [f([2, 3])] },
+  { op: 'ReduceLogSumExp', label: 'ReduceLogSumExp axis 1', inputs: [f([2, 3, 4]), ints([1])], attrs: { keepdims: 0 } },
+  { op: 'ReduceLogSumExp', label: 'ReduceLogSumExp all, keepdims', inputs: [f([2, 3])] },
+  ...resizeCases(),
+  { op: 'ConvTranspose', label: 'ConvTranspose 2D with bias', inputs: [f([2, 2, 4, 4]), f([2, 3, 3, 3]), f([3])], ...F32 },
+  {
+    op: 'ConvTranspose', label: 'ConvTranspose stride 2 pad 1 output_padding 1',
+    inputs: [f([1, 2, 3, 4]), f([2, 2, 3, 3]), f([2])], attrs: { strides: [2, 2], pads: [1, 1, 1, 1], output_padding: [1, 1] }, ...F32,
+  },
+  { op: 'ConvTranspose', label: 'ConvTranspose groups 2, dilation 2', inputs: [f([2, 4, 3, 3]), f([4, 1, 2, 2])], attrs: { group: 2, dilations: [2, 2] }, ...F32 },
+  { op: 'ConvTranspose', label: 'ConvTranspose 1D stride 2', inputs: [f([2, 3, 5]), f([3, 2, 4]), f([2])], attrs: { strides: [2], pads: [1, 1] }, ...F32 },
+  { op: 'InstanceNormalization', label: 'InstanceNormalization 2D', inputs: [f([2, 3, 2, 3]), f([3], { sample: positive }), f([3])], attrs: { epsilon: 1e-5 }, floats: ['epsilon'], ...F32 },
+  { op: 'InstanceNormalization', label: 'InstanceNormalization 1D', inputs: [f([2, 3, 5]), f([3]), f([3])], ...F32 },
+  {
+    op: 'GroupNormalization', label: 'GroupNormalization opset 18 (scale per group)',
+    inputs: [f([2, 4, 3, 2]), f([2], { sample: positive }), f([2])], attrs: { num_groups: 2, epsilon: 1e-5 }, floats: ['epsilon'],
+  },
+  {
+    op: 'GroupNormalization', label: 'GroupNormalization opset 21 (scale per channel)',
+    // Opset 21 computes its statistics in float32 (stash_type 1) even for float64 inputs.
+    inputs: [f([2, 4, 3, 2]), f([4], { sample: positive }), f([4])], attrs: { num_groups: 2 }, opset: 21, ...F32,
+  },
   {
     op: 'SoftmaxCrossEntropyLoss', label: 'cross-entropy, mean',
     inputs: [f([4, 3]), intTensor([4], [0, 2, 1, 2])], outputs: 2, lossOutputs: 1,

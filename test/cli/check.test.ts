@@ -9,15 +9,16 @@ import { saveModel } from '../../src/trainer/onnx/model';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { FIXTURES, runCli, tempDir, writeConfig } from '../helpers';
 
-function modelWithSin(dir: string): string {
+/** A model with ThresholdedRelu, an operator PyTorch does not export and Trainer has no rule for. */
+function modelWithoutRule(dir: string): string {
   const g = new Graph();
   g.opset = 17;
   g.inputs.push({ name: 'features', type: DataType.FLOAT, shape: ['batch', 2] });
   g.outputs.push({ name: 'logits', type: DataType.FLOAT, shape: ['batch', 2] });
   g.initializers.set('w', fromNumbers(DataType.FLOAT, [2, 2], [1, 0, 0, 1]));
   g.nodes.push({ name: 'linear', op: 'MatMul', domain: '', inputs: ['features', 'w'], outputs: ['h'], attrs: new Map() });
-  g.nodes.push({ name: 'wave', op: 'Sin', domain: '', inputs: ['h'], outputs: ['logits'], attrs: new Map() });
-  const file = path.join(dir, 'sin.onnx');
+  g.nodes.push({ name: 'gate', op: 'ThresholdedRelu', domain: '', inputs: ['h'], outputs: ['logits'], attrs: new Map() });
+  const file = path.join(dir, 'thresholded.onnx');
   saveModel(file, g);
   return file;
 }
@@ -33,18 +34,18 @@ test('check lists operators, parameters with shapes, and says the model can be t
 });
 
 test('check names an operator without a gradient rule and exits 2', () => {
-  const r = runCli(['check', modelWithSin(tempDir('sin'))]);
+  const r = runCli(['check', modelWithoutRule(tempDir('no-rule'))]);
   assert.equal(r.code, 2);
-  assert.match(r.stdout, /Sin\s+×1\s+no gradient rule/);
-  assert.match(r.stdout, /Sin node "wave"/);
+  assert.match(r.stdout, /ThresholdedRelu\s+×1\s+no gradient rule/);
+  assert.match(r.stdout, /ThresholdedRelu node "gate"/);
 });
 
 test('train refuses a model with an unsupported operator, naming the op and the node', () => {
-  const dir = tempDir('sin-train');
-  modelWithSin(dir);
+  const dir = tempDir('no-rule-train');
+  modelWithoutRule(dir);
   fs.writeFileSync(path.join(dir, 'train.jsonl'), '{"features": [1, 2], "labels": 0}\n{"features": [3, 4], "labels": 1}\n');
-  const r = runCli(['train', writeConfig(dir, { model: { path: 'sin.onnx', num_labels: 2 }, data: { train: 'train.jsonl' }, training: { output_dir: 'out' } })]);
+  const r = runCli(['train', writeConfig(dir, { model: { path: 'thresholded.onnx', num_labels: 2 }, data: { train: 'train.jsonl' }, training: { output_dir: 'out' } })]);
   assert.equal(r.code, 2);
-  assert.match(r.stderr, /no gradient rule for Sin node "wave" \(op Sin\)/);
+  assert.match(r.stderr, /no gradient rule for ThresholdedRelu node "gate" \(op ThresholdedRelu\)/);
   assert.equal(fs.existsSync(path.join(dir, 'out')), false);
 });

@@ -67,7 +67,7 @@ defineRule('Conv', {
     if (g.needs(0)) {
       dx = transposedWindow(b, dy, w, x, p, group);
     }
-    if (g.needs(1)) dw = weightGradient(g, p, group);
+    if (g.needs(1)) dw = weightGradient(g, x, dy, p, group);
     if (g.node.inputs[2] && g.needs(2)) {
       db = b.reduceSum(dy, [0, ...Array.from({ length: n }, (_, i) => i + 2)], false);
     }
@@ -79,11 +79,10 @@ defineRule('Conv', {
  * dW[m, c, k] = Σ_n Σ_p X[n, g·Cg + c, k·d + p·s − pad] · dY[n, m, p]: a convolution whose batch
  * is X's channels within a group, whose channels are (group, sample), and whose kernel is dY, with
  * the roles of stride and dilation swapped. Its output can exceed the kernel; the rest is cut.
+ * ConvTranspose's weight gradient is the same sum with X and dY trading places.
  */
-function weightGradient(g: GradContext, p: ReturnType<typeof convParams>, group: number): string {
+export function weightGradient(g: GradContext, x: string, dy: string, p: WindowParams, group: number): string {
   const { b } = g;
-  const x = g.x(0);
-  const dy = g.dy()!;
   const n = p.kernel.length;
   const xs = b.shape(x)!;
   const ws = b.shape(g.x(1))!;

@@ -1,5 +1,5 @@
 // Gradient rules of BatchNormalization (training mode: batch statistics; inference mode:
-// running statistics) and LayerNormalization. Statistics are recomputed in the backward graph in
+// running statistics), LayerNormalization, InstanceNormalization and GroupNormalization. Statistics are recomputed in the backward graph in
 // the input's own precision.
 
 import { GraphBuilder } from '../../onnx/builder';
@@ -74,5 +74,57 @@ defineRule('LayerNormalization', {
     // Scale and bias gradients at x's shape; the engine sums the leading axes away.
     const dscale = g.needs(1) ? b.mul(dy, xhat) : undefined;
     return [dx, dscale, g.node.inputs[2] && g.needs(2) ? dy : undefined];
+  },
+});
+
+/** Axes 2…rank−1: the spatial axes of an [N, C, …] tensor. */
+function spatialAxes(rank: number): number[] {
+  return Array.from({ length: rank - 2 }, (_, i) => i + 2);
+}
+
+defineRule('InstanceNormalization', {
+  inputs: [0, 1, 2],
+  backward: (g) => {
+    // Each (sample, channel) is standardized over its spatial positions, then scaled per channel.
+    const { b } = g;
+    const dy = g.dy()!;
+    const [x, scale] = [g.x(0), g.x(1)];
+    const axes = spatialAxes(g.rank(x));
+    const perChannel = (v: string) => b.unsqueeze(v, axes.map((a) => a - 1));
+    const { xhat, invStd } = standardize(b, x, axes, attrFloat(g.node, 'epsilon', 1e-5));
+    const dx = g.needs(0) ? normalizeBackward(b, b.mul(dy, perChannel(scale)), xhat, invStd, axes) : undefined;
+    const dscale = g.needs(1) ? b.reduceSum(b.mul(dy, xhat), [0, ...axes], false) : undefined;
+    const dbias = g.needs(2) ? b.reduceSum(dy, [0, ...axes], false) : undefined;
+    return [dx, dscale, dbias];
+  },
+});
+
+defineRule('GroupNormalization', {
+  inputs: [0, 1, 2],
+  backward: (g) => {
+    // Statistics over [N, G, C/G·spatial]. Opset 18 gave scale and bias one value per group;
+    // opset 21 made them per channel (the version in force is the graph's opset).
+    const { b } = g;
+    const dy = g.dy()!;
+    const [x, scale] = [g.x(0), g.x(1)];
+    const rank = g.rank(x);
+    const groups = attrInt(g.node, 'num_groups', 1);
+    const perGroup = b.graph.opset < 21;
+    const grouped = (v: string) => b.reshape(v, [0, groups, -1]);
+    const { xhat, invStd } = standardize(b, grouped(x), [2], attrFloat(g.node, 'epsilon', 1e-5));
+    const channelAxes = Array.from({ length: rank - 2 }, (_, i) => i + 1);
+    const scaled = perGroup ? b.mul(grouped(dy), b.unsqueeze(scale, [1])) : grouped(b.mul(dy, b.unsqueeze(scale, channelAxes)));
+    const dx = g.needs(0) ? b.reshapeLike(normalizeBackward(b, scaled, xhat, invStd, [2]), x) : undefined;
+    let dscale: string | undefined;
+    let dbias: string | undefined;
+    if (perGroup) {
+      if (g.needs(1)) dscale = b.reduceSum(b.mul(grouped(dy), xhat), [0, 2], false);
+      if (g.needs(2)) dbias = b.reduceSum(grouped(dy), [0, 2], false);
+    } else {
+      const axes = [0, ...spatialAxes(rank)];
+      if (g.needs(1)) dscale = b.reduceSum(b.mul(dy, b.reshapeLike(xhat, x)), axes, false);
+      if (g.needs(2)) dbias = b.reduceSum(dy, axes, false);
+    }
+    return [dx, dscale, dbias];
   },
 });

@@ -1,5 +1,6 @@
-// Gradient rules of reductions: ReduceSum, ReduceMean, ReduceSumSquare. The gradient is the
-// output gradient broadcast back over the reduced axes (and scaled, for the mean).
+// Gradient rules of reductions: ReduceSum, ReduceMean, ReduceSumSquare, ReduceMax, ReduceMin,
+// ReduceL2, ReduceLogSumExp. The gradient is the output gradient broadcast back over the reduced
+// axes, times the derivative of the reduction (which for L2 and LogSumExp reads the output).
 
 import { attrInt, attrInts } from '../../onnx/graph';
 import { isStatic, normalizeAxis } from '../../onnx/shapes/dims';
@@ -65,5 +66,55 @@ defineRule('ReduceSumSquare', {
     const twoX = b.mul(x, b.scalarLike(2, x));
     if (axes === 'none') return [b.mul(g.dy()!, twoX)];
     return [b.mul(spread(g, axes, g.dy()!), twoX)];
+  },
+});
+
+/** The forward output with the reduced axes kept, so that it broadcasts against x. */
+function keptOutput(g: GradContext, axes: number[]): string {
+  return attrInt(g.node, 'keepdims', 1) === 1 ? g.y(0) : g.b.unsqueeze(g.y(0), axes);
+}
+
+/**
+ * ReduceMax / ReduceMin: the gradient goes to the elements equal to the extremum and is shared
+ * evenly among ties, as torch.amax / torch.amin do (torch.max with indices picks one instead).
+ */
+function extremum(g: GradContext): (string | undefined)[] {
+  const { b } = g;
+  const x = g.x(0);
+  const axes = reducedAxes(g);
+  if (axes === 'none') return [g.dy()];
+  const hit = b.cast(b.op('Equal', [x, keptOutput(g, axes)]), g.type(x));
+  const ties = b.reduceSum(hit, axes, true);
+  return [b.mul(spread(g, axes, g.dy()!), b.div(hit, ties))];
+}
+
+defineRule('ReduceMax', { inputs: [0], backward: extremum });
+defineRule('ReduceMin', { inputs: [0], backward: extremum });
+
+defineRule('ReduceL2', {
+  inputs: [0],
+  backward: (g) => {
+    // d‖x‖/dx = x/‖x‖, and 0 where the norm is 0 (torch's subgradient there).
+    const { b } = g;
+    const x = g.x(0);
+    const axes = reducedAxes(g);
+    if (axes === 'none') return [g.dy()]; // the spec's no-op reduction is the identity
+    const norm = keptOutput(g, axes);
+    const zero = b.scalarLike(0, x);
+    const isZero = b.op('Equal', [norm, zero]);
+    const safe = b.op('Where', [isZero, b.scalarLike(1, x), norm]);
+    const ratio = b.op('Where', [isZero, zero, b.div(x, safe)]);
+    return [b.mul(spread(g, axes, g.dy()!), ratio)];
+  },
+});
+
+defineRule('ReduceLogSumExp', {
+  inputs: [0],
+  backward: (g) => {
+    // The derivative is the softmax over the reduced axes: exp(x − y).
+    const { b } = g;
+    const axes = reducedAxes(g);
+    if (axes === 'none') return [g.dy()];
+    return [b.mul(spread(g, axes, g.dy()!), b.op('Exp', [b.sub(g.x(0), keptOutput(g, axes))]))];
   },
 });

@@ -111,6 +111,12 @@ defineRule('Cast', {
   },
 });
 
+defineRule('CastLike', {
+  inputs: [0],
+  // The gradient goes back to x's own type; the target only lends its type.
+  backward: (g) => [g.b.cast(g.dy()!, g.type(g.x(0)))],
+});
+
 defineRule('Dropout', {
   inputs: [0],
   backward: (g) => {

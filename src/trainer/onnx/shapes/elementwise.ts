@@ -12,7 +12,8 @@ const UNARY = [
   'Neg', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Relu', 'LeakyRelu', 'Erf', 'Gelu', 'Abs',
   'Sign', 'Floor', 'Ceil', 'Round', 'Softplus', 'Softsign', 'Sin', 'Cos', 'Elu', 'Selu', 'HardSigmoid',
   'HardSwish', 'Softmax', 'LogSoftmax', 'Clip', 'Identity', 'CumSum', 'Trilu', 'Not', 'BitwiseNot',
-  'Mish', 'ThresholdedRelu', 'Celu', 'Hardmax', 'PRelu',
+  'Mish', 'ThresholdedRelu', 'Celu', 'Hardmax', 'PRelu', 'Tan', 'Sinh', 'Cosh', 'Atan', 'InstanceNormalization',
+  'GroupNormalization',
 ];
 
 const BOOL_UNARY = ['IsNaN', 'IsInf'];

@@ -11,6 +11,8 @@ export interface Facts {
   shape?: Dim[];
   /** contents of a small int64/int32 tensor (rank 0 or 1), symbolic where needed */
   value?: Dim[];
+  /** contents of a small float constant (rank 0 or 1): Resize's scales */
+  floats?: number[];
 }
 
 /** Tensors up to this many elements have their values tracked. */
@@ -22,6 +24,8 @@ export function factsOfTensor(t: Tensor): Facts {
   if (isInt && t.dims.length <= 1 && t.data.length <= VALUE_LIMIT) {
     f.value = Array.from(t.data as ArrayLike<number | bigint>, (v) => Number(v));
   }
+  const isFloat = t.type === DataType.FLOAT || t.type === DataType.DOUBLE;
+  if (isFloat && t.dims.length <= 1 && t.data.length <= VALUE_LIMIT) f.floats = Array.from(t.data as ArrayLike<number>);
   return f;
 }
 

@@ -4,7 +4,9 @@
 import { Dim, attrString } from '../graph';
 import { DataType } from '../tensor';
 import { broadcastShapes, freshDim, normalizeAxis } from './dims';
+import { einsumShape } from './einsum';
 import { Facts, InferCtx, InferFn } from './facts';
+import { resizeShape } from './resize';
 
 function matmulShape(a: Dim[] | undefined, b: Dim[] | undefined): Dim[] | undefined {
   if (!a || !b) return undefined;
@@ -182,6 +184,7 @@ export function nnRules(): Record<string, InferFn> {
   r.SoftmaxCrossEntropyLoss = lossShape;
   r.NegativeLogLikelihoodLoss = lossShape;
 
-  r.Einsum = (c) => [{ type: c.type(0) }];
+  r.Einsum = einsumShape;
+  r.Resize = resizeShape;
   return r;
 }

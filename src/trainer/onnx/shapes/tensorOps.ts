@@ -235,6 +235,17 @@ export function tensorOpRules(): Record<string, InferFn> {
   r.ScatterElements = (c) => [{ type: c.type(0), shape: c.shape(0) }];
   r.ScatterND = r.ScatterElements;
 
+  r.GatherND = (c) => {
+    // indices [..., k] pick slices of data after its batch_dims leading axes.
+    const data = c.shape(0);
+    const idx = c.shape(1);
+    if (!data || !idx) return [{ type: c.type(0) }];
+    const k = idx[idx.length - 1];
+    if (typeof k !== 'number') return [{ type: c.type(0) }];
+    const batch = c.attrInt('batch_dims', 0);
+    return [{ type: c.type(0), shape: [...idx.slice(0, -1), ...data.slice(batch + k)] }];
+  };
+
   r.Expand = (c) => {
     const target = c.value(1);
     if (target) return [{ type: c.type(0), shape: broadcastShapes([c.shape(0), target]) }];
