@@ -11,6 +11,7 @@ import type { ProblemType } from '../programs/lossHeads';
 import { BUILTINS } from '../models/names';
 import type { BuiltinConfig } from '../models';
 import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics';
+import type { LoraConfig } from '../programs/lora';
 
 export const MODEL_FIELDS: Section = {
   path: { type: t.string, doc: 'The ONNX model file to train (its float initializers are the parameters). Either path or builtin.' },
@@ -34,6 +35,19 @@ export const MODEL_FIELDS: Section = {
   freeze: { type: t.array(t.string), default: [], doc: 'Parameters (initializer names) to keep frozen.' },
   class_weights: { type: t.union(t.array(t.number(0)), t.enumOf('balanced')), doc: 'Cross-entropy class weights, or "balanced" (n_samples / (n_classes · count)).' },
   id2label: { type: t.union(t.array(t.string), t.object), doc: 'Label names by id (a list, or a mapping "0": name). Default: the sorted names when the training labels are text.' },
+  // Only today's task until the task families land (branch "tasks"); other names are refused, not trained with the wrong loss.
+  task: { type: t.enumOf('text-classification'), default: 'text-classification', doc: 'The task (optimum\'s names); text-classification is the loss chosen by problem_type.' },
+  lora: { type: t.object, doc: 'LoRA fine-tuning with peft\'s semantics: { r, lora_alpha, lora_dropout, target_modules, init }. Only the adapters train; the base model stays frozen.' },
+};
+
+export const LORA_FIELDS: Section = {
+  r: { type: t.integer(1), default: 8, doc: 'Rank of the adapters (peft\'s r).' },
+  lora_alpha: { type: t.number(0), default: 8, doc: 'Scaling numerator: the adapter output is multiplied by lora_alpha / r.' },
+  lora_dropout: { type: t.number(0, 0.99), default: 0, doc: 'Dropout on the adapter input, as peft applies it.' },
+  target_modules: { type: t.union(t.array(t.string), t.string), required: true, doc: 'Modules to adapt: names (a module path equal to or ending with .<name>), or one regular expression matched against the whole path.' },
+  init: { type: t.string, doc: 'A peft adapter_model.safetensors to start from. Default: peft\'s initialisation (A Kaiming-uniform, B zeros) from the seed.' },
+  bias: { type: t.enumOf('none'), default: 'none', doc: 'peft\'s bias option; only "none" (biases stay frozen).' },
+  use_rslora: { type: t.boolean, default: false, doc: 'rsLoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r.' },
 };
 
 export const DATA_FIELDS: Section = {
@@ -82,6 +96,9 @@ export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
   num_attention_heads: number;
   intermediate_size: number;
   max_position_embeddings: number;
+  task: 'text-classification';
+  /** LoRA settings (init resolved to an absolute path). */
+  lora?: LoraConfig;
 }
 
 export interface DataConfig {
@@ -124,6 +141,7 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const resolve = (p: string) => path.resolve(doc.dir, p);
   if (!model.path === !model.builtin) throw doc.error(['model'], model.path ? 'set either path or builtin, not both' : 'needs path (an ONNX file or model folder) or builtin (mlp, cnn, bert)');
   if (model.path) model.path = resolve(model.path);
+  if (model.lora !== undefined) model.lora = parseLora(doc, model.lora, resolve);
   if (model.tokenizer && model.tokenizer !== 'train') model.tokenizer = resolve(model.tokenizer);
   if (model.path && fs.existsSync(model.path) && fs.statSync(model.path).isDirectory()) readModelFolder(doc, model);
   model.num_labels ??= 2;
@@ -190,6 +208,22 @@ function readModelFolder(doc: ConfigDocument, model: ModelConfig): void {
   if (!model.id2label && id2label && typeof id2label === 'object' && !Object.values(id2label).every((v, i) => v === `LABEL_${i}`)) {
     model.id2label = Array.from({ length: Object.keys(id2label).length }, (_, i) => id2label[String(i)]);
   }
+}
+
+/** model.lora, validated; its target_modules regex must compile. */
+function parseLora(doc: ConfigDocument, value: unknown, resolve: (p: string) => string): LoraConfig {
+  const lora = validateSection(doc, ['model', 'lora'], value, LORA_FIELDS) as unknown as LoraConfig & { bias: string };
+  if (typeof lora.target_modules === 'string') {
+    try {
+      new RegExp(lora.target_modules);
+    } catch (e) {
+      throw doc.error(['model', 'lora', 'target_modules'], `is not a valid regular expression (${(e as Error).message})`);
+    }
+  } else if (lora.target_modules.length === 0) {
+    throw doc.error(['model', 'lora', 'target_modules'], 'needs at least one module name');
+  }
+  if (lora.init) lora.init = resolve(lora.init);
+  return lora;
 }
 
 /** id2label as a list: from a list, or from a mapping with the keys 0..num_labels-1. */

@@ -11,6 +11,8 @@ import { UserError } from '../errors';
 import { Model } from '../onnx/model';
 import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
+import { LoraModel } from '../programs/lora';
+import { writeAdapterFiles } from '../programs/peftFiles';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
 import { precisionOf } from '../programs/precision';
@@ -63,6 +65,8 @@ export interface TrainerOptions {
   threads?: number;
   prepare?: PrepareOptions;
   prepared?: PreparedModel;
+  /** LoRA: the adapters in `model`; saved models then carry peft's adapter files too. */
+  lora?: LoraModel;
 }
 
 export interface TrainOutput {
@@ -331,6 +335,7 @@ export class Trainer {
     const dir = saveCheckpoint(out, this.opts.model, {
       card: this.card(),
       training: this.training, trainerState: this.state, resume: { ...book, plateau: this.plateau && { ...this.plateau.state } }, args: { ...this.args }, learningRate: lr,
+      writeExtra: (d) => this.writeAdapter(d),
     }, this.args.save_only_model);
     rotateCheckpoints(out, this.args.save_total_limit, this.state.best_model_checkpoint);
     return dir;
@@ -386,6 +391,12 @@ export class Trainer {
   saveModel(dir = this.args.output_dir): void {
     fs.mkdirSync(dir, { recursive: true });
     exportModel(this.opts.model, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
+    this.writeAdapter(dir);
+  }
+
+  /** LoRA: writes peft's adapter_model.safetensors + adapter_config.json of the current adapters. */
+  writeAdapter(dir: string): void {
+    if (this.opts.lora) writeAdapterFiles(dir, this.opts.lora, this.training.params);
   }
 
   async release(): Promise<void> {

@@ -102,6 +102,8 @@ export interface PrepareOptions {
   output?: string;
   /** Parameters to keep frozen (exact names). */
   freeze?: string[];
+  /** Train these initializers only and freeze every other (LoRA: the adapters). */
+  trainOnly?: string[];
 }
 
 export class PrepareError extends Error {}
@@ -116,9 +118,10 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
   }
   const buffers = batchNormBuffers(graph);
   const freeze = new Set(opts.freeze ?? []);
+  const only = opts.trainOnly && new Set(opts.trainOnly);
   // Rank-0 float initializers are constants an exporter wrote (scales, epsilons), not weights.
   const candidates = [...graph.initializers].filter(([name, t]) =>
-    isFloatType(t.type) && t.dims.length >= 1 && !constants.has(name) && !buffers.includes(name) && !freeze.has(name)).map(([name]) => name);
+    isFloatType(t.type) && t.dims.length >= 1 && !constants.has(name) && !buffers.includes(name) && !freeze.has(name) && (!only || only.has(name))).map(([name]) => name);
   const b = new GraphBuilder(graph.clone());
   const plan = planGradients(b, b.graph.nodes, candidates, [logits]);
   const params: ParameterInfo[] = candidates.filter((n) => plan.needed.has(n)).map((name) => {
