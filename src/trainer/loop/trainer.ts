@@ -11,7 +11,7 @@ import { UserError } from '../errors';
 import { Model } from '../onnx/model';
 import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
-import { LoraModel } from '../programs/lora';
+import { LoraModel, mergeAdapters } from '../programs/lora';
 import { writeAdapterFiles } from '../programs/peftFiles';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
@@ -392,6 +392,13 @@ export class Trainer {
     fs.mkdirSync(dir, { recursive: true });
     exportModel(this.opts.model, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
     this.writeAdapter(dir);
+  }
+
+  /** LoRA: writes the base model with the adapters merged into its weights (W + scaling · (B A)ᵀ), no adapter nodes. */
+  saveMergedModel(dir: string): void {
+    if (!this.opts.lora) throw new UserError('this model has no LoRA adapters to merge (model.lora is not set)');
+    fs.mkdirSync(dir, { recursive: true });
+    exportModel(this.opts.lora.base, mergeAdapters(this.opts.lora, this.training.params), dir, this.card());
   }
 
   /** LoRA: writes peft's adapter_model.safetensors + adapter_config.json of the current adapters. */
