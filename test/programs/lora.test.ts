@@ -1,0 +1,116 @@
+// LoRA adapter insertion (programs/lora.ts): which modules get adapters, how they start, and
+// that merging them into the weights computes what the adapted graph computes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { FIXTURES, readJson } from '../helpers';
+import { loadModel, modelToProto } from '../../src/trainer/onnx/model';
+import { onnx } from '../../src/trainer/onnx/generated/onnx';
+import { Model } from '../../src/trainer/onnx/model';
+import { toInferenceForm } from '../../src/trainer/programs/lowering';
+import { LoraConfig, findTargets, insertAdapters, matchesTarget, mergeAdapters } from '../../src/trainer/programs/lora';
+import { readAdapterWeights } from '../../src/trainer/programs/peftFiles';
+import { Tensor, toNumbers } from '../../src/trainer/onnx/tensor';
+
+const TASKS = path.join(FIXTURES, 'tasks');
+
+function config(targets: string[] | string, init?: string): LoraConfig {
+  return { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: targets, use_rslora: false, init };
+}
+
+for (const [name, targets] of [['bert_cls_lora_ts', ['query', 'value']], ['llama_clm_lora_ts', ['q_proj', 'v_proj']]] as const) {
+  test(`${name}: adapters go on exactly the TorchScript modules export.json lists`, () => {
+    const model = loadModel(path.join(TASKS, name, 'model.onnx'));
+    const expected = readJson(path.join(TASKS, name, 'export.json')).lora_targets as Record<string, { node: string; weight_initializer: string }>;
+    const found = Object.fromEntries(findTargets(model.graph, [...targets]).map((s) => [s.module, { node: s.node.name, weight_initializer: s.weight }]));
+    const want = Object.fromEntries(Object.entries(expected).map(([m, t]) => [m, { node: t.node, weight_initializer: t.weight_initializer }]));
+    assert.deepEqual(found, want);
+  });
+}
+
+test('dynamo exports name modules through their scope metadata', () => {
+  const model = loadModel(path.join(TASKS, 'bert_qa_dynamo', 'model.onnx'));
+  const sites = findTargets(model.graph, ['query', 'value']);
+  assert.deepEqual(sites.map((s) => s.module).sort(), [
+    'bert.encoder.layer.0.attention.self.query', 'bert.encoder.layer.0.attention.self.value',
+    'bert.encoder.layer.1.attention.self.query', 'bert.encoder.layer.1.attention.self.value',
+  ]);
+  for (const s of sites) assert.deepEqual(model.graph.initializers.get(s.weight)!.dims, [32, 32]);
+});
+
+test('a regular expression must match the whole module path, as peft requires', () => {
+  const model = loadModel(path.join(TASKS, 'bert_qa_dynamo', 'model.onnx'));
+  assert.deepEqual(findTargets(model.graph, String.raw`.*layer\.1\..*\.(query|value)`).map((s) => s.module).sort(), [
+    'bert.encoder.layer.1.attention.self.query', 'bert.encoder.layer.1.attention.self.value',
+  ]);
+  assert.equal(findTargets(model.graph, 'query').length, 0);
+});
+
+test('a name matches a whole last segment only', () => {
+  assert.ok(matchesTarget('bert.encoder.layer.0.attention.self.query', ['query']));
+  assert.ok(matchesTarget('query', ['query']));
+  assert.ok(!matchesTarget('bert.encoder.layer.0.attention.self.my_query', ['query']));
+});
+
+test('an export wrapped in an extra scope still matches, and reads the init file by the module path', () => {
+  const dir = path.join(TASKS, 'bert_cls_lora_ts');
+  const model = loadModel(path.join(dir, 'model.onnx'));
+  for (const n of model.graph.nodes) if (n.name.startsWith('/')) n.name = `/m${n.name}`;
+  const init = readAdapterWeights(path.join(dir, 'adapter_model.safetensors'));
+  const lora = insertAdapters(model, config(['query', 'value'], path.join(dir, 'adapter_model.safetensors')), 42, init);
+  assert.deepEqual(lora.adapters.map((a) => a.module).sort(), Object.keys(readJson(path.join(dir, 'export.json')).lora_targets as object).sort());
+});
+
+test('without an init file, A is Kaiming-uniform (within ±1/√in) from the seed and B is zero', () => {
+  const model = loadModel(path.join(TASKS, 'bert_cls_lora_ts', 'model.onnx'));
+  const first = insertAdapters(model, config(['query']), 42);
+  const again = insertAdapters(model, config(['query']), 42);
+  const other = insertAdapters(model, config(['query']), 7);
+  const a = (l: typeof first) => toNumbers(l.model.graph.initializers.get(l.adapters[0].a)!);
+  const values = a(first);
+  assert.equal(values.length, 4 * 32);
+  assert.ok(values.every((v) => Math.abs(v) <= 1 / Math.sqrt(32)));
+  assert.ok(Math.max(...values.map(Math.abs)) > 0.5 / Math.sqrt(32));
+  assert.deepEqual(values, a(again));
+  assert.notDeepEqual(values, a(other));
+  assert.ok(toNumbers(first.model.graph.initializers.get(first.adapters[0].b)!).every((v) => v === 0));
+});
+
+test('the base model is left as it was', () => {
+  const model = loadModel(path.join(TASKS, 'bert_cls_lora_ts', 'model.onnx'));
+  const nodes = model.graph.nodes.length;
+  const lora = insertAdapters(model, config(['query', 'value']), 42);
+  assert.equal(model.graph.nodes.length, nodes);
+  assert.ok(!model.graph.initializers.has(lora.adapters[0].a));
+  assert.ok(lora.model.graph.nodes.length > nodes);
+});
+
+async function logits(model: Model, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+  const graph = model.graph.clone();
+  toInferenceForm(graph);
+  const session = await ort.InferenceSession.create(onnx.ModelProto.encode(modelToProto(graph, model.proto)).finish());
+  const out = await session.run(feeds);
+  return out[session.outputNames[0]].data as Float32Array;
+}
+
+test('merging the adapters into the weights computes what the adapted graph computes', async () => {
+  const dir = path.join(TASKS, 'bert_cls_lora_ts');
+  const base = loadModel(path.join(dir, 'model.onnx'));
+  const init = readAdapterWeights(path.join(dir, 'adapter_model.safetensors'));
+  const lora = insertAdapters(base, config(['query', 'value'], 'init'), 42, init);
+  const merged = mergeAdapters(lora, lora.model.graph.initializers as Map<string, Tensor>);
+  const mergedModel: Model = { ...base, graph: base.graph.clone() };
+  for (const [name, t] of merged) mergedModel.graph.initializers.set(name, t);
+  const ids = BigInt64Array.from({ length: 2 * 8 }, (_, i) => BigInt(5 + ((i * 37) % 90)));
+  const feeds = {
+    input_ids: new ort.Tensor('int64', ids, [2, 8]),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(16).fill(1n), [2, 8]),
+    token_type_ids: new ort.Tensor('int64', new BigInt64Array(16), [2, 8]),
+  };
+  const adapted = await logits(lora.model, feeds);
+  const fused = await logits(mergedModel, feeds);
+  const plain = await logits(base, feeds);
+  assert.ok(adapted.some((v, i) => Math.abs(v - plain[i]) > 1e-3), 'the init adapter changes the logits');
+  adapted.forEach((v, i) => assert.ok(Math.abs(v - fused[i]) < 1e-5, `logit ${i}: adapted ${v}, merged ${fused[i]}`));
+});
