@@ -11,7 +11,8 @@ import { Model } from '../../src/trainer/onnx/model';
 import { toInferenceForm } from '../../src/trainer/programs/lowering';
 import { LoraConfig, findTargets, insertAdapters, matchesTarget, mergeAdapters } from '../../src/trainer/programs/lora';
 import { readAdapterWeights } from '../../src/trainer/programs/peftFiles';
-import { Tensor, toNumbers } from '../../src/trainer/onnx/tensor';
+import { Tensor, fromNumbers, toNumbers } from '../../src/trainer/onnx/tensor';
+import { buildBert } from '../../src/trainer/models/bert';
 
 const TASKS = path.join(FIXTURES, 'tasks');
 
@@ -112,5 +113,33 @@ test('merging the adapters into the weights computes what the adapted graph comp
   const fused = await logits(mergedModel, feeds);
   const plain = await logits(base, feeds);
   assert.ok(adapted.some((v, i) => Math.abs(v - plain[i]) > 1e-3), 'the init adapter changes the logits');
+  adapted.forEach((v, i) => assert.ok(Math.abs(v - fused[i]) < 1e-5, `logit ${i}: adapted ${v}, merged ${fused[i]}`));
+});
+
+test('weights read through a Transpose are found by their state-dict names, and merge in their [out, in] layout', async () => {
+  const graph = buildBert({ vocabSize: 100, padTokenId: 0, hiddenSize: 32, numLayers: 2, numHeads: 2, intermediateSize: 64, maxPositions: 16, numLabels: 2, seed: 1, dropout: 0 });
+  const base: Model = { path: 'bert', proto: { opsetImport: [{ domain: '', version: graph.opset }] } as unknown as onnx.ModelProto, graph };
+  const lora = insertAdapters(base, config(['query', 'dense']), 42);
+  assert.deepEqual(lora.adapters.map((a) => a.module).sort(), [
+    'bert.encoder.layer.0.attention.output.dense', 'bert.encoder.layer.0.attention.self.query', 'bert.encoder.layer.0.intermediate.dense', 'bert.encoder.layer.0.output.dense',
+    'bert.encoder.layer.1.attention.output.dense', 'bert.encoder.layer.1.attention.self.query', 'bert.encoder.layer.1.intermediate.dense', 'bert.encoder.layer.1.output.dense',
+    'bert.pooler.dense',
+  ]);
+  // B starts at zero; give it values so that the adapters change the output.
+  for (const a of lora.adapters) {
+    const b = lora.model.graph.initializers.get(a.b)!;
+    lora.model.graph.initializers.set(a.b, fromNumbers(b.type, b.dims, Array.from({ length: b.data.length }, (_, i) => Math.sin(i) * 0.3)));
+  }
+  const mergedModel: Model = { ...base, graph: base.graph.clone() };
+  for (const [name, t] of mergeAdapters(lora, lora.model.graph.initializers as Map<string, Tensor>)) mergedModel.graph.initializers.set(name, t);
+  const feeds = {
+    input_ids: new ort.Tensor('int64', BigInt64Array.from({ length: 12 }, (_, i) => BigInt(1 + ((i * 13) % 99))), [2, 6]),
+    attention_mask: new ort.Tensor('int64', new BigInt64Array(12).fill(1n), [2, 6]),
+    token_type_ids: new ort.Tensor('int64', new BigInt64Array(12), [2, 6]),
+  };
+  const adapted = await logits(lora.model, feeds);
+  const fused = await logits(mergedModel, feeds);
+  const plain = await logits(base, feeds);
+  assert.ok(adapted.some((v, i) => Math.abs(v - plain[i]) > 1e-4), 'the adapters change the logits');
   adapted.forEach((v, i) => assert.ok(Math.abs(v - fused[i]) < 1e-5, `logit ${i}: adapted ${v}, merged ${fused[i]}`));
 });

@@ -4,7 +4,7 @@
 // trained adapters back into the weights for export. Tensor layouts and names are peft's:
 // A [r, in], B [out, r], `base_model.model.<module path>.lora_A.weight`.
 
-import { Graph, Node, attrInt } from '../onnx/graph';
+import { Graph, Node, attrInt, attrInts } from '../onnx/graph';
 import { Model } from '../onnx/model';
 import { DataType, Tensor, fromNumbers, isFloatType, scalarTensor, toNumbers, zeros } from '../onnx/tensor';
 import { Initializer } from '../models/init';
@@ -80,17 +80,34 @@ export function modulePathOf(n: Node): string | undefined {
   return segments.length ? segments.join('.') : undefined;
 }
 
-/** Every MatMul / Gemm of the graph that multiplies by a 2-D float initializer. */
+/**
+ * Every MatMul / Gemm of the graph that multiplies by a 2-D float initializer, stored as is or
+ * read through Transpose(perm [1, 0]) (exports without constant folding, the built-in models).
+ */
 export function linearSites(graph: Graph): LinearSite[] {
   const sites: LinearSite[] = [];
+  const producers = graph.producers();
+  const isWeight = (name: string) => {
+    const w = graph.initializers.get(name);
+    return !!w && isFloatType(w.type) && w.dims.length === 2;
+  };
   for (const node of graph.nodes) {
-    if (node.domain !== '' || (node.op !== 'MatMul' && node.op !== 'Gemm')) continue;
-    const w = graph.initializers.get(node.inputs[1]);
-    if (!w || !isFloatType(w.type) || w.dims.length !== 2 || graph.initializers.has(node.inputs[0])) continue;
+    if (node.domain !== '' || (node.op !== 'MatMul' && node.op !== 'Gemm') || graph.initializers.has(node.inputs[0])) continue;
     if (node.op === 'Gemm' && attrInt(node, 'transA', 0) !== 0) continue;
-    const layout = node.op === 'Gemm' && attrInt(node, 'transB', 0) === 1 ? 'out_in' : 'in_out';
-    const [inFeatures, outFeatures] = layout === 'in_out' ? w.dims : [w.dims[1], w.dims[0]];
-    sites.push({ node, module: modulePathOf(node), weight: node.inputs[1], layout, inFeatures, outFeatures });
+    let weight = node.inputs[1];
+    let transposed = node.op === 'Gemm' && attrInt(node, 'transB', 0) === 1;
+    const t = producers.get(weight);
+    if (!isWeight(weight) && t?.op === 'Transpose' && t.domain === '' && isWeight(t.inputs[0]) && (attrInts(t, 'perm') ?? [1, 0]).join() === '1,0') {
+      weight = t.inputs[0];
+      transposed = !transposed;
+    }
+    if (!isWeight(weight)) continue;
+    const dims = graph.initializers.get(weight)!.dims;
+    const layout = transposed ? 'out_in' : 'in_out';
+    const [inFeatures, outFeatures] = layout === 'in_out' ? dims : [dims[1], dims[0]];
+    // The state-dict name of an unfolded weight says its module when the node name does not.
+    const module = modulePathOf(node) ?? (weight.endsWith('.weight') ? weight.slice(0, -'.weight'.length) : undefined);
+    sites.push({ node, module, weight, layout, inFeatures, outFeatures });
   }
   return sites;
 }
