@@ -10,7 +10,7 @@ import { TrainerConfig, configSchema, loadConfig } from './config/config';
 import { UserError } from './errors';
 import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
-import { formatReport, inspectModel } from './inspect';
+import { formatReport, inspectConfig, inspectModel } from './inspect';
 import { jsonlLogCallback } from './logging/jsonl';
 import { progressCallback } from './logging/progress';
 import { StopRequest, TrainerCallback, stopCallback } from './loop/callbacks';
@@ -32,6 +32,7 @@ commands:
                                          write a checkpoint's inference-ready model.onnx (LoRA:
                                          adapters merged; --adapter-only: peft's adapter files)
   check MODEL [--output NAME]            list operators, trainable parameters, unsupported ops
+  check CONFIG                           the same for the model a config trains (LoRA: the adapters)
   schema                                 print the config file's JSON Schema
 
 Exit codes: 0 success, 2 bad config / data / model, 1 failure while running.`;
@@ -191,7 +192,8 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
         await exportCheckpoint(need('a config file'), values.checkpoint, values.output, !!values['adapter-only'], io, hooks);
         return 0;
       case 'check': {
-        const report = inspectModel(path.resolve(need('a model file')), values.output);
+        const target = path.resolve(need('a model file or a config file'));
+        const report = /\.(ya?ml|json)$/i.test(target) ? inspectConfig(readConfig(target, hooks)) : inspectModel(target, values.output);
         io.out(formatReport(report) + '\n');
         return report.unsupported.length ? 2 : 0;
       }

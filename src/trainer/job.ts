@@ -44,7 +44,7 @@ export interface Job {
 }
 
 /** Inserts model.lora's adapters, starting from its init file or from peft's initialisation. */
-function applyLora(config: TrainerConfig, model: Model): LoraModel {
+export function applyLora(config: TrainerConfig, model: Model): LoraModel {
   const lora = config.model.lora!;
   if (lora.init && !fs.existsSync(lora.init)) throw config.doc.error(['model', 'lora', 'init'], `file not found: ${lora.init}`);
   const init = lora.init ? readAdapterWeights(lora.init) : undefined;

@@ -162,3 +162,24 @@ test('lora_dropout drops adapter inputs with the run\'s seeded masks', () => {
   assert.deepEqual(losses(0.5, 42), dropped);
   assert.notDeepEqual(losses(0.5, 1), dropped);
 });
+
+test('check with a LoRA config lists the adapters as the only trainable parameters', () => {
+  const r = runCli(['check', path.join(FIXTURE, 'trainer.json')]);
+  assert.equal(r.code, 0, r.stderr);
+  const params = readJson(path.join(FIXTURE, 'params.json')) as { trainable_parameters: number; tensors: number };
+  assert.match(r.stdout, new RegExp(`trainable parameters: ${params.tensors} tensors, ${params.trainable_parameters.toLocaleString('en-US')} values`));
+  for (const name of Object.keys(peftHeader())) assert.match(r.stdout, new RegExp(`^  ${name.replace(/\./g, '\\.')} `, 'm'));
+});
+
+test('evaluate with a checkpoint uses its adapters: the loss the next training step logged', () => {
+  const dir = setup('evaluate', (c) => {
+    checkpointing(c);
+    (c as unknown as { data: Record<string, string> }).data.eval = 'train.jsonl';
+  });
+  train(dir);
+  const r = runCli(['evaluate', path.join(dir, 'trainer.json'), '--checkpoint', path.join(dir, 'out', 'checkpoint-4')]);
+  assert.equal(r.code, 0, r.stderr);
+  const evalLoss = (JSON.parse(r.stdout) as Record<string, number>).eval_loss;
+  const step5 = (readJson(path.join(dir, 'out', 'trainer_state.json')).log_history as Record<string, number>[]).find((e) => e.step === 5 && 'loss' in e)!;
+  assert.ok(Math.abs(evalLoss - step5.loss) < 1e-5, `eval_loss ${evalLoss}, step 5 loss ${step5.loss}`);
+});
