@@ -11,7 +11,7 @@ import { UserError } from '../errors';
 import { Model } from '../onnx/model';
 import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
-import { LoraModel, mergeAdapters } from '../programs/lora';
+import { LoraModel, adapterTensorNames, mergeAdapters } from '../programs/lora';
 import { writeAdapterFiles } from '../programs/peftFiles';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
@@ -65,7 +65,7 @@ export interface TrainerOptions {
   threads?: number;
   prepare?: PrepareOptions;
   prepared?: PreparedModel;
-  /** LoRA: the adapters in `model`; saved models then carry peft's adapter files too. */
+  /** LoRA (insertAdapters): the adapted model, trained in place of `model`; saved models carry peft's adapter files too. */
   lora?: LoraModel;
 }
 
@@ -98,12 +98,19 @@ export class Trainer {
 
   constructor(private readonly opts: TrainerOptions) {
     this.args = opts.args;
-    this.prepared = opts.prepared ?? prepareModel(opts.model, opts.prepare);
+    // A LoRA model trains its adapters only, whatever else `prepare` says.
+    const trainOnly = opts.lora ? adapterTensorNames(opts.lora) : opts.prepare?.trainOnly;
+    this.prepared = opts.prepared ?? prepareModel(opts.lora?.model ?? opts.model, { ...opts.prepare, trainOnly });
     this.labels = opts.labels ?? defaultLabels(this.prepared);
     this.loss = lossOptions(this.labels, opts.args, opts.trainDataset);
     this.flopParameters = countFlopParameters(this.prepared);
     this.callbacks = new CallbackList([defaultFlowCallback(), ...(opts.callbacks ?? [])]);
     this.training = initialState(this.prepared, []);
+  }
+
+  /** The model whose parameters train: the adapted one with LoRA. */
+  private get trainedModel(): Model {
+    return this.opts.lora?.model ?? this.opts.model;
   }
 
   /** Adds a callback (after the ones given at construction). */
@@ -332,7 +339,7 @@ export class Trainer {
     }
     this.state.stateful_callbacks = { TrainerControl: { args: { ...this.control, should_save: true }, attributes: {} } };
     for (const cb of this.callbacks.callbacks) if (cb.stateful && cb.name) this.state.stateful_callbacks[cb.name] = cb.stateful();
-    const dir = saveCheckpoint(out, this.opts.model, {
+    const dir = saveCheckpoint(out, this.trainedModel, {
       card: this.card(),
       training: this.training, trainerState: this.state, resume: { ...book, plateau: this.plateau && { ...this.plateau.state } }, args: { ...this.args }, learningRate: lr,
       writeExtra: (d) => this.writeAdapter(d),
@@ -390,7 +397,7 @@ export class Trainer {
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */
   saveModel(dir = this.args.output_dir): void {
     fs.mkdirSync(dir, { recursive: true });
-    exportModel(this.opts.model, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
+    exportModel(this.trainedModel, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
     this.writeAdapter(dir);
   }
 
