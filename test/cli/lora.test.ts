@@ -183,3 +183,12 @@ test('evaluate with a checkpoint uses its adapters: the loss the next training s
   const step5 = (readJson(path.join(dir, 'out', 'trainer_state.json')).log_history as Record<string, number>[]).find((e) => e.step === 5 && 'loss' in e)!;
   assert.ok(Math.abs(evalLoss - step5.loss) < 1e-5, `eval_loss ${evalLoss}, step 5 loss ${step5.loss}`);
 });
+
+test('a LoRA option outside what Trainer implements is refused naming the key', () => {
+  const dir = setup('bias', (c) => {
+    (c.model.lora as Record<string, unknown>).bias = 'all';
+  });
+  const r = runCli(['train', path.join(dir, 'trainer.json')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /trainer\.json:\d+: model\.lora\.bias: expected one of none, got "all"/);
+});

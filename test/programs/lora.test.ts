@@ -143,3 +143,20 @@ test('weights read through a Transpose are found by their state-dict names, and 
   assert.ok(adapted.some((v, i) => Math.abs(v - plain[i]) > 1e-4), 'the adapters change the logits');
   adapted.forEach((v, i) => assert.ok(Math.abs(v - fused[i]) < 1e-5, `logit ${i}: adapted ${v}, merged ${fused[i]}`));
 });
+
+test('use_rslora scales the adapters by lora_alpha / √r instead of lora_alpha / r', () => {
+  const dir = path.join(TASKS, 'bert_cls_lora_ts');
+  const base = loadModel(path.join(dir, 'model.onnx'));
+  const init = readAdapterWeights(path.join(dir, 'adapter_model.safetensors'));
+  const delta = (rslora: boolean) => {
+    const lora = insertAdapters(base, { ...config(['query', 'value'], 'init'), use_rslora: rslora }, 42, init);
+    const ad = lora.adapters[0];
+    const merged = toNumbers(mergeAdapters(lora, lora.model.graph.initializers as Map<string, Tensor>).get(ad.weight)!);
+    const w = toNumbers(base.graph.initializers.get(ad.weight)!);
+    return merged.map((v, i) => v - w[i]);
+  };
+  const plain = delta(false);
+  const rs = delta(true);
+  const k = plain.findIndex((v) => Math.abs(v) > 1e-3);
+  assert.ok(Math.abs(rs[k] / plain[k] - Math.sqrt(4)) < 1e-4, `ratio ${rs[k] / plain[k]}`);
+});

@@ -243,6 +243,14 @@ function labelList(doc: ConfigDocument, value: unknown, numLabels: number): stri
   return names as string[];
 }
 
+/** The model section's schema, with model.lora's own keys (editors complete them too). */
+function modelSchema(): Record<string, unknown> {
+  const schema = sectionSchema(MODEL_FIELDS, TOP_FIELDS.model.doc);
+  const properties = schema.properties as Record<string, unknown>;
+  properties.lora = sectionSchema(LORA_FIELDS, MODEL_FIELDS.lora.doc);
+  return schema;
+}
+
 /** JSON Schema of the whole config file, for editors. */
 export function configSchema(): Record<string, unknown> {
   return {
@@ -252,7 +260,7 @@ export function configSchema(): Record<string, unknown> {
     additionalProperties: false,
     required: ['model'],
     properties: {
-      model: sectionSchema(MODEL_FIELDS, TOP_FIELDS.model.doc),
+      model: modelSchema(),
       data: sectionSchema(DATA_FIELDS, TOP_FIELDS.data.doc),
       training: sectionSchema(TRAINING_FIELDS, TOP_FIELDS.training.doc),
       device: { enum: ['auto', 'cpu', 'cuda'], default: 'auto', description: TOP_FIELDS.device.doc },
