@@ -192,3 +192,24 @@ test('a LoRA option outside what Trainer implements is refused naming the key', 
   assert.equal(r.code, 2);
   assert.match(r.stderr, /trainer\.json:\d+: model\.lora\.bias: expected one of none, got "all"/);
 });
+
+test('LoRA trains a dynamo export, its target modules found by their scope metadata', () => {
+  const fixture = path.join(FIXTURES, 'tasks', 'bert_qa_dynamo');
+  const dir = tempDir('lora-dynamo');
+  fs.copyFileSync(path.join(fixture, 'model.onnx'), path.join(dir, 'model.onnx'));
+  // The start logits read as a 16-way classification: enough to train through the adapters.
+  const rows = fs.readFileSync(path.join(fixture, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  fs.writeFileSync(path.join(dir, 'train.jsonl'), rows.map((r, i) => JSON.stringify({ input_ids: r.input_ids, attention_mask: r.attention_mask, token_type_ids: r.token_type_ids, labels: i % 16 })).join('\n') + '\n');
+  fs.writeFileSync(path.join(dir, 'trainer.json'), JSON.stringify({
+    model: { path: 'model.onnx', output: 'start_logits', num_labels: 16, lora: { r: 4, lora_alpha: 8, target_modules: ['query', 'value'] } },
+    data: { train: 'train.jsonl' },
+    training: { output_dir: 'out', max_steps: 2, per_device_train_batch_size: 16, learning_rate: 0.01, save_strategy: 'no', report_to: 'none' },
+  }));
+  const r = runCli(['train', path.join(dir, 'trainer.json')]);
+  assert.equal(r.code, 0, r.stderr);
+  const base = (readJson(path.join(fixture, 'params.json')) as { trainable_parameters: number }).trainable_parameters;
+  assert.match(r.stderr, new RegExp(`trainable params: 1,024 \\|\\| all params: ${(base + 1024).toLocaleString('en-US')} \\|\\|`));
+  const adapter = readSafetensors(path.join(dir, 'out', 'adapter_model.safetensors')).tensors;
+  assert.deepEqual([...adapter.keys()].sort(), Object.keys(peftHeader()).sort());
+  for (const [name, t] of adapter) if (name.endsWith('lora_B.weight')) assert.ok(toNumbers(t).some((v) => v !== 0), `${name} left zero`);
+});
