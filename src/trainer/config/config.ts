@@ -213,6 +213,10 @@ function readModelFolder(doc: ConfigDocument, model: ModelConfig): void {
 /** model.lora, validated; its target_modules regex must compile. */
 function parseLora(doc: ConfigDocument, value: unknown, resolve: (p: string) => string): LoraConfig {
   const lora = validateSection(doc, ['model', 'lora'], value, LORA_FIELDS) as unknown as LoraConfig & { bias: string };
+  if (lora.target_modules === 'all-linear') {
+    // peft's shorthand depends on the model class (which layer is the output layer); a file does not say.
+    throw doc.error(['model', 'lora', 'target_modules'], '"all-linear" is not supported; list the module names (e.g. [query, key, value, dense]) or give a regular expression');
+  }
   if (typeof lora.target_modules === 'string') {
     try {
       new RegExp(lora.target_modules);
