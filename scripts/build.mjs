@@ -21,6 +21,7 @@ const entries = [
   { in: 'src/trainerProcess.ts', out: 'dist/trainerProcess.js' },
   { in: 'src/trainer/index.ts', out: 'dist/trainer.js' },
   { in: 'src/bench/bench.ts', out: 'dist/bench.js' },
+  { in: 'src/bench/loraMemory.ts', out: 'dist/benchLora.js' },
 ].filter((e) => existsSync(e.in));
 
 await Promise.all([

@@ -37,3 +37,21 @@ test('a Trainer built in code trains, evaluates and predicts, calling back with 
 test('bad TrainingArguments in code throw an error naming the key', () => {
   assert.throws(() => lib.trainingArguments({ learning_rat: 1 }), /learning_rat: unknown key; did you mean "learning_rate"\?/);
 });
+
+test('a Trainer given LoRA adapters trains them alone and saves them in peft\'s files', async () => {
+  const dir = path.join(FIXTURES, 'tasks', 'bert_cls_lora_ts');
+  const base = lib.loadModel(path.join(dir, 'model.onnx'));
+  const lora = lib.insertAdapters(base, { r: 4, lora_alpha: 8, lora_dropout: 0, target_modules: ['query', 'value'], use_rslora: false }, 42);
+  const source = await lib.openSource(path.join(dir, 'train.jsonl'));
+  const dataset = lib.buildDataset(source, base.graph.inputs, { problemType: 'single_label_classification', numLabels: 2 }, true);
+  const out = tempDir('library-lora');
+  const trainer = new lib.Trainer({
+    model: base, lora, labels: { problemType: 'single_label_classification', numLabels: 2 },
+    args: lib.trainingArguments({ output_dir: out, max_steps: 2, save_strategy: 'no' }), trainDataset: dataset,
+  });
+  assert.deepEqual(trainer.prepared.params.map((p) => p.name).sort(), lib.adapterTensorNames(lora).sort());
+  await trainer.train();
+  trainer.saveModel(out);
+  assert.deepEqual([...lib.readAdapterWeights(path.join(out, 'adapter_model.safetensors')).keys()].sort(), lib.adapterTensorNames(lora).sort());
+  await trainer.release();
+});

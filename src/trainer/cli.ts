@@ -10,12 +10,13 @@ import { TrainerConfig, configSchema, loadConfig } from './config/config';
 import { UserError } from './errors';
 import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
-import { formatReport, inspectModel } from './inspect';
+import { formatReport, inspectConfig, inspectModel } from './inspect';
 import { jsonlLogCallback } from './logging/jsonl';
 import { progressCallback } from './logging/progress';
 import { StopRequest, TrainerCallback, stopCallback } from './loop/callbacks';
-import { ModelFormatError } from './onnx/model';
-import { PrepareError } from './programs/prepare';
+import { Model, ModelFormatError } from './onnx/model';
+import { PrepareError, PreparedModel } from './programs/prepare';
+import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './programs/peftFiles';
 import { DeviceError } from './programs/session';
 import { ScheduleError } from './loop/schedules';
 import { writePredictions } from './loop/predictions';
@@ -27,9 +28,11 @@ commands:
   evaluate CONFIG [--checkpoint DIR]     evaluate the final model or a checkpoint on data.eval
   predict CONFIG [--checkpoint DIR] [--output FILE]
                                          write predictions for data.test as JSONL
-  export CONFIG --checkpoint DIR --output DIR
-                                         write a checkpoint's inference-ready model.onnx
+  export CONFIG --checkpoint DIR --output DIR [--adapter-only]
+                                         write a checkpoint's inference-ready model.onnx (LoRA:
+                                         adapters merged; --adapter-only: peft's adapter files)
   check MODEL [--output NAME]            list operators, trainable parameters, unsupported ops
+  check CONFIG                           the same for the model a config trains (LoRA: the adapters)
   schema                                 print the config file's JSON Schema
 
 Exit codes: 0 success, 2 bad config / data / model, 1 failure while running.`;
@@ -81,6 +84,7 @@ async function train(configFile: string, resume: string | boolean | undefined, i
   checkOutputDir(config, !!resumeFrom);
   const job = await prepareJob(config, 'train', runCallbacks(config, io, hooks), hooks.onPhase);
   for (const w of job.prepared.warnings) io.err(`warning: ${w}\n`);
+  if (job.lora) io.err(trainableLine(job.prepared, job.lora.base) + '\n');
   const result = await job.trainer.train(typeof resumeFrom === 'string' ? path.resolve(resumeFrom) : resumeFrom);
   job.trainer.saveModel(config.training.output_dir);
   await job.trainer.release();
@@ -118,14 +122,36 @@ async function predict(configFile: string, checkpoint: string | undefined, outpu
   if (Object.keys(result.metrics).length) io.out(JSON.stringify(result.metrics, null, 2) + '\n');
 }
 
-async function exportCheckpoint(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
+/** peft's print_trainable_parameters line: the trained values against all the model's parameters. */
+function trainableLine(prepared: PreparedModel, base: Model): string {
+  const count = (dims: number[]) => dims.reduce((a, d) => a * d, 1);
+  const trainable = prepared.params.reduce((n, p) => n + count(p.dims), 0);
+  // Values of the export's Constant nodes (folded shapes, scales) were never PyTorch parameters.
+  const constants = new Set(base.graph.nodes.filter((n) => n.op === 'Constant').flatMap((n) => n.outputs));
+  const frozen = prepared.frozen.filter((f) => !constants.has(f)).map((f) => prepared.graph.initializers.get(f)!)
+    .filter((t) => t.dims.length >= 1).reduce((n, t) => n + count(t.dims), 0);
+  const all = trainable + frozen;
+  return `trainable params: ${trainable.toLocaleString('en-US')} || all params: ${all.toLocaleString('en-US')} || trainable%: ${(100 * trainable / all).toFixed(4)}`;
+}
+
+async function exportCheckpoint(configFile: string, checkpoint: string | undefined, output: string | undefined, adapterOnly: boolean, io: Io, hooks: Hooks): Promise<void> {
   const config = readConfig(configFile, hooks);
   if (!output) throw new UserError('export needs --output DIR');
+  if (adapterOnly && !config.model.lora) throw new UserError(`${config.file}: --adapter-only needs model.lora (this model has no adapters)`);
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'export', {}, () => {}, weights);
   job.trainer.loadCheckpointWeights(weights);
-  job.trainer.saveModel(path.resolve(output));
-  io.out(`exported ${path.join(path.resolve(output), 'model.onnx')}\n`);
+  const dir = path.resolve(output);
+  if (adapterOnly) {
+    fs.mkdirSync(dir, { recursive: true });
+    job.trainer.writeAdapter(dir);
+    io.out(`exported ${path.join(dir, ADAPTER_WEIGHTS_FILE)} and ${ADAPTER_CONFIG_FILE}\n`);
+    return;
+  }
+  // A LoRA model is exported as its base model with the adapters merged: no extra nodes at inference.
+  if (job.lora) job.trainer.saveMergedModel(dir);
+  else job.trainer.saveModel(dir);
+  io.out(`exported ${path.join(dir, 'model.onnx')}\n`);
 }
 
 export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<number> {
@@ -138,6 +164,7 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
         resume: { type: 'boolean' },
         checkpoint: { type: 'string' },
         output: { type: 'string' },
+        'adapter-only': { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -163,10 +190,11 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
         await predict(need('a config file'), values.checkpoint, values.output, io, hooks);
         return 0;
       case 'export':
-        await exportCheckpoint(need('a config file'), values.checkpoint, values.output, io, hooks);
+        await exportCheckpoint(need('a config file'), values.checkpoint, values.output, !!values['adapter-only'], io, hooks);
         return 0;
       case 'check': {
-        const report = inspectModel(path.resolve(need('a model file')), values.output);
+        const target = path.resolve(need('a model file or a config file'));
+        const report = /\.(ya?ml|json)$/i.test(target) ? inspectConfig(readConfig(target, hooks)) : inspectModel(target, values.output);
         io.out(formatReport(report) + '\n');
         return report.unsupported.length ? 2 : 0;
       }

@@ -1,12 +1,19 @@
-// `onnx-trainer check MODEL`: which operators a model uses, which parameters training would
-// update, and what stands in the way (operators on the gradient path without a rule).
+// `onnx-trainer check MODEL|CONFIG`: which operators a model uses, which parameters training
+// would update, and what stands in the way (operators on the gradient path without a rule).
+// Given a config, the model is the one its run trains: with model.lora, the adapted model whose
+// only parameters are the adapters.
 
+import * as fs from 'node:fs';
 import { planGradients } from './autodiff/backward';
 import { gradientRules } from './autodiff/registry';
 import { GraphBuilder } from './onnx/builder';
-import { loadModel } from './onnx/model';
+import { TrainerConfig } from './config/config';
+import { UserError } from './errors';
+import { applyLora } from './job';
+import { Model, loadModel } from './onnx/model';
 import { typeName } from './onnx/tensor';
-import { prepareModel } from './programs/prepare';
+import { PrepareOptions, prepareModel } from './programs/prepare';
+import { adapterTensorNames } from './programs/lora';
 import { FROZEN_EXPLANATIONS } from './programs/trainable';
 
 export interface ModelReport {
@@ -22,11 +29,28 @@ export interface ModelReport {
   notTrained: { name: string; shape: number[]; reason: string }[];
   warnings: string[];
   unsupported: { op: string; node: string }[];
+  /** With model.lora: the adapted modules. */
+  adapters?: string[];
 }
 
+/** The report of an ONNX file. */
 export function inspectModel(file: string, output?: string): ModelReport {
+  return inspect(file, loadModel(file), { output });
+}
+
+/** The report of the model a config trains (with model.lora: its adapters are the parameters). */
+export function inspectConfig(config: TrainerConfig): ModelReport {
+  const file = config.model.path;
+  if (!file) throw config.doc.error(['model', 'builtin'], 'check reads an ONNX file; a built-in model has none (check the config of an ONNX model)');
+  if (!fs.existsSync(file)) throw new UserError(`${config.file}: model.path: model file not found: ${file}`);
   const model = loadModel(file);
-  const prepared = prepareModel(model, { output });
+  const lora = config.model.lora && applyLora(config, model);
+  const report = inspect(file, lora?.model ?? model, { output: config.model.output, freeze: config.model.freeze, trainOnly: lora && adapterTensorNames(lora) });
+  return lora ? { ...report, adapters: lora.adapters.map((a) => a.module) } : report;
+}
+
+function inspect(file: string, model: Model, opts: PrepareOptions): ModelReport {
+  const prepared = prepareModel(model, opts);
   const b = new GraphBuilder(prepared.graph.clone());
   const candidates = [...prepared.params.map((p) => p.name)];
   const plan = planGradients(b, b.graph.nodes, candidates, [prepared.logits]);
@@ -49,7 +73,7 @@ export function inspectModel(file: string, output?: string): ModelReport {
     params: prepared.params.map((p) => ({ name: p.name, shape: p.dims, decay: p.decay })),
     buffers: prepared.buffers,
     frozen: prepared.frozen,
-    notTrained: [...prepared.frozenReasons].filter(([name, reason]) => reason !== 'Constant node' && prepared.graph.initializers.get(name)!.dims.length >= 1)
+    notTrained: [...prepared.frozenReasons].filter(([name, reason]) => reason !== 'Constant node' && reason !== 'LoRA base model' && prepared.graph.initializers.get(name)!.dims.length >= 1)
       .map(([name, reason]) => ({ name, shape: [...prepared.graph.initializers.get(name)!.dims], reason: FROZEN_EXPLANATIONS[reason] })),
     warnings: prepared.warnings,
     unsupported: plan.unsupported.map((n) => ({ op: n.op, node: n.name })),
@@ -64,6 +88,7 @@ export function formatReport(r: ModelReport): string {
   lines.push('', 'operators:');
   for (const o of r.ops) lines.push(`  ${o.op.padEnd(28)} ×${String(o.count).padEnd(4)} ${o.support}`);
   const total = r.params.reduce((n, p) => n + p.shape.reduce((a, d) => a * d, 1), 0);
+  if (r.adapters) lines.push('', `LoRA adapters on ${r.adapters.length} modules: ${r.adapters.join(', ')}`);
   lines.push('', `trainable parameters: ${r.params.length} tensors, ${total.toLocaleString('en-US')} values`);
   for (const p of r.params) lines.push(`  ${p.name.padEnd(48)} [${p.shape.join(', ')}]${p.decay ? '' : '  (no weight decay)'}`);
   if (r.buffers.length) lines.push('', `batch-norm running statistics (updated, not trained): ${r.buffers.join(', ')}`);
@@ -72,7 +97,7 @@ export function formatReport(r: ModelReport): string {
     for (const f of r.notTrained) lines.push(`  ${f.name.padEnd(48)} [${f.shape.join(', ')}]  ${f.reason}`);
   }
   const constants = r.frozen.length - r.notTrained.length;
-  if (constants) lines.push('', `constants (not trained): ${constants} (Constant nodes and scalars the exporter wrote)`);
+  if (constants) lines.push('', `${r.adapters ? 'frozen tensors (the base model and constants)' : 'constants (not trained)'}: ${constants}${r.adapters ? '' : ' (Constant nodes and scalars the exporter wrote)'}`);
   for (const w of r.warnings) lines.push('', `warning: ${w}`);
   lines.push('');
   if (r.unsupported.length) {

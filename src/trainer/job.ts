@@ -21,6 +21,8 @@ import { Trainer } from './loop/trainer';
 import { Model, loadModel } from './onnx/model';
 import { CONFIG_FILE } from './programs/export';
 import { PreparedModel, prepareModel } from './programs/prepare';
+import { LoraModel, adapterTensorNames, insertAdapters } from './programs/lora';
+import { readAdapterWeights } from './programs/peftFiles';
 import { resolveDevice } from './programs/session';
 import { compileTrainStep } from './programs/trainStep';
 import { precisionOf, precisionUnsupported } from './programs/precision';
@@ -37,6 +39,16 @@ export interface Job {
   eval?: Dataset;
   test?: Dataset;
   trainer: Trainer;
+  /** With model.lora: the adapters inserted into `model` (and the base model they came from). */
+  lora?: LoraModel;
+}
+
+/** Inserts model.lora's adapters, starting from its init file or from peft's initialisation. */
+export function applyLora(config: TrainerConfig, model: Model): LoraModel {
+  const lora = config.model.lora!;
+  if (lora.init && !fs.existsSync(lora.init)) throw config.doc.error(['model', 'lora', 'init'], `file not found: ${lora.init}`);
+  const init = lora.init ? readAdapterWeights(lora.init) : undefined;
+  return insertAdapters(model, lora, config.training.seed, init);
 }
 
 type Split = 'train' | 'eval' | 'test';
@@ -163,7 +175,11 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   if (config.model.builtin === 'bert') tokenize();
   const model = acquireModel(config, sample, text && { size: text.spec.tokenizer.vocabSize, padTokenId: text.spec.tokenizer.padTokenId });
   if (!config.model.builtin) tokenize(model.graph.inputs.map((i) => i.name));
-  const prepared = prepareModel(model, { output: config.model.output, freeze: config.model.freeze, trainable: config.model.trainable, tieIdentical: config.model.tie_identical });
+  const lora = config.model.lora && applyLora(config, model);
+  const prepared = prepareModel(lora?.model ?? model, {
+    output: config.model.output, freeze: config.model.freeze, trainable: config.model.trainable, tieIdentical: config.model.tie_identical,
+    trainOnly: lora && adapterTensorNames(lora),
+  });
   for (const f of config.model.freeze) {
     if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
   }
@@ -203,8 +219,8 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   const computeMetrics = config.computeMetrics ? await loadComputeMetrics(config.computeMetrics) : undefined;
   // Hugging Face's order: flow control, reporting integrations, the user's callbacks, progress.
   const trainer = new Trainer({
-    model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...(host.reporting ?? []), ...user, ...(host.after ?? [])],
+    model: lora?.model ?? model, lora, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...(host.reporting ?? []), ...user, ...(host.after ?? [])],
     device: config.device, metrics: config.metrics, computeMetrics,
   });
-  return { config, model, prepared, train, eval: evalSet, test, trainer, labelNames: names };
+  return { config, model: lora?.model ?? model, prepared, train, eval: evalSet, test, trainer, labelNames: names, lora };
 }

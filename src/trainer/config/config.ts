@@ -11,6 +11,7 @@ import type { ProblemType } from '../programs/lossHeads';
 import { BUILTINS } from '../models/names';
 import type { BuiltinConfig } from '../models';
 import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics';
+import type { LoraConfig } from '../programs/lora';
 
 export const MODEL_FIELDS: Section = {
   path: { type: t.string, doc: 'The ONNX model file to train (its float initializers are the parameters). Either path or builtin.' },
@@ -36,6 +37,19 @@ export const MODEL_FIELDS: Section = {
   tie_identical: { type: t.boolean, default: false, doc: 'Train initializers that are bit-identical copies (or transposes) of another as one parameter, as PyTorch does with tied weights (e.g. an LM head tied to the embedding, ALBERT\'s shared layers).' },
   class_weights: { type: t.union(t.array(t.number(0)), t.enumOf('balanced')), doc: 'Cross-entropy class weights, or "balanced" (n_samples / (n_classes · count)).' },
   id2label: { type: t.union(t.array(t.string), t.object), doc: 'Label names by id (a list, or a mapping "0": name). Default: the sorted names when the training labels are text.' },
+  // Only today's task until the task families land (branch "tasks"); other names are refused, not trained with the wrong loss.
+  task: { type: t.enumOf('text-classification'), default: 'text-classification', doc: 'The task (optimum\'s names); text-classification is the loss chosen by problem_type.' },
+  lora: { type: t.object, doc: 'LoRA fine-tuning with peft\'s semantics: { r, lora_alpha, lora_dropout, target_modules, init }. Only the adapters train; the base model stays frozen.' },
+};
+
+export const LORA_FIELDS: Section = {
+  r: { type: t.integer(1), default: 8, doc: 'Rank of the adapters (peft\'s r).' },
+  lora_alpha: { type: t.number(0), default: 8, doc: 'Scaling numerator: the adapter output is multiplied by lora_alpha / r.' },
+  lora_dropout: { type: t.number(0, 0.99), default: 0, doc: 'Dropout on the adapter input, as peft applies it.' },
+  target_modules: { type: t.union(t.array(t.string), t.string), required: true, doc: 'Modules to adapt: names (a module path equal to or ending with .<name>), or one regular expression matched against the whole path.' },
+  init: { type: t.string, doc: 'A peft adapter_model.safetensors to start from. Default: peft\'s initialisation (A Kaiming-uniform, B zeros) from the seed.' },
+  bias: { type: t.enumOf('none'), default: 'none', doc: 'peft\'s bias option; only "none" (biases stay frozen).' },
+  use_rslora: { type: t.boolean, default: false, doc: 'rsLoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r.' },
 };
 
 export const DATA_FIELDS: Section = {
@@ -86,6 +100,9 @@ export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
   num_attention_heads: number;
   intermediate_size: number;
   max_position_embeddings: number;
+  task: 'text-classification';
+  /** LoRA settings (init resolved to an absolute path). */
+  lora?: LoraConfig;
 }
 
 export interface DataConfig {
@@ -128,6 +145,7 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const resolve = (p: string) => path.resolve(doc.dir, p);
   if (!model.path === !model.builtin) throw doc.error(['model'], model.path ? 'set either path or builtin, not both' : 'needs path (an ONNX file or model folder) or builtin (mlp, cnn, bert)');
   if (model.path) model.path = resolve(model.path);
+  if (model.lora !== undefined) model.lora = parseLora(doc, model.lora, resolve);
   if (model.tokenizer && model.tokenizer !== 'train') model.tokenizer = resolve(model.tokenizer);
   if (model.path && fs.existsSync(model.path) && fs.statSync(model.path).isDirectory()) readModelFolder(doc, model);
   model.num_labels ??= 2;
@@ -196,6 +214,26 @@ function readModelFolder(doc: ConfigDocument, model: ModelConfig): void {
   }
 }
 
+/** model.lora, validated; its target_modules regex must compile. */
+function parseLora(doc: ConfigDocument, value: unknown, resolve: (p: string) => string): LoraConfig {
+  const lora = validateSection(doc, ['model', 'lora'], value, LORA_FIELDS) as unknown as LoraConfig & { bias: string };
+  if (lora.target_modules === 'all-linear') {
+    // peft's shorthand depends on the model class (which layer is the output layer); a file does not say.
+    throw doc.error(['model', 'lora', 'target_modules'], '"all-linear" is not supported; list the module names (e.g. [query, key, value, dense]) or give a regular expression');
+  }
+  if (typeof lora.target_modules === 'string') {
+    try {
+      new RegExp(lora.target_modules);
+    } catch (e) {
+      throw doc.error(['model', 'lora', 'target_modules'], `is not a valid regular expression (${(e as Error).message})`);
+    }
+  } else if (lora.target_modules.length === 0) {
+    throw doc.error(['model', 'lora', 'target_modules'], 'needs at least one module name');
+  }
+  if (lora.init) lora.init = resolve(lora.init);
+  return lora;
+}
+
 /** id2label as a list: from a list, or from a mapping with the keys 0..num_labels-1. */
 function labelList(doc: ConfigDocument, value: unknown, numLabels: number): string[] {
   const at = ['model', 'id2label'];
@@ -213,6 +251,14 @@ function labelList(doc: ConfigDocument, value: unknown, numLabels: number): stri
   return names as string[];
 }
 
+/** The model section's schema, with model.lora's own keys (editors complete them too). */
+function modelSchema(): Record<string, unknown> {
+  const schema = sectionSchema(MODEL_FIELDS, TOP_FIELDS.model.doc);
+  const properties = schema.properties as Record<string, unknown>;
+  properties.lora = sectionSchema(LORA_FIELDS, MODEL_FIELDS.lora.doc);
+  return schema;
+}
+
 /** JSON Schema of the whole config file, for editors. */
 export function configSchema(): Record<string, unknown> {
   return {
@@ -222,7 +268,7 @@ export function configSchema(): Record<string, unknown> {
     additionalProperties: false,
     required: ['model'],
     properties: {
-      model: sectionSchema(MODEL_FIELDS, TOP_FIELDS.model.doc),
+      model: modelSchema(),
       data: sectionSchema(DATA_FIELDS, TOP_FIELDS.data.doc),
       training: sectionSchema(TRAINING_FIELDS, TOP_FIELDS.training.doc),
       device: { enum: ['auto', 'cpu', 'cuda'], default: 'auto', description: TOP_FIELDS.device.doc },

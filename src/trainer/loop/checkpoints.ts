@@ -49,6 +49,8 @@ export interface CheckpointContents {
   resume: ResumeState;
   args: Record<string, unknown>;
   learningRate: number;
+  /** Writes more model files into the checkpoint folder (LoRA: peft's adapter files). */
+  writeExtra?: (dir: string) => void;
 }
 
 export function checkpointName(step: number): string {
@@ -66,6 +68,7 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
   exportModel(model, new Map([...c.training.params, ...c.training.buffers]), tmp, c.card);
+  c.writeExtra?.(tmp);
   if (!onlyModel) {
     const opt = new Map<string, Tensor>();
     for (const [key, t] of c.training.optimizer) {

@@ -11,6 +11,8 @@ import { UserError } from '../errors';
 import { Model } from '../onnx/model';
 import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
+import { LoraModel, adapterTensorNames, mergeAdapters } from '../programs/lora';
+import { writeAdapterFiles } from '../programs/peftFiles';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
 import { precisionOf } from '../programs/precision';
@@ -63,6 +65,8 @@ export interface TrainerOptions {
   threads?: number;
   prepare?: PrepareOptions;
   prepared?: PreparedModel;
+  /** LoRA (insertAdapters): the adapted model, trained in place of `model`; saved models carry peft's adapter files too. */
+  lora?: LoraModel;
 }
 
 export interface TrainOutput {
@@ -94,12 +98,19 @@ export class Trainer {
 
   constructor(private readonly opts: TrainerOptions) {
     this.args = opts.args;
-    this.prepared = opts.prepared ?? prepareModel(opts.model, opts.prepare);
+    // A LoRA model trains its adapters only, whatever else `prepare` says.
+    const trainOnly = opts.lora ? adapterTensorNames(opts.lora) : opts.prepare?.trainOnly;
+    this.prepared = opts.prepared ?? prepareModel(opts.lora?.model ?? opts.model, { ...opts.prepare, trainOnly });
     this.labels = opts.labels ?? defaultLabels(this.prepared);
     this.loss = lossOptions(this.labels, opts.args, opts.trainDataset);
     this.flopParameters = countFlopParameters(this.prepared);
     this.callbacks = new CallbackList([defaultFlowCallback(), ...(opts.callbacks ?? [])]);
     this.training = initialState(this.prepared, []);
+  }
+
+  /** The model whose parameters train: the adapted one with LoRA. */
+  private get trainedModel(): Model {
+    return this.opts.lora?.model ?? this.opts.model;
   }
 
   /** Adds a callback (after the ones given at construction). */
@@ -328,9 +339,10 @@ export class Trainer {
     }
     this.state.stateful_callbacks = { TrainerControl: { args: { ...this.control, should_save: true }, attributes: {} } };
     for (const cb of this.callbacks.callbacks) if (cb.stateful && cb.name) this.state.stateful_callbacks[cb.name] = cb.stateful();
-    const dir = saveCheckpoint(out, this.opts.model, {
+    const dir = saveCheckpoint(out, this.trainedModel, {
       card: this.card(),
       training: this.training, trainerState: this.state, resume: { ...book, plateau: this.plateau && { ...this.plateau.state } }, args: { ...this.args }, learningRate: lr,
+      writeExtra: (d) => this.writeAdapter(d),
     }, this.args.save_only_model);
     rotateCheckpoints(out, this.args.save_total_limit, this.state.best_model_checkpoint);
     return dir;
@@ -385,7 +397,20 @@ export class Trainer {
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */
   saveModel(dir = this.args.output_dir): void {
     fs.mkdirSync(dir, { recursive: true });
-    exportModel(this.opts.model, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
+    exportModel(this.trainedModel, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
+    this.writeAdapter(dir);
+  }
+
+  /** LoRA: writes the base model with the adapters merged into its weights (W + scaling · (B A)ᵀ), no adapter nodes. */
+  saveMergedModel(dir: string): void {
+    if (!this.opts.lora) throw new UserError('this model has no LoRA adapters to merge (model.lora is not set)');
+    fs.mkdirSync(dir, { recursive: true });
+    exportModel(this.opts.lora.base, mergeAdapters(this.opts.lora, this.training.params), dir, this.card());
+  }
+
+  /** LoRA: writes peft's adapter_model.safetensors + adapter_config.json of the current adapters. */
+  writeAdapter(dir: string): void {
+    if (this.opts.lora) writeAdapterFiles(dir, this.opts.lora, this.training.params);
   }
 
   async release(): Promise<void> {

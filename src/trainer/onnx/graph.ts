@@ -33,6 +33,11 @@ export interface Node {
   inputs: string[];
   outputs: string[];
   attrs: Map<string, Attribute>;
+  /**
+   * The node's metadata_props, kept because the dynamo exporter records each node's module
+   * scope there (`pkg.torch.onnx.name_scopes`), which LoRA needs to find its target modules.
+   */
+  metadata?: Map<string, string>;
 }
 
 export interface OpsetImport {

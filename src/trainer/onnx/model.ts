@@ -64,6 +64,7 @@ function nodeFromProto(n: onnx.INodeProto, index: number, baseDir: string): Node
     inputs: [...(n.input ?? [])],
     outputs: [...(n.output ?? [])],
     attrs,
+    ...(n.metadataProps?.length ? { metadata: new Map(n.metadataProps.map((e) => [e.key ?? '', e.value ?? ''])) } : {}),
   };
 }
 
@@ -203,6 +204,7 @@ function nodeToProto(n: Node): onnx.INodeProto {
     input: n.inputs,
     output: n.outputs,
     attribute: [...n.attrs].map(([name, a]) => attributeToProto(name, a)),
+    ...(n.metadata?.size ? { metadataProps: [...n.metadata].map(([key, value]) => ({ key, value })) } : {}),
   };
 }
 

@@ -124,6 +124,8 @@ export interface PrepareOptions {
   trainable?: string[];
   /** Train exact copies of a tensor (and transposed copies) as that one tensor. */
   tieIdentical?: boolean;
+  /** Train these initializers only and freeze every other (LoRA: the adapters). */
+  trainOnly?: string[];
 }
 
 export class PrepareError extends Error {}
@@ -137,7 +139,7 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
     throw new PrepareError(`${model.path} has no output named "${logits}" (outputs: ${graph.outputs.map((o) => o.name).join(', ')})`);
   }
   const buffers = batchNormBuffers(graph);
-  const selection = selectTrainable(graph, { constants, runningStats: buffers, freeze: opts.freeze, trainable: opts.trainable });
+  const selection = selectTrainable(graph, { constants, runningStats: buffers, freeze: opts.freeze, trainable: opts.trainable, trainOnly: opts.trainOnly });
   const ties = opts.tieIdentical ? findCopies(graph, selection.candidates) : [];
   if (ties.length) {
     tieCopies(graph, ties);

@@ -16,6 +16,7 @@ export type FrozenReason =
   | 'mask'
   | 'tied'
   | 'model.freeze'
+  | 'LoRA base model'
   | 'not matched by model.trainable'
   | 'the outputs do not depend on it';
 
@@ -28,6 +29,7 @@ export const FROZEN_EXPLANATIONS: Record<FrozenReason, string> = {
   mask: 'holds only 0 and one large negative number: an additive attention-mask buffer',
   tied: 'a copy of another initializer, trained as that one (model.tie_identical)',
   'model.freeze': 'listed in model.freeze',
+  'LoRA base model': 'part of the base model, frozen under LoRA (only the adapters train)',
   'not matched by model.trainable': 'matches no pattern of model.trainable',
   'the outputs do not depend on it': 'the loss does not depend on it through a differentiable path',
 };
@@ -45,6 +47,8 @@ export interface SelectOptions {
   freeze?: readonly string[];
   /** Glob patterns over initializer names and the names of the nodes that read them. */
   trainable?: readonly string[];
+  /** LoRA: exactly these initializers train (the adapters); everything else is the frozen base. */
+  trainOnly?: readonly string[];
 }
 
 /** Sorts the float initializers into training candidates and frozen tensors, with reasons. */
@@ -54,13 +58,17 @@ export function selectTrainable(graph: Graph, opts: SelectOptions): TrainableSel
   const freeze = new Set(opts.freeze ?? []);
   const readers = graph.consumers();
   const patterns = opts.trainable?.map(globToRegExp);
+  const only = opts.trainOnly && new Set(opts.trainOnly);
   const floats = [...graph.initializers].filter(([, t]) => isFloatType(t.type));
   const candidateSet = new Set<string>();
   for (const [name, t] of floats) {
     if (opts.constants.has(name)) frozen.set(name, 'Constant node');
     else if (stats.has(name)) frozen.set(name, 'batch-norm running statistic');
     else if (freeze.has(name)) frozen.set(name, 'model.freeze');
-    else if (patterns) {
+    else if (only) {
+      if (only.has(name)) candidateSet.add(name);
+      else frozen.set(name, 'LoRA base model');
+    } else if (patterns) {
       // An explicit pattern is the user's word: it may select scalars and buffers too.
       const names = [name, ...(readers.get(name) ?? []).map((n) => n.name)];
       if (names.some((n) => patterns.some((p) => p.test(n)))) candidateSet.add(name);
@@ -72,7 +80,7 @@ export function selectTrainable(graph: Graph, opts: SelectOptions): TrainableSel
       else candidateSet.add(name);
     }
   }
-  if (!patterns) {
+  if (!patterns && !only) {
     for (const name of frequencyBuffers(graph, candidateSet, readers)) {
       candidateSet.delete(name);
       frozen.set(name, 'frequency buffer');
