@@ -160,6 +160,6 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
   for (const n of selection.candidates) if (!trained.has(n)) frozenReasons.set(n, 'the outputs do not depend on it');
   frozenReasons.forEach((reason, n) => reason === 'batch-norm running statistic' && frozenReasons.delete(n));
   const frozen = [...frozenReasons.keys()];
-  const warnings = fileWarnings(model.graph, selection.candidates, ties.length > 0);
+  const warnings = fileWarnings(graph, selection.candidates, ties.length > 0);
   return { model, graph, params, buffers, frozen, frozenReasons, ties, warnings, inputs: graph.inputs, logits };
 }

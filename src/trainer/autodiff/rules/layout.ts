@@ -65,43 +65,52 @@ defineRule('Slice', {
     const { b } = g;
     const x = g.x(0);
     const rank = g.rank(x);
-    const starts = g.constInts(1, 'starts');
-    const ends = g.constInts(2, 'ends');
-    const axes = g.node.inputs[3] ? g.constInts(3, 'axes').map((a) => normalizeAxis(a, rank)) : starts.map((_, i) => i);
-    const steps = g.node.inputs[4] ? g.constInts(4, 'steps') : starts.map(() => 1);
+    const known = (i: number) => {
+      const v = b.facts(g.x(i)).value;
+      return v && v.every((d) => typeof d === 'number') ? (v as number[]) : undefined;
+    };
+    const starts = known(1);
+    const ends = known(2);
+    const count = starts?.length ?? ends?.length ?? b.shape(g.x(1))?.[0];
+    if (typeof count !== 'number') return g.fail('the number of sliced axes must be static for its gradient');
+    const axes = g.node.inputs[3] ? g.constInts(3, 'axes').map((a) => normalizeAxis(a, rank)) : Array.from({ length: count }, (_, i) => i);
+    const steps = g.node.inputs[4] ? g.constInts(4, 'steps') : axes.map(() => 1);
     if (steps.some((s) => s !== 1)) g.fail('slices with steps other than 1 have no gradient rule yet');
     const shape = b.shape(x)!;
-    const before = new Array<number | string>(rank).fill(0);
-    const after = new Array<number | string>(rank).fill(0);
-    let dynamic = false;
+    if (!starts || !ends || axes.some((a) => typeof shape[a] !== 'number')) {
+      // Starts or ends computed at run time (from shapes: partial rotary embeddings), or a
+      // symbolic axis: the same pads, computed in the graph.
+      // INT64_MAX ("to the end") reads as 2^63 in JavaScript, which would wrap to INT64_MIN.
+      const bounded = (v: number[]) => v.map((x) => Math.max(Math.min(x, 2 ** 62), -(2 ** 62)));
+      const runtime = (i: number, v: number[] | undefined) => (v ? b.int64s(bounded(v)) : b.type(g.x(i)) === DataType.INT64 ? g.x(i) : b.cast(g.x(i), DataType.INT64));
+      return [dynamicSlicePad(g, axes, runtime(1, starts), runtime(2, ends))];
+    }
+    const before = new Array<number>(rank).fill(0);
+    const after = new Array<number>(rank).fill(0);
     axes.forEach((a, i) => {
-      const d = shape[a];
-      if (typeof d !== 'number') {
-        dynamic = true;
-        return;
-      }
+      const d = shape[a] as number;
       const clamp = (v: number) => Math.min(Math.max(v < 0 ? v + d : v, 0), d);
       const s = clamp(starts[i]);
       const e = Math.max(clamp(ends[i]), s);
       before[a] = s;
       after[a] = d - e;
     });
-    if (!dynamic) return [b.op('Pad', [g.dy()!, b.int64s([...before, ...after] as number[])])];
-    return [dynamicSlicePad(g, axes, starts, ends)];
+    return [b.op('Pad', [g.dy()!, b.int64s([...before, ...after])])];
   },
 });
 
-/** Pads computed at run time from Shape(x) when a sliced axis has a symbolic size. */
-function dynamicSlicePad(g: GradContext, axes: number[], starts: number[], ends: number[]): string {
+/** Pads computed at run time from Shape(x) and the starts and ends values (int64 tensors). */
+function dynamicSlicePad(g: GradContext, axes: number[], starts: string, ends: string): string {
   const { b } = g;
   const x = g.x(0);
   const dims = b.op('Gather', [b.shapeOf(x), b.int64s(axes)], { axis: 0 });
+  const zero = b.int64s(axes.map(() => 0));
   const clamp = (v: string) => {
-    const wrapped = b.op('Where', [b.op('Less', [v, b.int64s(axes.map(() => 0))]), b.add2(v, dims), v]);
-    return b.op('Min', [b.op('Max', [wrapped, b.int64s(axes.map(() => 0))]), dims]);
+    const wrapped = b.op('Where', [b.op('Less', [v, zero]), b.add2(v, dims), v]);
+    return b.op('Min', [b.op('Max', [wrapped, zero]), dims]);
   };
-  const s = clamp(b.int64s(starts));
-  const e = b.op('Max', [clamp(b.int64s(ends)), s]);
+  const s = clamp(starts);
+  const e = b.op('Max', [clamp(ends), s]);
   const pads = b.op('Concat', [s, b.sub(dims, e)], { axis: 0 });
   return b.op('Pad', [g.dy()!, pads, b.scalarLike(0, g.dy()!), b.int64s(axes)]);
 }

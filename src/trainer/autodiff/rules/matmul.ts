@@ -43,8 +43,10 @@ defineRule('MatMul', {
       if (rw <= 2 && aRank > 2) {
         // A weight shared across batch dims: fold them into rows, one big GEMM instead of a
         // batched product followed by a sum.
-        const k = b.shape(a)![aRank - 1];
-        const n = b.shape(dy)![b.rank(dy) - 1];
+        // The weight's own dims are static even where a reshape left the activations' symbolic.
+        const [wk, wn] = b.shape(w) ?? [];
+        const k = typeof wk === 'number' ? wk : b.shape(a)![aRank - 1];
+        const n = typeof wn === 'number' ? wn : b.shape(dy)![b.rank(dy) - 1];
         if (typeof k !== 'number' || typeof n !== 'number') return g.fail('a shared weight needs static inner dimensions');
         dw = b.op('MatMul', [transposeLast(b, b.reshape(a, [-1, k])), b.reshape(dy, [-1, n])]);
       } else {

@@ -202,7 +202,14 @@ export function tensorOpRules(): Record<string, InferFn> {
     const s = c.shape(0);
     if (!s) return [{ type: c.type(0) }];
     const p = sliceParams(c, s.length);
-    if (!p) return [{ type: c.type(0), shape: fresh(s.length) }];
+    if (!p) {
+      // Starts or ends known only at run time: the axes that are not sliced keep their dims.
+      const count = c.shape(1)?.[0];
+      const axes = c.has(3) ? c.ints(3) : typeof count === 'number' ? Array.from({ length: count }, (_, i) => i) : undefined;
+      if (!axes) return [{ type: c.type(0), shape: fresh(s.length) }];
+      const sliced = new Set(axes.map((a) => normalizeAxis(a, s.length)));
+      return [{ type: c.type(0), shape: s.map((d, i) => (sliced.has(i) ? freshDim() : d)) }];
+    }
     const out = [...s];
     p.axes.forEach((a, i) => (out[a] = sliceDim(s[a], p.starts[i], p.ends[i], p.steps[i])));
     const f: Facts = { type: c.type(0), shape: out };
