@@ -6,7 +6,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UnsupportedOpError } from './autodiff/backward';
-import { TrainerConfig, configSchema, loadConfig } from './config/config';
+import { TrainerConfig, configSchema, parseConfig } from './config/config';
+import { ConfigDocument } from './config/document';
+import { hubReferenceIn } from './config/modelSource';
+import { downloadProgress } from './hub/progress';
+import { HubReference, formatHubReference, isHubPath, parseHubReference } from './hub/reference';
+import { downloadHubModel } from './hub/snapshot';
 import { UserError } from './errors';
 import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
@@ -30,6 +35,7 @@ commands:
   export CONFIG --checkpoint DIR --output DIR
                                          write a checkpoint's inference-ready model.onnx
   check MODEL [--output NAME]            list operators, trainable parameters, unsupported ops
+                                         (MODEL: an ONNX file or hf://ORG/NAME[@revision])
   schema                                 print the config file's JSON Schema
 
 Exit codes: 0 success, 2 bad config / data / model, 1 failure while running.`;
@@ -69,14 +75,38 @@ function runCallbacks(config: TrainerConfig, io: Io, hooks: Hooks): HostCallback
   };
 }
 
-function readConfig(file: string, hooks: Hooks): TrainerConfig {
-  const config = loadConfig(file);
+/** Reads the config, downloading a Hub model into the cache first so the config reads its files. */
+async function readConfig(file: string, io: Io, hooks: Hooks): Promise<TrainerConfig> {
+  const doc = ConfigDocument.load(path.resolve(file));
+  const hub = hubReferenceIn(doc);
+  if (hub) {
+    hooks.onPhase?.('loading', `Downloading ${formatHubReference(hub)}`);
+    await fetchHubModel(hub, io);
+  }
+  const config = parseConfig(doc);
   hooks.onConfig?.(config);
   return config;
 }
 
+function fetchHubModel(hub: HubReference, io: Io) {
+  return downloadHubModel(hub, { progress: downloadProgress(io.err, io.isTTY), warn: (m) => io.err(`warning: ${m}\n`) });
+}
+
+/** check's model: a local file, or hf://ORG/NAME[@revision][/file] downloaded first. */
+async function modelFileFor(arg: string, io: Io): Promise<string> {
+  if (!isHubPath(arg)) return path.resolve(arg);
+  let hub: HubReference;
+  try {
+    hub = parseHubReference(arg);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const model = await fetchHubModel(hub, io);
+  return path.join(model.snapshot, model.onnxFile);
+}
+
 async function train(configFile: string, resume: string | boolean | undefined, io: Io, hooks: Hooks): Promise<void> {
-  const config = readConfig(configFile, hooks);
+  const config = await readConfig(configFile, io, hooks);
   const resumeFrom = resume ?? config.training.resume_from_checkpoint ?? undefined;
   checkOutputDir(config, !!resumeFrom);
   const job = await prepareJob(config, 'train', runCallbacks(config, io, hooks), hooks.onPhase);
@@ -95,7 +125,7 @@ function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined
 }
 
 async function evaluate(configFile: string, checkpoint: string | undefined, io: Io, hooks: Hooks): Promise<void> {
-  const config = readConfig(configFile, hooks);
+  const config = await readConfig(configFile, io, hooks);
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'evaluate', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
@@ -105,7 +135,7 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
 }
 
 async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
-  const config = readConfig(configFile, hooks);
+  const config = await readConfig(configFile, io, hooks);
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'predict', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
@@ -118,7 +148,7 @@ async function predict(configFile: string, checkpoint: string | undefined, outpu
 }
 
 async function exportCheckpoint(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
-  const config = readConfig(configFile, hooks);
+  const config = await readConfig(configFile, io, hooks);
   if (!output) throw new UserError('export needs --output DIR');
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'export', {}, () => {}, weights);
@@ -165,7 +195,7 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
         await exportCheckpoint(need('a config file'), values.checkpoint, values.output, io, hooks);
         return 0;
       case 'check': {
-        const report = inspectModel(path.resolve(need('a model file')), values.output);
+        const report = inspectModel(await modelFileFor(need('a model file'), io), values.output);
         io.out(formatReport(report) + '\n');
         return report.unsupported.length ? 2 : 0;
       }

@@ -379,7 +379,7 @@ export class Trainer {
   /** What config.json beside every saved model says: label count, problem type, names. */
   card(): ModelCard {
     const l = this.labels;
-    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files };
+    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files, base: l.baseConfig };
   }
 
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */
