@@ -41,7 +41,7 @@ function train(dir: string, model: Record<string, unknown>) {
 test('an optimum folder with its weights in model.onnx_data trains, and the saved folder loads in onnxruntime', async () => {
   const { dir, folder } = project();
   writeWithExternalData(folder, 'model.onnx', 'model.onnx_data');
-  const stored = onnx.ModelProto.decode(fs.readFileSync(path.join(folder, 'model.onnx'))).graph!.initializer;
+  const stored = onnx.ModelProto.decode(fs.readFileSync(path.join(folder, 'model.onnx'))).graph!.initializer ?? [];
   assert.ok(stored.length > 0 && stored.every((t) => t.dataLocation === onnx.TensorProto.DataLocation.EXTERNAL), 'the weights are outside model.onnx');
   const r = train(dir, { path: 'exported' });
   assert.equal(r.code, 0, r.stderr);

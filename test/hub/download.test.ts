@@ -5,6 +5,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { formatBytes } from '../../src/trainer/hub/progress';
 import { tempDir } from '../helpers';
 import { HubServer, commitId, etagOf, runCliAsync, startHub } from './hubServer';
 import { BERT_ONNX, bertConfig, bertFiles, singleCommit } from './fixtureRepos';
@@ -113,4 +114,29 @@ test('a token the Hub refuses is one line naming the repository and HF_TOKEN', a
   } finally {
     await guarded.close();
   }
+});
+
+test('when the Hub cannot be reached, a cached snapshot is used with a warning', async () => {
+  const home = tempDir('hf-unreachable');
+  const gone = await startHub({ 'acme/tiny-bert': singleCommit(bertFiles()) });
+  assert.equal((await runCliAsync(['check', 'hf://acme/tiny-bert'], { HF_HOME: home, HF_ENDPOINT: gone.endpoint })).code, 0);
+  await gone.close();
+  const r = await runCliAsync(['check', 'hf://acme/tiny-bert'], { HF_HOME: home, HF_ENDPOINT: gone.endpoint });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, /^warning: hf:\/\/acme\/tiny-bert: cannot reach http:\/\/127\.0\.0\.1:\d+ .*using the cached snapshot [0-9a-f]{40}$/m);
+  const fresh = await runCliAsync(['check', 'hf://acme/tiny-bert'], { HF_HOME: tempDir('hf-nothing'), HF_ENDPOINT: gone.endpoint });
+  assert.equal(fresh.code, 1);
+  assert.match(fresh.stderr, /^error: hf:\/\/acme\/tiny-bert: cannot reach .*; set HF_HUB_OFFLINE=1 to use the cache only$/m);
+});
+
+test('a partial file left by an earlier run is completed, not downloaded again', async () => {
+  const home = tempDir('hf-partial');
+  const blobs = path.join(repoCache(home, 'acme/flaky'), 'blobs');
+  fs.mkdirSync(blobs, { recursive: true });
+  const third = Math.floor(BERT_ONNX.length / 3);
+  fs.writeFileSync(path.join(blobs, `${etagOf(BERT_ONNX)}.incomplete`), BERT_ONNX.subarray(0, third));
+  const r = await runCliAsync(['check', 'hf://acme/flaky'], env(home));
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok(r.stderr.includes(`Downloading model.onnx (${formatBytes(BERT_ONNX.length)}, resuming at ${formatBytes(third)})`), r.stderr);
+  assert.ok(fs.readFileSync(path.join(blobs, etagOf(BERT_ONNX))).equals(BERT_ONNX));
 });
