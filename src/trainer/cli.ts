@@ -8,7 +8,8 @@ import { parseArgs } from 'node:util';
 import { UnsupportedOpError } from './autodiff/backward';
 import { TrainerConfig, configSchema, parseConfig } from './config/config';
 import { ConfigDocument } from './config/document';
-import { hubReferenceIn } from './config/modelSource';
+import { folderFiles, hubReferenceIn } from './config/modelSource';
+import { chooseOnnxFile } from './hub/modelFiles';
 import { downloadProgress } from './hub/progress';
 import { HubReference, formatHubReference, isHubPath, parseHubReference } from './hub/reference';
 import { downloadHubModel } from './hub/snapshot';
@@ -92,9 +93,13 @@ function fetchHubModel(hub: HubReference, io: Io) {
   return downloadHubModel(hub, { progress: downloadProgress(io.err, io.isTTY), warn: (m) => io.err(`warning: ${m}\n`) });
 }
 
-/** check's model: a local file, or hf://ORG/NAME[@revision][/file] downloaded first. */
+/** check's model: a local file or model folder, or hf://ORG/NAME[@revision][/file] downloaded first. */
 async function modelFileFor(arg: string, io: Io): Promise<string> {
-  if (!isHubPath(arg)) return path.resolve(arg);
+  if (!isHubPath(arg)) {
+    const file = path.resolve(arg);
+    if (!fs.existsSync(file) || !fs.statSync(file).isDirectory()) return file;
+    return path.join(file, chooseOnnxFile(folderFiles(file), file));
+  }
   let hub: HubReference;
   try {
     hub = parseHubReference(arg);

@@ -61,6 +61,14 @@ test('a transformers.js folder trains its onnx/model.onnx, weights in onnx/model
   assert.deepEqual(readJson(path.join(dir, 'out', 'checkpoint-2', 'config.json')).id2label, { 0: 'negative', 1: 'positive' });
 });
 
+test('check on a model folder inspects the ONNX file a config would train', () => {
+  const { folder } = project();
+  writeWithExternalData(folder, 'onnx/model.onnx', 'model.onnx_data');
+  const r = runCli(['check', folder]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^.*exported[/\\]onnx[/\\]model\.onnx \(ONNX opset \d+\)$/m);
+});
+
 test('a quantized model is recognized by its weights, whatever the file is called', () => {
   const { dir, folder } = project();
   fs.writeFileSync(path.join(folder, 'model.onnx'), quantizedOnnx());

@@ -43,7 +43,7 @@ export function hubReferenceIn(doc: ConfigDocument): HubReference | undefined {
 }
 
 /** Files directly in a folder and in its onnx/ subfolder (transformers.js), as relative paths. */
-function folderFiles(dir: string): string[] {
+export function folderFiles(dir: string): string[] {
   const out = fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile());
   const sub = path.join(dir, 'onnx');
   if (fs.existsSync(sub) && fs.statSync(sub).isDirectory()) out.push(...fs.readdirSync(sub).map((f) => `onnx/${f}`));

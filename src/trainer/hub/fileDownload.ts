@@ -10,6 +10,7 @@ import { UserError } from '../errors';
 import { blobFile, inSnapshot, linkIntoSnapshot, snapshotFolder } from './cache';
 import { hubFailure } from './failures';
 import { DownloadProgress } from './progress';
+import { isRelativePath } from './reference';
 import { HubSettings } from './settings';
 
 /** Where files go and how to ask for them: one commit of one repository. */
@@ -36,6 +37,8 @@ export function blobName(etag: string): string {
 
 /** Puts `file` of the target commit into its snapshot folder, downloading the blob unless cached. */
 export async function fetchFile(target: CommitTarget, file: string): Promise<void> {
+  // Names come from the repository's listing and are joined onto the cache folder: keep them inside it.
+  if (!isRelativePath(file)) throw new Error(`${target.where}: the repository lists a file named "${file}", which is not a relative path`);
   const snapshot = snapshotFolder(target.folder, target.commit);
   // Snapshot files are immutable (a commit never changes), so a present link is final.
   if (inSnapshot(snapshot, file)) return;

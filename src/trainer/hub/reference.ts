@@ -39,11 +39,19 @@ export function parseHubReference(text: string, defaults: { revision?: string; f
     throw new HubReferenceError(`"${text}" is not a Hub model name; expected ${HUB_SCHEME}ORG/NAME[@revision] (for example ${HUB_SCHEME}google-bert/bert-base-uncased@main)`);
   }
   if (revision === '') throw new HubReferenceError(`"${text}" has an empty revision after "@"`);
+  const rev = revision ?? defaults.revision ?? DEFAULT_REVISION;
+  // A revision becomes a path under refs/ in the cache, as in huggingface_hub: it must stay there.
+  if (!isRelativePath(rev)) throw new HubReferenceError(`"${rev}" is not a branch, tag or commit name`);
   const file = rest.length ? rest.join('/') : defaults.file;
-  if (file !== undefined && (file === '' || file.split('/').some((s) => s === '' || s === '.' || s === '..'))) {
+  if (file !== undefined && !isRelativePath(file)) {
     throw new HubReferenceError(`"${file}" is not a file path inside the repository`);
   }
-  return { repo: `${org}/${name}`, revision: revision ?? defaults.revision ?? DEFAULT_REVISION, file };
+  return { repo: `${org}/${name}`, revision: rev, file };
+}
+
+/** A path of plain segments ("a/b.onnx"): nothing empty, no "." or "..", no backslash. */
+export function isRelativePath(p: string): boolean {
+  return p !== '' && !p.includes('\\') && p.split('/').every((s) => s !== '' && s !== '.' && s !== '..');
 }
 
 /** The reference written back as one hf:// string, for messages. */
