@@ -59,7 +59,7 @@ async function records(config: TrainerConfig, split: Split): Promise<RecordSourc
 /** The ONNX file, or a built-in architecture shaped by the first data record (or the vocabulary). */
 function acquireModel(config: TrainerConfig, sample: { file: string; record: DataRecord } | undefined, vocab?: Vocabulary): Model {
   const m = config.model;
-  if (m.hub && !m.path) throw config.doc.error(['model', modelKey(config)], `${formatHubReference(m.hub)} is not in the Hugging Face cache yet; run it with the onnx-trainer command line, which downloads it`);
+  if (m.hub && !m.path) throw config.doc.error(['model', modelKey(config)], `${formatHubReference(m.hub)} is not in the Hugging Face cache yet; the onnx-trainer command line downloads it (in code: downloadHubModel)`);
   if (m.path) {
     if (!fs.existsSync(m.path)) throw config.doc.error(['model', 'path'], `model file not found: ${m.path}`);
     try {
