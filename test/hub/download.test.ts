@@ -140,3 +140,21 @@ test('a partial file left by an earlier run is completed, not downloaded again',
   assert.ok(r.stderr.includes(`Downloading model.onnx (${formatBytes(BERT_ONNX.length)}, resuming at ${formatBytes(third)})`), r.stderr);
   assert.ok(fs.readFileSync(path.join(blobs, etagOf(BERT_ONNX))).equals(BERT_ONNX));
 });
+
+test('a blob another live process is downloading is waited for, not downloaded twice at once', async () => {
+  const home = tempDir('hf-lock');
+  const lock = path.join(home, 'hub', '.locks', 'models--acme--tiny-bert', `${etagOf(BERT_ONNX)}.trainer.lock`);
+  fs.mkdirSync(path.dirname(lock), { recursive: true });
+  // This test process stands for the other downloader: it is alive while it holds the lock.
+  fs.writeFileSync(lock, `${process.pid}\n`);
+  const asked = () => hub.requests.filter((q) => q === 'GET /acme/tiny-bert/resolve/' + commitId('main') + '/model.onnx').length;
+  const before = asked();
+  const run = runCliAsync(['check', 'hf://acme/tiny-bert'], env(home));
+  await new Promise((ok) => setTimeout(ok, 2500));
+  assert.equal(asked(), before, 'no download while the lock is held');
+  fs.rmSync(lock);
+  const r = await run;
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stderr, new RegExp(`Waiting for process ${process.pid}, which is downloading model\\.onnx`));
+  assert.equal(asked(), before + 1);
+});

@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { downloadFile, fileDownloadInfo } from '@huggingface/hub';
 import { UserError } from '../errors';
+import { withBlobLock } from './blobLock';
 import { blobFile, inSnapshot, linkIntoSnapshot, snapshotFolder } from './cache';
 import { hubFailure } from './failures';
 import { DownloadProgress } from './progress';
@@ -51,9 +52,15 @@ export async function fetchFile(target: CommitTarget, file: string): Promise<voi
     throw hubFailure(e, target.where, settings);
   }
   if (!info) throw new UserError(`${target.where}: the repository lists ${file} but does not serve it`);
-  const blob = blobFile(target.folder, blobName(info.etag));
-  if (!fs.existsSync(blob) || fs.statSync(blob).size !== info.size) {
-    await downloadBlob(target, file, blob, info.size, () => downloadFile({ ...request, downloadInfo: info }));
+  const name = blobName(info.etag);
+  const blob = blobFile(target.folder, name);
+  const complete = () => fs.existsSync(blob) && fs.statSync(blob).size === info.size;
+  if (!complete()) {
+    const lock = path.join(settings.cacheDir, '.locks', path.basename(target.folder), `${name}.trainer.lock`);
+    await withBlobLock(lock, async () => {
+      // Another process may have finished the blob while this one waited.
+      if (!complete()) await downloadBlob(target, file, blob, info.size, () => downloadFile({ ...request, downloadInfo: info }));
+    }, (pid) => target.progress.wait(file, pid));
   }
   linkIntoSnapshot(snapshot, file, blob);
 }

@@ -9,6 +9,8 @@ export interface DownloadProgress {
   advance(bytes: number): void;
   /** The file is complete. */
   done(): void;
+  /** Another process is downloading the file; this one waits for it. */
+  wait(file: string, pid: number): void;
 }
 
 /** Sizes as huggingface_hub prints them (decimal units). */
@@ -63,8 +65,11 @@ export function downloadProgress(write: (text: string) => void, bar: boolean): D
         write('\n');
       }
     },
+    wait(name, pid) {
+      write(`Waiting for process ${pid}, which is downloading ${name}\n`);
+    },
   };
 }
 
 /** Reports nothing (library use, tests that do not look at progress). */
-export const NO_PROGRESS: DownloadProgress = { start() {}, advance() {}, done() {} };
+export const NO_PROGRESS: DownloadProgress = { start() {}, advance() {}, done() {}, wait() {} };
