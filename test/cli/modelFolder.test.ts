@@ -94,3 +94,14 @@ test('a folder without an ONNX model says where it looked', () => {
   assert.equal(r.code, 2);
   assert.match(r.stderr, /model\.path: .*exported holds no ONNX model \(looked for model\.onnx and onnx\/model\.onnx\)/);
 });
+
+test('an .onnx file over 2 GB is refused with the way to export it (weights as external data)', () => {
+  const { dir, folder } = project();
+  // A sparse file: 2 GiB of size without the disk space.
+  fs.closeSync(fs.openSync(path.join(folder, 'model.onnx'), 'w'));
+  fs.truncateSync(path.join(folder, 'model.onnx'), 2 ** 31 + 1);
+  const r = train(dir, { path: 'exported' });
+  assert.equal(r.code, 2);
+  fs.rmSync(dir, { recursive: true, force: true });
+  assert.match(r.stderr, /^error: .*exported[/\\]model\.onnx is over 2 GB, more than an ONNX \(protobuf\) file can hold; export it with its weights as external data/);
+});

@@ -29,8 +29,15 @@ export function describeQuantizedWeight(w: QuantizedWeight): string {
   return `${w.type} initializer "${w.initializer}" read by ${w.op}`;
 }
 
+const PROTOBUF_LIMIT = 2 ** 31;
+
 /** Loads an ONNX file, resolving external-data tensors relative to its folder. */
 export function loadModel(file: string): Model {
+  // Protobuf cannot hold 2 GiB: models that large keep their weights in external data files and
+  // their .onnx stays small. A bigger .onnx is not a valid ONNX file, whatever wrote it.
+  if (fs.statSync(file).size >= PROTOBUF_LIMIT) {
+    throw new ModelFormatError(`${file} is over 2 GB, more than an ONNX (protobuf) file can hold; export it with its weights as external data (optimum does so for large models; torch.onnx.export(..., external_data=True))`);
+  }
   const bytes = fs.readFileSync(file);
   let proto: onnx.ModelProto;
   try {
