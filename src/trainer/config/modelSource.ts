@@ -11,6 +11,7 @@ import { chooseOnnxFile } from '../hub/modelFiles';
 import { HubReference, HubReferenceError, isHubPath, parseHubReference } from '../hub/reference';
 import { hubSettings } from '../hub/settings';
 import { ConfigDocument } from './document';
+import { UserError } from '../errors';
 
 /** What a model folder or Hub snapshot adds to the model section. */
 export interface ModelSource {
@@ -57,7 +58,14 @@ export function folderFiles(dir: string): string[] {
 export function resolveModelSource(doc: ConfigDocument, given: { path?: string; file_name?: string; tokenizer?: string }): ModelSource {
   const hub = hubReferenceIn(doc);
   if (hub) {
-    const cached = findCachedModel(hub, hubSettings());
+    let cached;
+    try {
+      cached = findCachedModel(hub, hubSettings());
+    } catch (e) {
+      // A cached snapshot without a float32 model, for example: the message belongs at the model's key.
+      if (e instanceof UserError) throw doc.error(['model', given.path !== undefined ? 'path' : 'hub'], e.message);
+      throw e;
+    }
     // Not downloaded yet (the editor's diagnostics read configs without downloading): the job says so.
     if (!cached) return { hub };
     return { hub, ...readModelFolder(doc, cached.snapshot, cached.onnxFile, given.tokenizer) };
