@@ -13,6 +13,7 @@ import { chooseOnnxFile } from './hub/modelFiles';
 import { downloadProgress } from './hub/progress';
 import { HubReference, formatHubReference, isHubPath, parseHubReference } from './hub/reference';
 import { downloadHubModel } from './hub/snapshot';
+import { hubSettings } from './hub/settings';
 import { UserError } from './errors';
 import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
@@ -90,7 +91,9 @@ async function readConfig(file: string, io: Io, hooks: Hooks): Promise<TrainerCo
 }
 
 function fetchHubModel(hub: HubReference, io: Io) {
-  return downloadHubModel(hub, { progress: downloadProgress(io.err, io.isTTY), warn: (m) => io.err(`warning: ${m}\n`) });
+  const settings = hubSettings();
+  const progress = downloadProgress(io.err, io.isTTY && settings.progressBars);
+  return downloadHubModel(hub, { settings, progress, warn: (m) => io.err(`warning: ${m}\n`) });
 }
 
 /** check's model: a local file or model folder, or hf://ORG/NAME[@revision][/file] downloaded first. */

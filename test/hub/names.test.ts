@@ -55,9 +55,9 @@ test('external data files in both exporters\' names, and transformers.js\'s chun
   assert.deepEqual(externalDataFiles('onnx/model.onnx', files), ['onnx/model.onnx.data', 'onnx/model.onnx_data_1']);
 });
 
-test('HF_HOME, HF_ENDPOINT, HF_TOKEN and HF_HUB_OFFLINE are read as huggingface_hub reads them', () => {
+test('HF_HOME, HF_ENDPOINT, HF_TOKEN, HF_HUB_OFFLINE and HF_HUB_DISABLE_PROGRESS_BARS are read as huggingface_hub reads them', () => {
   const s = hubSettings({ HF_HOME: '/tmp/hf', HF_ENDPOINT: 'http://127.0.0.1:8080/', HF_TOKEN: 'hf_x', HF_HUB_OFFLINE: 'yes' });
-  assert.deepEqual(s, { cacheDir: path.join('/tmp/hf', 'hub'), endpoint: 'http://127.0.0.1:8080', token: 'hf_x', offline: true });
-  const d = hubSettings({ XDG_CACHE_HOME: '/tmp/xdg', HF_TOKEN_PATH: '/nonexistent/token' });
-  assert.deepEqual(d, { cacheDir: path.join('/tmp/xdg', 'huggingface', 'hub'), endpoint: 'https://huggingface.co', token: undefined, offline: false });
+  assert.deepEqual(s, { cacheDir: path.join('/tmp/hf', 'hub'), endpoint: 'http://127.0.0.1:8080', token: 'hf_x', offline: true, progressBars: true });
+  const d = hubSettings({ XDG_CACHE_HOME: '/tmp/xdg', HF_TOKEN_PATH: '/nonexistent/token', HF_HUB_DISABLE_PROGRESS_BARS: '1' });
+  assert.deepEqual(d, { cacheDir: path.join('/tmp/xdg', 'huggingface', 'hub'), endpoint: 'https://huggingface.co', token: undefined, offline: false, progressBars: false });
 });

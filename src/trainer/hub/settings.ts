@@ -15,6 +15,8 @@ export interface HubSettings {
   token?: string;
   /** HF_HUB_OFFLINE: use the cache only, never the network. */
   offline: boolean;
+  /** Redrawn progress bars, unless HF_HUB_DISABLE_PROGRESS_BARS (one line per file then). */
+  progressBars: boolean;
 }
 
 /** huggingface_hub's reading of a boolean environment variable. */
@@ -29,5 +31,5 @@ export function hubSettings(env: NodeJS.ProcessEnv = process.env): HubSettings {
   let token = env.HF_TOKEN || env.HUGGING_FACE_HUB_TOKEN || undefined;
   const tokenFile = env.HF_TOKEN_PATH || path.join(home, 'token');
   if (!token && fs.existsSync(tokenFile)) token = fs.readFileSync(tokenFile, 'utf8').trim() || undefined;
-  return { cacheDir, endpoint: (env.HF_ENDPOINT || HUB_URL).replace(/\/+$/, ''), token, offline: isTrue(env.HF_HUB_OFFLINE) };
+  return { cacheDir, endpoint: (env.HF_ENDPOINT || HUB_URL).replace(/\/+$/, ''), token, offline: isTrue(env.HF_HUB_OFFLINE), progressBars: !isTrue(env.HF_HUB_DISABLE_PROGRESS_BARS) };
 }
