@@ -6,7 +6,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { downloadFile, fileDownloadInfo } from '@huggingface/hub';
-import { UserError } from '../errors';
 import { withBlobLock } from './blobLock';
 import { blobFile, inSnapshot, linkIntoSnapshot, snapshotFolder } from './cache';
 import { hubFailure } from './failures';
@@ -51,7 +50,7 @@ export async function fetchFile(target: CommitTarget, file: string): Promise<voi
   } catch (e) {
     throw hubFailure(e, target.where, settings);
   }
-  if (!info) throw new UserError(`${target.where}: the repository lists ${file} but does not serve it`);
+  if (!info) throw new Error(`${target.where}: the repository lists ${file} but does not serve it`);
   const name = blobName(info.etag);
   const blob = blobFile(target.folder, name);
   const complete = () => fs.existsSync(blob) && fs.statSync(blob).size === info.size;
@@ -105,7 +104,7 @@ function isRefusal(e: unknown): boolean {
 
 async function appendFrom(target: CommitTarget, open: () => Promise<Blob | null>, partial: string, from: number): Promise<void> {
   const source = await open();
-  if (!source) throw new UserError(`${target.where}: a file disappeared from the repository while downloading`);
+  if (!source) throw new Error(`${target.where}: a file disappeared from the repository while downloading`);
   // The client's Blob turns slice() into a Range request (bytes=from-), so only missing bytes travel.
   const stream = (from > 0 ? source.slice(from) : source).stream();
   const fd = fs.openSync(partial, 'a');
