@@ -6,7 +6,14 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UnsupportedOpError } from './autodiff/backward';
-import { TrainerConfig, configSchema, loadConfig } from './config/config';
+import { TrainerConfig, configSchema, parseConfig } from './config/config';
+import { ConfigDocument } from './config/document';
+import { folderFiles, hubReferenceIn } from './config/modelSource';
+import { chooseOnnxFile } from './hub/modelFiles';
+import { downloadProgress } from './hub/progress';
+import { HubReference, formatHubReference, isHubPath, parseHubReference } from './hub/reference';
+import { downloadHubModel } from './hub/snapshot';
+import { hubSettings } from './hub/settings';
 import { UserError } from './errors';
 import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
@@ -33,6 +40,7 @@ commands:
                                          adapters merged; --adapter-only: peft's adapter files)
   check MODEL [--output NAME]            list operators, trainable parameters, unsupported ops
   check CONFIG                           the same for the model a config trains (LoRA: the adapters)
+                                         (MODEL: an ONNX file or hf://ORG/NAME[@revision])
   schema                                 print the config file's JSON Schema
 
 Exit codes: 0 success, 2 bad config / data / model, 1 failure while running.`;
@@ -72,14 +80,44 @@ function runCallbacks(config: TrainerConfig, io: Io, hooks: Hooks): HostCallback
   };
 }
 
-function readConfig(file: string, hooks: Hooks): TrainerConfig {
-  const config = loadConfig(file);
+/** Reads the config, downloading a Hub model into the cache first so the config reads its files. */
+async function readConfig(file: string, io: Io, hooks: Hooks): Promise<TrainerConfig> {
+  const doc = ConfigDocument.load(path.resolve(file));
+  const hub = hubReferenceIn(doc);
+  if (hub) {
+    hooks.onPhase?.('loading', `Downloading ${formatHubReference(hub)}`);
+    await fetchHubModel(hub, io);
+  }
+  const config = parseConfig(doc);
   hooks.onConfig?.(config);
   return config;
 }
 
+function fetchHubModel(hub: HubReference, io: Io) {
+  const settings = hubSettings();
+  const progress = downloadProgress(io.err, io.isTTY && settings.progressBars);
+  return downloadHubModel(hub, { settings, progress, warn: (m) => io.err(`warning: ${m}\n`) });
+}
+
+/** check's model: a local file or model folder, or hf://ORG/NAME[@revision][/file] downloaded first. */
+async function modelFileFor(arg: string, io: Io): Promise<string> {
+  if (!isHubPath(arg)) {
+    const file = path.resolve(arg);
+    if (!fs.existsSync(file) || !fs.statSync(file).isDirectory()) return file;
+    return path.join(file, chooseOnnxFile(folderFiles(file), file));
+  }
+  let hub: HubReference;
+  try {
+    hub = parseHubReference(arg);
+  } catch (e) {
+    throw new UserError((e as Error).message);
+  }
+  const model = await fetchHubModel(hub, io);
+  return path.join(model.snapshot, model.onnxFile);
+}
+
 async function train(configFile: string, resume: string | boolean | undefined, io: Io, hooks: Hooks): Promise<void> {
-  const config = readConfig(configFile, hooks);
+  const config = await readConfig(configFile, io, hooks);
   const resumeFrom = resume ?? config.training.resume_from_checkpoint ?? undefined;
   checkOutputDir(config, !!resumeFrom);
   const job = await prepareJob(config, 'train', runCallbacks(config, io, hooks), hooks.onPhase);
@@ -100,7 +138,7 @@ function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined
 }
 
 async function evaluate(configFile: string, checkpoint: string | undefined, io: Io, hooks: Hooks): Promise<void> {
-  const config = readConfig(configFile, hooks);
+  const config = await readConfig(configFile, io, hooks);
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'evaluate', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
@@ -110,7 +148,7 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
 }
 
 async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
-  const config = readConfig(configFile, hooks);
+  const config = await readConfig(configFile, io, hooks);
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'predict', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
@@ -135,7 +173,7 @@ function trainableLine(prepared: PreparedModel, base: Model): string {
 }
 
 async function exportCheckpoint(configFile: string, checkpoint: string | undefined, output: string | undefined, adapterOnly: boolean, io: Io, hooks: Hooks): Promise<void> {
-  const config = readConfig(configFile, hooks);
+  const config = await readConfig(configFile, io, hooks);
   if (!output) throw new UserError('export needs --output DIR');
   if (adapterOnly && !config.model.lora) throw new UserError(`${config.file}: --adapter-only needs model.lora (this model has no adapters)`);
   const weights = checkpointOrFinal(config, checkpoint);
@@ -193,8 +231,8 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
         await exportCheckpoint(need('a config file'), values.checkpoint, values.output, !!values['adapter-only'], io, hooks);
         return 0;
       case 'check': {
-        const target = path.resolve(need('a model file or a config file'));
-        const report = /\.(ya?ml|json)$/i.test(target) ? inspectConfig(readConfig(target, hooks)) : inspectModel(target, values.output);
+        const target = need('a model file, folder, hf:// name or config file');
+        const report = /\.(ya?ml|json)$/i.test(target) ? inspectConfig(await readConfig(path.resolve(target), io, hooks)) : inspectModel(await modelFileFor(target, io), values.output);
         io.out(formatReport(report) + '\n');
         return report.unsupported.length ? 2 : 0;
       }

@@ -18,7 +18,9 @@ import { earlyStoppingCallback } from './loop/earlyStopping';
 import { loadCallbackModule, loadComputeMetrics } from './loop/userModules';
 import { lossOptions, optimizerFromArgs } from './loop/setup';
 import { Trainer } from './loop/trainer';
-import { Model, loadModel } from './onnx/model';
+import { Model, QuantizedModelError, describeQuantizedWeight, loadModel } from './onnx/model';
+import { formatHubReference } from './hub/reference';
+import { floatVariantOf, readCompanions } from './hub/modelFiles';
 import { CONFIG_FILE } from './programs/export';
 import { PreparedModel, prepareModel } from './programs/prepare';
 import { LoraModel, adapterTensorNames, insertAdapters } from './programs/lora';
@@ -69,9 +71,15 @@ async function records(config: TrainerConfig, split: Split): Promise<RecordSourc
 /** The ONNX file, or a built-in architecture shaped by the first data record (or the vocabulary). */
 function acquireModel(config: TrainerConfig, sample: { file: string; record: DataRecord } | undefined, vocab?: Vocabulary): Model {
   const m = config.model;
+  if (m.hub && !m.path) throw config.doc.error(['model', modelKey(config)], `${formatHubReference(m.hub)} is not in the Hugging Face cache yet; the onnx-trainer command line downloads it (in code: downloadHubModel)`);
   if (m.path) {
     if (!fs.existsSync(m.path)) throw config.doc.error(['model', 'path'], `model file not found: ${m.path}`);
-    return loadModel(m.path);
+    try {
+      return loadModel(m.path);
+    } catch (e) {
+      if (e instanceof QuantizedModelError) throw config.doc.error(['model', modelKey(config)], quantizedRefusal(m, e));
+      throw e;
+    }
   }
   if (m.builtin === 'bert') return buildBuiltin({ ...m, builtin: 'bert' }, [], m.num_labels, config.training.seed, vocab);
   const column = m.input_name ?? defaultInputName(m.builtin!);
@@ -83,6 +91,23 @@ function acquireModel(config: TrainerConfig, sample: { file: string; record: Dat
     throw new DataError(sample.file, sample.record.line, `the built-in ${m.builtin} reads column "${column}" (an array per sample), which is ${value === undefined ? 'missing' : 'not an array'}`);
   }
   return buildBuiltin({ ...m, builtin: m.builtin! }, shape, m.num_labels, config.training.seed);
+}
+
+/** The key that names the model in the config file, for errors. */
+function modelKey(config: TrainerConfig): string {
+  const raw = (config.doc.data as { model?: Record<string, unknown> }).model ?? {};
+  return raw.file_name !== undefined ? 'file_name' : raw.hub !== undefined ? 'hub' : 'path';
+}
+
+/** Why a quantized model is refused, naming the float32 file to train instead. */
+function quantizedRefusal(m: TrainerConfig['model'], e: QuantizedModelError): string {
+  const file = m.folder ? path.relative(m.folder, m.path!).split(path.sep).join('/') : path.basename(m.path!);
+  const float = floatVariantOf(file);
+  const what = `${m.hub ? formatHubReference(m.hub, file) : m.path} holds quantized weights (${describeQuantizedWeight(e.weight)}), which cannot be trained`;
+  if (m.hub && float) return `${what}; use the float32 model: ${formatHubReference({ ...m.hub, file: undefined }, float ?? 'model.onnx')}`;
+  const sibling = float && path.join(m.folder ?? path.dirname(m.path!), float);
+  if (sibling && fs.existsSync(sibling)) return `${what}; use the float32 model: ${sibling}`;
+  return `${what}; export the float32 model (optimum-cli export onnx without quantization) and train that`;
 }
 
 /** The built-in metric names this config's evaluations report (without the "eval_" prefix). */
@@ -196,7 +221,14 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   if (train && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
   const evalSet = kind === 'export' ? undefined : build('eval', true);
   const test = build('test', false);
-  const labels = { problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names, files: text?.files };
+  // A model folder's config and tokenizer files travel into every checkpoint and exported model;
+  // the tokenizer actually used for the data wins.
+  const companions = readCompanions(config.model.folder);
+  const files = { ...companions.files, ...text?.files };
+  const labels = {
+    problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names,
+    files: Object.keys(files).length ? files : undefined, baseConfig: companions.config,
+  };
 
   if (kind === 'train') {
     // Compile once now: an operator without a gradient rule is a model problem, reported

@@ -1,11 +1,12 @@
 // The trainer config file: `model:`, `data:`, `training:` (TrainingArguments) and `device:`.
 // Relative paths resolve against the config file's folder.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ConfigDocument } from './document';
 import { Section, sectionSchema, t, validateSection } from './fields';
 import { TRAINING_FIELDS, TrainingArguments, parseTrainingArguments } from './trainingArguments';
+import { resolveModelSource } from './modelSource';
+import type { HubReference } from '../hub/reference';
 
 import type { ProblemType } from '../programs/lossHeads';
 import { BUILTINS } from '../models/names';
@@ -14,7 +15,10 @@ import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics
 import type { LoraConfig } from '../programs/lora';
 
 export const MODEL_FIELDS: Section = {
-  path: { type: t.string, doc: 'The ONNX model file to train (its float initializers are the parameters). Either path or builtin.' },
+  path: { type: t.string, doc: 'The ONNX model to train: a file, a model folder (model.onnx or onnx/model.onnx with config.json and tokenizer files), or a Hub repository hf://ORG/NAME[@revision]. Either path, hub or builtin.' },
+  hub: { type: t.string, doc: 'A Hugging Face Hub repository ORG/NAME[@revision] to download the ONNX model, config and tokenizer from (as from_pretrained); the same as path: hf://ORG/NAME.' },
+  revision: { type: t.string, doc: 'Hub models: the branch, tag or commit to download (default main).' },
+  file_name: { type: t.string, doc: 'The ONNX file inside the model folder or repository (default model.onnx, else onnx/model.onnx), as optimum\'s file_name.' },
   builtin: { type: t.enumOf(...BUILTINS), doc: 'A built-in architecture trained from scratch: mlp, cnn, bert. Either path or builtin.' },
   tokenizer: { type: t.string, doc: 'A Hugging Face tokenizer.json (or a folder holding one) for text data, or "train" to train a WordPiece vocabulary on the training text.' },
   vocab_size: { type: t.integer(16), default: 8000, doc: 'tokenizer: train — the vocabulary size to train.' },
@@ -79,8 +83,14 @@ export const EARLY_STOPPING_FIELDS: Section = {
 };
 
 export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
-  /** Absolute path of the ONNX file, when not built-in. */
+  /** Absolute path of the ONNX file, when not built-in (for a Hub model: in the cache, once downloaded). */
   path?: string;
+  /** The Hub repository the model comes from. */
+  hub?: HubReference;
+  revision?: string;
+  file_name?: string;
+  /** The model folder (or Hub snapshot) whose config.json and tokenizer files every saved model carries. */
+  folder?: string;
   builtin?: BuiltinConfig['builtin'];
   problem_type: ProblemType;
   num_labels: number;
@@ -143,11 +153,20 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const data = validateSection(doc, ['data'], top.data, DATA_FIELDS) as unknown as DataConfig;
   const training = parseTrainingArguments(doc, top.training);
   const resolve = (p: string) => path.resolve(doc.dir, p);
-  if (!model.path === !model.builtin) throw doc.error(['model'], model.path ? 'set either path or builtin, not both' : 'needs path (an ONNX file or model folder) or builtin (mlp, cnn, bert)');
-  if (model.path) model.path = resolve(model.path);
+  const sources = (['path', 'hub', 'builtin'] as const).filter((k) => model[k] !== undefined);
+  if (sources.length !== 1) throw doc.error(['model'], sources.length ? `set one of ${sources.join(' and ')}, not both` : 'needs path (an ONNX file, model folder or hf://ORG/NAME), hub or builtin (mlp, cnn, bert)');
   if (model.lora !== undefined) model.lora = parseLora(doc, model.lora, resolve);
   if (model.tokenizer && model.tokenizer !== 'train') model.tokenizer = resolve(model.tokenizer);
-  if (model.path && fs.existsSync(model.path) && fs.statSync(model.path).isDirectory()) readModelFolder(doc, model);
+  const source = resolveModelSource(doc, { path: model.path && resolve(model.path), file_name: model.file_name, tokenizer: model.tokenizer });
+  model.path = source.path;
+  model.hub = source.hub;
+  model.folder = source.folder;
+  model.tokenizer ??= source.tokenizer;
+  // The model folder's config.json fills what the config file leaves out (defaults come after).
+  const unset = model as Partial<ModelConfig>;
+  unset.num_labels ??= source.num_labels;
+  unset.problem_type ??= source.problem_type;
+  model.id2label ??= source.id2label;
   model.num_labels ??= 2;
   if (model.dropout === undefined) model.dropout = model.builtin === 'bert' ? 0.1 : 0;
   if (model.builtin === 'bert' && !model.tokenizer) throw doc.error(['model', 'builtin'], 'bert needs model.tokenizer (a tokenizer.json, or "train" to train one on the training text)');
@@ -182,36 +201,6 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
     computeMetrics: typeof top.compute_metrics === 'string' ? resolve(top.compute_metrics) : undefined,
     earlyStopping,
   };
-}
-
-/**
- * A Hugging Face-style model folder: model.onnx, and config.json (num_labels, problem_type,
- * id2label) and tokenizer.json when present, each used unless the config file says otherwise.
- */
-function readModelFolder(doc: ConfigDocument, model: ModelConfig): void {
-  const dir = model.path!;
-  const onnxFile = path.join(dir, 'model.onnx');
-  if (!fs.existsSync(onnxFile)) throw doc.error(['model', 'path'], `${dir} is a folder without model.onnx`);
-  model.path = onnxFile;
-  const tokenizer = path.join(dir, 'tokenizer.json');
-  if (!model.tokenizer && fs.existsSync(tokenizer)) model.tokenizer = tokenizer;
-  const cfgFile = path.join(dir, 'config.json');
-  if (!fs.existsSync(cfgFile)) return;
-  let card: Record<string, unknown>;
-  try {
-    card = JSON.parse(fs.readFileSync(cfgFile, 'utf8'));
-  } catch (e) {
-    throw doc.error(['model', 'path'], `${cfgFile} is not valid JSON (${(e as Error).message})`);
-  }
-  const id2label = card.id2label as Record<string, string> | undefined;
-  if (model.num_labels === undefined) {
-    if (typeof card.num_labels === 'number') model.num_labels = card.num_labels;
-    else if (id2label && typeof id2label === 'object') model.num_labels = Object.keys(id2label).length;
-  }
-  if (!model.problem_type && typeof card.problem_type === 'string') model.problem_type = card.problem_type as ProblemType;
-  if (!model.id2label && id2label && typeof id2label === 'object' && !Object.values(id2label).every((v, i) => v === `LABEL_${i}`)) {
-    model.id2label = Array.from({ length: Object.keys(id2label).length }, (_, i) => id2label[String(i)]);
-  }
 }
 
 /** model.lora, validated; its target_modules regex must compile. */

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { LOCK_FILE } from '../runDirectory';
 
-function alive(pid: number): boolean {
+/** Whether a process with this id is running (on this machine). */
+export function processAlive(pid: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
@@ -41,7 +42,7 @@ export function lockRunDirectory(outputDir: string): () => void {
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
       const holder = Number(fs.readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
+      if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
         throw new UserError(`${outputDir} is being written by another training run (process ${holder}); wait for it, stop it, or choose another output_dir`);
       }
       fs.rmSync(file, { force: true });

@@ -50,6 +50,8 @@ export interface LabelOptions {
   names?: string[];
   /** Files saved beside every model (the tokenizer). */
   files?: Record<string, string>;
+  /** The model folder's config.json, whose other keys (architectures, model_type…) every saved config.json keeps. */
+  baseConfig?: Record<string, unknown>;
   /** Explicit weights, or "balanced" (computed from the training labels). */
   classWeights?: number[] | 'balanced';
 }

@@ -391,7 +391,7 @@ export class Trainer {
   /** What config.json beside every saved model says: label count, problem type, names. */
   card(): ModelCard {
     const l = this.labels;
-    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files, ties: this.prepared.ties };
+    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files, ties: this.prepared.ties, base: l.baseConfig };
   }
 
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from './generated/onnx';
 import { Attribute, Dim, Graph, Node, ValueInfo } from './graph';
+import { QuantizedWeight, findQuantizedWeight } from './quantized';
 import { DataType, Tensor, allocate, bytesPerElement, fromBytes, sizeOf, toBytes, typeName } from './tensor';
 
 /** A loaded model: the decoded proto (kept for metadata on export) and the editable graph. */
@@ -16,8 +17,27 @@ export interface Model {
 
 export class ModelFormatError extends Error {}
 
+/** A model whose weights are quantized integers: gradient steps cannot train them. */
+export class QuantizedModelError extends ModelFormatError {
+  constructor(readonly file: string, readonly weight: QuantizedWeight) {
+    super(`${file} holds quantized weights (${describeQuantizedWeight(weight)}); training needs the float32 model`);
+  }
+}
+
+/** "int8 initializer "w" read by MatMulInteger", for messages. */
+export function describeQuantizedWeight(w: QuantizedWeight): string {
+  return `${w.type} initializer "${w.initializer}" read by ${w.op}`;
+}
+
+const PROTOBUF_LIMIT = 2 ** 31;
+
 /** Loads an ONNX file, resolving external-data tensors relative to its folder. */
 export function loadModel(file: string): Model {
+  // Protobuf cannot hold 2 GiB: models that large keep their weights in external data files and
+  // their .onnx stays small. A bigger .onnx is not a valid ONNX file, whatever wrote it.
+  if (fs.statSync(file).size >= PROTOBUF_LIMIT) {
+    throw new ModelFormatError(`${file} is over 2 GB, more than an ONNX (protobuf) file can hold; export it with its weights as external data (optimum does so for large models; torch.onnx.export(..., external_data=True))`);
+  }
   const bytes = fs.readFileSync(file);
   let proto: onnx.ModelProto;
   try {
@@ -26,6 +46,8 @@ export function loadModel(file: string): Model {
     throw new ModelFormatError(`${file} is not a valid ONNX model (${(e as Error).message})`);
   }
   if (!proto.graph) throw new ModelFormatError(`${file} holds no graph`);
+  const quantized = findQuantizedWeight(proto.graph);
+  if (quantized) throw new QuantizedModelError(file, quantized);
   const graph = graphFromProto(proto.graph, path.dirname(file));
   for (const imp of proto.opsetImport) {
     const domain = imp.domain ?? '';
@@ -134,6 +156,9 @@ function readExternal(t: onnx.ITensorProto, baseDir: string, type: DataType, n: 
   const file = path.resolve(baseDir, location);
   const offset = Number(kv.get('offset') ?? 0);
   const length = Number(kv.get('length') ?? n * bytesPerElement(type));
+  if (length !== n * bytesPerElement(type)) {
+    throw new ModelFormatError(`${file}: tensor "${t.name}" (${typeName(type)} [${t.dims}]) has length ${length}, expected ${n * bytesPerElement(type)}`);
+  }
   let fd: number;
   try {
     fd = fs.openSync(file, 'r');
@@ -141,13 +166,27 @@ function readExternal(t: onnx.ITensorProto, baseDir: string, type: DataType, n: 
     throw new ModelFormatError(`external data file ${file} for tensor "${t.name}" cannot be opened`);
   }
   try {
-    const buf = Buffer.alloc(length);
-    const got = fs.readSync(fd, buf, 0, length, offset);
+    // Read straight into the tensor's own memory: a model's external bytes are held once.
+    const data = allocate(type, n);
+    const got = readFully(fd, toBytes(data), offset);
     if (got !== length) throw new ModelFormatError(`${file} ends before tensor "${t.name}" (offset ${offset}, length ${length})`);
-    return fromBytes(type, buf, n);
+    return data;
   } finally {
     fs.closeSync(fd);
   }
+}
+
+/** One read call moves at most 2 GiB; tensors of larger models are read in 1 GiB pieces. */
+const READ_CHUNK = 1 << 30;
+
+function readFully(fd: number, into: Uint8Array, position: number): number {
+  let done = 0;
+  while (done < into.byteLength) {
+    const got = fs.readSync(fd, into, done, Math.min(READ_CHUNK, into.byteLength - done), position + done);
+    if (got === 0) break;
+    done += got;
+  }
+  return done;
 }
 
 /** Where a saved model's tensors go: inline, or into one external-data file beside it. */

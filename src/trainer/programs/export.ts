@@ -27,11 +27,14 @@ export interface ModelCard {
   files?: Record<string, string>;
   /** Copies trained as one tensor (model.tie_identical): each is written back from its source. */
   ties?: readonly TensorCopy[];
+  /** The source model folder's config.json: its other keys are kept so optimum and transformers.js still load the folder. */
+  base?: Record<string, unknown>;
 }
 
 export function modelConfigJson(card: ModelCard): Record<string, unknown> {
   const names = card.labels ?? Array.from({ length: card.num_labels }, (_, i) => `LABEL_${i}`);
   return {
+    ...card.base,
     num_labels: card.num_labels,
     problem_type: card.problem_type,
     id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
