@@ -70,7 +70,12 @@ function buildCase(c: OpCase, type: DataType, seed: number): Built {
   const terms: string[] = [];
   for (const o of outputs.slice(0, c.lossOutputs ?? outputs.length)) {
     const f = b.facts(o);
-    if (!isFloatType(f.type) || !f.shape || f.shape.some((d) => typeof d !== 'number')) continue;
+    if (!isFloatType(f.type)) continue;
+    if (!f.shape || f.shape.some((d) => typeof d !== 'number')) {
+      // A shape known only at run time (bounds fed as inputs): Σ y² needs no weight of that shape.
+      terms.push(b.op('ReduceSum', [b.mul(o, o)], { keepdims: 0 }));
+      continue;
+    }
     const w = b.constant(fromNumbers(f.type, f.shape as number[], Array.from({ length: sizeOf(f.shape as number[]) }, () => rand() * 2 - 1)), 'w');
     terms.push(b.op('ReduceSum', [b.mul(o, w)], { keepdims: 0 }));
   }

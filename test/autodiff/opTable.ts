@@ -37,6 +37,8 @@ export interface OpCase {
 const f = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, kind: 'float', grad: true, ...extra });
 const cf = (shape: number[], values: number[]): InputSpec => ({ shape, kind: 'float', constant: true, values });
 const ints = (values: number[]): InputSpec => ({ shape: [values.length], kind: 'int64', constant: true, values });
+/** Integers fed at run time (computed from shapes in real exports), so rules cannot read them. */
+const fedInts = (values: number[]): InputSpec => ({ shape: [values.length], kind: 'int64', values });
 const scalarInt = (v: number): InputSpec => ({ shape: [], kind: 'int64', constant: true, values: [v] });
 const intTensor = (shape: number[], values: number[]): InputSpec => ({ shape, kind: 'int64', constant: true, values });
 const boolTensor = (shape: number[], values: number[]): InputSpec => ({ shape, kind: 'bool', constant: true, values });
@@ -231,6 +233,10 @@ export const opTable: OpCase[] = [
   { op: 'CastLike', label: 'CastLike to the same float type', inputs: [f([2, 3]), cf([], [0])] },
   { op: 'Trilu', label: 'Trilu upper', inputs: [f([3, 4])] },
   { op: 'Trilu', label: 'Trilu lower with k=1, batched', inputs: [f([2, 3, 4]), scalarInt(1)], attrs: { upper: 0 } },
+  { op: 'Slice', label: 'Slice with starts and ends fed at run time, to the end', inputs: [f([3, 6]), fedInts([1, 2]), fedInts([3, 2 ** 62]), ints([0, 1])] },
+  { op: 'Slice', label: 'Slice with negative starts fed at run time', inputs: [f([2, 5]), fedInts([-3]), fedInts([-1]), ints([1])] },
+  { op: 'Tile', label: 'Tile with repeats fed at run time', inputs: [f([2, 3]), fedInts([2, 2])] },
+  { op: 'Pad', label: 'Pad constant with pads fed at run time', inputs: [f([2, 3]), fedInts([1, 0, 0, 2])] },
   { op: 'Tile', label: 'Tile [2,3] by [2,1]', inputs: [f([2, 3]), ints([2, 1])] },
   { op: 'Tile', label: 'Tile [2,1,3] by [1,3,2]', inputs: [f([2, 1, 3]), ints([1, 3, 2])] },
   { op: 'Pad', label: 'Pad constant', inputs: [f([2, 3]), ints([1, 0, 2, 1]), cf([], [0.5])] },

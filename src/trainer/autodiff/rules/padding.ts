@@ -1,6 +1,7 @@
 // Gradient rules of Tile and Pad. Tile's gradient sums the copies; Pad's gradient cuts the
 // padding away (constant mode) and adds what reflect/edge/wrap padding copied back onto its source.
 
+import { DataType } from '../../onnx/tensor';
 import { GraphBuilder } from '../../onnx/builder';
 import { attrString } from '../../onnx/graph';
 import { normalizeAxis } from '../../onnx/shapes/dims';
@@ -12,11 +13,13 @@ defineRule('Tile', {
     // dy viewed as [r0, d0, r1, d1, …] (copy index outside each axis) and summed over the copies.
     const { b } = g;
     const x = g.x(0);
-    const reps = g.constInts(1, 'repeats');
     const shape = b.shape(x)!;
+    const known = b.facts(g.x(1)).value;
+    // Repeats computed at run time (DeBERTa's dynamo export) are read from the repeats tensor.
+    const rep = (i: number) => (known && typeof known[i] === 'number' ? b.int64s([known[i] as number]) : b.op('Slice', [g.x(1), b.int64s([i]), b.int64s([i + 1])]));
     const dims = shape.map((d, i) => (typeof d === 'number' ? b.int64s([d]) : b.op('Slice', [b.shapeOf(x), b.int64s([i]), b.int64s([i + 1])])));
-    const split = b.op('Concat', reps.flatMap((r, i) => [b.int64s([r]), dims[i]]), { axis: 0 });
-    const summed = b.reduceSum(b.reshape(g.dy()!, split), reps.map((_, i) => 2 * i), false);
+    const split = b.op('Concat', shape.flatMap((_, i) => [rep(i), dims[i]]), { axis: 0 });
+    const summed = b.reduceSum(b.reshape(g.dy()!, split), shape.map((_, i) => 2 * i), false);
     return [b.reshapeLike(summed, x)];
   },
 });
@@ -99,6 +102,13 @@ defineRule('Pad', {
     const x = g.x(0);
     const dy = g.dy()!;
     const mode = attrString(g.node, 'mode', 'constant');
+    const known = b.facts(g.x(1)).value;
+    if (mode === 'constant' && !(known && known.every((v) => typeof v === 'number'))) {
+      // Pads computed at run time ("same" padding from the input's size): negate them in the graph.
+      const pads = b.type(g.x(1)) === DataType.INT64 ? g.x(1) : b.cast(g.x(1), DataType.INT64);
+      const axes = g.node.inputs[3] ? [b.int64s(g.constInts(3, 'axes'))] : [];
+      return [b.op('Pad', [dy, b.op('Neg', [pads]), ...(axes.length ? [b.scalarLike(0, dy), ...axes] : [])])];
+    }
     const { begin, end } = padsOf(g);
     if (mode === 'constant') {
       // Padding by minus the pads cuts the border off (and restores what negative pads cropped).
