@@ -2,12 +2,15 @@
 then runs train steps (AdamW, clipping at 1.0, Hugging Face semantics) on command, so that the
 benchmark can interleave PyTorch and Trainer in one run.
 
-Protocol (one JSON object per line): the first line received is the setup
+Protocol (one JSON object per line, requests on stdin, answers on file descriptor 3 so that whatever
+the exporters print to stdout cannot break it): the first line received is the setup
   {"model": "mlp" | "bert", "batch": N, "onnx": PATH, "threads": T, ...sizes}
 and is answered {"ready": true, "loss": first-step loss}. Then each {"steps": K} runs K train
 steps and is answered {"seconds": wall time, "loss": last loss, "max_rss_kb": peak RSS}.
 """
+import inspect
 import json
+import os
 import resource
 import sys
 import time
@@ -96,9 +99,21 @@ def build(cfg):
         json.dump({"inputs": {n: {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape), "data": t.flatten().tolist()}
                               for n, t in zip(names, inputs)},
                    "labels": labels.tolist()}, f)
+    # PyTorch 2.9+ defaults to the dynamo exporter; this benchmark's graphs come from TorchScript's
+    # (as optimum's do). Debian's 1.13 has only that one and no `dynamo` argument.
+    explicit = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(model, inputs, cfg["onnx"], input_names=names, output_names=["logits"],
-                      dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=17, do_constant_folding=True)
+                      dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=17, do_constant_folding=True, **explicit)
     return model, inputs, labels
+
+
+PROTOCOL = os.fdopen(3, "w")
+
+
+def answer(value):
+    """Writes one answer on fd 3: exporters and libraries may print to stdout."""
+    PROTOCOL.write(json.dumps(value) + "\n")
+    PROTOCOL.flush()
 
 
 def main():
@@ -121,15 +136,15 @@ def main():
         return float(loss)
 
     first = step()
-    print(json.dumps({"ready": True, "loss": first, "params": sum(p.numel() for p in model.parameters()),
-                      "start_rss_kb": start_rss}), flush=True)
+    answer({"ready": True, "loss": first, "params": sum(p.numel() for p in model.parameters()),
+            "start_rss_kb": start_rss})
     for line in sys.stdin:
         k = json.loads(line)["steps"]
         t = time.perf_counter()
         for _ in range(k):
             last = step()
-        print(json.dumps({"seconds": time.perf_counter() - t, "loss": last,
-                          "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}), flush=True)
+        answer({"seconds": time.perf_counter() - t, "loss": last,
+                "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss})
 
 
 if __name__ == "__main__":

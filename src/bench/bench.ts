@@ -4,7 +4,8 @@
 // side runs in its own process (scripts/bench/torch_peer.py, and this file with --worker), so
 // each peak RSS is that side's alone.
 
-import { ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
+import { ChildProcess, spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -30,20 +31,27 @@ const SETUPS: Setup[] = [
   { name: 'BERT-shaped encoder, 6 layers', model: 'bert', batch: 16, steps: 2, vocab: 8000, hidden: 256, layers: 6, heads: 4, intermediate: 1024, seq: 128 },
 ];
 
+/** stdin for requests, stdout and stderr for whatever the peer prints, fd 3 for answers. */
+const PROTOCOL_STDIO: ('pipe')[] = ['pipe', 'pipe', 'pipe', 'pipe'];
+
 class Peer {
   private lines: AsyncIterator<string>;
-  constructor(readonly proc: ChildProcessWithoutNullStreams, readonly label: string) {
-    proc.stderr.on('data', (d) => process.stderr.write(`[${label}] ${d}`));
-    this.lines = readline.createInterface({ input: proc.stdout })[Symbol.asyncIterator]();
+  /**
+   * The protocol runs over file descriptor 3, not stdout: PyTorch 2.x's exporters print to
+   * stdout, and anything a library prints must not break the JSON lines.
+   */
+  constructor(readonly proc: ChildProcess, readonly label: string) {
+    for (const s of [proc.stdout, proc.stderr]) s?.on('data', (d) => process.stderr.write(`[${label}] ${d}`));
+    this.lines = readline.createInterface({ input: proc.stdio[3] as Readable })[Symbol.asyncIterator]();
   }
   async ask(msg: unknown): Promise<Record<string, number>> {
-    this.proc.stdin.write(JSON.stringify(msg) + '\n');
+    this.proc.stdin!.write(JSON.stringify(msg) + '\n');
     const { value, done } = await this.lines.next();
     if (done) throw new Error(`${this.label} exited`);
     return JSON.parse(value);
   }
   close() {
-    this.proc.stdin.end();
+    this.proc.stdin!.end();
   }
 }
 
@@ -56,9 +64,9 @@ async function compare(setup: Setup, threads: number, rounds: number, python: st
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-bench-'));
   const onnx = path.join(dir, `${setup.model}.onnx`);
   const torchEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: '1' };
-  const torch = new Peer(spawn(python, [path.join(__dirname, '..', 'scripts', 'bench', 'torch_peer.py')], { env: torchEnv }), 'pytorch');
+  const torch = new Peer(spawn(python, [path.join(__dirname, '..', 'scripts', 'bench', 'torch_peer.py')], { env: torchEnv, stdio: PROTOCOL_STDIO }), 'pytorch');
   const torchReady = await torch.ask({ ...setup, onnx, threads: 1 });
-  const ours = new Peer(spawn(process.execPath, [__filename, '--worker'], { env: process.env }), 'trainer');
+  const ours = new Peer(spawn(process.execPath, [__filename, '--worker'], { env: process.env, stdio: PROTOCOL_STDIO }), 'trainer');
   const oursReady = await ours.ask({ ...setup, onnx, threads });
   const rows: { ours: number[]; torch: number[]; oursRss: number; torchRss: number } = { ours: [], torch: [], oursRss: 0, torchRss: 0 };
   for (let r = 0; r <= rounds; r++) {
@@ -95,6 +103,11 @@ async function coordinator() {
   }
 }
 
+/** A worker's answer on the protocol descriptor (fd 3). */
+function answer(value: unknown): void {
+  fs.writeSync(3, JSON.stringify(value) + '\n');
+}
+
 function batchFromPeer(file: string): Map<string, Tensor> {
   const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { inputs: Record<string, { dtype: string; shape: number[]; data: number[] }>; labels: number[] };
   const batch = new Map<string, Tensor>();
@@ -116,7 +129,7 @@ async function worker() {
   let step = 1;
   const run = () => runner.step(state, batch, { lr: 1e-4, step: step++, maxGradNorm: 1, randomKey: 0 });
   const firstLoss = (await run()).loss;
-  process.stdout.write(JSON.stringify({ ready: true, loss: firstLoss, start_rss_kb: startRss }) + '\n');
+  answer({ ready: true, loss: firstLoss, start_rss_kb: startRss });
   for (;;) {
     const next = await lines.next();
     if (next.done) break;
@@ -124,7 +137,7 @@ async function worker() {
     const t = performance.now();
     let loss = 0;
     for (let k = 0; k < steps; k++) loss = (await run()).loss;
-    process.stdout.write(JSON.stringify({ seconds: (performance.now() - t) / 1000, loss, max_rss_kb: process.resourceUsage().maxRSS }) + '\n');
+    answer({ seconds: (performance.now() - t) / 1000, loss, max_rss_kb: process.resourceUsage().maxRSS });
   }
   await runner.release();
 }

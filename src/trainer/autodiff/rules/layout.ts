@@ -74,15 +74,17 @@ defineRule('Slice', {
     const count = starts?.length ?? ends?.length ?? b.shape(g.x(1))?.[0];
     if (typeof count !== 'number') return g.fail('the number of sliced axes must be static for its gradient');
     const axes = g.node.inputs[3] ? g.constInts(3, 'axes').map((a) => normalizeAxis(a, rank)) : Array.from({ length: count }, (_, i) => i);
-    const steps = g.node.inputs[4] ? g.constInts(4, 'steps') : axes.map(() => 1);
-    if (steps.some((s) => s !== 1)) g.fail('slices with steps other than 1 have no gradient rule yet');
+    const steps = g.node.inputs[4] ? known(4) : axes.map(() => 1);
+    // INT64_MAX ("to the end") reads as 2^63 in JavaScript, which would wrap to INT64_MIN.
+    const bounded = (v: number[]) => v.map((x) => Math.max(Math.min(x, 2 ** 62), -(2 ** 62)));
+    const runtime = (i: number, v: number[] | undefined) => (v ? b.int64s(bounded(v)) : b.type(g.x(i)) === DataType.INT64 ? g.x(i) : b.cast(g.x(i), DataType.INT64));
+    if (!steps || steps.some((s) => s !== 1)) {
+      return [scatterSliceBack(g, axes, runtime(1, starts), runtime(2, ends), g.node.inputs[4] ? runtime(4, steps) : b.int64s(axes.map(() => 1)))];
+    }
     const shape = b.shape(x)!;
     if (!starts || !ends || axes.some((a) => typeof shape[a] !== 'number')) {
       // Starts or ends computed at run time (from shapes: partial rotary embeddings), or a
       // symbolic axis: the same pads, computed in the graph.
-      // INT64_MAX ("to the end") reads as 2^63 in JavaScript, which would wrap to INT64_MIN.
-      const bounded = (v: number[]) => v.map((x) => Math.max(Math.min(x, 2 ** 62), -(2 ** 62)));
-      const runtime = (i: number, v: number[] | undefined) => (v ? b.int64s(bounded(v)) : b.type(g.x(i)) === DataType.INT64 ? g.x(i) : b.cast(g.x(i), DataType.INT64));
       return [dynamicSlicePad(g, axes, runtime(1, starts), runtime(2, ends))];
     }
     const before = new Array<number>(rank).fill(0);
@@ -98,6 +100,29 @@ defineRule('Slice', {
     return [b.op('Pad', [g.dy()!, b.int64s([...before, ...after])])];
   },
 });
+
+/**
+ * Strided slices (Swin's patch merging, x[:, 0::2]): one axis at a time, in reverse, the
+ * positions the slice picked are found by slicing Range(0, n) the same way (so onnxruntime's own
+ * clamping and negative steps apply), and the gradient is scattered back onto them.
+ */
+function scatterSliceBack(g: GradContext, axes: number[], starts: string, ends: string, steps: string): string {
+  const { b } = g;
+  const pick = (v: string, i: number) => b.op('Slice', [v, b.int64s([i]), b.int64s([i + 1])]);
+  const stages = [g.x(0)];
+  axes.forEach((a, i) => stages.push(b.op('Slice', [stages[i], pick(starts, i), pick(ends, i), b.int64s([a]), pick(steps, i)])));
+  let dx = g.dy()!;
+  for (let i = axes.length - 1; i >= 0; i--) {
+    const source = stages[i];
+    const rank = b.rank(source);
+    const n = b.squeeze(b.op('Gather', [b.shapeOf(source), b.int64s([axes[i]])], { axis: 0 }), [0]);
+    const positions = b.op('Slice', [b.op('Range', [b.scalar(0, DataType.INT64), n, b.scalar(1, DataType.INT64)]), pick(starts, i), pick(ends, i), b.int64s([0]), pick(steps, i)]);
+    const along = b.reshape(positions, Array.from({ length: rank }, (_, k) => (k === axes[i] ? -1 : 1)));
+    const indices = b.op('Expand', [along, b.shapeOf(dx)]);
+    dx = b.op('ScatterElements', [b.zerosLike(source), indices, dx], { axis: axes[i] });
+  }
+  return dx;
+}
 
 /** Pads computed at run time from Shape(x) and the starts and ends values (int64 tensors). */
 function dynamicSlicePad(g: GradContext, axes: number[], starts: string, ends: string): string {

@@ -217,10 +217,13 @@ export function tensorOpRules(): Record<string, InferFn> {
     if (v && s.length === 1 && typeof s[0] === 'number') {
       const vals: Dim[] = [];
       const d = s[0];
-      let st = p.starts[0] < 0 ? p.starts[0] + d : Math.min(p.starts[0], d);
-      const en = p.ends[0] < 0 ? p.ends[0] + d : Math.min(p.ends[0], d);
-      st = Math.max(st, 0);
-      for (let k = st; p.steps[0] > 0 ? k < en : k > en; k += p.steps[0]) vals.push(v[k]);
+      const step = p.steps[0];
+      // ONNX's clamping: [0, d] going forward, [-1, d - 1] going backward.
+      const [lo, hi] = step > 0 ? [0, d] : [-1, d - 1];
+      const clamp = (x: number) => Math.min(Math.max(x < 0 ? x + d : x, lo), hi);
+      const st = clamp(p.starts[0]);
+      const en = clamp(p.ends[0]);
+      for (let k = st; step > 0 ? k < en : k > en; k += step) vals.push(v[k]);
       f.value = vals;
     }
     return [f];
