@@ -163,13 +163,14 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   if (config.model.builtin === 'bert') tokenize();
   const model = acquireModel(config, sample, text && { size: text.spec.tokenizer.vocabSize, padTokenId: text.spec.tokenizer.padTokenId });
   if (!config.model.builtin) tokenize(model.graph.inputs.map((i) => i.name));
-  const prepared = prepareModel(model, { output: config.model.output, freeze: config.model.freeze });
+  const prepared = prepareModel(model, { output: config.model.output, freeze: config.model.freeze, task: config.model.task });
   for (const f of config.model.freeze) {
     if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
   }
   if (prepared.params.length === 0) throw doc.error(['model'], `${model.path} has no trainable parameters (float initializers the output depends on)`);
   const names = labelNames(config, raw.train?.scan(), modelDir);
-  const spec = { problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
+  const task = config.model.task;
+  const spec = { task, problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
   const build = (split: Split, requireLabels: boolean): Dataset | undefined => {
     const source = raw[split];
     if (!source) return undefined;
@@ -177,10 +178,10 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     return buildDataset(source, prepared.inputs, spec, requireLabels, text?.padding, encode);
   };
   const train = kind === 'export' ? undefined : build('train', true);
-  if (train && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
+  if (train && task === 'text-classification' && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
   const evalSet = kind === 'export' ? undefined : build('eval', true);
   const test = build('test', false);
-  const labels = { problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names, files: text?.files };
+  const labels = { task, problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names, files: text?.files };
 
   if (kind === 'train') {
     // Compile once now: an operator without a gradient rule is a model problem, reported

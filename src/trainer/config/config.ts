@@ -8,6 +8,7 @@ import { Section, sectionSchema, t, validateSection } from './fields';
 import { TRAINING_FIELDS, TrainingArguments, parseTrainingArguments } from './trainingArguments';
 
 import type { ProblemType } from '../programs/lossHeads';
+import { TASKS, Task, taskOfArchitectures } from '../programs/tasks';
 import { BUILTINS } from '../models/names';
 import type { BuiltinConfig } from '../models';
 import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics';
@@ -28,6 +29,7 @@ export const MODEL_FIELDS: Section = {
   channels: { type: t.array(t.integer(1)), default: [16, 32], doc: 'Built-in cnn: output channels of each conv + batch-norm + max-pool block.' },
   activation: { type: t.enumOf('relu', 'gelu', 'tanh'), default: 'relu', doc: 'Built-in mlp: activation of the hidden layers.' },
   dropout: { type: t.number(0, 0.99), doc: 'Built-in models: dropout probability (default 0 for mlp and cnn, 0.1 for bert).' },
+  task: { type: t.enumOf(...TASKS), doc: 'What the model is trained to do (optimum\'s task names): text-classification (default), token-classification, question-answering, text-generation (causal LM) or fill-mask. A model folder\'s config.json architectures decide it when not set.' },
   problem_type: { type: t.enumOf('single_label_classification', 'multi_label_classification', 'regression'), doc: 'Loss: cross-entropy, BCE-with-logits or MSE. Default: regression when num_labels is 1, else single_label_classification.' },
   num_labels: { type: t.integer(1), doc: 'Number of classes (or regression targets) the model\'s output has (default 2, or a model folder\'s config.json).' },
   output: { type: t.string, doc: 'Name of the model output holding the logits (default: the first output).' },
@@ -63,6 +65,7 @@ export const EARLY_STOPPING_FIELDS: Section = {
 };
 
 export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
+  task: Task;
   /** Absolute path of the ONNX file, when not built-in. */
   path?: string;
   builtin?: BuiltinConfig['builtin'];
@@ -126,6 +129,7 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   if (model.path) model.path = resolve(model.path);
   if (model.tokenizer && model.tokenizer !== 'train') model.tokenizer = resolve(model.tokenizer);
   if (model.path && fs.existsSync(model.path) && fs.statSync(model.path).isDirectory()) readModelFolder(doc, model);
+  model.task ??= 'text-classification';
   model.num_labels ??= 2;
   if (model.dropout === undefined) model.dropout = model.builtin === 'bert' ? 0.1 : 0;
   if (model.builtin === 'bert' && !model.tokenizer) throw doc.error(['model', 'builtin'], 'bert needs model.tokenizer (a tokenizer.json, or "train" to train one on the training text)');
@@ -182,6 +186,9 @@ function readModelFolder(doc: ConfigDocument, model: ModelConfig): void {
     throw doc.error(['model', 'path'], `${cfgFile} is not valid JSON (${(e as Error).message})`);
   }
   const id2label = card.id2label as Record<string, string> | undefined;
+  const saved = (card.trainer as { task?: string } | undefined)?.task;
+  if (!model.task && Array.isArray(card.architectures)) model.task = taskOfArchitectures(card.architectures.filter((a) => typeof a === 'string')) as Task;
+  if (!model.task && saved && (TASKS as readonly string[]).includes(saved)) model.task = saved as Task;
   if (model.num_labels === undefined) {
     if (typeof card.num_labels === 'number') model.num_labels = card.num_labels;
     else if (id2label && typeof id2label === 'object') model.num_labels = Object.keys(id2label).length;

@@ -10,10 +10,14 @@ import { DataRecord } from './readers';
 import { RecordSource } from './source';
 
 import type { ProblemType } from '../programs/lossHeads';
+import type { Task } from '../programs/tasks';
+import { taskTargetOf } from './targets';
 
 export type { ProblemType };
 
 export interface LabelSpec {
+  /** Default: text-classification (one label per sample, by problemType). */
+  task?: Task;
   problemType: ProblemType;
   numLabels: number;
   /** Label names by id; string labels in the data are looked up here. */
@@ -48,7 +52,7 @@ export interface Feature {
 export interface Example {
   line: number;
   features: Map<string, Feature>;
-  /** A class id, or a vector (multi-hot or regression targets). */
+  /** A class id, a vector (multi-hot or regression targets), per-token ids, or a QA [start, end]. */
   label?: number | number[];
 }
 
@@ -97,6 +101,7 @@ function nameToId(name: string, spec: LabelSpec, fail: (msg: string) => DataErro
 }
 
 function labelOf(r: DataRecord, file: string, spec: LabelSpec): number | number[] | undefined {
+  if (spec.task && spec.task !== 'text-classification') return taskTargetOf(r, file, { ...spec, task: spec.task });
   const raw = rawLabel(r);
   if (raw === undefined || raw === null) return undefined;
   const { problemType, numLabels } = spec;
@@ -173,7 +178,9 @@ function converter(file: string, inputs: readonly ValueInfo[], labels: LabelSpec
       features.set(input.name, { dims, data });
     }
     const label = labels ? labelOf(r, file, labels) : undefined;
-    if (label === undefined && requireLabels) throw new DataError(file, r.line, 'no "labels" (or "label") value');
+    if (label === undefined && requireLabels) {
+      throw new DataError(file, r.line, labels?.task === 'question-answering' ? 'no "start_positions" and "end_positions" values' : 'no "labels" (or "label") value');
+    }
     return { line: r.line, features, label };
   };
 }
@@ -187,7 +194,7 @@ export function buildDataset(source: RecordSource, inputs: readonly ValueInfo[],
   padding?: PaddingSpec, transform: (r: DataRecord) => DataRecord = (r) => r): Dataset {
   const file = source.file;
   const convert = converter(file, inputs, labels, requireLabels, padding);
-  const single = labels?.problemType === 'single_label_classification';
+  const single = labels?.problemType === 'single_label_classification' && (labels.task ?? 'text-classification') === 'text-classification';
   const classIds = single ? new Int32Array(source.count) : undefined;
   const kept: Example[] = [];
   let labelled = 0;

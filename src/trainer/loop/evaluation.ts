@@ -35,7 +35,7 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
   let offset = 0;
   for (const idx of batches) {
     const examples = idx.map((i) => dataset.example(i));
-    const batch = collate(examples, inputs, dataset.hasLabels ? problem : undefined, numLabels, dataset.padding);
+    const batch = collate(examples, inputs, dataset.hasLabels ? { problemType: problem, numLabels } : undefined, dataset.padding);
     const out = await runner.run(state, batch);
     const logits = out.logits.data as Float32Array;
     if (!width) {

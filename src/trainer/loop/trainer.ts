@@ -94,7 +94,7 @@ export class Trainer {
 
   constructor(private readonly opts: TrainerOptions) {
     this.args = opts.args;
-    this.prepared = opts.prepared ?? prepareModel(opts.model, opts.prepare);
+    this.prepared = opts.prepared ?? prepareModel(opts.model, { task: opts.labels?.task, ...opts.prepare });
     this.labels = opts.labels ?? defaultLabels(this.prepared);
     this.loss = lossOptions(this.labels, opts.args, opts.trainDataset);
     this.flopParameters = countFlopParameters(this.prepared);
@@ -195,7 +195,7 @@ export class Trainer {
         let acc;
         let windowLoss = 0;
         for (let j = 0; j < window.length; j++) {
-          const batch = collate(window[j].map((i) => data.example(i)), this.prepared.inputs, this.loss.problemType, this.loss.numLabels, data.padding);
+          const batch = collate(window[j].map((i) => data.example(i)), this.prepared.inputs, this.loss, data.padding);
           // Hugging Face's floating-point operation estimate: 6 · input elements · parameters.
           this.state.total_flos += 6 * (batch.get(this.prepared.inputs[0].name)?.data.length ?? 0) * this.flopParameters;
           const key = keyOf(book.seed, step, j);
@@ -379,7 +379,7 @@ export class Trainer {
   /** What config.json beside every saved model says: label count, problem type, names. */
   card(): ModelCard {
     const l = this.labels;
-    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files };
+    return { task: l.task ?? 'text-classification', num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files };
   }
 
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */

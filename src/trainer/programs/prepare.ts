@@ -8,6 +8,7 @@ import { Model } from '../onnx/model';
 import { upgradeOpset } from '../onnx/opset';
 import { DataType, Tensor, cloneTensor, fromNumbers, isFloatType } from '../onnx/tensor';
 import { planGradients } from '../autodiff/backward';
+import { Task, taskOutputs } from './tasks';
 
 export interface ParameterInfo {
   name: string;
@@ -27,8 +28,10 @@ export interface PreparedModel {
   frozen: string[];
   /** Graph inputs the data must feed. */
   inputs: ValueInfo[];
-  /** The output the loss head reads. */
+  /** The output the loss head reads (question answering: the first of `outputs`). */
   logits: string;
+  /** Every output the loss head reads, in the task's order. */
+  outputs: string[];
 }
 
 /**
@@ -102,6 +105,8 @@ export interface PrepareOptions {
   output?: string;
   /** Parameters to keep frozen (exact names). */
   freeze?: string[];
+  /** Decides which outputs the loss reads (question answering: start_logits and end_logits). */
+  task?: Task;
 }
 
 export class PrepareError extends Error {}
@@ -110,22 +115,25 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
   const graph = upgradeOpset(model.graph, model.path);
   const constants = constantsToInitializers(graph);
   untieIdentityParameters(graph);
-  const logits = opts.output ?? graph.outputs[0]?.name;
-  if (!logits || !graph.outputs.some((o) => o.name === logits)) {
-    throw new PrepareError(`${model.path} has no output named "${logits}" (outputs: ${graph.outputs.map((o) => o.name).join(', ')})`);
+  const outputs = taskOutputs(opts.task ?? 'text-classification', graph.outputs.map((o) => o.name), opts.output);
+  for (const name of outputs) {
+    if (!name || !graph.outputs.some((o) => o.name === name)) {
+      throw new PrepareError(`${model.path} has no output named "${name}" (outputs: ${graph.outputs.map((o) => o.name).join(', ')})`);
+    }
   }
+  const logits = outputs[0];
   const buffers = batchNormBuffers(graph);
   const freeze = new Set(opts.freeze ?? []);
   // Rank-0 float initializers are constants an exporter wrote (scales, epsilons), not weights.
   const candidates = [...graph.initializers].filter(([name, t]) =>
     isFloatType(t.type) && t.dims.length >= 1 && !constants.has(name) && !buffers.includes(name) && !freeze.has(name)).map(([name]) => name);
   const b = new GraphBuilder(graph.clone());
-  const plan = planGradients(b, b.graph.nodes, candidates, [logits]);
+  const plan = planGradients(b, b.graph.nodes, candidates, outputs);
   const params: ParameterInfo[] = candidates.filter((n) => plan.needed.has(n)).map((name) => {
     const dims = graph.initializers.get(name)!.dims;
     return { name, dims: [...dims], decay: dims.length >= 2 };
   });
   const trained = new Set(params.map((p) => p.name));
   const frozen = [...graph.initializers].filter(([n, t]) => isFloatType(t.type) && !trained.has(n) && !buffers.includes(n)).map(([n]) => n);
-  return { model, graph, params, buffers, frozen, inputs: graph.inputs, logits };
+  return { model, graph, params, buffers, frozen, inputs: graph.inputs, logits, outputs };
 }
