@@ -24,6 +24,7 @@ import { PreparedModel, prepareModel } from './programs/prepare';
 import { resolveDevice } from './programs/session';
 import { compileTrainStep } from './programs/trainStep';
 import { precisionOf, precisionUnsupported } from './programs/precision';
+import { inputEmbeddingTable, paddingTokenId } from './programs/paddingRow';
 
 export type JobKind = 'train' | 'evaluate' | 'predict' | 'export';
 
@@ -181,6 +182,10 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   if (train && task === 'text-classification' && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
   const evalSet = kind === 'export' ? undefined : build('eval', true);
   const test = build('test', false);
+  // GPT-2's token embedding has no padding_idx (and its pad token is often the real EOS token).
+  const table = task !== 'text-generation' && inputEmbeddingTable(prepared.graph, new Set(prepared.params.map((p) => p.name)));
+  const padId = table && train ? paddingTokenId(train, text?.padding.values.get('input_ids')) : undefined;
+  if (table && padId !== undefined && padId < prepared.graph.initializers.get(table)!.dims[0]) prepared.paddingRow = { param: table, row: padId };
   const labels = { task, problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names, files: text?.files };
 
   if (kind === 'train') {

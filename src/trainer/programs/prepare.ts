@@ -32,6 +32,8 @@ export interface PreparedModel {
   logits: string;
   /** Every output the loss head reads, in the task's order. */
   outputs: string[];
+  /** The token-embedding row of the padding id, which gets no gradient (paddingRow.ts). */
+  paddingRow?: { param: string; row: number };
 }
 
 /**

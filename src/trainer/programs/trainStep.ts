@@ -5,7 +5,7 @@
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph, ValueInfo } from '../onnx/graph';
-import { DataType } from '../onnx/tensor';
+import { DataType, fromNumbers } from '../onnx/tensor';
 import { buildBackward } from '../autodiff/backward';
 import { LossHeadOptions, addLossHead, targetInputs } from './lossHeads';
 import { toTrainingForm } from './lowering';
@@ -62,6 +62,12 @@ function output(b: GraphBuilder, from: string, to: string, outs: Graph['outputs'
   outs.push(b.shapes.valueInfo(to));
 }
 
+/** The gradient of an embedding table with one row zeroed (nn.Embedding's padding_idx). */
+function withoutRow(b: GraphBuilder, grad: string, row: number, dims: number[]): string {
+  const mask = Array.from({ length: dims[0] }, (_, i) => (i === row ? 0 : 1));
+  return b.mul(grad, b.constant(fromNumbers(b.type(grad), [dims[0], 1], mask), 'padding_row_mask'));
+}
+
 export interface CompileOptions {
   /** Gradient checkpointing: recompute activations in the backward pass (less memory). */
   recompute?: boolean;
@@ -100,7 +106,10 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   const { grads } = buildBackward(b, lossValue, params, lossScale);
 
   // Gradients of parameters the loss does not reach are zero.
-  const gradOf = (p: string) => grads.get(p) ?? b.zerosLike(p);
+  const gradOf = (p: string) => {
+    const g = grads.get(p) ?? b.zerosLike(p);
+    return prepared.paddingRow?.param === p ? withoutRow(b, g, prepared.paddingRow.row, prepared.params.find((q) => q.name === p)!.dims) : g;
+  };
   const slots = optimizerSlots(optimizer);
 
   if (mode === 'accumulate') {
