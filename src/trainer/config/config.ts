@@ -148,10 +148,11 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   training.output_dir = resolve(training.output_dir);
   if (training.logging_dir) training.logging_dir = resolve(training.logging_dir);
   if (typeof training.resume_from_checkpoint === 'string') training.resume_from_checkpoint = resolve(training.resume_from_checkpoint);
-  const metrics = (top.metrics as string[] | undefined) ?? defaultMetrics(model.problem_type, model.num_labels);
-  const available = builtinMetricNames(model.problem_type, model.num_labels);
+  const metrics = (top.metrics as string[] | undefined) ?? defaultMetrics(model.problem_type, model.num_labels, model.task);
+  const available = builtinMetricNames(model.problem_type, model.num_labels, model.task);
   const wrong = metrics.find((m) => !available.includes(m));
-  if (wrong) throw doc.error(['metrics'], `"${wrong}" does not apply to ${model.problem_type} with ${model.num_labels} labels (available: ${available.join(', ')})`);
+  const what = model.task === 'text-classification' ? `${model.problem_type} with ${model.num_labels} labels` : model.task;
+  if (wrong) throw doc.error(['metrics'], `"${wrong}" does not apply to ${what} (available: ${available.join(', ')})`);
   const earlyStopping = top.early_stopping === undefined ? undefined
     : validateSection(doc, ['early_stopping'], top.early_stopping, EARLY_STOPPING_FIELDS) as { patience: number; threshold: number };
   if (earlyStopping) {

@@ -51,6 +51,8 @@ export interface LabelOptions {
   numLabels: number;
   /** Label names by id, when the labels have names. */
   names?: string[];
+  /** Fill-mask: the tokenizer's mask token, whose positions predictions fill. */
+  maskTokenId?: number;
   /** Files saved beside every model (the tokenizer). */
   files?: Record<string, string>;
   /** Explicit weights, or "balanced" (computed from the training labels). */

@@ -348,7 +348,7 @@ export class Trainer {
   }
 
   private evaluator(): Evaluator {
-    this.evalRunner ??= new Evaluator(this.prepared, this.loss, this.args, this.sessionOptions(), this.opts.computeMetrics, this.opts.metrics);
+    this.evalRunner ??= new Evaluator(this.prepared, this.loss, this.args, this.sessionOptions(), this.opts.computeMetrics, this.opts.metrics, this.labels.names, this.labels.maskTokenId);
     return this.evalRunner;
   }
 
