@@ -11,6 +11,8 @@ import { RecordSource, openSource } from './data/source';
 import { DataError } from './errors';
 import { Vocabulary, buildBuiltin, defaultInputName } from './models';
 import { encodeRecord } from './data/text';
+import { MaskingSpec } from './data/maskedLm';
+import { packedSource } from './data/taskText';
 import { TextSetup, needsTokenizing, setupText } from './textSetup';
 import { TrainerCallback } from './loop/callbacks';
 import { listCheckpoints } from './loop/checkpoints';
@@ -172,11 +174,20 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   const names = labelNames(config, raw.train?.scan(), modelDir);
   const task = config.model.task;
   const spec = { task, problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
+  const masking = text && task === 'fill-mask' ? maskingOf(config, text) : undefined;
   const build = (split: Split, requireLabels: boolean): Dataset | undefined => {
-    const source = raw[split];
+    let source = raw[split];
     if (!source) return undefined;
-    const encode = text && ((r: DataRecord) => encodeRecord(source.file, r, text!.spec));
-    return buildDataset(source, prepared.inputs, spec, requireLabels, text?.padding, encode);
+    const file = source.file;
+    const encode = text && ((r: DataRecord) => encodeRecord(file, r, text!.spec));
+    if (encode && config.data.packing && task === 'text-generation') {
+      source = packedSource(source, encode, text!.spec.maxLength);
+      return buildDataset(source, prepared.inputs, spec, requireLabels, text?.padding);
+    }
+    // Raw text for fill-mask gets its labels from the collator's masking (training and evaluation).
+    const masked = masking && split !== 'test' && !source.read(0).values.labels;
+    const data = buildDataset(source, prepared.inputs, spec, requireLabels && !masked, text?.padding, encode);
+    return masked ? { ...data, masking, hasLabels: true } : data;
   };
   const train = kind === 'export' ? undefined : build('train', true);
   if (train && task === 'text-classification' && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
@@ -186,7 +197,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   const table = task !== 'text-generation' && inputEmbeddingTable(prepared.graph, new Set(prepared.params.map((p) => p.name)));
   const padId = table && train ? paddingTokenId(train, text?.padding.values.get('input_ids')) : undefined;
   if (table && padId !== undefined && padId < prepared.graph.initializers.get(table)!.dims[0]) prepared.paddingRow = { param: table, row: padId };
-  const labels = { task, problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names, files: text?.files };
+  const labels = { task, maskTokenId: text?.spec.tokenizer.specialTokenIds.mask, problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names, files: text?.files };
 
   if (kind === 'train') {
     // Compile once now: an operator without a gradient rule is a model problem, reported
@@ -213,4 +224,13 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     device: config.device, metrics: config.metrics, computeMetrics,
   });
   return { config, model, prepared, train, eval: evalSet, test, trainer, labelNames: names };
+}
+
+/** The collator's masking for fill-mask on raw text, from data.mlm_probability and the tokenizer. */
+function maskingOf(config: TrainerConfig, text: TextSetup): MaskingSpec {
+  const t = text.spec.tokenizer;
+  const maskTokenId = t.specialTokenIds.mask;
+  if (maskTokenId === undefined) throw config.doc.error(['model', 'tokenizer'], 'fill-mask on raw text needs a tokenizer with a mask token ([MASK] or <mask>)');
+  const specialIds = new Set([...Object.values(t.specialTokenIds), t.padTokenId].filter((v): v is number => v !== undefined));
+  return { probability: config.data.mlm_probability, maskTokenId, vocabSize: t.vocabSize, specialIds, seed: config.training.seed };
 }

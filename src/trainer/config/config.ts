@@ -45,6 +45,8 @@ export const DATA_FIELDS: Section = {
   text_columns: { type: t.array(t.string), doc: 'Text columns to tokenize: one, or two for sentence pairs (default: sentence1 + sentence2, text, sentence, review or content).' },
   max_length: { type: t.integer(1), doc: 'Truncate tokenized text to this many tokens, special tokens included (default: max_position_embeddings, or 512).' },
   padding: { type: t.enumOf('longest', 'max_length'), default: 'longest', doc: 'Pad token ids to the longest sequence of each batch, or always to max_length.' },
+  packing: { type: t.boolean, default: false, doc: 'text-generation on text: concatenate the tokenized texts and cut them into max_length blocks (run_clm\'s group_texts; the remainder is dropped).' },
+  mlm_probability: { type: t.number(0, 1), default: 0.15, doc: 'fill-mask on raw text: the share of tokens the collator masks (80% [MASK], 10% a random token, 10% kept), drawn anew each epoch from the seed.' },
   streaming: { type: t.union(t.enumOf('auto'), t.boolean), default: 'auto', doc: 'Read records from disk on demand instead of loading the file (auto: for files over 256 MB). JSONL and CSV are indexed in place; Parquet is copied to a temporary JSONL file first; a .json document cannot stream.' },
 };
 
@@ -94,6 +96,8 @@ export interface DataConfig {
   text_columns?: string[];
   max_length?: number;
   padding: 'longest' | 'max_length';
+  packing: boolean;
+  mlm_probability: number;
   streaming: 'auto' | boolean;
 }
 

@@ -12,6 +12,7 @@ import { RecordSource } from './source';
 import type { ProblemType } from '../programs/lossHeads';
 import type { Task } from '../programs/tasks';
 import { taskTargetOf } from './targets';
+import { MaskingSpec, maskExample } from './maskedLm';
 
 export type { ProblemType };
 
@@ -28,6 +29,11 @@ function rawLabel(r: DataRecord): unknown {
   return 'labels' in r.values ? r.values.labels : r.values.label;
 }
 
+/** The label column, or token classification's word-level tags (ner_tags, tags). */
+function rawLabelOrTags(r: DataRecord): unknown {
+  return rawLabel(r) ?? r.values.ner_tags ?? r.values.tags;
+}
+
 /**
  * Label names found in training records whose labels are text (single-label: "pos"; multi-label:
  * ["sports", "news"]): the sorted distinct names, as Hugging Face's example scripts build them.
@@ -36,7 +42,7 @@ function rawLabel(r: DataRecord): unknown {
 export function labelNamesIn(records: Iterable<DataRecord>): string[] | undefined {
   const names = new Set<string>();
   for (const r of records) {
-    const v = rawLabel(r);
+    const v = rawLabelOrTags(r);
     if (typeof v === 'string') names.add(v);
     else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) v.forEach((x) => names.add(x as string));
     else if (v !== undefined && v !== null) return undefined;
@@ -72,6 +78,13 @@ export interface Dataset {
   padding?: PaddingSpec;
   /** Class ids of single-label data, in file order (−1 where a record has none). */
   classIds?: Int32Array;
+  /** Fill-mask on raw text: the collator's masking, applied as batches are drawn. */
+  masking?: MaskingSpec;
+}
+
+/** Examples `indices` of a data set as a batch sees them (masked for fill-mask on raw text, per pass). */
+export function batchExamples(data: Dataset, indices: readonly number[], pass: number): Example[] {
+  return indices.map((i) => (data.masking ? maskExample(data.example(i), data.masking, pass) : data.example(i)));
 }
 
 function show(dims: readonly Dim[]): string {

@@ -4,7 +4,7 @@
 
 import { ValueInfo } from '../onnx/graph';
 import { collate, microBatches } from '../data/collate';
-import { Dataset, LabelSpec } from '../data/dataset';
+import { Dataset, LabelSpec, batchExamples } from '../data/dataset';
 import { EvalRunner, TrainingState } from '../programs/executor';
 import type { TrainingArguments } from '../config/trainingArguments';
 import { LossHeadOptions } from '../programs/lossHeads';
@@ -47,7 +47,7 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
   let lossSum = 0;
   let offset = 0;
   for (const idx of batches) {
-    const examples = idx.map((i) => dataset.example(i));
+    const examples = batchExamples(dataset, idx, -1);
     const batch = collate(examples, inputs, dataset.hasLabels ? targets.spec : undefined, dataset.padding);
     const out = await runner.run(state, batch);
     if (out.loss !== undefined) lossSum += out.loss * examples.length;

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainingArguments } from '../config/trainingArguments';
 import { collate, microBatches } from '../data/collate';
-import { Dataset } from '../data/dataset';
+import { Dataset, batchExamples } from '../data/dataset';
 import { UserError } from '../errors';
 import { Model } from '../onnx/model';
 import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
@@ -195,7 +195,7 @@ export class Trainer {
         let acc;
         let windowLoss = 0;
         for (let j = 0; j < window.length; j++) {
-          const batch = collate(window[j].map((i) => data.example(i)), this.prepared.inputs, this.loss, data.padding);
+          const batch = collate(batchExamples(data, window[j], epoch), this.prepared.inputs, this.loss, data.padding);
           // Hugging Face's floating-point operation estimate: 6 · input elements · parameters.
           this.state.total_flos += 6 * (batch.get(this.prepared.inputs[0].name)?.data.length ?? 0) * this.flopParameters;
           const key = keyOf(book.seed, step, j);

@@ -117,6 +117,29 @@ export class TextTokenizer {
     return toEncoding(postProcess(this.postProcessor, a, b, addSpecial));
   }
 
+  /**
+   * Encodes text already split into words (is_split_into_words in Hugging Face), each word on its
+   * own, with `word_ids`: the word each token came from, null for special tokens.
+   */
+  encodeWords(words: readonly string[], options: EncodeOptions = {}): TextEncoding & { word_ids: (number | null)[] } {
+    const addSpecial = options.addSpecialTokens ?? true;
+    const ids: number[] = [];
+    const tokens: string[] = [];
+    const wordOf: number[] = [];
+    words.forEach((w, i) => {
+      const seg = this.segment(w);
+      ids.push(...seg.ids);
+      tokens.push(...seg.tokens);
+      seg.ids.forEach(() => wordOf.push(i));
+    });
+    let keep = ids.length;
+    if (options.maxLength !== undefined) keep = Math.max(0, Math.min(keep, options.maxLength - (addSpecial ? this.numSpecialTokens(false) : 0)));
+    const processed = postProcess(this.postProcessor, slice({ ids, tokens }, keep), undefined, addSpecial);
+    let next = 0;
+    const word_ids = processed.specialMask.map((special) => (special ? null : wordOf[next++]));
+    return { ...toEncoding(processed), word_ids };
+  }
+
   /** The text's tokens before any special token: normalized, pre-tokenized, through the model. */
   private segment(text: string): Segment {
     const enc = this.inner.encode(text, { add_special_tokens: false });
