@@ -14,6 +14,7 @@ import { encodeRecord } from './data/text';
 import { MaskingSpec } from './data/maskedLm';
 import { packedSource } from './data/taskText';
 import { TextSetup, needsTokenizing, setupText } from './textSetup';
+import type { TextTokenizer } from './text';
 import { TrainerCallback } from './loop/callbacks';
 import { listCheckpoints } from './loop/checkpoints';
 import { earlyStoppingCallback } from './loop/earlyStopping';
@@ -40,6 +41,8 @@ export interface Job {
   eval?: Dataset;
   test?: Dataset;
   trainer: Trainer;
+  /** The tokenizer, when the data is text. */
+  tokenizer?: TextTokenizer;
 }
 
 type Split = 'train' | 'eval' | 'test';
@@ -180,7 +183,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     if (!source) return undefined;
     const file = source.file;
     const encode = text && ((r: DataRecord) => encodeRecord(file, r, text!.spec));
-    if (encode && config.data.packing && task === 'text-generation') {
+    if (encode && config.data.packing && task === 'text-generation' && split !== 'test') {
       source = packedSource(source, encode, text!.spec.maxLength);
       return buildDataset(source, prepared.inputs, spec, requireLabels, text?.padding);
     }
@@ -223,7 +226,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     model, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...(host.reporting ?? []), ...user, ...(host.after ?? [])],
     device: config.device, metrics: config.metrics, computeMetrics,
   });
-  return { config, model, prepared, train, eval: evalSet, test, trainer, labelNames: names };
+  return { config, model, prepared, train, eval: evalSet, test, trainer, labelNames: names, tokenizer: text?.spec.tokenizer };
 }
 
 /** The collator's masking for fill-mask on raw text, from data.mlm_probability and the tokenizer. */

@@ -12,6 +12,7 @@ import { TASKS, Task, taskOfArchitectures } from '../programs/tasks';
 import { BUILTINS } from '../models/names';
 import type { BuiltinConfig } from '../models';
 import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics';
+import type { GenerationConfig } from '../loop/generation';
 
 export const MODEL_FIELDS: Section = {
   path: { type: t.string, doc: 'The ONNX model file to train (its float initializers are the parameters). Either path or builtin.' },
@@ -57,8 +58,18 @@ export const TOP_FIELDS: Section = {
   device: { type: t.enumOf('auto', 'cpu', 'cuda'), default: 'auto', doc: 'Execution provider: cpu, cuda (fails clearly when not installed) or auto.' },
   callbacks: { type: t.array(t.string), default: [], doc: 'JavaScript modules of callbacks with Hugging Face\'s event names (on_log, on_evaluate, …). Run only in trusted workspaces.' },
   compute_metrics: { type: t.string, doc: 'A JavaScript module exporting compute_metrics({ predictions, label_ids }) → { name: number }, replacing the built-in metrics.' },
+  generation: { type: t.object, doc: 'predict on text-generation: how prompts are continued (Hugging Face GenerationConfig: max_new_tokens, do_sample, temperature, top_k, top_p).' },
   early_stopping: { type: t.object, doc: 'EarlyStoppingCallback: { patience, threshold } (needs an eval strategy and metric_for_best_model).' },
   metrics: { type: t.array(t.enumOf(...ALL_METRICS)), doc: 'Built-in metrics evaluations report. Default: accuracy and f1 (f1_macro for more than two classes); accuracy and f1_micro for multi-label; mse, mae and r2 for regression.' },
+};
+
+/** Hugging Face GenerationConfig's names and defaults (predict on text-generation). */
+export const GENERATION_FIELDS: Section = {
+  max_new_tokens: { type: t.integer(1), default: 20, doc: 'Tokens to generate after each prompt.' },
+  do_sample: { type: t.boolean, default: false, doc: 'Sample the next token (with temperature, top_k, top_p) instead of taking the most likely one.' },
+  temperature: { type: t.number(0.000001), default: 1, doc: 'Sampling: logits are divided by this before the softmax.' },
+  top_k: { type: t.integer(0), default: 50, doc: 'Sampling: keep the k most likely tokens (0: all).' },
+  top_p: { type: t.number(0, 1), default: 1, doc: 'Sampling: keep the most likely tokens whose probability mass reaches top_p (nucleus sampling).' },
 };
 
 export const EARLY_STOPPING_FIELDS: Section = {
@@ -114,6 +125,7 @@ export interface TrainerConfig {
   callbacks: string[];
   computeMetrics?: string;
   earlyStopping?: { patience: number; threshold: number };
+  generation: GenerationConfig;
   doc: ConfigDocument;
 }
 
@@ -168,6 +180,7 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
     callbacks: (top.callbacks as string[]).map(resolve),
     computeMetrics: typeof top.compute_metrics === 'string' ? resolve(top.compute_metrics) : undefined,
     earlyStopping,
+    generation: validateSection(doc, ['generation'], top.generation ?? {}, GENERATION_FIELDS) as unknown as GenerationConfig,
   };
 }
 
@@ -238,6 +251,7 @@ export function configSchema(): Record<string, unknown> {
       callbacks: { type: 'array', items: { type: 'string' }, description: TOP_FIELDS.callbacks.doc },
       compute_metrics: { type: 'string', description: TOP_FIELDS.compute_metrics.doc },
       early_stopping: sectionSchema(EARLY_STOPPING_FIELDS, TOP_FIELDS.early_stopping.doc),
+      generation: sectionSchema(GENERATION_FIELDS, TOP_FIELDS.generation.doc),
     },
   };
 }

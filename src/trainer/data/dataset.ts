@@ -60,6 +60,8 @@ export interface Example {
   features: Map<string, Feature>;
   /** A class id, a vector (multi-hot or regression targets), per-token ids, or a QA [start, end]. */
   label?: number | number[];
+  /** Token classification on words: the word of each token (null for special tokens). */
+  wordIds?: (number | null)[];
 }
 
 /** Inputs padded per batch (tokenized text) and how: the pad value of each, and the target length. */
@@ -194,7 +196,8 @@ function converter(file: string, inputs: readonly ValueInfo[], labels: LabelSpec
     if (label === undefined && requireLabels) {
       throw new DataError(file, r.line, labels?.task === 'question-answering' ? 'no "start_positions" and "end_positions" values' : 'no "labels" (or "label") value');
     }
-    return { line: r.line, features, label };
+    const wordIds = Array.isArray(r.values.word_ids) ? (r.values.word_ids as (number | null)[]) : undefined;
+    return { line: r.line, features, label, wordIds };
   };
 }
 

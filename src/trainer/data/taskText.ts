@@ -18,7 +18,7 @@ export const TAG_COLUMNS = ['ner_tags', 'tags', 'labels'];
 export function taskTextColumns(task: Task, first: DataRecord): string[] {
   const has = (k: string) => k in first.values;
   if (task === 'token-classification') return WORD_COLUMNS.filter(has).slice(0, 1);
-  if (task === 'text-generation' && has('prompt') && has('completion')) return ['prompt', 'completion'];
+  if (task === 'text-generation' && has('prompt')) return has('completion') ? ['prompt', 'completion'] : ['prompt'];
   return ['text'].filter(has);
 }
 
@@ -39,7 +39,8 @@ export function encodeTaskRecord(file: string, r: DataRecord, task: Task, column
     const labels = [...prompt.map(() => IGNORE_INDEX), ...completion].slice(0, maxLength);
     return { line: r.line, values: { ...r.values, input_ids: ids, attention_mask: ids.map(() => 1), token_type_ids: ids.map(() => 0), labels } };
   }
-  const enc = tokenizer.encode(text(file, r, columns[0]), undefined, { maxLength });
+  // A bare prompt is encoded as prompt + completion training data is: without special tokens.
+  const enc = tokenizer.encode(text(file, r, columns[0]), undefined, { maxLength, addSpecialTokens: columns[0] !== 'prompt' });
   return { line: r.line, values: { ...r.values, input_ids: enc.input_ids, attention_mask: enc.attention_mask, token_type_ids: enc.token_type_ids } };
 }
 
@@ -54,7 +55,7 @@ function encodeTagged(file: string, r: DataRecord, column: string, tokenizer: Te
     throw new DataError(file, r.line, `column "${tagColumn}" must hold one tag per word (${words.length} words)`);
   }
   const enc = tokenizer.encodeWords(words as string[], { maxLength });
-  const values: DataRecord['values'] = { ...r.values, input_ids: enc.input_ids, attention_mask: enc.attention_mask, token_type_ids: enc.token_type_ids };
+  const values: DataRecord['values'] = { ...r.values, input_ids: enc.input_ids, attention_mask: enc.attention_mask, token_type_ids: enc.token_type_ids, word_ids: enc.word_ids };
   if (Array.isArray(tags)) {
     values.labels = enc.word_ids.map((w, i) => (w === null || (i > 0 && enc.word_ids[i - 1] === w) ? IGNORE_INDEX : (tags[w] as number | string)));
   }

@@ -93,6 +93,11 @@ export class TextTokenizer {
     return this.inner.id_to_token(id);
   }
 
+  /** Text of `ids`, special tokens skipped (tokenizer.decode(ids, skip_special_tokens=True)). */
+  decode(ids: readonly number[]): string {
+    return this.inner.decode([...ids], { skip_special_tokens: true });
+  }
+
   /** How many special tokens the post-processor adds to one text (pair = false) or to a pair. */
   numSpecialTokens(pair: boolean): number {
     return addedTokenCount(this.postProcessor, pair);
