@@ -62,7 +62,10 @@ export async function generate(runner: EvalRunner, state: TrainingState, data: D
   const out: Generated[] = [];
   for (let i = 0; i < data.size; i++) {
     const example = data.example(i);
-    const prompt = trimPrompt(Array.from(example.features.get('input_ids')!.data, Number), special.ids);
+    // Padding (attention_mask 0) is not part of the prompt.
+    const mask = example.features.get('attention_mask')?.data;
+    const tokens = Array.from(example.features.get('input_ids')!.data, Number).filter((_, j) => !mask || Number(mask[j]) === 1);
+    const prompt = trimPrompt(tokens, special.ids);
     const ids = [...prompt];
     for (let t = 0; t < cfg.max_new_tokens; t++) {
       const batch = new Map<string, Tensor>([['input_ids', int64(ids)]]);
