@@ -40,3 +40,9 @@ test('the story example learns its grammar: perplexity below 4 (vocabulary of 20
   assert.ok(Math.exp(best) < 4, `best eval perplexity ${Math.exp(best)}`);
   assert.ok(seconds < 120, `took ${seconds} s`);
 });
+
+test('the cloze example fills masked words: masked-token accuracy ≥ 0.75 in under two minutes', { timeout: 600_000 }, () => {
+  const { best, seconds } = runExample('cloze');
+  assert.ok(best >= 0.75, `best eval accuracy ${best}`);
+  assert.ok(seconds < 120, `took ${seconds} s`);
+});

@@ -29,11 +29,11 @@ function write(file, n, seed) {
 export function prepare({ force = false } = {}) {
   if (!force && existsSync(join(dataDir, 'train.jsonl')) && existsSync(join(dataDir, 'eval.jsonl'))) return;
   mkdirSync(dataDir, { recursive: true });
-  write('train.jsonl', 1500, 31);
+  write('train.jsonl', 1000, 31);
   write('eval.jsonl', 200, 32);
   const cloze = ['the cow eats [MASK] and lives in the field .', 'the frog sleeps in the [MASK] at night .'];
   writeFileSync(join(dataDir, 'cloze.jsonl'), cloze.map((text) => JSON.stringify({ text })).join('\n') + '\n');
-  console.log(`wrote ${join(dataDir, 'train.jsonl')} (1500 sentences), eval.jsonl (200) and cloze.jsonl`);
+  console.log(`wrote ${join(dataDir, 'train.jsonl')} (1000 sentences), eval.jsonl (200) and cloze.jsonl`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) prepare({ force: process.argv.includes('--force') });

@@ -103,6 +103,7 @@ export function round(x: number, digits: number): number {
  */
 export class Evaluator {
   private runner?: EvalRunner;
+  private unlabelled?: EvalRunner;
 
   constructor(
     private readonly prepared: PreparedModel,
@@ -116,9 +117,11 @@ export class Evaluator {
   ) {}
 
   async run(state: TrainingState, dataset: Dataset, prefix: string, onBatch: () => Promise<void>): Promise<{ metrics: Metrics; prediction: EvalPrediction }> {
-    this.runner ??= await EvalRunner.create(this.prepared, this.loss, this.session);
+    // Data without labels (predict on new text) runs the predict step: no loss, no target inputs.
+    const runner = dataset.hasLabels ? (this.runner ??= await EvalRunner.create(this.prepared, this.loss, this.session))
+      : (this.unlabelled ??= await EvalRunner.create(this.prepared, undefined, this.session));
     const targets = { spec: this.loss, maskTokenId: this.maskTokenId };
-    const out = await evaluationLoop(this.runner, state, dataset, this.prepared.inputs, targets, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, onBatch);
+    const out = await evaluationLoop(runner, state, dataset, this.prepared.inputs, targets, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, onBatch);
     const raw: Metrics = out.hasLabels ? await this.metrics(out.prediction, out.loss) : {};
     const metrics: Metrics = {};
     if (out.loss !== undefined) metrics[`${prefix}_loss`] = out.loss;
@@ -135,6 +138,8 @@ export class Evaluator {
 
   async release(): Promise<void> {
     await this.runner?.release();
+    await this.unlabelled?.release();
     this.runner = undefined;
+    this.unlabelled = undefined;
   }
 }
