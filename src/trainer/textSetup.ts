@@ -80,6 +80,7 @@ export function setupText(config: TrainerConfig, records: { train?: Iterable<Dat
 function lookedFor(task: TrainerConfig['model']['task']): string {
   if (task === 'token-classification') return 'tokens or words (a list of words per record)';
   if (task === 'text-generation') return 'text, or prompt + completion';
+  if (task === 'question-answering') return 'question + context';
   if (task === 'text-classification') return 'sentence1 + sentence2, text, sentence, review, content';
   return 'text';
 }

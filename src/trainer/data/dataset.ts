@@ -13,6 +13,7 @@ import type { ProblemType } from '../programs/lossHeads';
 import type { Task } from '../programs/tasks';
 import { taskTargetOf } from './targets';
 import { MaskingSpec, maskExample } from './maskedLm';
+import type { QaText } from './squad';
 
 export type { ProblemType };
 
@@ -60,8 +61,10 @@ export interface Example {
   features: Map<string, Feature>;
   /** A class id, a vector (multi-hot or regression targets), per-token ids, or a QA [start, end]. */
   label?: number | number[];
-  /** Token classification on words: the word of each token (null for special tokens). */
+  /** Text data on words: the word of each token (null for special tokens; QA: for the question). */
   wordIds?: (number | null)[];
+  /** Question answering on text: the context and the gold answers. */
+  qa?: QaText;
 }
 
 /** Inputs padded per batch (tokenized text) and how: the pad value of each, and the target length. */
@@ -197,7 +200,7 @@ function converter(file: string, inputs: readonly ValueInfo[], labels: LabelSpec
       throw new DataError(file, r.line, labels?.task === 'question-answering' ? 'no "start_positions" and "end_positions" values' : 'no "labels" (or "label") value');
     }
     const wordIds = Array.isArray(r.values.word_ids) ? (r.values.word_ids as (number | null)[]) : undefined;
-    return { line: r.line, features, label, wordIds };
+    return { line: r.line, features, label, wordIds, qa: r.values.qa as QaText | undefined };
   };
 }
 

@@ -9,6 +9,7 @@ import { IGNORE_INDEX, Task } from '../programs/tasks';
 import { TextTokenizer } from '../text';
 import { DataRecord } from './readers';
 import { MemorySource, RecordSource } from './source';
+import { encodeSquadRecord } from './squad';
 
 /** Columns read as words and as their tags, in order of preference (datasets' conll2003 names first). */
 export const WORD_COLUMNS = ['tokens', 'words'];
@@ -18,6 +19,7 @@ export const TAG_COLUMNS = ['ner_tags', 'tags', 'labels'];
 export function taskTextColumns(task: Task, first: DataRecord): string[] {
   const has = (k: string) => k in first.values;
   if (task === 'token-classification') return WORD_COLUMNS.filter(has).slice(0, 1);
+  if (task === 'question-answering') return ['question', 'context'].filter(has);
   if (task === 'text-generation' && has('prompt')) return has('completion') ? ['prompt', 'completion'] : ['prompt'];
   return ['text'].filter(has);
 }
@@ -31,6 +33,7 @@ function text(file: string, r: DataRecord, column: string): string {
 /** One record of a token-level task encoded: input_ids, attention_mask, token_type_ids and, where known, labels. */
 export function encodeTaskRecord(file: string, r: DataRecord, task: Task, columns: string[], tokenizer: TextTokenizer, maxLength: number): DataRecord {
   if (task === 'token-classification') return encodeTagged(file, r, columns[0], tokenizer, maxLength);
+  if (task === 'question-answering') return encodeSquadRecord(file, r, tokenizer, maxLength);
   if (columns.length === 2) {
     const prompt = tokenizer.encode(text(file, r, columns[0]), undefined, { addSpecialTokens: false }).input_ids;
     const eos = tokenizer.specialTokenIds.eos;

@@ -12,7 +12,7 @@ import { PreparedModel } from '../programs/prepare';
 import { SessionOptions } from '../programs/session';
 import { EvalPrediction, Metrics, builtinMetrics } from './metrics';
 import { MaskFill, batchRows, padRows } from './taskOutputs';
-import { taskMetrics } from './taskMetrics';
+import { squadTextMetrics, taskMetrics } from './taskMetrics';
 
 export interface LoopOutput {
   loss?: number;
@@ -53,7 +53,8 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
     if (out.loss !== undefined) lossSum += out.loss * examples.length;
     await onBatch();
     if (task !== 'text-classification') {
-      const r = batchRows(task, out.logits, batch, { maskTokenId: targets.maskTokenId });
+      const allowed = examples.map((e) => e.qa && e.wordIds?.map((w) => w !== null));
+      const r = batchRows(task, out.logits, batch, { maskTokenId: targets.maskTokenId, allowed });
       taskRows.push(...r.predictions);
       if (r.labels) taskLabels.push(...r.labels);
       if (r.fills) fills.push(...r.fills);
@@ -122,16 +123,17 @@ export class Evaluator {
       : (this.unlabelled ??= await EvalRunner.create(this.prepared, undefined, this.session));
     const targets = { spec: this.loss, maskTokenId: this.maskTokenId };
     const out = await evaluationLoop(runner, state, dataset, this.prepared.inputs, targets, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, onBatch);
-    const raw: Metrics = out.hasLabels ? await this.metrics(out.prediction, out.loss) : {};
+    const raw: Metrics = out.hasLabels ? await this.metrics(out.prediction, out.loss, dataset) : {};
     const metrics: Metrics = {};
     if (out.loss !== undefined) metrics[`${prefix}_loss`] = out.loss;
     for (const [k, v] of Object.entries(raw)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
     return { metrics: { ...metrics, ...speedMetrics(prefix, out.seconds, out.numSamples, out.numBatches) }, prediction: out.prediction };
   }
 
-  private async metrics(p: EvalPrediction, loss: number | undefined): Promise<Metrics> {
+  private async metrics(p: EvalPrediction, loss: number | undefined, data: Dataset): Promise<Metrics> {
     if (this.compute) return this.compute(p);
     const task = this.loss.task ?? 'text-classification';
+    if (task === 'question-answering' && data.size && data.example(0).qa) return squadTextMetrics(data, p);
     const all = task === 'text-classification' ? builtinMetrics(this.loss.problemType, this.loss.numLabels, p) : taskMetrics(task, p, loss, this.labelNames);
     return this.names ? Object.fromEntries(this.names.map((m) => [m, all[m]])) : all;
   }

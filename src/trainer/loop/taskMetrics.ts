@@ -6,6 +6,8 @@
 import { IGNORE_INDEX, Task } from '../programs/tasks';
 import type { EvalPrediction, Metrics } from './metrics';
 import { seqevalScores } from './seqeval';
+import type { Dataset } from '../data/dataset';
+import { answerText, squadScores } from '../data/squad';
 
 const NAMES: Record<Exclude<Task, 'text-classification'>, string[]> = {
   'token-classification': ['precision', 'recall', 'f1', 'accuracy'],
@@ -84,6 +86,20 @@ function spanMetrics(p: EvalPrediction): Metrics {
       const recall = overlap / (ge - gs + 1);
       f1 += (2 * precision * recall) / (precision + recall);
     }
+  }
+  return { exact_match: (100 * exact) / Math.max(p.n, 1), f1: (100 * f1) / Math.max(p.n, 1) };
+}
+
+/** SQuAD's exact match and F1 (percent) over the answer text each predicted span selects in its context. */
+export function squadTextMetrics(data: Dataset, p: EvalPrediction): Metrics {
+  let exact = 0;
+  let f1 = 0;
+  for (let i = 0; i < p.n; i++) {
+    const e = data.example(i);
+    const text = answerText(e.qa!, e.wordIds ?? [], p.predictions[2 * i], p.predictions[2 * i + 1]);
+    const s = squadScores(text, e.qa!.answers.length ? e.qa!.answers : ['']);
+    exact += s.exact;
+    f1 += s.f1;
   }
   return { exact_match: (100 * exact) / Math.max(p.n, 1), f1: (100 * f1) / Math.max(p.n, 1) };
 }

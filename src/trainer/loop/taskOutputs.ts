@@ -38,12 +38,13 @@ function argmax(data: Float32Array, offset: number, size: number): number {
 }
 
 /** The per-row outputs of one batch of `task`; `maskTokenId` marks the positions fill-mask fills. */
-export function batchRows(task: Exclude<Task, 'text-classification'>, logits: Tensor, batch: Batch, opts: { maskTokenId?: number; topK?: number } = {}): BatchRows {
+export function batchRows(task: Exclude<Task, 'text-classification'>, logits: Tensor, batch: Batch, opts: { maskTokenId?: number; topK?: number; allowed?: (boolean[] | undefined)[] } = {}): BatchRows {
   const data = logits.data as Float32Array;
   const [n, seq, classes] = logits.dims;
   if (task === 'question-answering') {
+    // With text, answers come from the context's tokens only (opts.allowed), as run_qa's postprocessing.
     const mask = rowsOf(batch.get('attention_mask'));
-    const predictions = Array.from({ length: n }, (_, i) => bestSpan(data, i, seq, mask?.[i]));
+    const predictions = Array.from({ length: n }, (_, i) => bestSpan(data, i, seq, opts.allowed?.[i]?.map(Number) ?? mask?.[i]));
     const start = rowsOf(batch.get('start_positions'));
     const end = rowsOf(batch.get('end_positions'));
     return { predictions, labels: start && end ? start.map((s, i) => [s[0], end[i][0]]) : undefined };

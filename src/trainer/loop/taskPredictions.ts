@@ -4,6 +4,7 @@
 // and the generated text for text generation.
 
 import { Dataset } from '../data/dataset';
+import { answerText } from '../data/squad';
 import { IGNORE_INDEX, Task } from '../programs/tasks';
 import type { Generated } from './generation';
 import type { EvalPrediction } from './metrics';
@@ -29,7 +30,8 @@ export function taskPredictionRecords(task: Exclude<Task, 'text-classification'>
       case 'question-answering': {
         const [start, end] = row;
         Object.assign(rec, { start_position: start, end_position: end });
-        if (text.decode) rec.answer = text.decode(ids.slice(start, end + 1));
+        if (example.qa) rec.answer = answerText(example.qa, example.wordIds ?? [], start, end);
+        else if (text.decode) rec.answer = text.decode(ids.slice(start, end + 1));
         break;
       }
       case 'fill-mask':

@@ -145,6 +145,33 @@ export class TextTokenizer {
     return { ...toEncoding(processed), word_ids };
   }
 
+  /**
+   * Encodes a question and a context split into words as a pair, truncating only the context
+   * (truncation="only_second"), with `word_ids`: the context word of each token, null elsewhere.
+   */
+  encodeQuestionContext(question: string, contextWords: readonly string[], maxLength: number): TextEncoding & { word_ids: (number | null)[] } {
+    const q = this.segment(question);
+    const ids: number[] = [];
+    const tokens: string[] = [];
+    const wordOf: number[] = [];
+    contextWords.forEach((w, i) => {
+      const seg = this.segment(w);
+      ids.push(...seg.ids);
+      tokens.push(...seg.tokens);
+      seg.ids.forEach(() => wordOf.push(i));
+    });
+    const budget = maxLength - this.numSpecialTokens(true) - q.ids.length;
+    if (budget < 1) throw new UserError(`max_length ${maxLength} leaves no room for the context after a question of ${q.ids.length} tokens`);
+    const processed = postProcess(this.postProcessor, q, slice({ ids, tokens }, budget), true);
+    let text = 0;
+    const word_ids = processed.specialMask.map((special) => {
+      if (special) return null;
+      const k = text++;
+      return k < q.ids.length ? null : wordOf[k - q.ids.length];
+    });
+    return { ...toEncoding(processed), word_ids };
+  }
+
   /** The text's tokens before any special token: normalized, pre-tokenized, through the model. */
   private segment(text: string): Segment {
     const enc = this.inner.encode(text, { add_special_tokens: false });
