@@ -1,5 +1,5 @@
 // Writes the question-answering example's data, SQuAD-shaped (`question`, `context`, `answers`
-// with character offsets): contexts of two or three people, each with a city, a job and a pet;
+// with character offsets): contexts of two people, each with a city, a job and a pet;
 // questions ask for one fact of one person, so the model must find the right person first.
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -25,7 +25,7 @@ function distinct(r, list, k) {
 }
 
 function example(r) {
-  const k = 2 + r.int(2);
+  const k = 2;
   const people = distinct(r, NAMES, k).map((name) => ({ name, city: r.pick(CITIES), job: r.pick(JOBS), pet: r.pick(PETS) }));
   let context = '';
   const at = {};
@@ -52,9 +52,9 @@ function write(file, n, seed) {
 export function prepare({ force = false } = {}) {
   if (!force && existsSync(join(dataDir, 'train.jsonl')) && existsSync(join(dataDir, 'eval.jsonl'))) return;
   mkdirSync(dataDir, { recursive: true });
-  write('train.jsonl', 1500, 41);
+  write('train.jsonl', 1000, 41);
   write('eval.jsonl', 200, 42);
-  console.log(`wrote ${join(dataDir, 'train.jsonl')} (1500 questions) and eval.jsonl (200)`);
+  console.log(`wrote ${join(dataDir, 'train.jsonl')} (1000 questions) and eval.jsonl (200)`);
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) prepare({ force: process.argv.includes('--force') });
