@@ -46,3 +46,8 @@ test('the cloze example fills masked words: masked-token accuracy ≥ 0.75 in un
   assert.ok(best >= 0.75, `best eval accuracy ${best}`);
   assert.ok(seconds < 120, `took ${seconds} s`);
 });
+
+test('the qa example answers SQuAD-shaped questions: answer-text F1 ≥ 50', { timeout: 600_000 }, () => {
+  const { best } = runExample('qa');
+  assert.ok(best >= 50, `best eval f1 ${best}`);
+});

@@ -60,7 +60,7 @@ export const TOP_FIELDS: Section = {
   compute_metrics: { type: t.string, doc: 'A JavaScript module exporting compute_metrics({ predictions, label_ids }) → { name: number }, replacing the built-in metrics.' },
   generation: { type: t.object, doc: 'predict on text-generation: how prompts are continued (Hugging Face GenerationConfig: max_new_tokens, do_sample, temperature, top_k, top_p).' },
   early_stopping: { type: t.object, doc: 'EarlyStoppingCallback: { patience, threshold } (needs an eval strategy and metric_for_best_model).' },
-  metrics: { type: t.array(t.enumOf(...ALL_METRICS)), doc: 'Built-in metrics evaluations report. Default: accuracy and f1 (f1_macro for more than two classes); accuracy and f1_micro for multi-label; mse, mae and r2 for regression.' },
+  metrics: { type: t.array(t.enumOf(...ALL_METRICS)), doc: 'Built-in metrics evaluations report. Default: accuracy and f1 (f1_macro for more than two classes); accuracy and f1_micro for multi-label; mse, mae and r2 for regression; for the other tasks all of theirs (token-classification: precision, recall, f1, accuracy; question-answering: exact_match, f1; text-generation: perplexity; fill-mask: accuracy, perplexity).' },
 };
 
 /** Hugging Face GenerationConfig's names and defaults (predict on text-generation). */
