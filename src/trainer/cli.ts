@@ -20,6 +20,7 @@ import { DeviceError } from './programs/session';
 import { ScheduleError } from './loop/schedules';
 import { writeJsonl, writePredictions } from './loop/predictions';
 import { taskPredictionRecords } from './loop/taskPredictions';
+import { generateText } from './loop/generation';
 
 const USAGE = `usage: onnx-trainer <command> [options]
 
@@ -114,7 +115,9 @@ async function predict(configFile: string, checkpoint: string | undefined, outpu
   const task = config.model.task;
   const tokenizer = job.tokenizer;
   const special = new Set(Object.values(tokenizer?.specialTokenIds ?? {}).filter((v): v is number => v !== undefined));
-  const generated = task === 'text-generation' ? await job.trainer.generate(job.test!, config.generation, { ids: special, eosId: tokenizer?.specialTokenIds.eos }) : undefined;
+  const generated = task === 'text-generation'
+    ? await generateText(job.prepared, job.trainer.training, job.test!, config.generation, { ids: special, eosId: tokenizer?.specialTokenIds.eos, seed: config.training.seed }, { device: config.device })
+    : undefined;
   await job.trainer.release();
   const file = path.resolve(output ?? path.join(config.training.output_dir, 'predictions.jsonl'));
   if (task === 'text-classification') writePredictions(file, job.test!, result.predictions, config.model.problem_type, job.labelNames);

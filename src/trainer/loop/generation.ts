@@ -9,6 +9,8 @@ import { ValueInfo } from '../onnx/graph';
 import { Dataset } from '../data/dataset';
 import { EvalRunner, TrainingState } from '../programs/executor';
 import { keyOf, uniform } from '../programs/random';
+import { PreparedModel } from '../programs/prepare';
+import { SessionOptions } from '../programs/session';
 
 /** Hugging Face GenerationConfig's names and defaults. */
 export interface GenerationConfig {
@@ -54,6 +56,17 @@ export function nextToken(logits: Float32Array, cfg: GenerationConfig, key: numb
 
 function int64(ids: number[], fill?: number): Tensor {
   return { type: DataType.INT64, dims: [1, ids.length], data: BigInt64Array.from(ids, (v) => BigInt(fill ?? v)) };
+}
+
+/** Continues every example's input_ids with the weights in `state`, on a predict session of its own. */
+export async function generateText(prepared: PreparedModel, state: TrainingState, data: Dataset, cfg: GenerationConfig,
+  special: { ids: ReadonlySet<number>; eosId?: number; seed: number }, session: SessionOptions = {}): Promise<Generated[]> {
+  const runner = await EvalRunner.create(prepared, undefined, session);
+  try {
+    return await generate(runner, state, data, prepared.inputs, cfg, special);
+  } finally {
+    await runner.release();
+  }
 }
 
 /** Continues every example's input_ids; stops at `eosId` or after max_new_tokens. */

@@ -9,8 +9,7 @@ import { collate, microBatches } from '../data/collate';
 import { Dataset, batchExamples } from '../data/dataset';
 import { UserError } from '../errors';
 import { Model } from '../onnx/model';
-import { EvalRunner, TrainStepRunner, TrainingState, initialState } from '../programs/executor';
-import { GenerationConfig, Generated, generate } from './generation';
+import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
@@ -369,17 +368,6 @@ export class Trainer {
     const { metrics, prediction } = await this.evaluator().run(this.training, dataset, prefix, () => this.fire('on_prediction_step'));
     await this.fire('on_predict', { metrics });
     return { predictions: prediction, metrics };
-  }
-
-  /** Continues each example's input_ids with the current weights (causal LMs; generation.ts). */
-  async generate(dataset: Dataset, cfg: GenerationConfig, special: { ids: ReadonlySet<number>; eosId?: number }): Promise<Generated[]> {
-    await this.init();
-    const runner = await EvalRunner.create(this.prepared, undefined, this.sessionOptions());
-    try {
-      return await generate(runner, this.training, dataset, this.prepared.inputs, cfg, { ...special, seed: this.args.seed });
-    } finally {
-      await runner.release();
-    }
   }
 
   /** Writes output_dir/trainer_state.json. */
