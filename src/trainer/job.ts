@@ -188,7 +188,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
       return buildDataset(source, prepared.inputs, spec, requireLabels, text?.padding);
     }
     // Raw text for fill-mask gets its labels from the collator's masking (training and evaluation).
-    const masked = masking && split !== 'test' && !source.read(0).values.labels;
+    const masked = masking && split !== 'test' && source.count > 0 && !source.read(0).values.labels;
     const data = buildDataset(source, prepared.inputs, spec, requireLabels && !masked, text?.padding, encode);
     return masked ? { ...data, masking, hasLabels: true } : data;
   };
