@@ -28,3 +28,26 @@ for (const [name, floor] of CASES) {
     assert.ok(best >= floor, `best eval accuracy ${best}`);
   });
 }
+
+test('the ner example tags entities with entity F1 ≥ 0.9 in under two minutes', { timeout: 600_000 }, () => {
+  const { best, seconds } = runExample('ner');
+  assert.ok(best >= 0.9, `best eval f1 ${best}`);
+  assert.ok(seconds < 120, `took ${seconds} s`);
+});
+
+test('the story example learns its grammar: perplexity below 4 (vocabulary of 200) in under two minutes', { timeout: 600_000 }, () => {
+  const { best, seconds } = runExample('story');
+  assert.ok(Math.exp(best) < 4, `best eval perplexity ${Math.exp(best)}`);
+  assert.ok(seconds < 120, `took ${seconds} s`);
+});
+
+test('the cloze example fills masked words: masked-token accuracy ≥ 0.75 in under two minutes', { timeout: 600_000 }, () => {
+  const { best, seconds } = runExample('cloze');
+  assert.ok(best >= 0.75, `best eval accuracy ${best}`);
+  assert.ok(seconds < 120, `took ${seconds} s`);
+});
+
+test('the qa example answers SQuAD-shaped questions: answer-text F1 ≥ 50', { timeout: 600_000 }, () => {
+  const { best } = runExample('qa');
+  assert.ok(best >= 50, `best eval f1 ${best}`);
+});

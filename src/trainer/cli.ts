@@ -26,7 +26,9 @@ import { PrepareError, PreparedModel } from './programs/prepare';
 import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './programs/peftFiles';
 import { DeviceError } from './programs/session';
 import { ScheduleError } from './loop/schedules';
-import { writePredictions } from './loop/predictions';
+import { writeJsonl, writePredictions } from './loop/predictions';
+import { taskPredictionRecords } from './loop/taskPredictions';
+import { generateText } from './loop/generation';
 
 const USAGE = `usage: onnx-trainer <command> [options]
 
@@ -153,9 +155,16 @@ async function predict(configFile: string, checkpoint: string | undefined, outpu
   const job = await prepareJob(config, 'predict', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
   const result = await job.trainer.predict(job.test!);
+  const task = config.model.task;
+  const tokenizer = job.tokenizer;
+  const special = new Set(Object.values(tokenizer?.specialTokenIds ?? {}).filter((v): v is number => v !== undefined));
+  const generated = task === 'text-generation'
+    ? await generateText(job.prepared, job.trainer.training, job.test!, config.generation, { ids: special, eosId: tokenizer?.specialTokenIds.eos, seed: config.training.seed }, { device: config.device })
+    : undefined;
   await job.trainer.release();
   const file = path.resolve(output ?? path.join(config.training.output_dir, 'predictions.jsonl'));
-  writePredictions(file, job.test!, result.predictions, config.model.problem_type, job.labelNames);
+  if (task === 'text-classification') writePredictions(file, job.test!, result.predictions, config.model.problem_type, job.labelNames);
+  else writeJsonl(file, taskPredictionRecords(task, job.test!, result.predictions, { decode: tokenizer && ((ids) => tokenizer.decode(ids)), names: job.labelNames }, generated));
   io.out(`wrote ${result.predictions.n} predictions to ${file}\n`);
   if (Object.keys(result.metrics).length) io.out(JSON.stringify(result.metrics, null, 2) + '\n');
 }

@@ -30,3 +30,5 @@ export { builtinMetrics } from './loop/metrics';
 export type { EvalPrediction, Metrics } from './loop/metrics';
 export { earlyStoppingCallback } from './loop/earlyStopping';
 export { tensorboardCallback } from './logging/tensorboard';
+export { TASKS, taskOfArchitectures } from './programs/tasks';
+export type { Task } from './programs/tasks';

@@ -11,7 +11,10 @@ import { RecordSource, openSource } from './data/source';
 import { DataError } from './errors';
 import { Vocabulary, buildBuiltin, defaultInputName } from './models';
 import { encodeRecord } from './data/text';
+import { MaskingSpec } from './data/maskedLm';
+import { packedSource } from './data/taskText';
 import { TextSetup, needsTokenizing, setupText } from './textSetup';
+import type { TextTokenizer } from './text';
 import { TrainerCallback } from './loop/callbacks';
 import { listCheckpoints } from './loop/checkpoints';
 import { earlyStoppingCallback } from './loop/earlyStopping';
@@ -28,6 +31,7 @@ import { readAdapterWeights } from './programs/peftFiles';
 import { resolveDevice } from './programs/session';
 import { compileTrainStep } from './programs/trainStep';
 import { precisionOf, precisionUnsupported } from './programs/precision';
+import { inputEmbeddingTable, paddingTokenId } from './programs/paddingRow';
 
 export type JobKind = 'train' | 'evaluate' | 'predict' | 'export';
 
@@ -41,6 +45,8 @@ export interface Job {
   eval?: Dataset;
   test?: Dataset;
   trainer: Trainer;
+  /** The tokenizer, when the data is text. */
+  tokenizer?: TextTokenizer;
   /** With model.lora: the adapters inserted into `model` (and the base model they came from). */
   lora?: LoraModel;
 }
@@ -203,6 +209,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   const lora = config.model.lora && applyLora(config, model);
   const prepared = prepareModel(lora?.model ?? model, {
     output: config.model.output, freeze: config.model.freeze, trainable: config.model.trainable, tieIdentical: config.model.tie_identical,
+    task: config.model.task,
     trainOnly: lora && adapterTensorNames(lora),
   });
   for (const f of config.model.freeze) {
@@ -210,22 +217,37 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   }
   if (prepared.params.length === 0) throw doc.error(['model'], `${model.path} has no trainable parameters (float initializers the output depends on)`);
   const names = labelNames(config, raw.train?.scan(), modelDir);
-  const spec = { problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
+  const task = config.model.task;
+  const spec = { task, problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
+  const masking = text && task === 'fill-mask' ? maskingOf(config, text) : undefined;
   const build = (split: Split, requireLabels: boolean): Dataset | undefined => {
-    const source = raw[split];
+    let source = raw[split];
     if (!source) return undefined;
-    const encode = text && ((r: DataRecord) => encodeRecord(source.file, r, text!.spec));
-    return buildDataset(source, prepared.inputs, spec, requireLabels, text?.padding, encode);
+    const file = source.file;
+    const encode = text && ((r: DataRecord) => encodeRecord(file, r, text!.spec));
+    if (encode && config.data.packing && task === 'text-generation' && split !== 'test') {
+      source = packedSource(source, encode, text!.spec.maxLength);
+      return buildDataset(source, prepared.inputs, spec, requireLabels, text?.padding);
+    }
+    // Raw text for fill-mask gets its labels from the collator's masking (training and evaluation).
+    const masked = masking && split !== 'test' && source.count > 0 && !source.read(0).values.labels;
+    const data = buildDataset(source, prepared.inputs, spec, requireLabels && !masked, text?.padding, encode);
+    return masked ? { ...data, masking, hasLabels: true } : data;
   };
   const train = kind === 'export' ? undefined : build('train', true);
-  if (train && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
+  if (train && task === 'text-classification' && config.model.problem_type === 'single_label_classification') checkContiguousLabels(train, config.model.num_labels);
   const evalSet = kind === 'export' ? undefined : build('eval', true);
   const test = build('test', false);
   // A model folder's config and tokenizer files travel into every checkpoint and exported model;
   // the tokenizer actually used for the data wins.
   const companions = readCompanions(config.model.folder);
   const files = { ...companions.files, ...text?.files };
+  // GPT-2's token embedding has no padding_idx (and its pad token is often the real EOS token).
+  const table = task !== 'text-generation' && inputEmbeddingTable(prepared.graph, new Set(prepared.params.map((p) => p.name)));
+  const padId = table && train ? paddingTokenId(train, text?.padding.values.get('input_ids')) : undefined;
+  if (table && padId !== undefined && padId < prepared.graph.initializers.get(table)!.dims[0]) prepared.paddingRow = { param: table, row: padId };
   const labels = {
+    task, maskTokenId: text?.spec.tokenizer.specialTokenIds.mask,
     problemType: config.model.problem_type, numLabels: config.model.num_labels, classWeights: config.model.class_weights, names,
     files: Object.keys(files).length ? files : undefined, baseConfig: companions.config,
   };
@@ -254,5 +276,14 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     model: lora?.model ?? model, lora, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...(host.reporting ?? []), ...user, ...(host.after ?? [])],
     device: config.device, metrics: config.metrics, computeMetrics,
   });
-  return { config, model: lora?.model ?? model, prepared, train, eval: evalSet, test, trainer, labelNames: names, lora };
+  return { config, model: lora?.model ?? model, prepared, train, eval: evalSet, test, trainer, labelNames: names, lora, tokenizer: text?.spec.tokenizer };
+}
+
+/** The collator's masking for fill-mask on raw text, from data.mlm_probability and the tokenizer. */
+function maskingOf(config: TrainerConfig, text: TextSetup): MaskingSpec {
+  const t = text.spec.tokenizer;
+  const maskTokenId = t.specialTokenIds.mask;
+  if (maskTokenId === undefined) throw config.doc.error(['model', 'tokenizer'], 'fill-mask on raw text needs a tokenizer with a mask token ([MASK] or <mask>)');
+  const specialIds = new Set([...Object.values(t.specialTokenIds), t.padTokenId].filter((v): v is number => v !== undefined));
+  return { probability: config.data.mlm_probability, maskTokenId, vocabSize: t.vocabSize, specialIds, seed: config.training.seed };
 }

@@ -36,10 +36,10 @@ function filesOf(tokenizerFile: string): Record<string, string> {
 
 export function setupText(config: TrainerConfig, records: { train?: Iterable<DataRecord>; file: string; first: DataRecord }, modelDir: string | undefined): TextSetup {
   const { doc } = config;
-  const columns = textColumns(config.data.text_columns, records.first);
+  const columns = textColumns(config.data.text_columns, records.first, config.model.task);
   if (columns.length === 0 || columns.length > 2) {
     throw columns.length ? doc.error(['data', 'text_columns'], 'name one text column, or two for sentence pairs')
-      : new DataError(records.file, records.first.line, 'the model reads token ids, but no text column was found (set data.text_columns; looked for sentence1 + sentence2, text, sentence, review, content)');
+      : new DataError(records.file, records.first.line, `the model reads token ids, but no text column was found (set data.text_columns; looked for ${lookedFor(config.model.task)})`);
   }
   let tokenizer: TextTokenizer;
   let files: Record<string, string>;
@@ -51,7 +51,14 @@ export function setupText(config: TrainerConfig, records: { train?: Iterable<Dat
     files = filesOf(tokenizer.file);
   } else if (records.train) {
     const texts = function* () {
-      for (const r of records.train!) for (const c of columns) if (typeof r.values[c] === 'string') yield r.values[c] as string;
+      for (const r of records.train!) {
+        for (const c of columns) {
+          const v = r.values[c];
+          // Token classification's words are a list; the vocabulary learns them one by one.
+          if (typeof v === 'string') yield v;
+          else if (Array.isArray(v)) yield v.filter((w) => typeof w === 'string').join(' ');
+        }
+      }
     };
     const json: TokenizerJson = trainWordPiece(texts(), { vocabSize: config.model.vocab_size, lowercase: config.model.lowercase });
     tokenizer = tokenizerFromJson(json, `WordPiece trained on ${config.data.train}`);
@@ -66,6 +73,14 @@ export function setupText(config: TrainerConfig, records: { train?: Iterable<Dat
   if (config.model.builtin === 'bert' && maxLength > config.model.max_position_embeddings) {
     throw doc.error(['data', 'max_length'], `is ${maxLength}, more than the model's max_position_embeddings (${config.model.max_position_embeddings})`);
   }
-  const spec: TextSpec = { tokenizer, columns, maxLength, padding: config.data.padding };
+  const spec: TextSpec = { tokenizer, columns, maxLength, padding: config.data.padding, task: config.model.task };
   return { spec, padding: { values: paddingValues(spec), strategy: spec.padding, maxLength }, files };
+}
+
+function lookedFor(task: TrainerConfig['model']['task']): string {
+  if (task === 'token-classification') return 'tokens or words (a list of words per record)';
+  if (task === 'text-generation') return 'text, or prompt + completion';
+  if (task === 'question-answering') return 'question + context';
+  if (task === 'text-classification') return 'sentence1 + sentence2, text, sentence, review, content';
+  return 'text';
 }

@@ -9,10 +9,12 @@ import { resolveModelSource } from './modelSource';
 import type { HubReference } from '../hub/reference';
 
 import type { ProblemType } from '../programs/lossHeads';
+import { TASKS, Task } from '../programs/tasks';
 import { BUILTINS } from '../models/names';
 import type { BuiltinConfig } from '../models';
 import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics';
 import type { LoraConfig } from '../programs/lora';
+import type { GenerationConfig } from '../loop/generation';
 
 export const MODEL_FIELDS: Section = {
   path: { type: t.string, doc: 'The ONNX model to train: a file, a model folder (model.onnx or onnx/model.onnx with config.json and tokenizer files), or a Hub repository hf://ORG/NAME[@revision]. Either path, hub or builtin.' },
@@ -33,6 +35,7 @@ export const MODEL_FIELDS: Section = {
   channels: { type: t.array(t.integer(1)), default: [16, 32], doc: 'Built-in cnn: output channels of each conv + batch-norm + max-pool block.' },
   activation: { type: t.enumOf('relu', 'gelu', 'tanh'), default: 'relu', doc: 'Built-in mlp: activation of the hidden layers.' },
   dropout: { type: t.number(0, 0.99), doc: 'Built-in models: dropout probability (default 0 for mlp and cnn, 0.1 for bert).' },
+  task: { type: t.enumOf(...TASKS), doc: 'What the model is trained to do (optimum\'s task names): text-classification (default), token-classification, question-answering, text-generation (causal LM) or fill-mask. A model folder\'s config.json architectures decide it when not set.' },
   problem_type: { type: t.enumOf('single_label_classification', 'multi_label_classification', 'regression'), doc: 'Loss: cross-entropy, BCE-with-logits or MSE. Default: regression when num_labels is 1, else single_label_classification.' },
   num_labels: { type: t.integer(1), doc: 'Number of classes (or regression targets) the model\'s output has (default 2, or a model folder\'s config.json).' },
   output: { type: t.string, doc: 'Name of the model output holding the logits (default: the first output).' },
@@ -41,8 +44,6 @@ export const MODEL_FIELDS: Section = {
   tie_identical: { type: t.boolean, default: false, doc: 'Train initializers that are bit-identical copies (or transposes) of another as one parameter, as PyTorch does with tied weights (e.g. an LM head tied to the embedding, ALBERT\'s shared layers).' },
   class_weights: { type: t.union(t.array(t.number(0)), t.enumOf('balanced')), doc: 'Cross-entropy class weights, or "balanced" (n_samples / (n_classes · count)).' },
   id2label: { type: t.union(t.array(t.string), t.object), doc: 'Label names by id (a list, or a mapping "0": name). Default: the sorted names when the training labels are text.' },
-  // Only today's task until the task families land (branch "tasks"); other names are refused, not trained with the wrong loss.
-  task: { type: t.enumOf('text-classification'), default: 'text-classification', doc: 'The task (optimum\'s names); text-classification is the loss chosen by problem_type.' },
   lora: { type: t.object, doc: 'LoRA fine-tuning with peft\'s semantics: { r, lora_alpha, lora_dropout, target_modules, init }. Only the adapters train; the base model stays frozen.' },
 };
 
@@ -63,6 +64,8 @@ export const DATA_FIELDS: Section = {
   text_columns: { type: t.array(t.string), doc: 'Text columns to tokenize: one, or two for sentence pairs (default: sentence1 + sentence2, text, sentence, review or content).' },
   max_length: { type: t.integer(1), doc: 'Truncate tokenized text to this many tokens, special tokens included (default: max_position_embeddings, or 512).' },
   padding: { type: t.enumOf('longest', 'max_length'), default: 'longest', doc: 'Pad token ids to the longest sequence of each batch, or always to max_length.' },
+  packing: { type: t.boolean, default: false, doc: 'text-generation on text: concatenate the tokenized texts and cut them into max_length blocks (run_clm\'s group_texts; the remainder is dropped).' },
+  mlm_probability: { type: t.number(0, 1), default: 0.15, doc: 'fill-mask on raw text: the share of tokens the collator masks (80% [MASK], 10% a random token, 10% kept), drawn anew each epoch from the seed.' },
   streaming: { type: t.union(t.enumOf('auto'), t.boolean), default: 'auto', doc: 'Read records from disk on demand instead of loading the file (auto: for files over 256 MB). JSONL and CSV are indexed in place; Parquet is copied to a temporary JSONL file first; a .json document cannot stream.' },
 };
 
@@ -73,8 +76,18 @@ export const TOP_FIELDS: Section = {
   device: { type: t.enumOf('auto', 'cpu', 'cuda'), default: 'auto', doc: 'Execution provider: cpu, cuda (fails clearly when not installed) or auto.' },
   callbacks: { type: t.array(t.string), default: [], doc: 'JavaScript modules of callbacks with Hugging Face\'s event names (on_log, on_evaluate, …). Run only in trusted workspaces.' },
   compute_metrics: { type: t.string, doc: 'A JavaScript module exporting compute_metrics({ predictions, label_ids }) → { name: number }, replacing the built-in metrics.' },
+  generation: { type: t.object, doc: 'predict on text-generation: how prompts are continued (Hugging Face GenerationConfig: max_new_tokens, do_sample, temperature, top_k, top_p).' },
   early_stopping: { type: t.object, doc: 'EarlyStoppingCallback: { patience, threshold } (needs an eval strategy and metric_for_best_model).' },
-  metrics: { type: t.array(t.enumOf(...ALL_METRICS)), doc: 'Built-in metrics evaluations report. Default: accuracy and f1 (f1_macro for more than two classes); accuracy and f1_micro for multi-label; mse, mae and r2 for regression.' },
+  metrics: { type: t.array(t.enumOf(...ALL_METRICS)), doc: 'Built-in metrics evaluations report. Default: accuracy and f1 (f1_macro for more than two classes); accuracy and f1_micro for multi-label; mse, mae and r2 for regression; for the other tasks all of theirs (token-classification: precision, recall, f1, accuracy; question-answering: exact_match, f1; text-generation: perplexity; fill-mask: accuracy, perplexity).' },
+};
+
+/** Hugging Face GenerationConfig's names and defaults (predict on text-generation). */
+export const GENERATION_FIELDS: Section = {
+  max_new_tokens: { type: t.integer(1), default: 20, doc: 'Tokens to generate after each prompt.' },
+  do_sample: { type: t.boolean, default: false, doc: 'Sample the next token (with temperature, top_k, top_p) instead of taking the most likely one.' },
+  temperature: { type: t.number(0.000001), default: 1, doc: 'Sampling: logits are divided by this before the softmax.' },
+  top_k: { type: t.integer(0), default: 50, doc: 'Sampling: keep the k most likely tokens (0: all).' },
+  top_p: { type: t.number(0, 1), default: 1, doc: 'Sampling: keep the most likely tokens whose probability mass reaches top_p (nucleus sampling).' },
 };
 
 export const EARLY_STOPPING_FIELDS: Section = {
@@ -83,6 +96,7 @@ export const EARLY_STOPPING_FIELDS: Section = {
 };
 
 export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
+  task: Task;
   /** Absolute path of the ONNX file, when not built-in (for a Hub model: in the cache, once downloaded). */
   path?: string;
   /** The Hub repository the model comes from. */
@@ -110,7 +124,6 @@ export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
   num_attention_heads: number;
   intermediate_size: number;
   max_position_embeddings: number;
-  task: 'text-classification';
   /** LoRA settings (init resolved to an absolute path). */
   lora?: LoraConfig;
 }
@@ -122,6 +135,8 @@ export interface DataConfig {
   text_columns?: string[];
   max_length?: number;
   padding: 'longest' | 'max_length';
+  packing: boolean;
+  mlm_probability: number;
   streaming: 'auto' | boolean;
 }
 
@@ -138,6 +153,7 @@ export interface TrainerConfig {
   callbacks: string[];
   computeMetrics?: string;
   earlyStopping?: { patience: number; threshold: number };
+  generation: GenerationConfig;
   doc: ConfigDocument;
 }
 
@@ -167,6 +183,7 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   unset.num_labels ??= source.num_labels;
   unset.problem_type ??= source.problem_type;
   model.id2label ??= source.id2label;
+  model.task ??= source.task ?? 'text-classification';
   model.num_labels ??= 2;
   if (model.dropout === undefined) model.dropout = model.builtin === 'bert' ? 0.1 : 0;
   if (model.builtin === 'bert' && !model.tokenizer) throw doc.error(['model', 'builtin'], 'bert needs model.tokenizer (a tokenizer.json, or "train" to train one on the training text)');
@@ -185,10 +202,11 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   training.output_dir = resolve(training.output_dir);
   if (training.logging_dir) training.logging_dir = resolve(training.logging_dir);
   if (typeof training.resume_from_checkpoint === 'string') training.resume_from_checkpoint = resolve(training.resume_from_checkpoint);
-  const metrics = (top.metrics as string[] | undefined) ?? defaultMetrics(model.problem_type, model.num_labels);
-  const available = builtinMetricNames(model.problem_type, model.num_labels);
+  const metrics = (top.metrics as string[] | undefined) ?? defaultMetrics(model.problem_type, model.num_labels, model.task);
+  const available = builtinMetricNames(model.problem_type, model.num_labels, model.task);
   const wrong = metrics.find((m) => !available.includes(m));
-  if (wrong) throw doc.error(['metrics'], `"${wrong}" does not apply to ${model.problem_type} with ${model.num_labels} labels (available: ${available.join(', ')})`);
+  const what = model.task === 'text-classification' ? `${model.problem_type} with ${model.num_labels} labels` : model.task;
+  if (wrong) throw doc.error(['metrics'], `"${wrong}" does not apply to ${what} (available: ${available.join(', ')})`);
   const earlyStopping = top.early_stopping === undefined ? undefined
     : validateSection(doc, ['early_stopping'], top.early_stopping, EARLY_STOPPING_FIELDS) as { patience: number; threshold: number };
   if (earlyStopping) {
@@ -200,6 +218,7 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
     callbacks: (top.callbacks as string[]).map(resolve),
     computeMetrics: typeof top.compute_metrics === 'string' ? resolve(top.compute_metrics) : undefined,
     earlyStopping,
+    generation: validateSection(doc, ['generation'], top.generation ?? {}, GENERATION_FIELDS) as unknown as GenerationConfig,
   };
 }
 
@@ -265,6 +284,7 @@ export function configSchema(): Record<string, unknown> {
       callbacks: { type: 'array', items: { type: 'string' }, description: TOP_FIELDS.callbacks.doc },
       compute_metrics: { type: 'string', description: TOP_FIELDS.compute_metrics.doc },
       early_stopping: sectionSchema(EARLY_STOPPING_FIELDS, TOP_FIELDS.early_stopping.doc),
+      generation: sectionSchema(GENERATION_FIELDS, TOP_FIELDS.generation.doc),
     },
   };
 }

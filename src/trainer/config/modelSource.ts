@@ -3,6 +3,7 @@
 // files), or a Hub repository (hf://ORG/NAME[@revision], or model.hub) whose files are in
 // huggingface_hub's cache — the CLI downloads them before the config is read (cli.ts).
 
+import { TASKS, Task, taskOfArchitectures } from '../programs/tasks';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ProblemType } from '../programs/lossHeads';
@@ -22,6 +23,8 @@ export interface ModelSource {
   tokenizer?: string;
   num_labels?: number;
   problem_type?: ProblemType;
+  /** From config.json's `architectures` (BertForTokenClassification → token-classification), or the task Trainer saved. */
+  task?: Task;
   id2label?: string[];
 }
 
@@ -101,6 +104,9 @@ function readModelFolder(doc: ConfigDocument, dir: string, onnxFile: string, tok
   if (typeof card.num_labels === 'number') source.num_labels = card.num_labels;
   else if (id2label && typeof id2label === 'object') source.num_labels = Object.keys(id2label).length;
   if (typeof card.problem_type === 'string') source.problem_type = card.problem_type as ProblemType;
+  const saved = (card.trainer as { task?: string } | undefined)?.task;
+  if (Array.isArray(card.architectures)) source.task = taskOfArchitectures(card.architectures.filter((a): a is string => typeof a === 'string'));
+  if (!source.task && saved && (TASKS as readonly string[]).includes(saved)) source.task = saved as Task;
   if (id2label && typeof id2label === 'object' && !Object.values(id2label).every((v, i) => v === `LABEL_${i}`)) {
     source.id2label = Array.from({ length: Object.keys(id2label).length }, (_, i) => id2label[String(i)]);
   }

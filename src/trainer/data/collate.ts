@@ -1,9 +1,11 @@
 // Stacks examples into a batch: every feature along a new first axis, labels as int64 class ids
-// or float32 vectors, as Hugging Face's default collator does.
+// or float32 vectors, as Hugging Face's default collator does; per-token labels padded with -100
+// to the batch's token length, and question answering's start and end positions.
 
 import { DataType, Tensor, allocate } from '../onnx/tensor';
 import { ValueInfo } from '../onnx/graph';
-import { Example, PaddingSpec, ProblemType } from './dataset';
+import { IGNORE_INDEX } from '../programs/tasks';
+import { Example, LabelSpec, PaddingSpec, ProblemType } from './dataset';
 
 export type Batch = Map<string, Tensor>;
 
@@ -22,7 +24,8 @@ function padded(examples: readonly Example[], input: ValueInfo, padding: Padding
   return { type: input.type, dims: [rows.length, length], data };
 }
 
-export function collate(examples: readonly Example[], inputs: readonly ValueInfo[], problem: ProblemType | undefined, numLabels: number, padding?: PaddingSpec): Batch {
+/** The batch of `examples`: inputs stacked (or padded), and the targets when `targets` is given and they have them. */
+export function collate(examples: readonly Example[], inputs: readonly ValueInfo[], targets: LabelSpec | undefined, padding?: PaddingSpec): Batch {
   const batch: Batch = new Map();
   for (const input of inputs) {
     const pad = padding?.values.get(input.name);
@@ -36,8 +39,28 @@ export function collate(examples: readonly Example[], inputs: readonly ValueInfo
     examples.forEach((e, i) => (data as Float32Array).set(e.features.get(input.name)!.data as Float32Array, i * per));
     batch.set(input.name, { type: input.type, dims: [examples.length, ...first.dims], data });
   }
-  if (problem && examples[0].label !== undefined) batch.set('labels', collateLabels(examples, problem, numLabels));
+  if (!targets || examples[0].label === undefined) return batch;
+  const task = targets.task ?? 'text-classification';
+  if (task === 'question-answering') {
+    ['start_positions', 'end_positions'].forEach((name, k) => batch.set(name, int64Of([examples.length], examples.map((e) => (e.label as number[])[k]))));
+  } else if (task === 'text-classification') {
+    batch.set('labels', collateLabels(examples, targets.problemType, targets.numLabels));
+  } else {
+    batch.set('labels', tokenLabels(examples, batch.get('input_ids')?.dims[1]));
+  }
   return batch;
+}
+
+function int64Of(dims: number[], values: number[]): Tensor {
+  return { type: DataType.INT64, dims, data: BigInt64Array.from(values, (v) => BigInt(v)) };
+}
+
+/** Per-token labels, padded with -100 to the batch's token length (DataCollatorForTokenClassification). */
+function tokenLabels(examples: readonly Example[], length?: number): Tensor {
+  const rows = examples.map((e) => e.label as number[]);
+  const width = length ?? Math.max(...rows.map((r) => r.length));
+  const values = rows.flatMap((r) => Array.from({ length: width }, (_, j) => (j < r.length ? r[j] : IGNORE_INDEX)));
+  return int64Of([rows.length, width], values);
 }
 
 function collateLabels(examples: readonly Example[], problem: ProblemType, numLabels: number): Tensor {

@@ -10,10 +10,16 @@ import { DataRecord } from './readers';
 import { RecordSource } from './source';
 
 import type { ProblemType } from '../programs/lossHeads';
+import type { Task } from '../programs/tasks';
+import { taskTargetOf } from './targets';
+import { MaskingSpec, maskExample } from './maskedLm';
+import type { QaText } from './squad';
 
 export type { ProblemType };
 
 export interface LabelSpec {
+  /** Default: text-classification (one label per sample, by problemType). */
+  task?: Task;
   problemType: ProblemType;
   numLabels: number;
   /** Label names by id; string labels in the data are looked up here. */
@@ -24,6 +30,11 @@ function rawLabel(r: DataRecord): unknown {
   return 'labels' in r.values ? r.values.labels : r.values.label;
 }
 
+/** The label column, or token classification's word-level tags (ner_tags, tags). */
+function rawLabelOrTags(r: DataRecord): unknown {
+  return rawLabel(r) ?? r.values.ner_tags ?? r.values.tags;
+}
+
 /**
  * Label names found in training records whose labels are text (single-label: "pos"; multi-label:
  * ["sports", "news"]): the sorted distinct names, as Hugging Face's example scripts build them.
@@ -32,7 +43,7 @@ function rawLabel(r: DataRecord): unknown {
 export function labelNamesIn(records: Iterable<DataRecord>): string[] | undefined {
   const names = new Set<string>();
   for (const r of records) {
-    const v = rawLabel(r);
+    const v = rawLabelOrTags(r);
     if (typeof v === 'string') names.add(v);
     else if (Array.isArray(v) && v.every((x) => typeof x === 'string')) v.forEach((x) => names.add(x as string));
     else if (v !== undefined && v !== null) return undefined;
@@ -48,8 +59,12 @@ export interface Feature {
 export interface Example {
   line: number;
   features: Map<string, Feature>;
-  /** A class id, or a vector (multi-hot or regression targets). */
+  /** A class id, a vector (multi-hot or regression targets), per-token ids, or a QA [start, end]. */
   label?: number | number[];
+  /** Text data on words: the word of each token (null for special tokens; QA: for the question). */
+  wordIds?: (number | null)[];
+  /** Question answering on text: the context and the gold answers. */
+  qa?: QaText;
 }
 
 /** Inputs padded per batch (tokenized text) and how: the pad value of each, and the target length. */
@@ -68,6 +83,13 @@ export interface Dataset {
   padding?: PaddingSpec;
   /** Class ids of single-label data, in file order (−1 where a record has none). */
   classIds?: Int32Array;
+  /** Fill-mask on raw text: the collator's masking, applied as batches are drawn. */
+  masking?: MaskingSpec;
+}
+
+/** Examples `indices` of a data set as a batch sees them (masked for fill-mask on raw text, per pass). */
+export function batchExamples(data: Dataset, indices: readonly number[], pass: number): Example[] {
+  return indices.map((i) => (data.masking ? maskExample(data.example(i), data.masking, pass) : data.example(i)));
 }
 
 function show(dims: readonly Dim[]): string {
@@ -97,6 +119,7 @@ function nameToId(name: string, spec: LabelSpec, fail: (msg: string) => DataErro
 }
 
 function labelOf(r: DataRecord, file: string, spec: LabelSpec): number | number[] | undefined {
+  if (spec.task && spec.task !== 'text-classification') return taskTargetOf(r, file, { ...spec, task: spec.task });
   const raw = rawLabel(r);
   if (raw === undefined || raw === null) return undefined;
   const { problemType, numLabels } = spec;
@@ -173,8 +196,11 @@ function converter(file: string, inputs: readonly ValueInfo[], labels: LabelSpec
       features.set(input.name, { dims, data });
     }
     const label = labels ? labelOf(r, file, labels) : undefined;
-    if (label === undefined && requireLabels) throw new DataError(file, r.line, 'no "labels" (or "label") value');
-    return { line: r.line, features, label };
+    if (label === undefined && requireLabels) {
+      throw new DataError(file, r.line, labels?.task === 'question-answering' ? 'no "start_positions" and "end_positions" values' : 'no "labels" (or "label") value');
+    }
+    const wordIds = Array.isArray(r.values.word_ids) ? (r.values.word_ids as (number | null)[]) : undefined;
+    return { line: r.line, features, label, wordIds, qa: r.values.qa as QaText | undefined };
   };
 }
 
@@ -187,7 +213,7 @@ export function buildDataset(source: RecordSource, inputs: readonly ValueInfo[],
   padding?: PaddingSpec, transform: (r: DataRecord) => DataRecord = (r) => r): Dataset {
   const file = source.file;
   const convert = converter(file, inputs, labels, requireLabels, padding);
-  const single = labels?.problemType === 'single_label_classification';
+  const single = labels?.problemType === 'single_label_classification' && (labels.task ?? 'text-classification') === 'text-classification';
   const classIds = single ? new Int32Array(source.count) : undefined;
   const kept: Example[] = [];
   let labelled = 0;

@@ -5,6 +5,8 @@
 import { DataError } from '../errors';
 import { TextTokenizer } from '../text';
 import { DataRecord } from './readers';
+import type { Task } from '../programs/tasks';
+import { encodeTaskRecord, taskTextColumns } from './taskText';
 
 export interface TextSpec {
   tokenizer: TextTokenizer;
@@ -12,6 +14,8 @@ export interface TextSpec {
   columns: string[];
   maxLength: number;
   padding: 'longest' | 'max_length';
+  /** Default text-classification; other tasks encode their own columns (taskText.ts). */
+  task?: Task;
 }
 
 /** The inputs text encoding produces, and the value each is padded with. */
@@ -20,8 +24,9 @@ export function paddingValues(spec: TextSpec): Map<string, number> {
 }
 
 /** The text columns a data set uses: configured, or sentence1/sentence2, text, sentence. */
-export function textColumns(configured: string[] | undefined, first: DataRecord): string[] {
+export function textColumns(configured: string[] | undefined, first: DataRecord, task: Task = 'text-classification'): string[] {
   if (configured?.length) return configured;
+  if (task !== 'text-classification') return taskTextColumns(task, first);
   const has = (k: string) => k in first.values;
   if (has('sentence1') && has('sentence2')) return ['sentence1', 'sentence2'];
   for (const k of ['text', 'sentence', 'review', 'content']) if (has(k)) return [k];
@@ -30,6 +35,7 @@ export function textColumns(configured: string[] | undefined, first: DataRecord)
 
 /** The record with its text encoded: input_ids, attention_mask, token_type_ids added. */
 export function encodeRecord(file: string, r: DataRecord, spec: TextSpec): DataRecord {
+  if (spec.task && spec.task !== 'text-classification') return encodeTaskRecord(file, r, spec.task, spec.columns, spec.tokenizer, spec.maxLength);
   const texts = spec.columns.map((c) => {
     const v = r.values[c];
     if (v === undefined) throw new DataError(file, r.line, `no text column "${c}" (columns here: ${Object.keys(r.values).join(', ')})`);

@@ -4,14 +4,15 @@
 
 import { ValueInfo } from '../onnx/graph';
 import { collate, microBatches } from '../data/collate';
-import { Dataset } from '../data/dataset';
+import { Dataset, LabelSpec, batchExamples } from '../data/dataset';
 import { EvalRunner, TrainingState } from '../programs/executor';
-import type { ProblemType } from '../programs/lossHeads';
 import type { TrainingArguments } from '../config/trainingArguments';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel } from '../programs/prepare';
 import { SessionOptions } from '../programs/session';
 import { EvalPrediction, Metrics, builtinMetrics } from './metrics';
+import { MaskFill, batchRows, padRows } from './taskOutputs';
+import { squadTextMetrics, taskMetrics } from './taskMetrics';
 
 export interface LoopOutput {
   loss?: number;
@@ -22,21 +23,43 @@ export interface LoopOutput {
   seconds: number;
 }
 
+/** What the evaluation loop needs to know about the targets and the task. */
+export interface LoopTargets {
+  spec: LabelSpec;
+  /** Fill-mask: the id of the mask token, whose positions predictions fill. */
+  maskTokenId?: number;
+}
+
 export async function evaluationLoop(runner: EvalRunner, state: TrainingState, dataset: Dataset, inputs: readonly ValueInfo[],
-  problem: ProblemType, numLabels: number, batchSize: number, dropLast: boolean, onBatch: () => Promise<void> = async () => {}): Promise<LoopOutput> {
+  targets: LoopTargets, batchSize: number, dropLast: boolean, onBatch: () => Promise<void> = async () => {}): Promise<LoopOutput> {
   const start = performance.now();
+  const task = targets.spec.task ?? 'text-classification';
   const order = Array.from({ length: dataset.size }, (_, i) => i);
   const batches = microBatches(order, batchSize, dropLast);
   const rows = batches.reduce((n, b) => n + b.length, 0);
   let width = 0;
   let predictions = new Float32Array(0);
   const labelIds: number[] = [];
+  // Tasks beyond sequence classification keep per-row outputs of varying length (taskOutputs.ts).
+  const taskRows: number[][] = [];
+  const taskLabels: number[][] = [];
+  const fills: MaskFill[][] = [];
   let lossSum = 0;
   let offset = 0;
   for (const idx of batches) {
-    const examples = idx.map((i) => dataset.example(i));
-    const batch = collate(examples, inputs, dataset.hasLabels ? problem : undefined, numLabels, dataset.padding);
+    const examples = batchExamples(dataset, idx, -1);
+    const batch = collate(examples, inputs, dataset.hasLabels ? targets.spec : undefined, dataset.padding);
     const out = await runner.run(state, batch);
+    if (out.loss !== undefined) lossSum += out.loss * examples.length;
+    await onBatch();
+    if (task !== 'text-classification') {
+      const allowed = examples.map((e) => e.qa && e.wordIds?.map((w) => w !== null));
+      const r = batchRows(task, out.logits, batch, { maskTokenId: targets.maskTokenId, allowed });
+      taskRows.push(...r.predictions);
+      if (r.labels) taskLabels.push(...r.labels);
+      if (r.fills) fills.push(...r.fills);
+      continue;
+    }
     const logits = out.logits.data as Float32Array;
     if (!width) {
       width = logits.length / examples.length;
@@ -44,21 +67,19 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
     }
     predictions.set(logits, offset * width);
     offset += examples.length;
-    if (out.loss !== undefined) lossSum += out.loss * examples.length;
     if (dataset.hasLabels) {
       const labels = batch.get('labels')!.data;
       for (let i = 0; i < labels.length; i++) labelIds.push(Number(labels[i]));
     }
-    await onBatch();
   }
-  return {
-    loss: runner.withLoss && dataset.hasLabels && rows > 0 ? lossSum / rows : undefined,
-    prediction: { predictions, labelIds: Float64Array.from(labelIds), n: rows, width },
-    hasLabels: dataset.hasLabels,
-    numSamples: rows,
-    numBatches: batches.length,
-    seconds: (performance.now() - start) / 1000,
-  };
+  const loss = runner.withLoss && dataset.hasLabels && rows > 0 ? lossSum / rows : undefined;
+  const timing = { hasLabels: dataset.hasLabels, numSamples: rows, numBatches: batches.length, seconds: (performance.now() - start) / 1000 };
+  if (task !== 'text-classification') {
+    const p = padRows(taskRows);
+    const prediction = { predictions: Float32Array.from(p.data), labelIds: padRows(taskLabels).data, n: rows, width: p.width, fills: fills.length ? fills : undefined };
+    return { loss, prediction, ...timing };
+  }
+  return { loss, prediction: { predictions, labelIds: Float64Array.from(labelIds), n: rows, width }, ...timing };
 }
 
 /** Hugging Face's speed_metrics: runtime rounded to 4 places, rates to 3. */
@@ -83,6 +104,7 @@ export function round(x: number, digits: number): number {
  */
 export class Evaluator {
   private runner?: EvalRunner;
+  private unlabelled?: EvalRunner;
 
   constructor(
     private readonly prepared: PreparedModel,
@@ -91,27 +113,35 @@ export class Evaluator {
     private readonly session: SessionOptions,
     private readonly compute?: (p: EvalPrediction) => Metrics | Promise<Metrics>,
     private readonly names?: string[],
+    private readonly labelNames?: string[],
+    private readonly maskTokenId?: number,
   ) {}
 
   async run(state: TrainingState, dataset: Dataset, prefix: string, onBatch: () => Promise<void>): Promise<{ metrics: Metrics; prediction: EvalPrediction }> {
-    this.runner ??= await EvalRunner.create(this.prepared, this.loss, this.session);
-    const out = await evaluationLoop(this.runner, state, dataset, this.prepared.inputs, this.loss.problemType,
-      this.loss.numLabels, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, onBatch);
-    const raw: Metrics = out.hasLabels ? await this.metrics(out.prediction) : {};
+    // Data without labels (predict on new text) runs the predict step: no loss, no target inputs.
+    const runner = dataset.hasLabels ? (this.runner ??= await EvalRunner.create(this.prepared, this.loss, this.session))
+      : (this.unlabelled ??= await EvalRunner.create(this.prepared, undefined, this.session));
+    const targets = { spec: this.loss, maskTokenId: this.maskTokenId };
+    const out = await evaluationLoop(runner, state, dataset, this.prepared.inputs, targets, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, onBatch);
+    const raw: Metrics = out.hasLabels ? await this.metrics(out.prediction, out.loss, dataset) : {};
     const metrics: Metrics = {};
     if (out.loss !== undefined) metrics[`${prefix}_loss`] = out.loss;
     for (const [k, v] of Object.entries(raw)) metrics[k.startsWith(`${prefix}_`) ? k : `${prefix}_${k}`] = v;
     return { metrics: { ...metrics, ...speedMetrics(prefix, out.seconds, out.numSamples, out.numBatches) }, prediction: out.prediction };
   }
 
-  private async metrics(p: EvalPrediction): Promise<Metrics> {
+  private async metrics(p: EvalPrediction, loss: number | undefined, data: Dataset): Promise<Metrics> {
     if (this.compute) return this.compute(p);
-    const all = builtinMetrics(this.loss.problemType, this.loss.numLabels, p);
+    const task = this.loss.task ?? 'text-classification';
+    if (task === 'question-answering' && data.size && data.example(0).qa) return squadTextMetrics(data, p);
+    const all = task === 'text-classification' ? builtinMetrics(this.loss.problemType, this.loss.numLabels, p) : taskMetrics(task, p, loss, this.labelNames);
     return this.names ? Object.fromEntries(this.names.map((m) => [m, all[m]])) : all;
   }
 
   async release(): Promise<void> {
     await this.runner?.release();
+    await this.unlabelled?.release();
     this.runner = undefined;
+    this.unlabelled = undefined;
   }
 }

@@ -4,6 +4,9 @@
 // macro f1 for multi-label (a logit above 0 means the label is on).
 
 import type { ProblemType } from '../programs/lossHeads';
+import type { Task } from '../programs/tasks';
+import { TASK_METRICS, taskMetricNames } from './taskMetrics';
+import type { MaskFill } from './taskOutputs';
 
 export interface EvalPrediction {
   /** Logits, row-major [n, width]. */
@@ -12,6 +15,8 @@ export interface EvalPrediction {
   labelIds: Float64Array;
   n: number;
   width: number;
+  /** Fill-mask predictions: the top-k fills of each row's masked positions. */
+  fills?: MaskFill[][];
 }
 
 export type Metrics = Record<string, number>;
@@ -22,17 +27,19 @@ export const SINGLE_LABEL_METRICS = ['accuracy', 'f1', 'precision', 'recall', 'm
 export const MULTI_LABEL_METRICS = ['accuracy', 'f1_micro', 'f1_macro', 'precision_micro', 'recall_micro', 'hamming_loss'];
 export const REGRESSION_METRICS = ['mse', 'mae', 'r2'];
 
-export const ALL_METRICS = [...new Set([...SINGLE_LABEL_METRICS, ...MULTI_LABEL_METRICS, ...REGRESSION_METRICS])];
+export const ALL_METRICS = [...new Set([...SINGLE_LABEL_METRICS, ...MULTI_LABEL_METRICS, ...REGRESSION_METRICS, ...TASK_METRICS])];
 
 /** The metrics reported when the config names none. */
-export function defaultMetrics(problem: ProblemType, numLabels: number): string[] {
+export function defaultMetrics(problem: ProblemType, numLabels: number, task: Task = 'text-classification'): string[] {
+  if (task !== 'text-classification') return taskMetricNames(task);
   if (problem === 'regression') return ['mse', 'mae', 'r2'];
   if (problem === 'multi_label_classification') return ['accuracy', 'f1_micro'];
   return ['accuracy', numLabels === 2 ? 'f1' : 'f1_macro'];
 }
 
 /** Names of the built-in metrics a problem type can report. */
-export function builtinMetricNames(problem: ProblemType, numLabels: number): string[] {
+export function builtinMetricNames(problem: ProblemType, numLabels: number, task: Task = 'text-classification'): string[] {
+  if (task !== 'text-classification') return taskMetricNames(task);
   if (problem === 'regression') return REGRESSION_METRICS;
   if (problem === 'multi_label_classification') return MULTI_LABEL_METRICS;
   return numLabels === 2 ? SINGLE_LABEL_METRICS : SINGLE_LABEL_METRICS.filter((m) => !['f1', 'precision', 'recall'].includes(m));

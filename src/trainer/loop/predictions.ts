@@ -1,5 +1,5 @@
 // Writes predict() output as JSONL: per sample its logits, the predicted label (and its name),
-// and the label id when the data had one.
+// and the label id when the data had one; the other tasks' records come from taskPredictions.ts.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -29,7 +29,19 @@ export function predictionRecords(data: Dataset, p: EvalPrediction, problem: Pro
 }
 
 export function writePredictions(file: string, data: Dataset, p: EvalPrediction, problem: ProblemType, names?: string[]): void {
+  writeJsonl(file, predictionRecords(data, p, problem, names));
+}
+
+/** Writes records as JSONL through a temporary file, fsynced and renamed into place. */
+export function writeJsonl(file: string, records: readonly Record<string, unknown>[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const lines = predictionRecords(data, p, problem, names).map((r) => JSON.stringify(r));
-  fs.writeFileSync(file, lines.join('\n') + '\n');
+  const temp = `${file}.tmp-${process.pid}`;
+  const fd = fs.openSync(temp, 'w');
+  try {
+    fs.writeSync(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+  fs.renameSync(temp, file);
 }

@@ -6,6 +6,7 @@ import { Dataset } from '../data/dataset';
 import { UserError } from '../errors';
 import { LossHeadOptions, ProblemType } from '../programs/lossHeads';
 import { OptimizerConfig } from '../programs/optimizers';
+import type { Task } from '../programs/tasks';
 
 /** Parses Hugging Face's optim_args string: "momentum=0.9,nesterov=True". */
 export function parseOptimArgs(text: string | null): Record<string, number | boolean> {
@@ -44,10 +45,14 @@ export function optimizerFromArgs(args: TrainingArguments): OptimizerConfig {
 }
 
 export interface LabelOptions {
+  /** Default: text-classification. */
+  task?: Task;
   problemType: ProblemType;
   numLabels: number;
   /** Label names by id, when the labels have names. */
   names?: string[];
+  /** Fill-mask: the tokenizer's mask token, whose positions predictions fill. */
+  maskTokenId?: number;
   /** Files saved beside every model (the tokenizer). */
   files?: Record<string, string>;
   /** The model folder's config.json, whose other keys (architectures, model_type…) every saved config.json keeps. */
@@ -72,9 +77,10 @@ export function lossOptions(labels: LabelOptions, args: TrainingArguments, train
     classWeights = balancedWeights(train, labels.numLabels);
   } else classWeights = labels.classWeights;
   return {
+    task: labels.task,
     problemType: labels.problemType,
     numLabels: labels.numLabels,
     classWeights,
-    labelSmoothing: labels.problemType === 'single_label_classification' ? args.label_smoothing_factor : 0,
+    labelSmoothing: labels.problemType === 'single_label_classification' && (labels.task ?? 'text-classification') === 'text-classification' ? args.label_smoothing_factor : 0,
   };
 }

@@ -6,7 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainingArguments } from '../config/trainingArguments';
 import { collate, microBatches } from '../data/collate';
-import { Dataset } from '../data/dataset';
+import { Dataset, batchExamples } from '../data/dataset';
 import { UserError } from '../errors';
 import { Model } from '../onnx/model';
 import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
@@ -100,7 +100,7 @@ export class Trainer {
     this.args = opts.args;
     // A LoRA model trains its adapters only, whatever else `prepare` says.
     const trainOnly = opts.lora ? adapterTensorNames(opts.lora) : opts.prepare?.trainOnly;
-    this.prepared = opts.prepared ?? prepareModel(opts.lora?.model ?? opts.model, { ...opts.prepare, trainOnly });
+    this.prepared = opts.prepared ?? prepareModel(opts.lora?.model ?? opts.model, { task: opts.labels?.task, ...opts.prepare, trainOnly });
     this.labels = opts.labels ?? defaultLabels(this.prepared);
     this.loss = lossOptions(this.labels, opts.args, opts.trainDataset);
     this.flopParameters = countFlopParameters(this.prepared);
@@ -206,7 +206,7 @@ export class Trainer {
         let acc;
         let windowLoss = 0;
         for (let j = 0; j < window.length; j++) {
-          const batch = collate(window[j].map((i) => data.example(i)), this.prepared.inputs, this.loss.problemType, this.loss.numLabels, data.padding);
+          const batch = collate(batchExamples(data, window[j], epoch), this.prepared.inputs, this.loss, data.padding);
           // Hugging Face's floating-point operation estimate: 6 · input elements · parameters.
           this.state.total_flos += 6 * (batch.get(this.prepared.inputs[0].name)?.data.length ?? 0) * this.flopParameters;
           const key = keyOf(book.seed, step, j);
@@ -360,7 +360,7 @@ export class Trainer {
   }
 
   private evaluator(): Evaluator {
-    this.evalRunner ??= new Evaluator(this.prepared, this.loss, this.args, this.sessionOptions(), this.opts.computeMetrics, this.opts.metrics);
+    this.evalRunner ??= new Evaluator(this.prepared, this.loss, this.args, this.sessionOptions(), this.opts.computeMetrics, this.opts.metrics, this.labels.names, this.labels.maskTokenId);
     return this.evalRunner;
   }
 
@@ -391,7 +391,7 @@ export class Trainer {
   /** What config.json beside every saved model says: label count, problem type, names. */
   card(): ModelCard {
     const l = this.labels;
-    return { num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files, ties: this.prepared.ties, base: l.baseConfig };
+    return { task: l.task ?? 'text-classification', num_labels: l.numLabels, problem_type: l.problemType, labels: l.names, files: l.files, ties: this.prepared.ties, base: l.baseConfig };
   }
 
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */

@@ -1,14 +1,17 @@
-// The built-in BERT-style encoder for sequence classification, generated as an ONNX graph:
-// word + position + token-type embeddings, LayerNorm, encoder layers (multi-head self-attention
-// with the attention mask, GELU feed-forward, residuals and LayerNorms), a tanh pooler over the
-// first token and a linear classifier. Parameter names and layouts are those of Hugging Face's
-// BertForSequenceClassification state_dict; initialization is BERT's (normal, std 0.02).
+// The built-in BERT-style encoder, generated as an ONNX graph: word + position + token-type
+// embeddings, LayerNorm, encoder layers (multi-head self-attention with the attention mask, GELU
+// feed-forward, residuals and LayerNorms), and the head of the task: a tanh pooler over the first
+// token and a linear classifier (sequence classification), a classifier per token, a span head
+// (qa_outputs), or the masked-LM head; for text generation the attention is causal (BERT as a
+// decoder, BertLMHeadModel). Parameter names and layouts are those of Hugging Face's Bert*
+// state_dicts (the LM decoder untied from the embeddings); initialization is BERT's (normal, std 0.02).
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph } from '../onnx/graph';
 import { DataType, Tensor, fromNumbers } from '../onnx/tensor';
 import { Initializer, constant } from './init';
 import { BUILTIN_OPSET } from './vision';
+import type { Task } from '../programs/tasks';
 
 export interface BertOptions {
   vocabSize: number;
@@ -21,6 +24,8 @@ export interface BertOptions {
   numLabels: number;
   padTokenId: number;
   seed: number;
+  /** The head; default text-classification. */
+  task?: Task;
 }
 
 const STD = 0.02;
@@ -65,7 +70,12 @@ export function buildBert(o: BertOptions): Graph {
 
   // (1 − mask) · −10000 added to the scores: padded positions get no attention.
   const maskF = b.unsqueeze(b.cast('attention_mask', DataType.FLOAT), [1, 2]);
-  const extended = b.mul(b.sub(b.scalar(1), maskF), b.scalar(-10000));
+  let extended = b.mul(b.sub(b.scalar(1), maskF), b.scalar(-10000));
+  if (o.task === 'text-generation') {
+    // A decoder also hides later positions: −10000 where the key comes after the query.
+    const later = b.op('Greater', [b.unsqueeze(positions, [0]), b.unsqueeze(positions, [1])]);
+    extended = b.add2(extended, b.mul(b.cast(later, DataType.FLOAT), b.scalar(-10000)));
+  }
   const heads = (t: string) => b.transpose(b.reshape(t, [0, 0, o.numHeads, d]), [0, 2, 1, 3]);
 
   for (let l = 0; l < o.numLayers; l++) {
@@ -81,11 +91,47 @@ export function buildBert(o: BertOptions): Graph {
     x = layerNorm(b.add2(drop(linear(inner, `${p}.output.dense`, o.intermediateSize, H)), attended), `${p}.output.LayerNorm`);
   }
 
-  const first = b.op('Gather', [x, b.scalar(0, DataType.INT64)], { axis: 1 });
-  const pooled = drop(b.op('Tanh', [linear(first, 'bert.pooler.dense', H, H)]));
-  const w = param('classifier.weight', init.normal([o.numLabels, H], STD));
-  const bias = param('classifier.bias', constant([o.numLabels], 0));
-  b.add('Gemm', [pooled, w, bias], { transB: 1 }, { outputs: [b.reserve('logits')] });
-  g.outputs = [b.shapes.valueInfo('logits')];
+  addHead(b, x, o, { param, linear, layerNorm, drop, init });
   return g;
+}
+
+interface HeadTools {
+  param: (name: string, t: Tensor) => string;
+  linear: (x: string, prefix: string, inF: number, outF: number) => string;
+  layerNorm: (x: string, prefix: string) => string;
+  drop: (x: string) => string;
+  init: Initializer;
+}
+
+/** The task's head on the encoder output `x` [batch, sequence, hidden]; sets the graph outputs. */
+function addHead(b: GraphBuilder, x: string, o: BertOptions, t: HeadTools): void {
+  const H = o.hiddenSize;
+  const out = (value: string, name: string) => {
+    b.add('Identity', [value], {}, { outputs: [b.reserve(name)] });
+    return b.shapes.valueInfo(name);
+  };
+  switch (o.task ?? 'text-classification') {
+    case 'text-classification': {
+      const first = b.op('Gather', [x, b.scalar(0, DataType.INT64)], { axis: 1 });
+      const pooled = t.drop(b.op('Tanh', [t.linear(first, 'bert.pooler.dense', H, H)]));
+      const w = t.param('classifier.weight', t.init.normal([o.numLabels, H], STD));
+      const bias = t.param('classifier.bias', constant([o.numLabels], 0));
+      b.add('Gemm', [pooled, w, bias], { transB: 1 }, { outputs: [b.reserve('logits')] });
+      b.graph.outputs = [b.shapes.valueInfo('logits')];
+      return;
+    }
+    case 'token-classification':
+      b.graph.outputs = [out(t.linear(t.drop(x), 'classifier', H, o.numLabels), 'logits')];
+      return;
+    case 'question-answering': {
+      const [start, end] = b.add('Split', [t.linear(x, 'qa_outputs', H, 2), b.int64s([1, 1])], { axis: -1 }, { outputs: 2 });
+      b.graph.outputs = [out(b.squeeze(start, [-1]), 'start_logits'), out(b.squeeze(end, [-1]), 'end_logits')];
+      return;
+    }
+    case 'fill-mask':
+    case 'text-generation': {
+      const transformed = t.layerNorm(b.op('Gelu', [t.linear(x, 'cls.predictions.transform.dense', H, H)]), 'cls.predictions.transform.LayerNorm');
+      b.graph.outputs = [out(t.linear(transformed, 'cls.predictions.decoder', H, o.vocabSize), 'logits')];
+    }
+  }
 }

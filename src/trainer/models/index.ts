@@ -6,6 +6,7 @@ import { Graph } from '../onnx/graph';
 import { Model, modelToProto } from '../onnx/model';
 import { buildBert } from './bert';
 import { buildCnn, buildMlp } from './vision';
+import type { Task } from '../programs/tasks';
 
 import { BuiltinName, defaultInputName } from './names';
 
@@ -24,6 +25,8 @@ export interface BuiltinConfig {
   num_attention_heads: number;
   intermediate_size: number;
   max_position_embeddings: number;
+  /** Built-in bert: the head (text-classification when absent). */
+  task?: Task;
 }
 
 /** What a built-in bert needs to know of its tokenizer. */
@@ -51,7 +54,7 @@ export function buildBuiltin(cfg: BuiltinConfig, sampleShape: number[], numLabel
       return asModel(buildBert({
         vocabSize: vocab.size, padTokenId: vocab.padTokenId, hiddenSize: cfg.hidden_size, numLayers: cfg.num_hidden_layers,
         numHeads: cfg.num_attention_heads, intermediateSize: cfg.intermediate_size, maxPositions: cfg.max_position_embeddings,
-        dropout, numLabels, seed,
+        dropout, numLabels, seed, task: cfg.task,
       }), 'bert');
   }
 }

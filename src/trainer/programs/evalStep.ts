@@ -1,12 +1,14 @@
 // Compiles the eval step (forward in inference form, loss and logits) and the predict step
 // (logits only). Parameters stay graph inputs, so one session serves every checkpoint.
+// Question answering's start and end logits come out as one [batch, seq, 2] tensor, the shape
+// of Hugging Face's qa_outputs before it splits them, so every task has one logits output.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph } from '../onnx/graph';
-import { LossHeadOptions, addLossHead, labelType } from './lossHeads';
+import { LossHeadOptions, addLossHead } from './lossHeads';
 import { toInferenceForm } from './lowering';
 import { PreparedModel } from './prepare';
-import { IO, labelsShape } from './trainStep';
+import { IO, lossTargetInputs } from './trainStep';
 
 export const EVAL_IO = { logits: 'trainer/logits', loss: IO.loss, labels: IO.labels };
 
@@ -19,12 +21,13 @@ export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions |
     graph.inputs.push({ name: n, type: t.type, shape: [...t.dims] });
   }
   toInferenceForm(graph);
-  if (loss) graph.inputs.push({ name: IO.labels, type: labelType(loss.problemType), shape: labelsShape(prepared, loss) });
+  if (loss) graph.inputs.push(...lossTargetInputs(prepared, loss));
   const b = new GraphBuilder(graph);
-  b.add('Identity', [prepared.logits], {}, { outputs: [b.reserve(EVAL_IO.logits)] });
+  const logits = prepared.outputs.length === 1 ? prepared.logits : b.op('Concat', prepared.outputs.map((o) => b.unsqueeze(o, [-1])), { axis: -1 });
+  b.add('Identity', [logits], {}, { outputs: [b.reserve(EVAL_IO.logits)] });
   graph.outputs = [b.shapes.valueInfo(EVAL_IO.logits)];
   if (loss) {
-    const l = addLossHead(b, prepared.logits, IO.labels, loss);
+    const l = addLossHead(b, prepared.outputs, loss);
     b.add('Identity', [l], {}, { outputs: [b.reserve(EVAL_IO.loss)] });
     graph.outputs.push(b.shapes.valueInfo(EVAL_IO.loss));
   }

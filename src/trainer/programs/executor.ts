@@ -163,7 +163,8 @@ export class EvalRunner {
 
   async run(state: TrainingState, batch: Batch): Promise<{ logits: Tensor; loss?: number }> {
     const f: Record<string, ort.Tensor> = {};
-    for (const [k, v] of batch) if (this.withLoss || k !== IO.labels) f[k] = toOrt(v);
+    // Targets in the batch feed the eval step's loss; the predict step has no such inputs.
+    for (const [k, v] of batch) if (this.session.inputNames.includes(k)) f[k] = toOrt(v);
     for (const [k, v] of state.params) f[k] = toOrt(v);
     for (const [k, v] of state.buffers) f[k] = toOrt(v);
     const out = await this.session.run(f);

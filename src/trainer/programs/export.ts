@@ -19,6 +19,8 @@ export { CONFIG_FILE, MODEL_FILE, WEIGHTS_FILE };
 
 /** What config.json says about the model's outputs, with Hugging Face's keys. */
 export interface ModelCard {
+  /** optimum's task name (text-classification, token-classification, …). */
+  task?: string;
   num_labels: number;
   problem_type: string;
   /** Label names by id (LABEL_<i> when the data had none). */
@@ -39,7 +41,7 @@ export function modelConfigJson(card: ModelCard): Record<string, unknown> {
     problem_type: card.problem_type,
     id2label: Object.fromEntries(names.map((n, i) => [String(i), n])),
     label2id: Object.fromEntries(names.map((n, i) => [n, i])),
-    trainer: { format: 'onnx', model_file: MODEL_FILE, weights_file: WEIGHTS_FILE },
+    trainer: { format: 'onnx', model_file: MODEL_FILE, weights_file: WEIGHTS_FILE, task: card.task ?? 'text-classification' },
   };
 }
 

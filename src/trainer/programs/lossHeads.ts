@@ -1,13 +1,18 @@
-// Loss heads by problem_type, as Hugging Face's sequence-classification models compute them:
-// cross-entropy (optional class weights, label smoothing), BCE-with-logits, MSE.
+// Loss heads as Hugging Face's model classes compute them: sequence classification by
+// problem_type (cross-entropy with optional class weights and label smoothing, BCE-with-logits,
+// MSE), token classification and masked LM (cross-entropy over the tokens not labelled -100),
+// causal LM (labels shifted left inside the loss) and extractive question answering.
 
 import { GraphBuilder } from '../onnx/builder';
-import { Dim } from '../onnx/graph';
+import { Dim, ValueInfo } from '../onnx/graph';
 import { DataType, fromNumbers } from '../onnx/tensor';
+import { IGNORE_INDEX, Task, tokenTargetInputs } from './tasks';
 
 export type ProblemType = 'single_label_classification' | 'multi_label_classification' | 'regression';
 
 export interface LossHeadOptions {
+  /** Default: text-classification (the loss then follows problemType). */
+  task?: Task;
   problemType: ProblemType;
   numLabels: number;
   classWeights?: number[];
@@ -26,8 +31,33 @@ export function labelShape(problem: ProblemType, logits: Dim[], numLabels: numbe
   return logits;
 }
 
-/** Appends the loss of `logits` against the graph input `labels`; returns the scalar loss. */
-export function addLossHead(b: GraphBuilder, logits: string, labels: string, opts: LossHeadOptions): string {
+/** The graph inputs the loss head reads its targets from, shaped after the first loss output. */
+export function targetInputs(opts: LossHeadOptions, logits: readonly Dim[] | undefined): ValueInfo[] {
+  const task = opts.task ?? 'text-classification';
+  if (task !== 'text-classification') return tokenTargetInputs(task, logits);
+  return [{ name: 'labels', type: labelType(opts.problemType), shape: logits && labelShape(opts.problemType, [...logits], opts.numLabels) }];
+}
+
+/**
+ * Appends the task's loss of the model outputs `outputs` (question answering: start and end
+ * logits; else the logits) against the target inputs of targetInputs(); returns the scalar loss.
+ */
+export function addLossHead(b: GraphBuilder, outputs: string[], opts: LossHeadOptions): string {
+  const logits = outputs[0];
+  switch (opts.task ?? 'text-classification') {
+    case 'text-classification':
+      return classificationLoss(b, logits, 'labels', opts);
+    case 'token-classification':
+    case 'fill-mask':
+      return tokenCrossEntropy(b, logits, 'labels');
+    case 'text-generation':
+      return tokenCrossEntropy(b, logits, shiftLeft(b, 'labels'));
+    case 'question-answering':
+      return spanLoss(b, outputs[0], outputs[1]);
+  }
+}
+
+function classificationLoss(b: GraphBuilder, logits: string, labels: string, opts: LossHeadOptions): string {
   switch (opts.problemType) {
     case 'single_label_classification':
       return crossEntropy(b, logits, labels, opts);
@@ -65,4 +95,36 @@ function bceWithLogits(b: GraphBuilder, x: string, y: string): string {
 function mse(b: GraphBuilder, logits: string, labels: string): string {
   const diff = b.sub(logits, b.reshapeLike(b.cast(labels, b.type(logits)), logits));
   return b.op('ReduceMean', [b.mul(diff, diff)], { keepdims: 0 });
+}
+
+/** Mean cross-entropy over every position whose label is not -100 (logits [..., C], labels [...]). */
+function tokenCrossEntropy(b: GraphBuilder, logits: string, labels: string): string {
+  // Flatten to [positions, C] without needing C statically (a vocabulary may be symbolic).
+  const flat = b.op('Flatten', [logits], { axis: b.rank(logits) - 1 });
+  const target = b.reshape(labels, [-1]);
+  return b.add('SoftmaxCrossEntropyLoss', [flat, target], { reduction: 'mean', ignore_index: IGNORE_INDEX })[0];
+}
+
+/**
+ * Causal LM targets: position t predicts token t + 1, so labels move one step left and the last
+ * position gets -100 (Hugging Face's ForCausalLMLoss pads the labels rather than slicing logits).
+ */
+function shiftLeft(b: GraphBuilder, labels: string): string {
+  const rest = b.op('Slice', [labels, b.int64s([1]), b.int64s([Number.MAX_SAFE_INTEGER]), b.int64s([1])]);
+  return b.op('Pad', [rest, b.int64s([0, 0, 0, 1]), b.scalar(IGNORE_INDEX, DataType.INT64)], { mode: 'constant' });
+}
+
+/**
+ * Extractive QA as BertForQuestionAnswering: positions clamped to [0, seq], seq ignored, and the
+ * mean of the start and end cross-entropies.
+ */
+function spanLoss(b: GraphBuilder, start: string, end: string): string {
+  const seq = b.op('Gather', [b.shapeOf(start), b.scalar(1, DataType.INT64)]);
+  const ce = (logits: string, positions: string) => {
+    const clamped = b.op('Min', [b.op('Max', [positions, b.scalar(0, DataType.INT64)]), seq]);
+    const target = b.op('Where', [b.op('Equal', [clamped, seq]), b.scalar(IGNORE_INDEX, DataType.INT64), clamped]);
+    return b.add('SoftmaxCrossEntropyLoss', [logits, target], { reduction: 'mean', ignore_index: IGNORE_INDEX })[0];
+  };
+  const total = b.add2(ce(start, 'start_positions'), ce(end, 'end_positions'));
+  return b.mul(total, b.scalarLike(0.5, total));
 }

@@ -11,6 +11,7 @@ import { planGradients } from '../autodiff/backward';
 import { decays } from './decay';
 import { FrozenReason, selectTrainable } from './trainable';
 import { TensorCopy, fileWarnings, findCopies } from './fileLimits';
+import { Task, taskOutputs } from './tasks';
 
 export interface ParameterInfo {
   name: string;
@@ -36,8 +37,12 @@ export interface PreparedModel {
   warnings: string[];
   /** Graph inputs the data must feed. */
   inputs: ValueInfo[];
-  /** The output the loss head reads. */
+  /** The output the loss head reads (question answering: the first of `outputs`). */
   logits: string;
+  /** Every output the loss head reads, in the task's order. */
+  outputs: string[];
+  /** The token-embedding row of the padding id, which gets no gradient (paddingRow.ts). */
+  paddingRow?: { param: string; row: number };
 }
 
 /**
@@ -126,6 +131,8 @@ export interface PrepareOptions {
   tieIdentical?: boolean;
   /** Train these initializers only and freeze every other (LoRA: the adapters). */
   trainOnly?: string[];
+  /** Decides which outputs the loss reads (question answering: start_logits and end_logits). */
+  task?: Task;
 }
 
 export class PrepareError extends Error {}
@@ -134,10 +141,13 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
   const graph = upgradeOpset(model.graph, model.path);
   const constants = constantsToInitializers(graph);
   untieIdentityParameters(graph);
-  const logits = opts.output ?? graph.outputs[0]?.name;
-  if (!logits || !graph.outputs.some((o) => o.name === logits)) {
-    throw new PrepareError(`${model.path} has no output named "${logits}" (outputs: ${graph.outputs.map((o) => o.name).join(', ')})`);
+  const outputs = taskOutputs(opts.task ?? 'text-classification', graph.outputs.map((o) => o.name), opts.output);
+  for (const name of outputs) {
+    if (!name || !graph.outputs.some((o) => o.name === name)) {
+      throw new PrepareError(`${model.path} has no output named "${name}" (outputs: ${graph.outputs.map((o) => o.name).join(', ')})`);
+    }
   }
+  const logits = outputs[0];
   const buffers = batchNormBuffers(graph);
   const selection = selectTrainable(graph, { constants, runningStats: buffers, freeze: opts.freeze, trainable: opts.trainable, trainOnly: opts.trainOnly });
   const ties = opts.tieIdentical ? findCopies(graph, selection.candidates) : [];
@@ -149,7 +159,7 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
     }
   }
   const b = new GraphBuilder(graph.clone());
-  const plan = planGradients(b, b.graph.nodes, selection.candidates, [logits]);
+  const plan = planGradients(b, b.graph.nodes, selection.candidates, outputs);
   const readers = graph.consumers();
   const params: ParameterInfo[] = selection.candidates.filter((n) => plan.needed.has(n)).map((name) => {
     const dims = graph.initializers.get(name)!.dims;
@@ -161,5 +171,5 @@ export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedM
   frozenReasons.forEach((reason, n) => reason === 'batch-norm running statistic' && frozenReasons.delete(n));
   const frozen = [...frozenReasons.keys()];
   const warnings = fileWarnings(graph, selection.candidates, ties.length > 0);
-  return { model, graph, params, buffers, frozen, frozenReasons, ties, warnings, inputs: graph.inputs, logits };
+  return { model, graph, params, buffers, frozen, frozenReasons, ties, warnings, inputs: graph.inputs, logits, outputs };
 }

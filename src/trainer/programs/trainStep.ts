@@ -4,10 +4,10 @@
 // gradient to running sums; "final" adds the last micro-batch's and applies the update.
 
 import { GraphBuilder } from '../onnx/builder';
-import { Dim, Graph } from '../onnx/graph';
-import { DataType } from '../onnx/tensor';
+import { Graph, ValueInfo } from '../onnx/graph';
+import { DataType, fromNumbers } from '../onnx/tensor';
 import { buildBackward } from '../autodiff/backward';
-import { LossHeadOptions, addLossHead, labelShape, labelType } from './lossHeads';
+import { LossHeadOptions, addLossHead, targetInputs } from './lossHeads';
 import { toTrainingForm } from './lowering';
 import { OptimizerConfig, addGlobalNormClip, addOptimizerUpdate, hyperParameterNames, optimizerSlots } from './optimizers';
 import { PreparedModel } from './prepare';
@@ -39,10 +39,12 @@ export interface CompiledTrainStep {
   slots: string[];
 }
 
-/** The labels input's shape, derived from the logits output's. */
-export function labelsShape(prepared: PreparedModel, loss: LossHeadOptions): Dim[] | undefined {
-  const logits = prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape;
-  return logits && labelShape(loss.problemType, logits, loss.numLabels);
+/** The graph inputs of the loss's targets, shaped after the logits output. */
+export function lossTargetInputs(prepared: PreparedModel, loss: LossHeadOptions): ValueInfo[] {
+  const targets = targetInputs(loss, prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape);
+  const clash = targets.find((t) => prepared.graph.inputs.some((i) => i.name === t.name));
+  if (clash) throw new Error(`the model has an input named "${clash.name}", which is the loss's target; rename it`);
+  return targets;
 }
 
 /** Makes parameters and buffers graph inputs (they are fed every step, not baked in). */
@@ -60,6 +62,12 @@ function output(b: GraphBuilder, from: string, to: string, outs: Graph['outputs'
   outs.push(b.shapes.valueInfo(to));
 }
 
+/** The gradient of an embedding table with one row zeroed (nn.Embedding's padding_idx). */
+function withoutRow(b: GraphBuilder, grad: string, row: number, dims: number[]): string {
+  const mask = Array.from({ length: dims[0] }, (_, i) => (i === row ? 0 : 1));
+  return b.mul(grad, b.constant(fromNumbers(b.type(grad), [dims[0], 1], mask), 'padding_row_mask'));
+}
+
 export interface CompileOptions {
   /** Gradient checkpointing: recompute activations in the backward pass (less memory). */
   recompute?: boolean;
@@ -73,8 +81,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   const params = prepared.params.map((p) => p.name);
   liftToInputs(graph, [...params, ...prepared.buffers]);
   graph.outputs = [];
-  if (graph.inputs.some((i) => i.name === IO.labels)) throw new Error(`the model has an input named "${IO.labels}"; rename it`);
-  graph.inputs.push({ name: IO.labels, type: labelType(loss.problemType), shape: labelsShape(prepared, loss) });
+  graph.inputs.push(...lossTargetInputs(prepared, loss));
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
@@ -88,8 +95,8 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   };
 
   const runningStats = toTrainingForm(b, IO.randomKey);
-  const logits = half ? b.cast(prepared.logits, DataType.FLOAT) : prepared.logits;
-  const lossValue = addLossHead(b, logits, IO.labels, loss);
+  const outputs = prepared.outputs.map((o) => (half ? b.cast(o, DataType.FLOAT) : o));
+  const lossValue = addLossHead(b, outputs, loss);
   // fp16 scales the loss (GradScaler): gradients come out scaled and are unscaled before clipping.
   const lossScale = half === DataType.FLOAT16 ? scalarInput(IO.lossScale) : undefined;
   const outs: Graph['outputs'] = [];
@@ -99,7 +106,10 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   const { grads } = buildBackward(b, lossValue, params, lossScale);
 
   // Gradients of parameters the loss does not reach are zero.
-  const gradOf = (p: string) => grads.get(p) ?? b.zerosLike(p);
+  const gradOf = (p: string) => {
+    const g = grads.get(p) ?? b.zerosLike(p);
+    return prepared.paddingRow?.param === p ? withoutRow(b, g, prepared.paddingRow.row, prepared.params.find((q) => q.name === p)!.dims) : g;
+  };
   const slots = optimizerSlots(optimizer);
 
   if (mode === 'accumulate') {

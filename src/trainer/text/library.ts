@@ -16,6 +16,7 @@ export interface LibEncoding {
 
 export interface LibTokenizer {
   encode(text: string, options?: { text_pair?: string | null; add_special_tokens?: boolean; return_token_type_ids?: boolean }): LibEncoding;
+  decode(ids: number[], options?: { skip_special_tokens?: boolean; clean_up_tokenization_spaces?: boolean }): string;
   token_to_id(token: string): number | undefined;
   id_to_token(id: number): string | undefined;
   /** token → id, added tokens included unless told otherwise. */

@@ -93,6 +93,11 @@ export class TextTokenizer {
     return this.inner.id_to_token(id);
   }
 
+  /** Text of `ids`, special tokens skipped (tokenizer.decode(ids, skip_special_tokens=True)). */
+  decode(ids: readonly number[]): string {
+    return this.inner.decode([...ids], { skip_special_tokens: true });
+  }
+
   /** How many special tokens the post-processor adds to one text (pair = false) or to a pair. */
   numSpecialTokens(pair: boolean): number {
     return addedTokenCount(this.postProcessor, pair);
@@ -115,6 +120,56 @@ export class TextTokenizer {
       b = b && slice(b, keepB);
     }
     return toEncoding(postProcess(this.postProcessor, a, b, addSpecial));
+  }
+
+  /**
+   * Encodes text already split into words (is_split_into_words in Hugging Face), each word on its
+   * own, with `word_ids`: the word each token came from, null for special tokens.
+   */
+  encodeWords(words: readonly string[], options: EncodeOptions = {}): TextEncoding & { word_ids: (number | null)[] } {
+    const addSpecial = options.addSpecialTokens ?? true;
+    const ids: number[] = [];
+    const tokens: string[] = [];
+    const wordOf: number[] = [];
+    words.forEach((w, i) => {
+      const seg = this.segment(w);
+      ids.push(...seg.ids);
+      tokens.push(...seg.tokens);
+      seg.ids.forEach(() => wordOf.push(i));
+    });
+    let keep = ids.length;
+    if (options.maxLength !== undefined) keep = Math.max(0, Math.min(keep, options.maxLength - (addSpecial ? this.numSpecialTokens(false) : 0)));
+    const processed = postProcess(this.postProcessor, slice({ ids, tokens }, keep), undefined, addSpecial);
+    let next = 0;
+    const word_ids = processed.specialMask.map((special) => (special ? null : wordOf[next++]));
+    return { ...toEncoding(processed), word_ids };
+  }
+
+  /**
+   * Encodes a question and a context split into words as a pair, truncating only the context
+   * (truncation="only_second"), with `word_ids`: the context word of each token, null elsewhere.
+   */
+  encodeQuestionContext(question: string, contextWords: readonly string[], maxLength: number): TextEncoding & { word_ids: (number | null)[] } {
+    const q = this.segment(question);
+    const ids: number[] = [];
+    const tokens: string[] = [];
+    const wordOf: number[] = [];
+    contextWords.forEach((w, i) => {
+      const seg = this.segment(w);
+      ids.push(...seg.ids);
+      tokens.push(...seg.tokens);
+      seg.ids.forEach(() => wordOf.push(i));
+    });
+    const budget = maxLength - this.numSpecialTokens(true) - q.ids.length;
+    if (budget < 1) throw new UserError(`max_length ${maxLength} leaves no room for the context after a question of ${q.ids.length} tokens`);
+    const processed = postProcess(this.postProcessor, q, slice({ ids, tokens }, budget), true);
+    let text = 0;
+    const word_ids = processed.specialMask.map((special) => {
+      if (special) return null;
+      const k = text++;
+      return k < q.ids.length ? null : wordOf[k - q.ids.length];
+    });
+    return { ...toEncoding(processed), word_ids };
   }
 
   /** The text's tokens before any special token: normalized, pre-tokenized, through the model. */
