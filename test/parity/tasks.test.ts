@@ -7,9 +7,6 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURES, copyFixture, readJson, runCli, tempDir } from '../helpers';
-import { loadModel } from '../../src/trainer/onnx/model';
-import { prepareModel } from '../../src/trainer/programs/prepare';
-import type { Task } from '../../src/trainer/programs/tasks';
 
 const TASKS_DIR = path.join(FIXTURES, 'tasks');
 const CASES = fs.readdirSync(TASKS_DIR).filter((d) => fs.existsSync(path.join(TASKS_DIR, d, 'expected.json'))).sort();
@@ -20,21 +17,22 @@ function relative(got: number, want: number): number {
   return Math.abs(got - want) / Math.max(Math.abs(want), 1e-3);
 }
 
-test('the task fixtures cover every task beyond sequence classification', () => {
+test('the task fixtures cover every task beyond sequence classification (and LoRA on a classifier)', () => {
   const tasks = new Set(CASES.map((c) => (readJson(path.join(TASKS_DIR, c, 'trainer.json')).model as { task: string }).task));
-  assert.deepEqual([...tasks].sort(), ['fill-mask', 'question-answering', 'text-generation', 'token-classification']);
+  assert.deepEqual([...tasks].sort(), ['fill-mask', 'question-answering', 'text-classification', 'text-generation', 'token-classification']);
 });
 
 for (const name of CASES) {
   const fixture = path.join(TASKS_DIR, name);
 
-  test(`${name}: trains the parameters PyTorch updates`, () => {
-    const config = readJson(path.join(fixture, 'trainer.json')) as { model: { task: Task } };
+  test(`${name}: check counts the parameters PyTorch updates`, () => {
     const params = readJson(path.join(fixture, 'params.json')) as { trainable_parameters_with_gradient?: number; trainable_parameters: number };
-    const prepared = prepareModel(loadModel(path.join(fixture, 'model.onnx')), { task: config.model.task });
-    const count = prepared.params.reduce((n, p) => n + p.dims.reduce((a, d) => a * d, 1), 0);
+    // `check CONFIG` sees what training sees: the task's outputs, and LoRA's adapters.
+    const r = runCli(['check', path.join(fixture, 'trainer.json')]);
+    const m = /trainable parameters: \d+ tensors, ([\d,]+) values/.exec(r.stdout);
+    assert.ok(m, `check printed no parameter count:\n${r.stdout}\n${r.stderr}`);
     // PyTorch also counts parameters the loss never reaches (an unused LM-head bias); they are not in the graph.
-    assert.equal(count, params.trainable_parameters_with_gradient ?? params.trainable_parameters);
+    assert.equal(Number(m[1].replace(/,/g, '')), params.trainable_parameters_with_gradient ?? params.trainable_parameters);
   });
 
   test(`${name}: trains like Hugging Face's Trainer, step by step`, () => {
