@@ -1,21 +1,18 @@
-// One writer per run directory: a training process holds output_dir/.trainer.lock (its pid)
-// while it writes there. A second run on the same output_dir — from another window, terminal or
-// machine sharing the disk — is refused; a lock left by a process that died is taken over.
+// One writer per run directory: a training process holds output_dir/.trainer.lock while it
+// writes there. The lock records the writer's PID, its start time (Linux) and host, so that a
+// lock left by a dead process is taken over even when its PID now belongs to another process
+// (PID reuse in containers or after a reboot). A second run on the same output_dir — from
+// another window, terminal or machine sharing the disk — is refused.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { LOCK_FILE } from '../runDirectory';
+import { LOCK_FILE, lockHolderAlive, processStartTime, readLock } from '../runDirectory';
 
-function alive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+/** The lock file's content for this process. */
+function lockText(): string {
+  return JSON.stringify({ pid: process.pid, start_time: processStartTime(process.pid), host: os.hostname() }) + '\n';
 }
 
 /**
@@ -29,10 +26,11 @@ export function lockRunDirectory(outputDir: string): () => void {
   const file = path.join(outputDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      // 'wx' creates the file only if it does not exist: two runs cannot both take it.
+      fs.writeFileSync(file, lockText(), { flag: 'wx' });
       return () => {
         try {
-          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
+          if (readLock(file)?.pid === process.pid) fs.rmSync(file, { force: true });
           if (created && fs.readdirSync(outputDir).length === 0) fs.rmdirSync(outputDir);
         } catch {
           // Already gone.
@@ -40,9 +38,9 @@ export function lockRunDirectory(outputDir: string): () => void {
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number(fs.readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && alive(holder)) {
-        throw new UserError(`${outputDir} is being written by another training run (process ${holder}); wait for it, stop it, or choose another output_dir`);
+      const holder = readLock(file);
+      if (holder && lockHolderAlive(holder)) {
+        throw new UserError(`${outputDir} is being written by another training run (process ${holder.pid}); wait for it, stop it, or choose another output_dir`);
       }
       fs.rmSync(file, { force: true });
     }

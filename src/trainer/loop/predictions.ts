@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Dataset } from '../data/dataset';
 import type { ProblemType } from '../programs/lossHeads';
 import { EvalPrediction, argmaxRows } from './metrics';
+import { writeFileDurably } from '../io/durable';
 
 export function predictionRecords(data: Dataset, p: EvalPrediction, problem: ProblemType, names?: string[]): Record<string, unknown>[] {
   const top = problem === 'single_label_classification' ? argmaxRows(p) : undefined;
@@ -31,5 +32,5 @@ export function predictionRecords(data: Dataset, p: EvalPrediction, problem: Pro
 export function writePredictions(file: string, data: Dataset, p: EvalPrediction, problem: ProblemType, names?: string[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const lines = predictionRecords(data, p, problem, names).map((r) => JSON.stringify(r));
-  fs.writeFileSync(file, lines.join('\n') + '\n');
+  writeFileDurably(file, lines.join('\n') + '\n');
 }
