@@ -11,7 +11,7 @@ import { TrainerConfig, configSchema, loadConfig } from './config/config';
 import { UserError } from './errors';
 import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
-import { formatReport, inspectModel } from './inspect';
+import { formatReport, inspectModel, trainable } from './inspect';
 import { jsonlLogCallback } from './logging/jsonl';
 import { progressCallback } from './logging/progress';
 import { StopRequest, TrainerCallback, stopCallback } from './loop/callbacks';
@@ -185,7 +185,7 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
       case 'check': {
         const report = inspectModel(path.resolve(need('a model file')), values.output);
         io.out(formatReport(report) + '\n');
-        return report.unsupported.length ? 2 : 0;
+        return trainable(report) ? 0 : 2;
       }
       case 'schema':
         io.out(JSON.stringify(configSchema(), null, 2) + '\n');

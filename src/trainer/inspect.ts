@@ -2,9 +2,10 @@
 // update, and what stands in the way (operators on the gradient path without a rule).
 
 import { planGradients } from './autodiff/backward';
-import { gradientRules } from './autodiff/registry';
+import { gradientRules, nonDifferentiable } from './autodiff/registry';
 import { GraphBuilder } from './onnx/builder';
 import { loadModel } from './onnx/model';
+import { inferableOps } from './onnx/shapes';
 import { typeName } from './onnx/tensor';
 import { prepareModel } from './programs/prepare';
 
@@ -18,6 +19,13 @@ export interface ModelReport {
   buffers: string[];
   frozen: string[];
   unsupported: { op: string; node: string }[];
+  /** Nodes anywhere in the graph whose operator the trainer knows nothing of (no gradient rule, not constant, no shape rule; or a custom domain). */
+  unknown: { op: string; node: string }[];
+}
+
+/** Whether `check` can say the model trains: parameters to train, and no operator it does not know. */
+export function trainable(r: ModelReport): boolean {
+  return r.params.length > 0 && r.unsupported.length === 0 && r.unknown.length === 0;
 }
 
 export function inspectModel(file: string, output?: string): ModelReport {
@@ -36,6 +44,8 @@ export function inspectModel(file: string, output?: string): ModelReport {
     support: gradientRules.has(op) ? 'gradient' as const : blocked.has(op) ? 'no gradient rule' as const : 'constant' as const,
   }));
   const dims = (v: { shape?: (number | string)[] }) => `[${(v.shape ?? []).join(', ')}]`;
+  // Known: a gradient rule, known to be constant, or at least known to shape inference.
+  const inferable = new Set(inferableOps());
   return {
     file,
     opset: model.graph.opset,
@@ -46,6 +56,8 @@ export function inspectModel(file: string, output?: string): ModelReport {
     buffers: prepared.buffers,
     frozen: prepared.frozen,
     unsupported: plan.unsupported.map((n) => ({ op: n.op, node: n.name })),
+    unknown: model.graph.nodes.filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !(gradientRules.has(n.op) || nonDifferentiable.has(n.op) || inferable.has(n.op)))
+      .map((n) => ({ op: n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op}` : n.op, node: n.name })),
   };
 }
 
@@ -65,6 +77,12 @@ export function formatReport(r: ModelReport): string {
   if (r.unsupported.length) {
     lines.push('unsupported: these operators lie between the parameters and the output and have no gradient rule:');
     for (const u of r.unsupported) lines.push(`  ${u.op} node "${u.node}"`);
+  } else if (r.unknown.length) {
+    // Off the gradient path they may be harmless, but check cannot vouch for what it does not know.
+    lines.push('not verified: the trainer does not know these operators (no gradient rule, no shape rule, or a custom domain):');
+    for (const u of r.unknown) lines.push(`  ${u.op} node "${u.node}"`);
+  } else if (r.params.length === 0) {
+    lines.push('not trainable: no float initializer reaches the output through known operators, so there is nothing to train.');
   } else lines.push('ok: every operator on the gradient path has a rule; this model can be trained.');
   return lines.join('\n');
 }
