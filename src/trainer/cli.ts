@@ -21,7 +21,7 @@ import { DeviceError } from './programs/session';
 import { ScheduleError } from './loop/schedules';
 import { writePredictions } from './loop/predictions';
 import { lastCheckpoint } from './loop/checkpoints';
-import { failureLine } from './failures';
+import { failureLine, printable } from './failures';
 
 const USAGE = `usage: onnx-trainer <command> [options]
 
@@ -195,7 +195,7 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
     }
   } catch (e) {
     if (isUserFacing(e)) {
-      io.err(`error: ${e.message}\n`);
+      io.err(`error: ${printable(e.message)}\n`);
       return 2;
     }
     const err = e as Error & { code?: string };

@@ -11,6 +11,15 @@ import { NonFiniteError } from './loop/nonFinite';
 // eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
 
+// Control characters and undecodable bytes: a binary file quoted back in a parser's message.
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\x00-\x08\x0b-\x1f\x7f\ufffd]/g;
+
+/** The message with colour codes removed and binary bytes shown as "?". */
+export function printable(message: string): string {
+  return message.replace(ANSI_ESCAPE, '').replace(UNPRINTABLE, '?');
+}
+
 /** Saves the full error text; returns the log file's path, or undefined if it cannot be written. */
 function saveDetails(err: Error): string | undefined {
   const file = path.join(os.tmpdir(), `onnx-trainer-error-${process.pid}.log`);
@@ -24,12 +33,12 @@ function saveDetails(err: Error): string | undefined {
 
 /** The one line that reports a failure while running. */
 export function failureLine(err: Error): string {
-  if (err instanceof WriteError || err instanceof NonFiniteError) return err.message;
+  if (err instanceof WriteError || err instanceof NonFiniteError) return printable(err.message);
   if (isFsError(err)) {
     const where = err.path ? `${err.path}: ` : '';
     return `${where}${err.syscall === 'open' || err.syscall === 'read' ? 'cannot read' : `${err.syscall} failed`}: ${describeFsError(err)}`;
   }
-  const lines = (err.message ?? String(err)).replace(ANSI_ESCAPE, '').split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = printable(err.message ?? String(err)).split('\n').map((l) => l.trim()).filter(Boolean);
   const first = (lines[0] ?? 'unknown error').slice(0, 300);
   if (lines.length <= 1 && first.length < 300) return first;
   const log = saveDetails(err);
