@@ -91,14 +91,15 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
 }
 
 /**
- * Removes temporary checkpoint folders left by processes that died while writing them (the pid
- * is part of the name; folders of live processes stay).
+ * Removes temporary checkpoint folders, folders being rotated away and temporary files
+ * (io/durable.ts) left by processes that died while writing them (the pid is part of the name;
+ * those of live processes stay).
  */
 export function removeStaleTemporaryFolders(outputDir: string): void {
   if (!fs.existsSync(outputDir)) return;
   for (const name of fs.readdirSync(outputDir)) {
     // Checkpoints being written, and folders being deleted by rotation.
-    const m = /^\.tmp-(?:delete-)?checkpoint-\d+-(\d+)$/.exec(name);
+    const m = /^\.tmp-(?:delete-)?checkpoint-\d+-(\d+)$/.exec(name) ?? /^\..+\.tmp-(\d+)$/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     let alive = pid === process.pid;
