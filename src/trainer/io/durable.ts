@@ -54,7 +54,11 @@ export function writeFileDurably(file: string, data: string | Uint8Array | reado
     }
     fs.renameSync(tmp, file);
   } catch (e) {
-    fs.rmSync(tmp, { force: true });
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // The temporary file could not even be created.
+    }
     throw new WriteError(file, (e as NodeJS.ErrnoException).code, describeFsError(e));
   }
   syncFolder(path.dirname(file));
