@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { WriteError, removeFolderDurably, writeFileDurably } from '../../src/trainer/io/durable';
-import { ROOT, tempDir } from '../helpers';
+import { spawnSync } from 'node:child_process';
+import { ROOT, tempDir, writeConfig } from '../helpers';
 
 test('a durable write replaces the file and leaves no temporary file behind', () => {
   const dir = tempDir('durable');
@@ -57,4 +58,21 @@ test('engine code writes files only through io/durable.ts (append-only logs and 
   };
   walk(path.join(ROOT, 'src', 'trainer'));
   assert.deepEqual(offenders, []);
+});
+
+test('a run whose writes are cut short (a file size limit, like a full disk) fails in one line naming the file, leaving no partial file', () => {
+  if (process.platform !== 'linux') return;
+  const dir = tempDir('durable-limit');
+  fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'parity', 'mlp', 'train.jsonl'), path.join(dir, 'train.jsonl'));
+  const config = writeConfig(dir, {
+    model: { builtin: 'mlp', hidden_sizes: [256], num_labels: 3 },
+    data: { train: 'train.jsonl' },
+    training: { output_dir: 'out', max_steps: 2, per_device_train_batch_size: 8, save_steps: 1, report_to: 'none' },
+  });
+  // 16 KB per file: the weights (~24 KB) do not fit; Node ignores SIGXFSZ, so the write fails.
+  const r = spawnSync('bash', ['-c', `ulimit -f 16; exec "${process.execPath}" "${path.join(ROOT, 'bin', 'onnx-trainer.js')}" train "${config}"`], { encoding: 'utf8' });
+  assert.equal(r.status, 1, r.stderr);
+  const message = r.stderr.trim().split('\n').at(-1)!;
+  assert.match(message, /^error: cannot write \S+model\.safetensors: the file would be larger than allowed/);
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).filter((n) => n !== '.trainer.lock'), ['trainer_log.jsonl'], 'no checkpoint, no temporary folder');
 });

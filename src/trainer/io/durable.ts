@@ -27,6 +27,7 @@ const CAUSES: Record<string, string> = {
   ENOENT: 'its folder does not exist',
   EMFILE: 'too many open files',
   EIO: 'an input/output error of the device',
+  EFBIG: 'the file would be larger than allowed (file size limit)',
 };
 
 /** Turns a Node file-system error into words (no bare errno codes in messages). */
@@ -40,14 +41,22 @@ export function isFsError(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }
 
+/**
+ * Writes every byte: a write may be short (a full disk, a file size limit) without an error, and
+ * the next one then reports why.
+ */
+function writeAll(fd: number, bytes: Uint8Array): void {
+  for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+}
+
 /** Writes `data` to `file` through a temporary file, fsync and rename. */
 export function writeFileDurably(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   try {
     const fd = fs.openSync(tmp, 'w');
     try {
-      if (typeof data === 'string' || data instanceof Uint8Array) fs.writeSync(fd, typeof data === 'string' ? Buffer.from(data) : data);
-      else for (const chunk of data) fs.writeSync(fd, chunk);
+      const chunks = typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
+      for (const chunk of chunks) writeAll(fd, chunk);
       fs.fsyncSync(fd);
     } finally {
       fs.closeSync(fd);
@@ -62,6 +71,18 @@ export function writeFileDurably(file: string, data: string | Uint8Array | reado
     throw new WriteError(file, (e as NodeJS.ErrnoException).code, describeFsError(e));
   }
   syncFolder(path.dirname(file));
+}
+
+/**
+ * Appends to an append-only log (the JSONL log, TensorBoard events), where a torn last line is
+ * tolerated by every reader; a failure names the file like a durable write's.
+ */
+export function appendToLog(file: string, data: string | Uint8Array): void {
+  try {
+    fs.appendFileSync(file, data);
+  } catch (e) {
+    throw new WriteError(file, (e as NodeJS.ErrnoException).code, describeFsError(e));
+  }
 }
 
 /** Flushes a folder's entries (a rename is durable only once its folder is). */

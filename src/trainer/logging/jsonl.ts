@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainerCallback } from '../loop/callbacks';
-import { writeFileDurably } from '../io/durable';
+import { appendToLog, writeFileDurably } from '../io/durable';
 
 import { JSONL_LOG } from '../runDirectory';
 
@@ -30,7 +30,7 @@ export function jsonlLogCallback(outputDir: string): TrainerCallback {
       const entry = state.log_history[state.log_history.length - 1];
       if (!entry) return;
       fs.mkdirSync(outputDir, { recursive: true });
-      fs.appendFileSync(file, line(entry));
+      appendToLog(file, line(entry));
     },
   };
 }

@@ -66,6 +66,21 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
   const tmp = path.join(outputDir, `.tmp-${checkpointName(c.trainerState.global_step)}-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
+  try {
+    writeCheckpointFiles(tmp, model, c, onlyModel);
+  } catch (e) {
+    // A full disk: the half-written folder goes; the previous checkpoints stay.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  // A checkpoint of the same step (a rerun) is replaced only once the new one is complete.
+  removeFolderDurably(final);
+  fs.renameSync(tmp, final);
+  syncFolder(outputDir);
+  return final;
+}
+
+function writeCheckpointFiles(tmp: string, model: Model, c: CheckpointContents, onlyModel: boolean): void {
   exportModel(model, new Map([...c.training.params, ...c.training.buffers]), tmp, c.card);
   if (!onlyModel) {
     const opt = new Map<string, Tensor>();
@@ -83,11 +98,6 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
   }
   writeJson(path.join(tmp, STATE_FILE), c.trainerState);
   writeJson(path.join(tmp, ARGS_FILE), c.args);
-  // A checkpoint of the same step (a rerun) is replaced only once the new one is complete.
-  removeFolderDurably(final);
-  fs.renameSync(tmp, final);
-  syncFolder(outputDir);
-  return final;
 }
 
 /**
