@@ -330,7 +330,7 @@ export class Trainer {
     }
     this.state.stateful_callbacks = { TrainerControl: { args: { ...this.control, should_save: true }, attributes: {} } };
     for (const cb of this.callbacks.callbacks) if (cb.stateful && cb.name) this.state.stateful_callbacks[cb.name] = cb.stateful();
-    assertFiniteWeights(this.training.params, `${checkpointName(step)}`);
+    assertFiniteWeights(new Map([...this.training.params, ...this.training.buffers]), checkpointName(step));
     const dir = saveCheckpoint(out, this.opts.model, {
       card: this.card(),
       training: this.training, trainerState: this.state, resume: { ...book, plateau: this.plateau && { ...this.plateau.state } }, args: { ...this.args }, learningRate: lr,
@@ -387,7 +387,7 @@ export class Trainer {
 
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */
   saveModel(dir = this.args.output_dir): void {
-    assertFiniteWeights(this.training.params, path.join(dir, 'model.onnx'));
+    assertFiniteWeights(new Map([...this.training.params, ...this.training.buffers]), path.join(dir, 'model.onnx'));
     fs.mkdirSync(dir, { recursive: true });
     exportModel(this.opts.model, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
   }
