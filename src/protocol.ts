@@ -23,6 +23,9 @@ export type TrainerMessage =
   /** The command ended; the process exits right after. */
   | { type: 'finished'; exitCode: number; outputDir: string };
 
+/** Exit codes of a run stopped on request (SIGINT / the extension's stop: 130, SIGTERM: 143), not failed. */
+export const STOPPED_EXIT_CODES: readonly number[] = [130, 143];
+
 export type ControlMessage =
   /** Stop training after the current step; `save` writes a checkpoint first. */
   | { type: 'stop'; save: boolean };

@@ -3,7 +3,7 @@
 // and a "stop" control message that ends training after the current step (saving a checkpoint
 // unless the user chose to discard). Run outside VS Code it behaves exactly like the CLI.
 
-import { ControlMessage, PROTOCOL_VERSION, TrainerMessage, parseControlMessage } from './protocol';
+import { ControlMessage, PROTOCOL_VERSION, STOPPED_EXIT_CODES, TrainerMessage, parseControlMessage } from './protocol';
 import { Io, main, processIo, stopOnSignals } from './trainer/cli';
 import { StopRequest, TrainerCallback } from './trainer/loop/callbacks';
 
@@ -82,7 +82,7 @@ export async function runTrainerProcess(argv: string[]): Promise<number> {
       send({ type: 'started', version: PROTOCOL_VERSION, pid: process.pid, command: argv[0] ?? '', config: config.file, outputDir });
     },
   });
-  if (code !== 0) send({ type: 'error', message: lastError || `exited with code ${code}`, exitCode: code });
+  if (code !== 0 && !STOPPED_EXIT_CODES.includes(code)) send({ type: 'error', message: lastError || `exited with code ${code}`, exitCode: code });
   send({ type: 'finished', exitCode: code, outputDir });
   return code;
 }

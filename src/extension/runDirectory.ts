@@ -4,7 +4,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LOCK_FILE, REQUIRED_FILES, STATE_FILE, listCheckpoints } from '../trainer/runDirectory';
+import { LOCK_FILE, REQUIRED_FILES, STATE_FILE, listCheckpoints, lockHolderAlive, readLock } from '../trainer/runDirectory';
 import { parsePythonJson } from '../trainer/loop/state';
 
 export interface CheckpointInfo {
@@ -132,15 +132,6 @@ export function latestResumable(checkpoints: readonly CheckpointInfo[]): Checkpo
   return undefined;
 }
 
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 export interface EndedStatus {
   status: 'idle' | 'finished' | 'stopped' | 'failed';
   message?: string;
@@ -154,8 +145,8 @@ export interface EndedStatus {
 export function endedStatus(outputDir: string): EndedStatus {
   const lock = path.join(outputDir, LOCK_FILE);
   if (fs.existsSync(lock)) {
-    const pid = Number(fs.readFileSync(lock, 'utf8').trim());
-    if (Number.isInteger(pid) && pid > 0 && processAlive(pid)) return { status: 'idle', message: `Being trained by another process (pid ${pid}).` };
+    const holder = readLock(lock);
+    if (holder && lockHolderAlive(holder)) return { status: 'idle', message: `Being trained by another process (pid ${holder.pid}).` };
     return { status: 'failed', message: 'The last run ended without finishing (its process is gone); its checkpoints can be resumed.' };
   }
   const file = path.join(outputDir, STATE_FILE);

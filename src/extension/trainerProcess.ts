@@ -5,7 +5,7 @@
 // the process printed. No `vscode` here: tests fork real trainers in plain Node.
 
 import { ChildProcess, fork } from 'node:child_process';
-import { ControlMessage, TrainerMessage, parseTrainerMessage } from '../protocol';
+import { ControlMessage, STOPPED_EXIT_CODES, TrainerMessage, parseTrainerMessage } from '../protocol';
 import { Disposable, Emitter } from './events';
 
 // Terminal colour and cursor codes, left out of the lines kept for crash reports.
@@ -168,6 +168,8 @@ export class TrainerProcess implements Disposable {
     if (this.killed) return { kind: 'stopped', saved: false };
     if (this.finishedCode !== undefined && code === this.finishedCode && signal === null) {
       if (code === 0) return this.stopRequest ? { kind: 'stopped', saved: this.stopRequest.save } : { kind: 'finished' };
+      // Interrupted (the stop message, SIGINT or SIGTERM): the trainer saved unless told not to.
+      if (STOPPED_EXIT_CODES.includes(code)) return { kind: 'stopped', saved: this.stopRequest?.save ?? true };
       return { kind: 'error', exitCode: code, message: this.reportedError ?? `exited with code ${code}` };
     }
     return { kind: 'crashed', exitCode: code, signal, lastLines: this.lastLines() };

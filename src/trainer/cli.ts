@@ -1,6 +1,7 @@
 // onnx-trainer: train / evaluate / predict / export from a config file, check a model, print
 // the config schema. Exit codes: 0 success, 2 bad config, data or model (one clear message, no
-// stack trace, nothing written), 1 a failure while running.
+// stack trace, nothing written), 1 a failure while running, 130 / 143 stopped by SIGINT /
+// SIGTERM (checkpoint saved, no final model).
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,7 +18,7 @@ import { hubSettings } from './hub/settings';
 import { UserError } from './errors';
 import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
-import { formatReport, inspectConfig, inspectModel } from './inspect';
+import { formatReport, inspectConfig, inspectModel, trainable } from './inspect';
 import { jsonlLogCallback } from './logging/jsonl';
 import { progressCallback } from './logging/progress';
 import { StopRequest, TrainerCallback, stopCallback } from './loop/callbacks';
@@ -29,6 +30,8 @@ import { ScheduleError } from './loop/schedules';
 import { writeJsonl, writePredictions } from './loop/predictions';
 import { taskPredictionRecords } from './loop/taskPredictions';
 import { generateText } from './loop/generation';
+import { lastCheckpoint } from './loop/checkpoints';
+import { failureLine, printable } from './failures';
 
 const USAGE = `usage: onnx-trainer <command> [options]
 
@@ -45,7 +48,11 @@ commands:
                                          (MODEL: an ONNX file or hf://ORG/NAME[@revision])
   schema                                 print the config file's JSON Schema
 
-Exit codes: 0 success, 2 bad config / data / model, 1 failure while running.`;
+Exit codes: 0 success, 2 bad config / data / model, 1 failure while running,
+130 / 143 stopped by Ctrl+C / SIGTERM (a checkpoint saved; resume with --resume).`;
+
+/** 128 + the signal's number, as shells report a process a signal ended. */
+const SIGNAL_EXIT: Record<string, number> = { SIGINT: 130, SIGTERM: 143 };
 
 /** Errors a user fixes by changing a file: reported in one line with exit code 2. */
 function isUserFacing(e: unknown): e is Error {
@@ -74,6 +81,7 @@ function runCallbacks(config: TrainerConfig, io: Io, hooks: Hooks): HostCallback
   if (args.report_to.includes('tensorboard')) reporting.push(tensorboardCallback(args.logging_dir ?? defaultLoggingDir(args.output_dir)));
   return {
     reporting,
+    interrupted: () => !!hooks.stop?.requested,
     after: [
       ...(hooks.stop ? [stopCallback(hooks.stop)] : []),
       ...(hooks.callbacks ?? []),
@@ -118,7 +126,8 @@ async function modelFileFor(arg: string, io: Io): Promise<string> {
   return path.join(model.snapshot, model.onnxFile);
 }
 
-async function train(configFile: string, resume: string | boolean | undefined, io: Io, hooks: Hooks): Promise<void> {
+/** Trains; returns the exit code (0, or 130 / 143 when a stop request interrupted the run). */
+async function train(configFile: string, resume: string | boolean | undefined, io: Io, hooks: Hooks): Promise<number> {
   const config = await readConfig(configFile, io, hooks);
   const resumeFrom = resume ?? config.training.resume_from_checkpoint ?? undefined;
   checkOutputDir(config, !!resumeFrom);
@@ -126,9 +135,19 @@ async function train(configFile: string, resume: string | boolean | undefined, i
   for (const w of job.prepared.warnings) io.err(`warning: ${w}\n`);
   if (job.lora) io.err(trainableLine(job.prepared, job.lora.base) + '\n');
   const result = await job.trainer.train(typeof resumeFrom === 'string' ? path.resolve(resumeFrom) : resumeFrom);
-  job.trainer.saveModel(config.training.output_dir);
   await job.trainer.release();
-  io.out(`trained ${result.global_step} steps, train_loss ${result.training_loss.toFixed(4)}; model written to ${path.join(config.training.output_dir, 'model.onnx')}\n`);
+  const out = config.training.output_dir;
+  if (result.interrupted) {
+    // Interrupted is not finished: no final model, and an exit code scripts can tell apart.
+    const saved = lastCheckpoint(out);
+    io.out(`stopped at step ${result.global_step}; ${saved ? `resume with: onnx-trainer train ${configFile} --resume (from ${path.basename(saved)})` : 'no checkpoint was saved, so nothing can be resumed'}\n`);
+    return SIGNAL_EXIT[hooks.stop?.signal ?? 'SIGINT'];
+  }
+  job.trainer.saveModel(out);
+  const model = path.join(out, 'model.onnx');
+  if (result.trained_steps === 0) io.out(`nothing to train: the run had already reached max_steps (${result.global_step}); model written to ${model}\n`);
+  else io.out(`trained ${result.global_step} steps, train_loss ${result.training_loss.toFixed(4)}; model written to ${model}\n`);
+  return 0;
 }
 
 function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined): string {
@@ -227,8 +246,7 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
       case 'train': {
         // `--resume` alone means the latest checkpoint; `--resume DIR` a given one.
         const resume = values.resume ? (positionals[1] ?? true) : undefined;
-        await train(need('a config file'), resume, io, hooks);
-        return 0;
+        return await train(need('a config file'), resume, io, hooks);
       }
       case 'evaluate':
         await evaluate(need('a config file'), values.checkpoint, io, hooks);
@@ -243,7 +261,7 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
         const target = need('a model file, folder, hf:// name or config file');
         const report = /\.(ya?ml|json)$/i.test(target) ? inspectConfig(await readConfig(path.resolve(target), io, hooks)) : inspectModel(await modelFileFor(target, io), values.output);
         io.out(formatReport(report) + '\n');
-        return report.unsupported.length ? 2 : 0;
+        return trainable(report) ? 0 : 2;
       }
       case 'schema':
         io.out(JSON.stringify(configSchema(), null, 2) + '\n');
@@ -253,7 +271,7 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
     }
   } catch (e) {
     if (isUserFacing(e)) {
-      io.err(`error: ${e.message}\n`);
+      io.err(`error: ${printable(e.message)}\n`);
       return 2;
     }
     const err = e as Error & { code?: string };
@@ -261,7 +279,7 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
       io.err(`error: ${err.message}\n\n${USAGE}\n`);
       return 2;
     }
-    io.err(`error: ${err.message}\n${process.env.TRAINER_DEBUG ? `${err.stack}\n` : ''}`);
+    io.err(`error: ${failureLine(err)}\n${process.env.TRAINER_DEBUG ? `${err.stack}\n` : ''}`);
     return 1;
   }
 }
@@ -278,9 +296,14 @@ export const processIo: Io = {
  */
 export function stopOnSignals(stop: StopRequest, io: Io): void {
   const handler = (signal: NodeJS.Signals) => {
-    if (stop.requested) process.exit(130);
     stop.requested = true;
     stop.save = true;
+    stop.signal = signal === 'SIGTERM' ? 'SIGTERM' : 'SIGINT';
+    // With no listener left, the next signal has its default effect: the process ends at once,
+    // even in the middle of synchronous work (every file is written atomically, so nothing is
+    // left half-written).
+    process.off('SIGINT', handler);
+    process.off('SIGTERM', handler);
     io.err(`\n${signal}: stopping after this step and saving a checkpoint (again to quit now)\n`);
   };
   process.on('SIGINT', handler);

@@ -5,12 +5,13 @@
 
 import * as fs from 'node:fs';
 import { planGradients } from './autodiff/backward';
-import { gradientRules } from './autodiff/registry';
+import { gradientRules, nonDifferentiable } from './autodiff/registry';
 import { GraphBuilder } from './onnx/builder';
 import { TrainerConfig } from './config/config';
 import { UserError } from './errors';
 import { applyLora } from './job';
 import { Model, loadModel } from './onnx/model';
+import { inferableOps } from './onnx/shapes';
 import { typeName } from './onnx/tensor';
 import { PrepareOptions, prepareModel } from './programs/prepare';
 import { adapterTensorNames } from './programs/lora';
@@ -31,6 +32,13 @@ export interface ModelReport {
   unsupported: { op: string; node: string }[];
   /** With model.lora: the adapted modules. */
   adapters?: string[];
+  /** Nodes anywhere in the graph whose operator the trainer knows nothing of (no gradient rule, not constant, no shape rule; or a custom domain). */
+  unknown: { op: string; node: string }[];
+}
+
+/** Whether `check` can say the model trains: parameters to train, and no operator it does not know. */
+export function trainable(r: ModelReport): boolean {
+  return r.params.length > 0 && r.unsupported.length === 0 && r.unknown.length === 0;
 }
 
 /** The report of an ONNX file. */
@@ -64,6 +72,8 @@ function inspect(file: string, model: Model, opts: PrepareOptions): ModelReport 
     support: gradientRules.has(op) ? 'gradient' as const : blocked.has(op) ? 'no gradient rule' as const : 'constant' as const,
   }));
   const dims = (v: { shape?: (number | string)[] }) => `[${(v.shape ?? []).join(', ')}]`;
+  // Known: a gradient rule, known to be constant, or at least known to shape inference.
+  const inferable = new Set(inferableOps());
   return {
     file,
     opset: model.graph.opset,
@@ -77,6 +87,8 @@ function inspect(file: string, model: Model, opts: PrepareOptions): ModelReport 
       .map(([name, reason]) => ({ name, shape: [...prepared.graph.initializers.get(name)!.dims], reason: FROZEN_EXPLANATIONS[reason] })),
     warnings: prepared.warnings,
     unsupported: plan.unsupported.map((n) => ({ op: n.op, node: n.name })),
+    unknown: model.graph.nodes.filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !(gradientRules.has(n.op) || nonDifferentiable.has(n.op) || inferable.has(n.op)))
+      .map((n) => ({ op: n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op}` : n.op, node: n.name })),
   };
 }
 
@@ -103,6 +115,12 @@ export function formatReport(r: ModelReport): string {
   if (r.unsupported.length) {
     lines.push('unsupported: these operators lie between the parameters and the output and have no gradient rule:');
     for (const u of r.unsupported) lines.push(`  ${u.op} node "${u.node}"`);
+  } else if (r.unknown.length) {
+    // Off the gradient path they may be harmless, but check cannot vouch for what it does not know.
+    lines.push('not verified: the trainer does not know these operators (no gradient rule, no shape rule, or a custom domain):');
+    for (const u of r.unknown) lines.push(`  ${u.op} node "${u.node}"`);
+  } else if (r.params.length === 0) {
+    lines.push('not trainable: no float initializer reaches the output through known operators, so there is nothing to train.');
   } else lines.push('ok: every operator on the gradient path has a rule; this model can be trained.');
   return lines.join('\n');
 }

@@ -32,6 +32,7 @@ import { resolveDevice } from './programs/session';
 import { compileTrainStep } from './programs/trainStep';
 import { precisionOf, precisionUnsupported } from './programs/precision';
 import { inputEmbeddingTable, paddingTokenId } from './programs/paddingRow';
+import { outputDirProblem } from './io/outputDir';
 
 export type JobKind = 'train' | 'evaluate' | 'predict' | 'export';
 
@@ -71,6 +72,7 @@ async function records(config: TrainerConfig, split: Split): Promise<RecordSourc
   const { file, key } = fileOf(config, split);
   if (!file) return undefined;
   if (!fs.existsSync(file)) throw config.doc.error(['data', key], `file not found: ${file}`);
+  if (fs.statSync(file).isDirectory()) throw config.doc.error(['data', key], `${file} is a folder; expected a data file (.jsonl, .json, .csv or .parquet)`);
   return openSource(file, config.data.streaming);
 }
 
@@ -151,6 +153,8 @@ function labelNames(config: TrainerConfig, train: Iterable<DataRecord> | undefin
 export interface HostCallbacks {
   reporting?: TrainerCallback[];
   after?: TrainerCallback[];
+  /** Whether the host asked the run to stop early (a signal, the extension's stop). */
+  interrupted?: () => boolean;
 }
 
 /**
@@ -159,6 +163,8 @@ export interface HostCallbacks {
  */
 export function checkOutputDir(config: TrainerConfig, resuming: boolean): void {
   const out = config.training.output_dir;
+  const unusable = outputDirProblem(out);
+  if (unusable) throw config.doc.error(['training', 'output_dir'], unusable);
   if (resuming || config.training.overwrite_output_dir) return;
   const earlier = listCheckpoints(out).map((c) => path.basename(c.path));
   if (earlier.length) {
@@ -216,6 +222,12 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
   }
   if (prepared.params.length === 0) throw doc.error(['model'], `${model.path} has no trainable parameters (float initializers the output depends on)`);
+  // A static width of the logits that disagrees with num_labels would fail inside onnxruntime.
+  const logitsShape = prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape;
+  const width = logitsShape?.[logitsShape.length - 1];
+  if (typeof width === 'number' && width !== config.model.num_labels && !(config.model.problem_type === 'regression' && config.model.num_labels === 1 && logitsShape!.length === 1)) {
+    throw doc.error(['model', 'num_labels'], `is ${config.model.num_labels}, but ${path.basename(model.path)}'s output "${prepared.logits}" has ${width} values per sample`);
+  }
   const names = labelNames(config, raw.train?.scan(), modelDir);
   const task = config.model.task;
   const spec = { task, problemType: config.model.problem_type, numLabels: config.model.num_labels, names };
@@ -274,7 +286,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   // Hugging Face's order: flow control, reporting integrations, the user's callbacks, progress.
   const trainer = new Trainer({
     model: lora?.model ?? model, lora, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...(host.reporting ?? []), ...user, ...(host.after ?? [])],
-    device: config.device, metrics: config.metrics, computeMetrics,
+    device: config.device, metrics: config.metrics, computeMetrics, interrupted: host.interrupted,
   });
   return { config, model: lora?.model ?? model, prepared, train, eval: evalSet, test, trainer, labelNames: names, lora, tokenizer: text?.spec.tokenizer };
 }

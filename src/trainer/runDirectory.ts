@@ -3,6 +3,7 @@
 // pulling the engine into their bundle.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 
 export const CHECKPOINT_PREFIX = 'checkpoint-';
@@ -35,4 +36,60 @@ export function listCheckpoints(outputDir: string): { path: string; step: number
     .filter((e) => e.isDirectory() && checkpointStep(e.name) !== undefined)
     .map((e) => ({ path: path.join(outputDir, e.name), step: checkpointStep(e.name)! }))
     .sort((a, b) => a.step - b.step);
+}
+
+/** What .trainer.lock records about its writer. */
+export interface LockHolder {
+  pid: number;
+  /** Linux: the process's start time (/proc/<pid>/stat field 22, clock ticks since boot). */
+  startTime?: string;
+  host?: string;
+}
+
+/** A process's start time where the system tells it (Linux), to tell a reused PID apart. */
+export function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) may hold spaces and parentheses: count from the last ')'.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Reads a lock file: JSON {pid, start_time, host}, or a bare PID (older runs). */
+export function readLock(file: string): LockHolder | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+  if (/^\d+$/.test(text)) return { pid: Number(text) };
+  try {
+    const v = JSON.parse(text) as { pid?: unknown; start_time?: unknown; host?: unknown };
+    if (!Number.isInteger(v.pid) || (v.pid as number) <= 0) return undefined;
+    return { pid: v.pid as number, startTime: typeof v.start_time === 'string' ? v.start_time : undefined, host: typeof v.host === 'string' ? v.host : undefined };
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Whether a lock's writer still runs. A lock from another host cannot be checked and counts as
+ * live. On this host, a PID that is gone, that is this very process (a lock left by an earlier
+ * process that had the same PID), or that now belongs to a process started at another time
+ * (PID reuse after a reboot or in a container) is stale.
+ */
+export function lockHolderAlive(holder: LockHolder): boolean {
+  if (holder.host !== undefined && holder.host !== os.hostname()) return true;
+  if (holder.pid === process.pid) return false;
+  try {
+    process.kill(holder.pid, 0);
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  const now = processStartTime(holder.pid);
+  return holder.startTime === undefined || now === undefined || now === holder.startTime;
 }

@@ -49,3 +49,47 @@ test('train refuses a model with an unsupported operator, naming the op and the 
   assert.match(r.stderr, /no gradient rule for ThresholdedRelu node "gate" \(op ThresholdedRelu\)/);
   assert.equal(fs.existsSync(path.join(dir, 'out')), false);
 });
+
+/** A one-layer model with `extra` as a second node: on a side branch, or between the layer and the output. */
+function modelWith(dir: string, name: string, extra: { op: string; domain: string }, where: 'side' | 'main' | 'no parameters'): string {
+  const g = new Graph();
+  g.opset = 17;
+  g.inputs.push({ name: 'features', type: DataType.FLOAT, shape: ['batch', 2] });
+  g.outputs.push({ name: 'logits', type: DataType.FLOAT, shape: ['batch', 2] });
+  if (where === 'no parameters') {
+    g.nodes.push({ name: 'act', op: 'Relu', domain: '', inputs: ['features'], outputs: ['logits'], attrs: new Map() });
+  } else {
+    g.initializers.set('w', fromNumbers(DataType.FLOAT, [2, 2], [1, 0, 0, 1]));
+    g.nodes.push({ name: 'linear', op: 'MatMul', domain: '', inputs: ['features', 'w'], outputs: [where === 'main' ? 'h' : 'logits'], attrs: new Map() });
+    if (where === 'main') g.nodes.push({ name: 'odd', op: extra.op, domain: extra.domain, inputs: ['h'], outputs: ['logits'], attrs: new Map() });
+    else {
+      g.outputs.push({ name: 'side', type: DataType.FLOAT, shape: ['batch', 2] });
+      g.nodes.push({ name: 'odd', op: extra.op, domain: extra.domain, inputs: ['features'], outputs: ['side'], attrs: new Map() });
+    }
+  }
+  const file = path.join(dir, `${name}.onnx`);
+  saveModel(file, g);
+  return file;
+}
+
+test('check does not vouch for an operator it does not know on a side branch: it names it and exits 2', () => {
+  const r = runCli(['check', modelWith(tempDir('cosh'), 'cosh', { op: 'Cosh', domain: '' }, 'side')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /not verified: .*\n\s+Cosh node "odd"/);
+  assert.doesNotMatch(r.stdout, /^ok/m);
+});
+
+test('check names an unknown custom-domain operator on the output path', () => {
+  const r = runCli(['check', modelWith(tempDir('custom'), 'custom', { op: 'FancyNorm', domain: 'com.example' }, 'main')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /com\.example\.FancyNorm node "odd"/);
+  assert.doesNotMatch(r.stdout, /^ok/m);
+});
+
+test('check says a model without trainable parameters cannot be trained', () => {
+  const r = runCli(['check', modelWith(tempDir('noparams'), 'noparams', { op: 'Relu', domain: '' }, 'no parameters')]);
+  assert.equal(r.code, 2);
+  assert.match(r.stdout, /trainable parameters: 0 tensors/);
+  assert.match(r.stdout, /not trainable: .*nothing to train/);
+  assert.doesNotMatch(r.stdout, /^ok/m);
+});

@@ -2,10 +2,13 @@
 // a lock left by a dead process means it failed; trainer_state.json means it finished or stopped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { endedStatus } from '../../src/extension/runDirectory';
 import { pythonJson } from '../../src/trainer/loop/state';
+import { processStartTime } from '../../src/trainer/runDirectory';
 import { tempDir } from '../helpers';
 
 function state(dir: string, global: number, max: number, summary = true) {
@@ -33,8 +36,11 @@ test('a lock left by a process that is gone means the run failed', () => {
   assert.equal(endedStatus(dir).status, 'failed');
 });
 
-test('a lock held by a live process means another process is training', () => {
+test('a lock held by a live process means another process is training', (t) => {
   const dir = tempDir('ended');
-  fs.writeFileSync(path.join(dir, '.trainer.lock'), `${process.pid}\n`);
-  assert.deepEqual(endedStatus(dir), { status: 'idle', message: `Being trained by another process (pid ${process.pid}).` });
+  // Another live process (this test's own pid would be a stale lock: see loop/lock.test.ts).
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+  t.after(() => other.kill('SIGKILL'));
+  fs.writeFileSync(path.join(dir, '.trainer.lock'), JSON.stringify({ pid: other.pid, start_time: processStartTime(other.pid!), host: os.hostname() }));
+  assert.deepEqual(endedStatus(dir), { status: 'idle', message: `Being trained by another process (pid ${other.pid}).` });
 });

@@ -71,6 +71,18 @@ test('stopping a run saves a checkpoint at the current step and leaves no proces
   assert.equal(proc.subscribers, 0, 'no subscriber is left on the process object');
 });
 
+test('a trainer stopped by SIGTERM (exit 143) is shown as stopped with its checkpoint, not as finished', async () => {
+  const config = workspace('  max_steps: 100000\n  logging_steps: 5\n  save_steps: 100000\n');
+  const { proc, messages, exit } = start(config);
+  await until('step 20', () => (lastProgress(messages)?.step ?? 0) >= 20);
+  process.kill(proc.pid!, 'SIGTERM');
+  assert.deepEqual(await exit, { kind: 'stopped', saved: true });
+  assert.deepEqual(messages.filter((m) => m.type === 'finished').map((m) => (m as { exitCode: number }).exitCode), [143]);
+  assert.equal(messages.filter((m) => m.type === 'error').length, 0, 'a stop is not reported as an error');
+  assert.equal(messages.filter((m) => m.type === 'checkpoint').length, 1);
+  proc.dispose();
+});
+
 test('stopping without saving ends the run with no new checkpoint', async () => {
   const config = workspace(LONG);
   const { proc, messages, exit } = start(config);

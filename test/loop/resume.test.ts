@@ -89,3 +89,23 @@ test('--resume without a folder takes the latest complete checkpoint', () => {
   assertTrainedOnlyAfter(out, 5);
   compareRuns(dir, out);
 });
+
+test('resuming a run that reached max_steps trains nothing more, keeps the model and exits 0 saying so', () => {
+  const dir = tempDir('resume-finished');
+  fs.copyFileSync(path.join(FIXTURES, 'parity', 'mlp', 'train.jsonl'), path.join(dir, 'train.jsonl'));
+  const config = writeConfig(dir, {
+    model: { builtin: 'mlp', hidden_sizes: [16], num_labels: 3 },
+    data: { train: 'train.jsonl' },
+    training: { output_dir: 'out', max_steps: 4, per_device_train_batch_size: 8, save_steps: 2, logging_steps: 1, report_to: 'none' },
+  });
+  assert.equal(runCli(['train', config]).code, 0);
+  const weights = fs.readFileSync(path.join(dir, 'out', 'model.safetensors'));
+  for (let i = 0; i < 2; i++) {
+    const r = runCli(['train', config, '--resume']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /nothing to train: the run had already reached max_steps \(4\)/);
+    assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).filter((n) => n.startsWith('checkpoint-')).sort(), ['checkpoint-2', 'checkpoint-4']);
+    assert.equal((readJson(path.join(dir, 'out', 'trainer_state.json')) as unknown as State).global_step, 4);
+    assert.ok(fs.readFileSync(path.join(dir, 'out', 'model.safetensors')).equals(weights), 'the final model is unchanged');
+  }
+});

@@ -31,6 +31,9 @@ export class ConfigDocument {
   }
 
   static parse(file: string, text: string): ConfigDocument {
+    // A binary file (or one in another encoding) would be echoed back in YAML's error message.
+    // eslint-disable-next-line no-control-regex
+    if (/[\x00-\x08\x0e-\x1f\ufffd]/.test(text)) throw new ConfigError(file, undefined, undefined, 'not a text file (expected YAML or JSON in UTF-8)');
     const lines = new LineCounter();
     const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false });
     if (doc.errors.length) {
@@ -38,7 +41,13 @@ export class ConfigDocument {
       const line = lines.linePos(e.pos[0]).line;
       throw new ConfigError(file, undefined, line, `not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${e.message.split('\n')[0]}`);
     }
-    const data = doc.toJS({ maxAliasCount: 100 });
+    let data: unknown;
+    try {
+      data = doc.toJS({ maxAliasCount: 100 });
+    } catch (e) {
+      // yaml refuses documents whose aliases expand exponentially (a "billion laughs" bomb).
+      throw new ConfigError(file, undefined, undefined, `not a usable YAML document: ${(e as Error).message.split('\n')[0]}`);
+    }
     return new ConfigDocument(file, data, doc, lines);
   }
 

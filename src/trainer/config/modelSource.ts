@@ -100,7 +100,14 @@ function readModelFolder(doc: ConfigDocument, dir: string, onnxFile: string, tok
   } catch (e) {
     throw doc.error(['model', 'path'], `${cfgFile} is not valid JSON (${(e as Error).message})`);
   }
-  const id2label = card.id2label as Record<string, string> | undefined;
+  // The folder's config.json is the user's file too: a bad value there is blamed on its key.
+  const bad = (key: string, expected: string) => new UserError(`${cfgFile}: ${key}: expected ${expected}, got ${JSON.stringify(card[key])}`);
+  if (card === null || typeof card !== 'object' || Array.isArray(card)) throw new UserError(`${cfgFile}: expected a JSON object`);
+  if (card.num_labels !== undefined && !(Number.isInteger(card.num_labels) && (card.num_labels as number) >= 1)) throw bad('num_labels', 'an integer ≥ 1');
+  const problemTypes = ['single_label_classification', 'multi_label_classification', 'regression'];
+  if (card.problem_type !== undefined && card.problem_type !== null && !problemTypes.includes(card.problem_type as string)) throw bad('problem_type', `one of ${problemTypes.join(', ')} (or null)`);
+  if (card.id2label !== undefined && card.id2label !== null && (typeof card.id2label !== 'object' || Array.isArray(card.id2label))) throw bad('id2label', 'an object {"0": name, …}');
+  const id2label = (card.id2label ?? undefined) as Record<string, string> | undefined;
   if (typeof card.num_labels === 'number') source.num_labels = card.num_labels;
   else if (id2label && typeof id2label === 'object') source.num_labels = Object.keys(id2label).length;
   if (typeof card.problem_type === 'string') source.problem_type = card.problem_type as ProblemType;

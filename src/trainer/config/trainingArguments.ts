@@ -61,6 +61,7 @@ export const TRAINING_FIELDS: Section = {
   gradient_checkpointing: { type: t.boolean, default: false, doc: 'Recompute activations in the backward pass instead of keeping them (less memory, more compute).' },
   auto_find_batch_size: { type: t.boolean, default: false, doc: 'On out-of-memory, retry with a smaller train batch size (×0.9).' },
   disable_tqdm: { type: t.boolean, default: false, doc: 'Print log lines instead of a progress bar.' },
+  nan_policy: { type: t.enumOf('stop', 'skip_step'), default: 'stop', doc: 'A step whose loss or gradient norm is NaN or infinite (float32): stop the run naming the step (nothing poisoned is written), or skip_step — leave the weights unchanged, as fp16 does with an overflow, and go on.' },
 };
 
 export interface TrainingArguments {
@@ -111,6 +112,7 @@ export interface TrainingArguments {
   gradient_checkpointing: boolean;
   auto_find_batch_size: boolean;
   disable_tqdm: boolean;
+  nan_policy: 'stop' | 'skip_step';
 }
 
 /** Validates the `training:` section and applies Hugging Face's derived defaults and rules (§1.2). */
@@ -123,6 +125,11 @@ export function parseTrainingArguments(doc: ConfigDocument, value: unknown): Tra
     const x = v[key];
     if (typeof x === 'number' && x > 1 && !Number.isInteger(x)) throw err(key, `expected a whole number of steps or a ratio below 1, got ${x}`);
   }
+  // Settings that would train nothing, or never save, are mistakes rather than requests.
+  if (typeof v.output_dir === 'string' && v.output_dir.trim() === '') throw err('output_dir', 'must not be empty (it would be the config file\'s folder)');
+  if (v.max_steps === 0) throw err('max_steps', 'is 0, which trains nothing; expected a number of steps > 0, or -1 to train num_train_epochs epochs');
+  if ((v.max_steps as number) < 0 && v.num_train_epochs === 0) throw err('num_train_epochs', 'is 0, which trains nothing; expected a number of epochs > 0 (or set max_steps)');
+  if (v.save_strategy === 'steps' && v.save_steps === 0) throw err('save_steps', 'is 0 with save_strategy: steps, which never saves; expected a number of steps > 0 (or save_strategy: no)');
   if (v.logging_strategy === 'steps' && v.logging_steps === 0) throw err('logging_steps', 'must be > 0 with logging_strategy: steps');
   if (v.eval_strategy === 'steps' && (v.eval_steps === null || v.eval_steps === 0)) {
     if (v.logging_steps === 0) throw err('eval_steps', 'must be set (> 0) with eval_strategy: steps');

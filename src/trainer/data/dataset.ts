@@ -98,6 +98,8 @@ function show(dims: readonly Dim[]): string {
 
 /** Flattens a (nested) array into numbers, returning its shape; ragged nesting is an error. */
 function flatten(value: unknown): { dims: number[]; values: number[] } | string {
+  // JSON reads 1e400 as Infinity; such a value would turn every weight into NaN.
+  if (typeof value === 'number' && !Number.isFinite(value)) return `holds ${value}, which is not a finite number (a value too large for a float?)`;
   if (typeof value === 'number' || typeof value === 'boolean') return { dims: [], values: [Number(value)] };
   if (!Array.isArray(value)) return `expected a number or an array of numbers, got ${value === null ? 'null' : typeof value === 'string' ? `text "${value.slice(0, 40)}"` : typeof value}`;
   if (value.length === 0) return { dims: [0], values: [] };
@@ -124,6 +126,9 @@ function labelOf(r: DataRecord, file: string, spec: LabelSpec): number | number[
   if (raw === undefined || raw === null) return undefined;
   const { problemType, numLabels } = spec;
   const fail = (msg: string) => new DataError(file, r.line, `label ${JSON.stringify(raw)}: ${msg}`);
+  // true / false would silently become 1 / 0; labels are class ids, names or numbers.
+  const hasBoolean = (v: unknown): boolean => typeof v === 'boolean' || (Array.isArray(v) && v.some(hasBoolean));
+  if (hasBoolean(raw)) throw fail('true/false is not a label; expected a class id, a label name or a number (write 1 or 0)');
   // A multi-label target may be the list of names that apply (possibly none, with names known).
   const names = Array.isArray(raw) && raw.every((x) => typeof x === 'string') && (raw.length > 0 || !!spec.names);
   if (problemType === 'multi_label_classification' && names) {
@@ -132,7 +137,7 @@ function labelOf(r: DataRecord, file: string, spec: LabelSpec): number | number[
     return hot;
   }
   if (problemType === 'single_label_classification') {
-    const v = typeof raw === 'boolean' ? Number(raw) : typeof raw === 'string' ? nameToId(raw, spec, fail) : raw;
+    const v = typeof raw === 'string' ? nameToId(raw, spec, fail) : raw;
     if (typeof v !== 'number' || !Number.isInteger(v)) throw fail(`expected a class id (an integer from 0 to ${numLabels - 1})`);
     if (v < 0 || v >= numLabels) throw fail(`out of range for num_labels ${numLabels} (expected 0 to ${numLabels - 1})`);
     return v;
@@ -192,6 +197,9 @@ function converter(file: string, inputs: readonly ValueInfo[], labels: LabelSpec
         }
       } else {
         (data as Float32Array).set(flat.values);
+        // A value beyond float32's range (about 3.4e38) becomes infinite when stored.
+        const over = (data as Float32Array).findIndex((x) => !Number.isFinite(x));
+        if (over >= 0) throw new DataError(file, r.line, `column "${input.name}" holds ${flat.values[over]}, beyond the range of ${typeName(input.type)} (a value too large)`);
       }
       features.set(input.name, { dims, data });
     }

@@ -29,6 +29,7 @@ export function formatOf(file: string): DataFormat {
 
 function openOrFail(file: string): fs.ReadStream {
   if (!fs.existsSync(file)) throw new DataError(file, undefined, 'data file not found');
+  if (fs.statSync(file).isDirectory()) throw new DataError(file, undefined, 'is a folder; expected a data file');
   return fs.createReadStream(file, { encoding: 'utf8' });
 }
 
@@ -51,7 +52,8 @@ async function* readJsonl(file: string): AsyncGenerator<DataRecord> {
     if (!text.trim()) continue;
     let values: unknown;
     try {
-      values = JSON.parse(text);
+      // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
+      values = JSON.parse(n === 1 ? text.replace(/^\ufeff/, '') : text);
     } catch (e) {
       throw new DataError(file, n, `not valid JSON: ${(e as Error).message}`);
     }
@@ -63,7 +65,7 @@ async function* readJsonl(file: string): AsyncGenerator<DataRecord> {
 async function* readJson(file: string): AsyncGenerator<DataRecord> {
   let doc: unknown;
   try {
-    doc = JSON.parse(fs.readFileSync(file, 'utf8'));
+    doc = JSON.parse(fs.readFileSync(file, 'utf8').replace(/^\ufeff/, ''));
   } catch (e) {
     if (!fs.existsSync(file)) throw new DataError(file, undefined, 'data file not found');
     throw new DataError(file, undefined, `not valid JSON: ${(e as Error).message}`);

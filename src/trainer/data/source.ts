@@ -162,7 +162,8 @@ export class IndexedFileSource implements RecordSource {
     if (this.format === 'jsonl') {
       let values: unknown;
       try {
-        values = JSON.parse(text);
+        // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
+        values = JSON.parse(i === 0 ? text.replace(/^\ufeff/, '') : text);
       } catch (e) {
         throw new DataError(this.file, line, `not valid JSON: ${(e as Error).message}`);
       }

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainerCallback } from '../loop/callbacks';
+import { appendToLog, writeFileDurably } from '../io/durable';
 
 import { JSONL_LOG } from '../runDirectory';
 
@@ -19,18 +20,17 @@ export function jsonlLogCallback(outputDir: string): TrainerCallback {
   return {
     name: 'JsonlLogCallback',
     // A resumed run's log is its checkpoint's history: entries the interrupted run wrote after
-    // that checkpoint are about to be replayed, so they go.
+    // that checkpoint are about to be replayed, so they go. A fresh run starts an empty log, so
+    // that the entries of an earlier run killed before its first checkpoint are not kept.
     on_train_begin: (_args, state) => {
-      if (state.global_step === 0) return;
       fs.mkdirSync(outputDir, { recursive: true });
-      fs.writeFileSync(`${file}.tmp`, state.log_history.map(line).join(''));
-      fs.renameSync(`${file}.tmp`, file);
+      writeFileDurably(file, state.log_history.map(line).join(''));
     },
     on_log: (_args, state) => {
       const entry = state.log_history[state.log_history.length - 1];
       if (!entry) return;
       fs.mkdirSync(outputDir, { recursive: true });
-      fs.appendFileSync(file, line(entry));
+      appendToLog(file, line(entry));
     },
   };
 }

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { appendToLog } from '../io/durable';
 import * as protobuf from 'protobufjs';
 import type { TrainerCallback } from '../loop/callbacks';
 import { frameRecord } from './tfrecord';
@@ -99,7 +100,7 @@ export class EventFileWriter {
   }
 
   private write(event: Record<string, unknown>): void {
-    fs.appendFileSync(this.open(), encode(event));
+    appendToLog(this.open(), encode(event));
   }
 
   private open(): string {

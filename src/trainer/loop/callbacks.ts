@@ -74,6 +74,8 @@ export interface StopRequest {
   requested: boolean;
   /** Save a checkpoint before stopping. */
   save: boolean;
+  /** The signal that asked (the exit code says which); none for the extension's stop message. */
+  signal?: 'SIGINT' | 'SIGTERM';
 }
 
 /** Ends training at the next step end once `request` is set, saving a checkpoint if asked. */

@@ -11,9 +11,10 @@ import { Tensor } from '../onnx/tensor';
 import { TrainingState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
 import { UserError } from '../errors';
+import { removeFolderDurably, syncFolder, writeFileDurably } from '../io/durable';
 import { GradScalerState } from './gradScaler';
 import { PlateauState } from './schedules';
-import { TrainerState, parsePythonJson, pythonJson } from './state';
+import { TrainerState, parsePythonJson, pythonJson, trainerStateProblem } from './state';
 
 import { ARGS_FILE, CHECKPOINT_PREFIX, OPTIMIZER_FILE, REQUIRED_FILES, RNG_FILE, SCHEDULER_FILE, STATE_FILE, WEIGHTS_FILE, listCheckpoints } from '../runDirectory';
 
@@ -58,7 +59,7 @@ export function checkpointName(step: number): string {
 }
 
 function writeJson(file: string, value: unknown) {
-  fs.writeFileSync(file, pythonJson(value));
+  writeFileDurably(file, pythonJson(value));
 }
 
 /** Writes checkpoint-<step> atomically; returns its path. */
@@ -67,6 +68,21 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
   const tmp = path.join(outputDir, `.tmp-${checkpointName(c.trainerState.global_step)}-${process.pid}`);
   fs.rmSync(tmp, { recursive: true, force: true });
   fs.mkdirSync(tmp, { recursive: true });
+  try {
+    writeCheckpointFiles(tmp, model, c, onlyModel);
+  } catch (e) {
+    // A full disk: the half-written folder goes; the previous checkpoints stay.
+    fs.rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  // A checkpoint of the same step (a rerun) is replaced only once the new one is complete.
+  removeFolderDurably(final);
+  fs.renameSync(tmp, final);
+  syncFolder(outputDir);
+  return final;
+}
+
+function writeCheckpointFiles(tmp: string, model: Model, c: CheckpointContents, onlyModel: boolean): void {
   exportModel(model, new Map([...c.training.params, ...c.training.buffers]), tmp, c.card);
   c.writeExtra?.(tmp);
   if (!onlyModel) {
@@ -85,20 +101,18 @@ export function saveCheckpoint(outputDir: string, model: Model, c: CheckpointCon
   }
   writeJson(path.join(tmp, STATE_FILE), c.trainerState);
   writeJson(path.join(tmp, ARGS_FILE), c.args);
-  // A checkpoint of the same step (a rerun) is replaced only once the new one is complete.
-  if (fs.existsSync(final)) fs.rmSync(final, { recursive: true, force: true });
-  fs.renameSync(tmp, final);
-  return final;
 }
 
 /**
- * Removes temporary checkpoint folders left by processes that died while writing them (the pid
- * is part of the name; folders of live processes stay).
+ * Removes temporary checkpoint folders, folders being rotated away and temporary files
+ * (io/durable.ts) left by processes that died while writing them (the pid is part of the name;
+ * those of live processes stay).
  */
 export function removeStaleTemporaryFolders(outputDir: string): void {
   if (!fs.existsSync(outputDir)) return;
   for (const name of fs.readdirSync(outputDir)) {
-    const m = /^\.tmp-checkpoint-\d+-(\d+)$/.exec(name);
+    // Checkpoints being written, and folders being deleted by rotation.
+    const m = /^\.tmp-(?:delete-)?checkpoint-\d+-(\d+)$/.exec(name) ?? /^\..+\.tmp-(\d+)$/.exec(name);
     if (!m) continue;
     const pid = Number(m[1]);
     let alive = pid === process.pid;
@@ -137,7 +151,7 @@ export function rotateCheckpoints(outputDir: string, limit: number | null, best:
   for (const c of all) {
     if (remaining <= keep) break;
     if (protectedPaths.has(path.resolve(c.path))) continue;
-    fs.rmSync(c.path, { recursive: true, force: true });
+    removeFolderDurably(c.path);
     deleted.push(c.path);
     remaining--;
   }
@@ -180,15 +194,21 @@ export function loadCheckpoint(dir: string, expected: { params: Map<string, Tens
     return `${rest.join('/')}.${slot}`;
   });
   const json = (file: string) => {
+    let v: unknown;
     try {
-      return parsePythonJson(fs.readFileSync(path.join(dir, file), 'utf8')) as Record<string, unknown>;
+      v = parsePythonJson(fs.readFileSync(path.join(dir, file), 'utf8'));
     } catch (e) {
       throw fail(file, `unreadable (${(e as Error).message})`);
     }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) throw fail(file, `expected a JSON object, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+    return v as Record<string, unknown>;
   };
   const sched = json(SCHEDULER_FILE);
   const rng = json(RNG_FILE);
-  const trainerState = TrainerState.fromJSON(json(STATE_FILE));
+  const stateJson = json(STATE_FILE);
+  const problem = trainerStateProblem(stateJson);
+  if (problem) throw fail(STATE_FILE, problem);
+  const trainerState = TrainerState.fromJSON(stateJson);
   if (typeof sched.last_epoch !== 'number') throw fail(SCHEDULER_FILE, 'has no last_epoch');
   for (const k of ['seed', 'data_seed', 'loss_since_log', 'last_logged_step', 'total_loss']) {
     if (typeof rng[k] !== 'number') throw fail(RNG_FILE, `has no ${k}`);
@@ -219,9 +239,26 @@ export function loadCheckpoint(dir: string, expected: { params: Map<string, Tens
   };
 }
 
-/** Parameters and buffers of a checkpoint's model (for load_best_model_at_end and evaluate). */
-export function loadCheckpointWeights(dir: string): Map<string, Tensor> {
+/**
+ * Parameters and buffers of a checkpoint's model (for load_best_model_at_end and evaluate); with
+ * `expected`, a tensor missing or of another shape is refused, naming the file (a checkpoint of
+ * another model would otherwise fail inside onnxruntime).
+ */
+export function loadCheckpointWeights(dir: string, expected?: Map<string, Tensor>): Map<string, Tensor> {
   const file = path.join(dir, WEIGHTS_FILE);
   if (!fs.existsSync(file)) throw new CheckpointError(`${file}: missing`);
-  return readSafetensors(file).tensors;
+  let tensors: Map<string, Tensor>;
+  try {
+    tensors = readSafetensors(file).tensors;
+  } catch (e) {
+    throw new CheckpointError(`${file}: ${(e as Error).message}`);
+  }
+  for (const [name, t] of expected ?? []) {
+    const got = tensors.get(name);
+    if (!got) throw new CheckpointError(`${file}: has no tensor "${name}"; the weights are from a different model`);
+    if (got.type !== t.type || got.dims.join(',') !== t.dims.join(',')) {
+      throw new CheckpointError(`${file}: tensor "${name}" has shape [${got.dims}], the model needs [${t.dims}]; the weights are from a different model`);
+    }
+  }
+  return tensors;
 }

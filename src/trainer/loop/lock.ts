@@ -1,11 +1,14 @@
-// One writer per run directory: a training process holds output_dir/.trainer.lock (its pid)
-// while it writes there. A second run on the same output_dir — from another window, terminal or
-// machine sharing the disk — is refused; a lock left by a process that died is taken over.
+// One writer per run directory: a training process holds output_dir/.trainer.lock while it
+// writes there. The lock records the writer's PID, its start time (Linux) and host, so that a
+// lock left by a dead process is taken over even when its PID now belongs to another process
+// (PID reuse in containers or after a reboot). A second run on the same output_dir — from
+// another window, terminal or machine sharing the disk — is refused.
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { UserError } from '../errors';
-import { LOCK_FILE } from '../runDirectory';
+import { LOCK_FILE, lockHolderAlive, processStartTime, readLock } from '../runDirectory';
 
 /** Whether a process with this id is running (on this machine). */
 export function processAlive(pid: number): boolean {
@@ -19,6 +22,11 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** The lock file's content for this process. */
+function lockText(): string {
+  return JSON.stringify({ pid: process.pid, start_time: processStartTime(process.pid), host: os.hostname() }) + '\n';
+}
+
 /**
  * Takes the lock of `outputDir`; returns the function that releases it. A folder the lock had to
  * create is removed again on release if nothing else was written into it (a run refused early,
@@ -30,10 +38,11 @@ export function lockRunDirectory(outputDir: string): () => void {
   const file = path.join(outputDir, LOCK_FILE);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      fs.writeFileSync(file, `${process.pid}\n`, { flag: 'wx' });
+      // 'wx' creates the file only if it does not exist: two runs cannot both take it.
+      fs.writeFileSync(file, lockText(), { flag: 'wx' });
       return () => {
         try {
-          if (fs.readFileSync(file, 'utf8').trim() === String(process.pid)) fs.rmSync(file, { force: true });
+          if (readLock(file)?.pid === process.pid) fs.rmSync(file, { force: true });
           if (created && fs.readdirSync(outputDir).length === 0) fs.rmdirSync(outputDir);
         } catch {
           // Already gone.
@@ -41,9 +50,9 @@ export function lockRunDirectory(outputDir: string): () => void {
       };
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const holder = Number(fs.readFileSync(file, 'utf8').trim());
-      if (Number.isInteger(holder) && holder > 0 && processAlive(holder)) {
-        throw new UserError(`${outputDir} is being written by another training run (process ${holder}); wait for it, stop it, or choose another output_dir`);
+      const holder = readLock(file);
+      if (holder && lockHolderAlive(holder)) {
+        throw new UserError(`${outputDir} is being written by another training run (process ${holder.pid}); wait for it, stop it, or choose another output_dir`);
       }
       fs.rmSync(file, { force: true });
     }

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { Dataset } from '../data/dataset';
 import type { ProblemType } from '../programs/lossHeads';
 import { EvalPrediction, argmaxRows } from './metrics';
+import { writeFileDurably } from '../io/durable';
 
 export function predictionRecords(data: Dataset, p: EvalPrediction, problem: ProblemType, names?: string[]): Record<string, unknown>[] {
   const top = problem === 'single_label_classification' ? argmaxRows(p) : undefined;
@@ -32,16 +33,8 @@ export function writePredictions(file: string, data: Dataset, p: EvalPrediction,
   writeJsonl(file, predictionRecords(data, p, problem, names));
 }
 
-/** Writes records as JSONL through a temporary file, fsynced and renamed into place. */
+/** Writes records as JSONL durably (temporary file, fsync, rename). */
 export function writeJsonl(file: string, records: readonly Record<string, unknown>[]): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const temp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(temp, 'w');
-  try {
-    fs.writeSync(fd, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(temp, file);
+  writeFileDurably(file, records.map((r) => JSON.stringify(r)).join('\n') + '\n');
 }

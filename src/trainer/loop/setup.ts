@@ -7,6 +7,7 @@ import { UserError } from '../errors';
 import { LossHeadOptions, ProblemType } from '../programs/lossHeads';
 import { OptimizerConfig } from '../programs/optimizers';
 import type { Task } from '../programs/tasks';
+import { PreparedModel } from '../programs/prepare';
 
 /** Parses Hugging Face's optim_args string: "momentum=0.9,nesterov=True". */
 export function parseOptimArgs(text: string | null): Record<string, number | boolean> {
@@ -83,4 +84,23 @@ export function lossOptions(labels: LabelOptions, args: TrainingArguments, train
     classWeights,
     labelSmoothing: labels.problemType === 'single_label_classification' && (labels.task ?? 'text-classification') === 'text-classification' ? args.label_smoothing_factor : 0,
   };
+}
+
+/** Whether an error is onnxruntime (or the process) running out of memory. */
+export function isOutOfMemory(e: unknown): boolean {
+  return /failed to allocate|out of memory|bad_alloc|bad allocation|cannot allocate/i.test((e as Error)?.message ?? '');
+}
+
+/** Parameters without embedding tables (num_parameters(exclude_embeddings=True) in Hugging Face). */
+export function countFlopParameters(prepared: PreparedModel): number {
+  const tables = new Set(prepared.graph.nodes.filter((n) => n.op === 'Gather').map((n) => n.inputs[0]));
+  return prepared.params.filter((p) => !tables.has(p.name)).reduce((n, p) => n + p.dims.reduce((a, d) => a * d, 1), 0);
+}
+
+/** Single-label classification with as many classes as the logits output's (static) last dim. */
+export function defaultLabels(prepared: PreparedModel): LabelOptions {
+  const shape = prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape;
+  const n = shape?.[shape.length - 1];
+  if (typeof n !== 'number') throw new UserError(`cannot tell the number of classes from output "${prepared.logits}"; pass labels: { problemType, numLabels }`);
+  return n === 1 ? { problemType: 'regression', numLabels: 1 } : { problemType: 'single_label_classification', numLabels: n };
 }

@@ -30,6 +30,26 @@ export class TrainerState {
   }
 }
 
+/**
+ * What is wrong with a parsed trainer_state.json ("key: expected …"), or undefined when the
+ * fields resuming relies on have the right types.
+ */
+export function trainerStateProblem(obj: unknown): string | undefined {
+  if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) return `expected a JSON object, got ${obj === null ? 'null' : Array.isArray(obj) ? 'an array' : typeof obj}`;
+  const o = obj as Record<string, unknown>;
+  const got = (k: string) => JSON.stringify(o[k]) ?? 'nothing';
+  const count = (k: string) => Number.isInteger(o[k]) && (o[k] as number) >= 0;
+  if (!count('global_step')) return `global_step: expected an integer ≥ 0, got ${got('global_step')}`;
+  if (o.epoch !== undefined && typeof o.epoch !== 'number') return `epoch: expected a number, got ${got('epoch')}`;
+  if (!Array.isArray(o.log_history)) return `log_history: expected a list of log entries, got ${got('log_history')}`;
+  const entry = o.log_history.findIndex((e) => e === null || typeof e !== 'object' || Array.isArray(e));
+  if (entry >= 0) return `log_history[${entry}]: expected an object, got ${JSON.stringify(o.log_history[entry])}`;
+  for (const k of ['best_metric', 'best_global_step']) if (o[k] !== undefined && o[k] !== null && typeof o[k] !== 'number') return `${k}: expected a number or null, got ${got(k)}`;
+  if (o.best_model_checkpoint !== undefined && o.best_model_checkpoint !== null && typeof o.best_model_checkpoint !== 'string') return `best_model_checkpoint: expected a path or null, got ${got('best_model_checkpoint')}`;
+  for (const k of ['total_flos', 'max_steps']) if (o[k] !== undefined && typeof o[k] !== 'number') return `${k}: expected a number, got ${got(k)}`;
+  return undefined;
+}
+
 export class TrainerControl {
   should_training_stop = false;
   should_epoch_stop = false;

@@ -8,6 +8,7 @@ import type { TrainingArguments } from '../config/trainingArguments';
 import { collate, microBatches } from '../data/collate';
 import { Dataset, batchExamples } from '../data/dataset';
 import { UserError } from '../errors';
+import { removeFolderDurably, writeFileDurably } from '../io/durable';
 import { Model } from '../onnx/model';
 import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
@@ -26,28 +27,12 @@ import { metricValue, updateBestMetric } from './bestModel';
 import { TrainPlan, planTraining } from './plan';
 import { GradScaler } from './gradScaler';
 import { lockRunDirectory } from './lock';
+import { assertFiniteWeights, nonFiniteStep } from './nonFinite';
 import { PlateauScheduler, lrLambda, validateSchedule } from './schedules';
-import { LabelOptions, lossOptions, optimizerFromArgs } from './setup';
+import { LabelOptions, countFlopParameters, defaultLabels, isOutOfMemory, lossOptions, optimizerFromArgs } from './setup';
+
+export { isOutOfMemory } from './setup';
 import { LogEntry, TrainerControl, TrainerState, pythonJson } from './state';
-
-/** Whether an error is onnxruntime (or the process) running out of memory. */
-export function isOutOfMemory(e: unknown): boolean {
-  return /failed to allocate|out of memory|bad_alloc|bad allocation|cannot allocate/i.test((e as Error)?.message ?? '');
-}
-
-/** Parameters without embedding tables (num_parameters(exclude_embeddings=True) in Hugging Face). */
-function countFlopParameters(prepared: PreparedModel): number {
-  const tables = new Set(prepared.graph.nodes.filter((n) => n.op === 'Gather').map((n) => n.inputs[0]));
-  return prepared.params.filter((p) => !tables.has(p.name)).reduce((n, p) => n + p.dims.reduce((a, d) => a * d, 1), 0);
-}
-
-/** Single-label classification with as many classes as the logits output's (static) last dim. */
-function defaultLabels(prepared: PreparedModel): LabelOptions {
-  const shape = prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape;
-  const n = shape?.[shape.length - 1];
-  if (typeof n !== 'number') throw new UserError(`cannot tell the number of classes from output "${prepared.logits}"; pass labels: { problemType, numLabels }`);
-  return n === 1 ? { problemType: 'regression', numLabels: 1 } : { problemType: 'single_label_classification', numLabels: n };
-}
 
 export interface TrainerOptions {
   model: Model;
@@ -67,10 +52,16 @@ export interface TrainerOptions {
   prepared?: PreparedModel;
   /** LoRA (insertAdapters): the adapted model, trained in place of `model`; saved models carry peft's adapter files too. */
   lora?: LoraModel;
+  /** Whether the run was interrupted (a signal, the extension's stop): then the end-of-training clean-up that would lose the stop checkpoint is skipped. */
+  interrupted?: () => boolean;
 }
 
 export interface TrainOutput {
   global_step: number;
+  /** Steps this call trained (0 when resuming a run that had already reached max_steps). */
+  trained_steps: number;
+  /** Stopped by a request before max_steps (the final model was not the goal). */
+  interrupted: boolean;
   training_loss: number;
   metrics: Metrics;
 }
@@ -169,7 +160,8 @@ export class Trainer {
     const ga = args.gradient_accumulation_steps;
     this.plateau = args.lr_scheduler_type === 'reduce_lr_on_plateau' ? new PlateauScheduler(args.learning_rate, args.lr_scheduler_kwargs) : undefined;
     const precision = precisionOf(args);
-    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision });
+    const skipNonFinite = args.nan_policy === 'skip_step';
+    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision, skipNonFinite });
     this.training = initialState(this.prepared, runner.slots);
     this.state = this.freshState(plan, batchSize);
     const book: ResumeState = { schedulerStep: 0, optimizerSteps: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
@@ -182,7 +174,7 @@ export class Trainer {
 
     removeStaleTemporaryFolders(args.output_dir);
     // overwrite_output_dir: an earlier run's checkpoints go, so that runs are not mixed.
-    if (!from && args.overwrite_output_dir) for (const c of listCheckpoints(args.output_dir)) fs.rmSync(c.path, { recursive: true, force: true });
+    if (!from && args.overwrite_output_dir) for (const c of listCheckpoints(args.output_dir)) removeFolderDurably(c.path);
     this.control.should_training_stop = false;
     await this.fire('on_train_begin');
     if (args.eval_on_start) await this.evaluate();
@@ -192,6 +184,9 @@ export class Trainer {
     const L = plan.microBatchesPerEpoch;
     const epochsDone = Math.floor(this.state.global_step / plan.updatesPerEpoch);
     const skip = args.ignore_data_skip ? 0 : (this.state.global_step % plan.updatesPerEpoch) * ga;
+    // A resumed run that already reached max_steps trains nothing more (it only finishes).
+    const firstStep = this.state.global_step;
+    if (firstStep >= plan.maxSteps) this.control.should_training_stop = true;
 
     for (let epoch = epochsDone; epoch < plan.epochs && !this.control.should_training_stop; epoch++) {
       const batches = microBatches(permutation(data.size, keyOf(book.dataSeed, epoch)), batchSize, args.dataloader_drop_last);
@@ -223,9 +218,14 @@ export class Trainer {
         }
         await this.fire('on_pre_optimizer_step');
         await this.fire('on_optimizer_step');
-        // fp16: a step whose gradients overflowed was skipped (nothing changed); as with
-        // Hugging Face, global_step still advances but the schedule and Adam's step count do not.
-        const applied = !scaler || Number.isFinite(gradNorm);
+        // A non-finite float32 step already poisoned the weights it returned (nonFinite.ts).
+        if (!scaler && !skipNonFinite && !(Number.isFinite(windowLoss) && Number.isFinite(gradNorm))) {
+          throw nonFiniteStep(step, windowLoss, gradNorm, lastCheckpoint(args.output_dir));
+        }
+        // fp16 (or nan_policy: skip_step): a step whose gradients overflowed was skipped (nothing
+        // changed); as with Hugging Face, global_step still advances but the schedule and Adam's
+        // step count do not.
+        const applied = !(scaler || skipNonFinite) || Number.isFinite(gradNorm);
         scaler?.update(applied);
         book.scaler = scaler && { ...scaler.state };
         if (applied) {
@@ -258,13 +258,15 @@ export class Trainer {
       train_loss: trainLoss,
     };
     await this.log({ ...metrics });
-    if (args.load_best_model_at_end && this.state.best_model_checkpoint) this.loadWeights(this.state.best_model_checkpoint);
-    if (args.save_total_limit === 1 && this.state.best_model_checkpoint) {
-      for (const c of listCheckpoints(args.output_dir)) if (path.resolve(c.path) !== path.resolve(this.state.best_model_checkpoint)) fs.rmSync(c.path, { recursive: true, force: true });
+    // An interrupted run keeps its weights and every checkpoint: it is to be resumed, not finished.
+    const interrupted = this.state.global_step < plan.maxSteps && (this.opts.interrupted?.() ?? false);
+    if (args.load_best_model_at_end && this.state.best_model_checkpoint && !interrupted) this.loadWeights(this.state.best_model_checkpoint);
+    if (args.save_total_limit === 1 && this.state.best_model_checkpoint && !interrupted) {
+      for (const c of listCheckpoints(args.output_dir)) if (path.resolve(c.path) !== path.resolve(this.state.best_model_checkpoint)) removeFolderDurably(c.path);
     }
     await this.fire('on_train_end');
     this.writeState();
-    return { global_step: this.state.global_step, training_loss: trainLoss, metrics: { ...metrics, epoch: this.state.epoch } };
+    return { global_step: this.state.global_step, trained_steps: this.state.global_step - firstStep, interrupted, training_loss: trainLoss, metrics: { ...metrics, epoch: this.state.epoch } };
   }
 
   private freshState(plan: TrainPlan, batchSize: number): TrainerState {
@@ -339,6 +341,7 @@ export class Trainer {
     }
     this.state.stateful_callbacks = { TrainerControl: { args: { ...this.control, should_save: true }, attributes: {} } };
     for (const cb of this.callbacks.callbacks) if (cb.stateful && cb.name) this.state.stateful_callbacks[cb.name] = cb.stateful();
+    assertFiniteWeights(new Map([...this.training.params, ...this.training.buffers]), checkpointName(step));
     const dir = saveCheckpoint(out, this.trainedModel, {
       card: this.card(),
       training: this.training, trainerState: this.state, resume: { ...book, plateau: this.plateau && { ...this.plateau.state } }, args: { ...this.args }, learningRate: lr,
@@ -349,7 +352,7 @@ export class Trainer {
   }
 
   private loadWeights(dir: string) {
-    const w = loadCheckpointWeights(dir);
+    const w = loadCheckpointWeights(dir, new Map([...this.training.params, ...this.training.buffers]));
     for (const k of this.training.params.keys()) if (w.has(k)) this.training.params.set(k, w.get(k)!);
     for (const k of this.training.buffers.keys()) if (w.has(k)) this.training.buffers.set(k, w.get(k)!);
   }
@@ -385,7 +388,7 @@ export class Trainer {
   /** Writes output_dir/trainer_state.json. */
   writeState(): void {
     fs.mkdirSync(this.args.output_dir, { recursive: true });
-    fs.writeFileSync(path.join(this.args.output_dir, 'trainer_state.json'), pythonJson(this.state));
+    writeFileDurably(path.join(this.args.output_dir, 'trainer_state.json'), pythonJson(this.state));
   }
 
   /** What config.json beside every saved model says: label count, problem type, names. */
@@ -396,6 +399,7 @@ export class Trainer {
 
   /** Writes the inference-ready model (model.onnx + model.safetensors + config.json) into `dir`. */
   saveModel(dir = this.args.output_dir): void {
+    assertFiniteWeights(new Map([...this.training.params, ...this.training.buffers]), path.join(dir, 'model.onnx'));
     fs.mkdirSync(dir, { recursive: true });
     exportModel(this.trainedModel, new Map([...this.training.params, ...this.training.buffers]), dir, this.card());
     this.writeAdapter(dir);

@@ -7,6 +7,7 @@ import { onnx } from './generated/onnx';
 import { Attribute, Dim, Graph, Node, ValueInfo } from './graph';
 import { QuantizedWeight, findQuantizedWeight } from './quantized';
 import { DataType, Tensor, allocate, bytesPerElement, fromBytes, sizeOf, toBytes, typeName } from './tensor';
+import { writeFileDurably } from '../io/durable';
 
 /** A loaded model: the decoded proto (kept for metadata on export) and the editable graph. */
 export interface Model {
@@ -333,12 +334,7 @@ export class ExternalWriter {
   }
 
   writeTo(file: string) {
-    const fd = fs.openSync(file, 'w');
-    try {
-      for (const c of this.chunks) fs.writeSync(fd, c);
-    } finally {
-      fs.closeSync(fd);
-    }
+    writeFileDurably(file, this.chunks);
   }
 }
 
@@ -357,14 +353,8 @@ export function saveModel(file: string, graph: Graph, base?: onnx.IModelProto, o
   const dataName = `${path.basename(file)}.data`;
   const external = useExternal ? new ExternalWriter(dataName, opts.externalDataThreshold ?? 1024) : undefined;
   const bytes = onnx.ModelProto.encode(modelToProto(graph, base, external?.place)).finish();
-  const tmp = `${file}.tmp-${process.pid}`;
-  if (external) {
-    const dataFile = path.join(path.dirname(file), dataName);
-    external.writeTo(`${dataFile}.tmp-${process.pid}`);
-    fs.renameSync(`${dataFile}.tmp-${process.pid}`, dataFile);
-  }
-  fs.writeFileSync(tmp, bytes);
-  fs.renameSync(tmp, file);
+  if (external) external.writeTo(path.join(path.dirname(file), dataName));
+  writeFileDurably(file, bytes);
 }
 
 /** Serializes a graph for an InferenceSession (no external data: sessions get bytes). */

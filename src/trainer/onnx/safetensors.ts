@@ -4,6 +4,7 @@
 
 import * as fs from 'node:fs';
 import { DataType, Tensor, fromBytes, sizeOf, toBytes } from './tensor';
+import { writeFileDurably } from '../io/durable';
 
 const DTYPES: [DataType, string][] = [
   [DataType.FLOAT, 'F32'], [DataType.DOUBLE, 'F64'], [DataType.FLOAT16, 'F16'], [DataType.BFLOAT16, 'BF16'],
@@ -48,7 +49,7 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record
 
 export function writeSafetensors(file: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): SafetensorsLayout {
   const { bytes, layout } = encodeSafetensors(tensors, metadata);
-  fs.writeFileSync(file, bytes);
+  writeFileDurably(file, bytes);
   return layout;
 }
 

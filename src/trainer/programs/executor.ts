@@ -70,7 +70,7 @@ export class TrainStepRunner {
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     let slots: string[] = [];
     for (const mode of modes) {
-      const compiled = compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute, precision: opts.precision });
+      const compiled = compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute, precision: opts.precision, skipNonFinite: opts.skipNonFinite });
       slots = compiled.slots;
       // Common-subexpression elimination would merge the recomputing clones back into the
       // forward nodes they copy, undoing gradient checkpointing.

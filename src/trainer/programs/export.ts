@@ -3,11 +3,11 @@
 // which for PyTorch exports are the state_dict keys) and model.onnx pointing into that file as
 // ONNX external data. onnxruntime loads model.onnx as is; Python loads model.safetensors.
 
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from '../onnx/generated/onnx';
 import { Model, modelToProto } from '../onnx/model';
 import { writeSafetensors } from '../onnx/safetensors';
+import { writeFileDurably } from '../io/durable';
 import { Tensor, allocate } from '../onnx/tensor';
 import type { TensorCopy } from './fileLimits';
 import { toInferenceForm } from './lowering';
@@ -86,9 +86,9 @@ export function exportModel(model: Model, trained: Map<string, Tensor>, dir: str
     const at = layout.offsets.get(name);
     return at && { location: WEIGHTS_FILE, offset: at.offset, length: at.length };
   });
-  fs.writeFileSync(path.join(dir, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
+  writeFileDurably(path.join(dir, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
   if (card) {
-    fs.writeFileSync(path.join(dir, CONFIG_FILE), JSON.stringify(modelConfigJson(card), null, 2) + '\n');
-    for (const [name, text] of Object.entries(card.files ?? {})) fs.writeFileSync(path.join(dir, name), text);
+    writeFileDurably(path.join(dir, CONFIG_FILE), JSON.stringify(modelConfigJson(card), null, 2) + '\n');
+    for (const [name, text] of Object.entries(card.files ?? {})) writeFileDurably(path.join(dir, name), text);
   }
 }

@@ -73,6 +73,8 @@ export interface CompileOptions {
   recompute?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
+  /** Leave parameters and optimizer state unchanged when the gradient norm is not finite (nan_policy: skip_step). */
+  skipNonFinite?: boolean;
 }
 
 export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, mode: TrainStepMode, opts: CompileOptions = {}): CompiledTrainStep {
@@ -139,8 +141,9 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   }
   const unscale = lossScale && b.op('Reciprocal', [lossScale]);
   const { coef, norm } = addGlobalNormClip(b, total, scalarInput(IO.maxGradNorm), unscale);
-  // A step whose gradients overflowed (fp16) changes nothing; GradScaler lowers the scale.
-  const finite = lossScale && b.op('Not', [b.op('Or', [b.op('IsNaN', [norm]), b.op('IsInf', [norm])])]);
+  // A step whose gradients overflowed (fp16, or any precision with nan_policy: skip_step)
+  // changes nothing; with fp16, GradScaler lowers the scale.
+  const finite = (lossScale || opts.skipNonFinite) && b.op('Not', [b.op('Or', [b.op('IsNaN', [norm]), b.op('IsInf', [norm])])]);
   const keepIfFinite = (next: string, old: string) => (finite ? b.op('Where', [finite, next, old]) : next);
   output(b, norm, IO.gradNorm, outs);
   const hyper: Record<string, string> = {};
