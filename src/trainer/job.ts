@@ -222,10 +222,12 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     if (!model.graph.initializers.has(f)) throw doc.error(['model', 'freeze'], `"${f}" is not an initializer of ${model.path}`);
   }
   if (prepared.params.length === 0) throw doc.error(['model'], `${model.path} has no trainable parameters (float initializers the output depends on)`);
-  // A static width of the logits that disagrees with num_labels would fail inside onnxruntime.
+  // A static width of the logits that disagrees with num_labels would fail inside onnxruntime
+  // (num_labels sizes the classifier of sequence and token classification only).
+  const labelled = config.model.task === 'text-classification' || config.model.task === 'token-classification';
   const logitsShape = prepared.graph.outputs.find((o) => o.name === prepared.logits)?.shape;
   const width = logitsShape?.[logitsShape.length - 1];
-  if (typeof width === 'number' && width !== config.model.num_labels && !(config.model.problem_type === 'regression' && config.model.num_labels === 1 && logitsShape!.length === 1)) {
+  if (labelled && typeof width === 'number' && width !== config.model.num_labels && !(config.model.problem_type === 'regression' && config.model.num_labels === 1 && logitsShape!.length === 1)) {
     throw doc.error(['model', 'num_labels'], `is ${config.model.num_labels}, but ${path.basename(model.path)}'s output "${prepared.logits}" has ${width} values per sample`);
   }
   const names = labelNames(config, raw.train?.scan(), modelDir);

@@ -5,6 +5,7 @@
 // A file in a snapshot folder is complete by construction: blobs are renamed into place only
 // once every byte is on disk, and the link is made after that.
 
+import { writeFileDurably } from '../io/durable';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { getRepoFolderName } from '@huggingface/hub';
@@ -31,7 +32,10 @@ export function cachedCommit(folder: string, revision: string): string | undefin
 /** Records which commit a branch or tag points to (refs/<revision>). */
 export function writeRef(folder: string, revision: string, sha: string): void {
   if (revision === sha) return;
-  writeFileAtomic(path.join(folder, 'refs', revision), sha);
+  const ref = path.join(folder, 'refs', revision);
+  // A revision like "refs/pr/1" nests folders.
+  fs.mkdirSync(path.dirname(ref), { recursive: true });
+  writeFileDurably(ref, sha);
 }
 
 export function snapshotFolder(folder: string, sha: string): string {
@@ -96,16 +100,3 @@ export function findCachedModel(ref: HubReference, settings: HubSettings): Cache
   return { snapshot, commit, onnxFile: chooseOnnxFile(files, `${ref.repo}@${commit} in ${snapshot}`, ref.file) };
 }
 
-/** Writes a small file under a temporary name, flushes it and renames it into place. */
-export function writeFileAtomic(file: string, text: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, text);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}

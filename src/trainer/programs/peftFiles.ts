@@ -3,6 +3,7 @@
 // so that Python's PeftModel.from_pretrained loads what Trainer saved and Trainer starts from what
 // peft saved.
 
+import { writeFileDurably } from '../io/durable';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeSafetensors, readSafetensors } from '../onnx/safetensors';
@@ -12,18 +13,6 @@ import { LoraError, LoraModel, adapterTensorNames } from './lora';
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 
-/** Writes `file` through a temporary file, fsync and rename, so a reader never sees half of it. */
-export function writeFileAtomic(file: string, bytes: Uint8Array | string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  const fd = fs.openSync(tmp, 'w');
-  try {
-    fs.writeSync(fd, typeof bytes === 'string' ? Buffer.from(bytes, 'utf8') : bytes);
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-  fs.renameSync(tmp, file);
-}
 
 /** The LoRA tensors of a peft adapter file (the initial adapter of a run). */
 export function readAdapterWeights(file: string): Map<string, Tensor> {
@@ -95,6 +84,6 @@ export function writeAdapterFiles(dir: string, lora: LoraModel, tensors: Map<str
     if (!t) throw new Error(`LoRA tensor "${name}" is missing from the training state`);
     weights.set(name, t);
   }
-  writeFileAtomic(path.join(dir, ADAPTER_WEIGHTS_FILE), encodeSafetensors(weights, { format: 'pt' }).bytes);
-  writeFileAtomic(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(adapterConfigJson(lora), null, 2) + '\n');
+  writeFileDurably(path.join(dir, ADAPTER_WEIGHTS_FILE), encodeSafetensors(weights, { format: 'pt' }).bytes);
+  writeFileDurably(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(adapterConfigJson(lora), null, 2) + '\n');
 }
