@@ -3,6 +3,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Point } from '../../src/webviewProtocol';
 import { downsample, downsampleSet, metricsOf, seriesOf } from '../../src/extension/series';
+import { taskMetricNames } from '../../src/trainer/loop/taskMetrics';
+import { metricTitle } from '../../webview/model';
 
 test('training logs give loss, learning rate and grad norm; evaluations their metrics without speeds; the summary nothing', () => {
   assert.deepEqual(metricsOf({ loss: 0.5, grad_norm: 2, learning_rate: 1e-3, epoch: 1, step: 10 }), [['loss', 0.5], ['learning_rate', 1e-3], ['grad_norm', 2]]);
@@ -32,4 +34,13 @@ test('short series are not downsampled', () => {
   assert.deepEqual(downsample(pts, 10), pts);
   assert.notEqual(downsample(pts, 10), pts, 'a copy, never the caller\'s array');
   assert.deepEqual(downsampleSet({ a: pts }, 2), { a: pts }, 'a budget below 3 keeps everything');
+});
+
+test('every task\'s evaluation metrics become chart series with a readable title', () => {
+  for (const task of ['token-classification', 'question-answering', 'text-generation', 'fill-mask'] as const) {
+    const names = taskMetricNames(task);
+    const entry = Object.fromEntries([['eval_loss', 0.5], ...names.map((n, i) => [`eval_${n}`, i + 1]), ['eval_runtime', 2], ['step', 4]]);
+    assert.deepEqual(metricsOf(entry).map(([k]) => k), ['eval_loss', ...names.map((n) => `eval_${n}`)], task);
+    for (const n of names) assert.equal(metricTitle(`eval_${n}`), `Evaluation ${n.replace(/_/g, ' ')}`);
+  }
 });
