@@ -110,8 +110,13 @@ function resizeCases(): OpCase[] {
     ['linear 1D ×3, asymmetric', [f([2, 2, 4]), ...byScales([1, 1, 3])], { mode: 'linear', coordinate_transformation_mode: 'asymmetric' }],
     ['linear downsampling ×0.5, pytorch_half_pixel', [f([1, 1, 6, 4]), ...byScales([1, 1, 0.5, 0.5])], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel' }],
   ];
+  cases.push(
+    ['cubic ×2, half_pixel, a = −0.75 (interpolate\'s bicubic)', [f([1, 1, 4, 4]), ...byScales([1, 1, 2, 2])], { mode: 'cubic', cubic_coeff_a: -0.75, coordinate_transformation_mode: 'half_pixel' }],
+    ['cubic to sizes 5×7, align_corners', [f([1, 2, 3, 4]), ...bySizes([1, 2, 5, 7])], { mode: 'cubic', cubic_coeff_a: -0.75, coordinate_transformation_mode: 'align_corners' }],
+    ['cubic ×0.5 excluding outside neighbours, a = −0.5', [f([1, 1, 6, 6]), ...byScales([1, 1, 0.5, 0.5])], { mode: 'cubic', cubic_coeff_a: -0.5, exclude_outside: 1 }],
+  );
   cases.push(['linear scales on the axes attribute (opset 18)', [f([1, 2, 3, 4]), ...byScales([2, 1.5])], { mode: 'linear', coordinate_transformation_mode: 'pytorch_half_pixel', axes: [2, 3] }]);
-  return cases.map(([label, inputs, attrs]) => ({ op: 'Resize', label: `Resize ${label}`, inputs, attrs, ...F32 }));
+  return cases.map(([label, inputs, attrs]) => ({ op: 'Resize', label: `Resize ${label}`, inputs, attrs, floats: ['cubic_coeff_a'], ...F32 }));
 }
 
 export const opTable: OpCase[] = [

@@ -1,12 +1,12 @@
-// Gradient rule of Resize in nearest and linear modes (what torch.nn.functional.interpolate
-// exports). Both modes are separable and linear in the input: along each resized axis, output =
+// Gradient rule of Resize in nearest, linear and cubic modes (what torch.nn.functional.interpolate
+// exports). All three are separable and linear in the input: along each resized axis, output =
 // M · input for an [out, in] interpolation matrix M that depends only on the sizes. The gradient
 // is therefore Mᵀ applied to dY along each axis, one MatMul per axis, with M built here at
 // graph-build time from onnxruntime's own coordinate and rounding rules (in float32, as it
 // computes them). This is exact for every scale factor, but needs the resized axes' sizes static.
 
 import { GraphBuilder } from '../../onnx/builder';
-import { attrInt, attrInts, attrString } from '../../onnx/graph';
+import { attrFloat, attrInt, attrInts, attrString } from '../../onnx/graph';
 import { resizeAxes } from '../../onnx/shapes/resize';
 import { fromNumbers } from '../../onnx/tensor';
 import { GradContext, defineRule } from '../registry';
@@ -34,6 +34,16 @@ function nearestIndex(rounding: string, c: number, inSize: number): number {
   return Math.min(Math.max(i, 0), inSize - 1);
 }
 
+/**
+ * Keys' cubic convolution weights of the four neighbours floor(c)−1 … floor(c)+2 at fraction t,
+ * with coefficient a (−0.75, PyTorch's bicubic), as onnxruntime computes them.
+ */
+function cubicWeights(t: number, a: number): number[] {
+  const near = (d: number) => ((a + 2) * d - (a + 3)) * d * d + 1;
+  const far = (d: number) => ((a * d - 5 * a) * d + 8 * a) * d - 4 * a;
+  return [far(t + 1), near(t), near(1 - t), far(2 - t)].map(f32);
+}
+
 /** The [out, in] interpolation matrix of one axis, row-major. */
 function interpolationMatrix(node: GradContext['node'], inSize: number, outSize: number, scale: number): number[] {
   const mode = attrString(node, 'mode', 'nearest');
@@ -44,6 +54,21 @@ function interpolationMatrix(node: GradContext['node'], inSize: number, outSize:
     const c = sourceCoordinate(transform, o, scale, inSize, outSize);
     if (mode === 'nearest') {
       m[o * inSize + nearestIndex(rounding, c, inSize)] = 1;
+      continue;
+    }
+    if (mode === 'cubic') {
+      // Neighbours beyond the edge repeat the edge (exclude_outside = 0), or drop out and the
+      // remaining weights are renormalized (exclude_outside = 1).
+      const base = Math.floor(c);
+      const weights = cubicWeights(f32(c - base), attrFloat(node, 'cubic_coeff_a', -0.75));
+      const exclude = attrInt(node, 'exclude_outside', 0) === 1;
+      const inside = weights.map((_, k) => base - 1 + k >= 0 && base - 1 + k < inSize);
+      const total = exclude ? weights.reduce((sum, w, k) => sum + (inside[k] ? w : 0), 0) : 1;
+      weights.forEach((w, k) => {
+        if (exclude && !inside[k]) return;
+        const i = Math.min(Math.max(base - 1 + k, 0), inSize - 1);
+        m[o * inSize + i] += exclude ? w / total : w;
+      });
       continue;
     }
     // Linear: the two neighbours of the clamped coordinate, weighted by distance.
@@ -74,7 +99,7 @@ defineRule('Resize', {
     const { b } = g;
     const x = g.x(0);
     const mode = attrString(g.node, 'mode', 'nearest');
-    if (mode !== 'nearest' && mode !== 'linear') g.fail(`mode '${mode}' has no gradient rule (nearest and linear do)`);
+    if (mode !== 'nearest' && mode !== 'linear' && mode !== 'cubic') g.fail(`mode '${mode}' has no gradient rule`);
     if (attrString(g.node, 'keep_aspect_ratio_policy', 'stretch') !== 'stretch') g.fail('keep_aspect_ratio_policy must be stretch for its gradient');
     if (attrInt(g.node, 'antialias', 0) !== 0) g.fail('antialias has no gradient rule');
     const scales = g.node.inputs[2] ? b.facts(g.x(2)).floats : undefined;
