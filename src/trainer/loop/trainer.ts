@@ -21,11 +21,13 @@ import { keyOf, permutation } from '../programs/random';
 import { DeviceRequest } from '../programs/session';
 import { CallbackList, TrainerCallback, defaultFlowCallback } from './callbacks';
 import { ResumeState, checkpointName, lastCheckpoint, listCheckpoints, loadCheckpoint, loadCheckpointWeights, removeStaleTemporaryFolders, rotateCheckpoints, saveCheckpoint } from './checkpoints';
-import { Evaluator, round } from './evaluation';
+import { Evaluator } from './evaluation';
 import { EvalPrediction, Metrics } from './metrics';
 import { metricValue, updateBestMetric } from './bestModel';
 import { TrainPlan, planTraining } from './plan';
 import { GradScaler } from './gradScaler';
+import { microBatchWeights } from './windowWeights';
+import { freshTrainerState, trainSummary } from './summary';
 import { lockRunDirectory } from './lock';
 import { assertFiniteWeights, nonFiniteStep } from './nonFinite';
 import { PlateauScheduler, lrLambda, validateSchedule } from './schedules';
@@ -163,7 +165,7 @@ export class Trainer {
     const skipNonFinite = args.nan_policy === 'skip_step';
     const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision, skipNonFinite });
     this.training = initialState(this.prepared, runner.slots);
-    this.state = this.freshState(plan, batchSize);
+    this.state = freshTrainerState(plan, batchSize);
     const book: ResumeState = { schedulerStep: 0, optimizerSteps: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
     const scaler = precision === 'fp16' ? new GradScaler() : undefined;
 
@@ -200,8 +202,10 @@ export class Trainer {
         const step = this.state.global_step + 1;
         let acc;
         let windowLoss = 0;
+        const collated = window.map((m) => collate(batchExamples(data, m, epoch), this.prepared.inputs, this.loss, data.padding));
+        const weights = microBatchWeights(collated, this.loss.task ?? 'text-classification');
         for (let j = 0; j < window.length; j++) {
-          const batch = collate(batchExamples(data, window[j], epoch), this.prepared.inputs, this.loss, data.padding);
+          const batch = collated[j];
           // Hugging Face's floating-point operation estimate: 6 · input elements · parameters.
           this.state.total_flos += 6 * (batch.get(this.prepared.inputs[0].name)?.data.length ?? 0) * this.flopParameters;
           const key = keyOf(book.seed, step, j);
@@ -209,12 +213,12 @@ export class Trainer {
           let loss: number;
           if (ga === 1) ({ loss, gradNorm } = await runner.step(this.training, batch, scalars));
           else if (j < window.length - 1) {
-            ({ loss, acc } = await runner.accumulate(this.training, acc, batch, 1 / window.length, key, scaler?.scale));
+            ({ loss, acc } = await runner.accumulate(this.training, acc, batch, weights[j], key, scaler?.scale));
             await this.fire('on_substep_end');
           } else {
-            ({ loss, gradNorm } = await runner.finalStep(this.training, acc ?? runner.zeroAccumulator(this.training), batch, 1 / window.length, scalars));
+            ({ loss, gradNorm } = await runner.finalStep(this.training, acc ?? runner.zeroAccumulator(this.training), batch, weights[j], scalars));
           }
-          windowLoss += loss / window.length;
+          windowLoss += loss * weights[j];
         }
         await this.fire('on_pre_optimizer_step');
         await this.fire('on_optimizer_step');
@@ -246,17 +250,8 @@ export class Trainer {
     }
     await runner.release();
 
-    const seconds = (performance.now() - start) / 1000;
-    // The loss sums travel in checkpoints, so unlike Hugging Face (issue #12942) a resumed run
-    // reports the same train_loss as one that never stopped.
-    const trainLoss = (book.totalLoss + book.lossSinceLog) / Math.max(this.state.global_step, 0.001);
-    const metrics: Metrics = {
-      train_runtime: round(seconds, 4),
-      train_samples_per_second: round(plan.numTrainSamples / seconds, 3),
-      train_steps_per_second: round(plan.maxSteps / seconds, 3),
-      total_flos: this.state.total_flos,
-      train_loss: trainLoss,
-    };
+    const metrics = trainSummary((performance.now() - start) / 1000, plan, this.state, book);
+    const trainLoss = metrics.train_loss;
     await this.log({ ...metrics });
     // An interrupted run keeps its weights and every checkpoint: it is to be resumed, not finished.
     const interrupted = this.state.global_step < plan.maxSteps && (this.opts.interrupted?.() ?? false);
@@ -267,17 +262,6 @@ export class Trainer {
     await this.fire('on_train_end');
     this.writeState();
     return { global_step: this.state.global_step, trained_steps: this.state.global_step - firstStep, interrupted, training_loss: trainLoss, metrics: { ...metrics, epoch: this.state.epoch } };
-  }
-
-  private freshState(plan: TrainPlan, batchSize: number): TrainerState {
-    const s = new TrainerState();
-    s.max_steps = plan.maxSteps;
-    s.num_train_epochs = plan.epochs;
-    s.logging_steps = plan.loggingSteps;
-    s.eval_steps = plan.evalSteps;
-    s.save_steps = plan.saveSteps;
-    s.train_batch_size = batchSize;
-    return s;
   }
 
   private resume(dir: string, plan: TrainPlan, book: ResumeState) {
