@@ -53,7 +53,10 @@ export function inspectConfig(config: TrainerConfig): ModelReport {
   if (!fs.existsSync(file)) throw new UserError(`${config.file}: model.path: model file not found: ${file}`);
   const model = loadModel(file);
   const lora = config.model.lora && applyLora(config, model);
-  const report = inspect(file, lora?.model ?? model, { output: config.model.output, freeze: config.model.freeze, trainOnly: lora && adapterTensorNames(lora) });
+  const report = inspect(file, lora?.model ?? model, {
+    output: config.model.output, freeze: config.model.freeze, task: config.model.task, trainable: config.model.trainable,
+    tieIdentical: config.model.tie_identical, trainOnly: lora && adapterTensorNames(lora),
+  });
   return lora ? { ...report, adapters: lora.adapters.map((a) => a.module) } : report;
 }
 
@@ -61,7 +64,7 @@ function inspect(file: string, model: Model, opts: PrepareOptions): ModelReport 
   const prepared = prepareModel(model, opts);
   const b = new GraphBuilder(prepared.graph.clone());
   const candidates = [...prepared.params.map((p) => p.name)];
-  const plan = planGradients(b, b.graph.nodes, candidates, [prepared.logits]);
+  const plan = planGradients(b, b.graph.nodes, candidates, prepared.outputs);
   const counts = new Map<string, number>();
   for (const n of model.graph.nodes) counts.set(n.op, (counts.get(n.op) ?? 0) + 1);
   const blocked = new Set(plan.unsupported.map((n) => n.op));

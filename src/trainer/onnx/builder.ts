@@ -52,6 +52,7 @@ export class GraphBuilder {
   }
 
   add(op: string, inputs: string[], attributes: Record<string, AttrInput | undefined> | Map<string, Attribute> = {}, opts: AddOptions = {}): string[] {
+    if (op === 'Pad' && (opts.domain ?? '') === '' && inputs[3]) inputs = this.padOverEveryAxis(inputs);
     const outs = Array.isArray(opts.outputs)
       ? opts.outputs
       : Array.from({ length: opts.outputs ?? 1 }, () => this.fresh(op.toLowerCase()));
@@ -66,6 +67,28 @@ export class GraphBuilder {
     this.graph.nodes.push(node);
     this.shapes.inferNode(node);
     return outs;
+  }
+
+  /**
+   * Pad's `axes` input (opset 18) rewritten as pads over every axis, zero where not listed:
+   * onnxruntime 1.30's transpose optimizer permutes a Pad's pads as if they covered every axis
+   * and produces out-of-range indices when `axes` is given (seen training GPT-NeoX).
+   */
+  private padOverEveryAxis(inputs: string[]): string[] {
+    const [x, pads, value, axesName] = inputs;
+    const rank = this.rank(x);
+    const listed = this.facts(axesName).value;
+    if (!listed || listed.some((a) => typeof a !== 'number')) throw new Error('Pad with axes computed at run time is not supported');
+    const axes = (listed as number[]).map((a) => (a < 0 ? a + rank : a));
+    const piece = (side: number, axis: number) => {
+      const i = axes.indexOf(axis);
+      if (i < 0) return this.int64s([0]);
+      const at = side * axes.length + i;
+      return this.op('Slice', [pads, this.int64s([at]), this.int64s([at + 1])]);
+    };
+    const all = Array.from({ length: rank }, (_, a) => a);
+    const full = this.op('Concat', [...all.map((a) => piece(0, a)), ...all.map((a) => piece(1, a))], { axis: 0 });
+    return value ? [x, full, value] : [x, full];
   }
 
   /** Adds a single-output node and returns its output name. */
