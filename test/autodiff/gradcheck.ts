@@ -54,7 +54,7 @@ function buildCase(c: OpCase, type: DataType, seed: number): Built {
     const t = sample(spec, type, rand);
     if (spec.constant) graph.initializers.set(name, t);
     else {
-      graph.inputs.push({ name, type: t.type, shape: [...spec.shape] });
+      graph.inputs.push({ name, type: t.type, shape: spec.shape.map((d, k) => (spec.symbolic?.includes(k) ? `${name}_d${k}` : d)) });
       feeds.set(name, t);
       if (spec.grad) wrt.push(name);
     }

@@ -16,6 +16,8 @@ export interface InputSpec {
   sample?: (rand: () => number, index: number) => number;
   /** An omitted optional input (''), to reach later ones. */
   omitted?: boolean;
+  /** Axes declared with symbolic sizes (known only at run time), as exported models declare them. */
+  symbolic?: number[];
 }
 
 export interface OpCase {
@@ -178,6 +180,8 @@ export const opTable: OpCase[] = [
   { op: 'Conv', label: 'Conv stride 2 odd size', inputs: [f([1, 2, 7, 6]), f([3, 2, 3, 2])], attrs: { strides: [2, 2], pads: [0, 1, 0, 0] }, ...F32 },
   { op: 'Conv', label: 'Conv dilation 2', inputs: [f([2, 2, 7, 7]), f([2, 2, 3, 3])], attrs: { dilations: [2, 2] }, ...F32 },
   { op: 'Conv', label: 'Conv groups 2', inputs: [f([2, 4, 5, 5]), f([6, 2, 3, 3]), f([6])], attrs: { group: 2, pads: [1, 1, 1, 1] }, ...F32 },
+  { op: 'Conv', label: 'Conv depthwise with symbolic batch and spatial sizes', inputs: [f([2, 3, 5, 4], { symbolic: [0, 2, 3] }), f([3, 1, 3, 3]), f([3])], attrs: { group: 3, pads: [1, 1, 1, 1] }, ...F32 },
+  { op: 'Add', label: 'Add broadcast over symbolic dims (run-time reduction)', inputs: [f([2, 3, 4], { symbolic: [0, 1] }), f([1, 3, 1], { symbolic: [0, 2] })] },
   { op: 'Conv', label: 'Conv depthwise', inputs: [f([2, 3, 5, 5]), f([3, 1, 3, 3])], attrs: { group: 3 }, ...F32 },
   { op: 'Conv', label: 'Conv 1D', inputs: [f([2, 3, 8]), f([4, 3, 3]), f([4])], attrs: { strides: [2], pads: [1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv auto_pad SAME_UPPER', inputs: [f([1, 2, 5, 5]), f([2, 2, 3, 3])], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] }, ...F32 },

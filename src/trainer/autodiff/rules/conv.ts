@@ -95,10 +95,14 @@ export function weightGradient(g: GradContext, x: string, dy: string, p: WindowP
   } else {
     // [N, g·Cg, S] → [N, g, Cg, S] → [Cg, g, N, S] → [Cg, g·N, S]
     const size = xs.slice(2);
-    if (size.some((d) => typeof d !== 'number')) g.fail('grouped convolutions need static spatial sizes for their weight gradient');
-    const split = b.reshape(x, [-1, group, cg, ...(size as number[])]);
+    // Spatial sizes known only at run time (after a "same" Pad computed from the input's size)
+    // are read from the shape in the graph.
+    const spatialOf = (v: string, from: number) => (size.every((d) => typeof d === 'number')
+      ? b.int64s(size as number[])
+      : b.op('Slice', [b.shapeOf(v), b.int64s([from]), b.int64s([from + n])]));
+    const split = b.reshape(x, b.op('Concat', [b.int64s([-1, group, cg]), spatialOf(x, 2)], { axis: 0 }));
     const moved = b.transpose(split, [2, 1, 0, ...spatial.map((a) => a + 1)]);
-    xt = b.reshape(moved, [cg, -1, ...(size as number[])]);
+    xt = b.reshape(moved, b.op('Concat', [b.int64s([cg, -1]), spatialOf(moved, 3)], { axis: 0 }));
   }
   const dyt = b.transpose(dy, [1, 0, ...spatial]);
   const conv = b.op('Conv', [xt, dyt], {
