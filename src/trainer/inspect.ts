@@ -90,7 +90,7 @@ function inspect(file: string, model: Model, opts: PrepareOptions): ModelReport 
       .map(([name, reason]) => ({ name, shape: [...prepared.graph.initializers.get(name)!.dims], reason: FROZEN_EXPLANATIONS[reason] })),
     warnings: prepared.warnings,
     unsupported: plan.unsupported.map((n) => ({ op: n.op, node: n.name })),
-    unknown: model.graph.nodes.filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !(gradientRules.has(n.op) || nonDifferentiable.has(n.op) || inferable.has(n.op)))
+    unknown: prepared.graph.nodes.filter((n) => (n.domain !== '' && n.domain !== 'ai.onnx') || !(gradientRules.has(n.op) || nonDifferentiable.has(n.op) || inferable.has(n.op)))
       .map((n) => ({ op: n.domain && n.domain !== 'ai.onnx' ? `${n.domain}.${n.op}` : n.op, node: n.name })),
   };
 }

@@ -8,6 +8,8 @@ import { Model } from '../onnx/model';
 import { upgradeOpset } from '../onnx/opset';
 import { DataType, Tensor, cloneTensor, fromNumbers, isFloatType } from '../onnx/tensor';
 import { planGradients } from '../autodiff/backward';
+import * as path from 'node:path';
+import { inlineDecidedIfs } from './controlFlow';
 import { decays } from './decay';
 import { FrozenReason, selectTrainable } from './trainable';
 import { TensorCopy, fileWarnings, findCopies } from './fileLimits';
@@ -139,6 +141,7 @@ export class PrepareError extends Error {}
 
 export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedModel {
   const graph = upgradeOpset(model.graph, model.path);
+  inlineDecidedIfs(graph, path.dirname(model.path));
   const constants = constantsToInitializers(graph);
   untieIdentityParameters(graph);
   const outputs = taskOutputs(opts.task ?? 'text-classification', graph.outputs.map((o) => o.name), opts.output);

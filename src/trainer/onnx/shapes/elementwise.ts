@@ -11,7 +11,7 @@ const sameAsInput0: InferFn = (c) => c.node.outputs.map(() => c.in(0) && { type:
 const UNARY = [
   'Neg', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Relu', 'LeakyRelu', 'Erf', 'Gelu', 'Abs',
   'Sign', 'Floor', 'Ceil', 'Round', 'Softplus', 'Softsign', 'Sin', 'Cos', 'Elu', 'Selu', 'HardSigmoid',
-  'HardSwish', 'Softmax', 'LogSoftmax', 'Clip', 'Identity', 'CumSum', 'Trilu', 'Not', 'BitwiseNot',
+  'HardSwish', 'Softmax', 'LogSoftmax', 'Clip', 'Identity', 'CumSum', 'Trilu', 'BitwiseNot',
   'Mish', 'ThresholdedRelu', 'Celu', 'Hardmax', 'PRelu', 'Tan', 'Sinh', 'Cosh', 'Atan', 'InstanceNormalization',
   'GroupNormalization',
 ];
@@ -69,7 +69,8 @@ export function elementwiseRules(): Record<string, InferFn> {
       return [out];
     };
   }
-  for (const op of COMPARE) r[op] = (c) => [{ type: DataType.BOOL, shape: broadcastAll(c) }];
+  for (const op of COMPARE) r[op] = (c) => [{ type: DataType.BOOL, shape: broadcastAll(c), value: op === 'Equal' ? equalValue(c.value(0), c.value(1)) : undefined }];
+  r.Not = (c) => [c.in(0) && { type: DataType.BOOL, shape: c.shape(0), value: c.value(0)?.every((v) => v === 0 || v === 1) ? c.value(0)!.map((v) => 1 - (v as number)) : undefined }];
   r.Where = (c) => [{ type: c.type(1), shape: broadcastAll(c) }];
   r.Cast = (c) => [{ type: c.attrInt('to', DataType.FLOAT) as DataType, shape: c.shape(0), value: intCastValue(c) }];
   r.CastLike = (c) => [{ type: c.type(1), shape: c.shape(0) }];
@@ -85,6 +86,26 @@ export function elementwiseRules(): Record<string, InferFn> {
 
 function intCastValue(c: InferCtx): Dim[] | undefined {
   const to = c.attrInt('to', 0);
-  const isInt = (t: number) => t === DataType.INT64 || t === DataType.INT32;
-  return isInt(to) && isInt(c.type(0)) ? c.value(0) : undefined;
+  const isInt = (t: number) => t === DataType.INT64 || t === DataType.INT32 || t === DataType.BOOL;
+  const v = c.value(0);
+  if (!isInt(to) || !isInt(c.type(0)) || !v) return undefined;
+  return to === DataType.BOOL ? (v.every((x) => typeof x === 'number') ? v.map((x) => (x !== 0 ? 1 : 0)) : undefined) : v;
+}
+
+/**
+ * Equal of two known shape values, element by element: the same number or the same symbol is
+ * equal (a symbol names one run-time size), two different numbers are not; anything else is
+ * unknown. This decides the shape checks exporters trace into `If` conditions.
+ */
+function equalValue(a: Dim[] | undefined, b: Dim[] | undefined): Dim[] | undefined {
+  if (!a || !b || (a.length !== b.length && a.length !== 1 && b.length !== 1)) return undefined;
+  const n = Math.max(a.length, b.length);
+  const out: Dim[] = [];
+  for (let i = 0; i < n; i++) {
+    const [x, y] = [a[a.length === 1 ? 0 : i], b[b.length === 1 ? 0 : i]];
+    if (x === y) out.push(1);
+    else if (typeof x === 'number' && typeof y === 'number') out.push(0);
+    else return undefined;
+  }
+  return out;
 }
