@@ -75,6 +75,18 @@ export function readLock(file: string): LockHolder | undefined {
   }
 }
 
+/** Whether a process with this id is running on this machine (this process included). */
+export function processAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    // EPERM: the process exists but belongs to someone else.
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
  * Whether a lock's writer still runs. A lock from another host cannot be checked and counts as
  * live. On this host, a PID that is gone, that is this very process (a lock left by an earlier
@@ -83,13 +95,7 @@ export function readLock(file: string): LockHolder | undefined {
  */
 export function lockHolderAlive(holder: LockHolder): boolean {
   if (holder.host !== undefined && holder.host !== os.hostname()) return true;
-  if (holder.pid === process.pid) return false;
-  try {
-    process.kill(holder.pid, 0);
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    if ((e as NodeJS.ErrnoException).code !== 'EPERM') return false;
-  }
+  if (holder.pid === process.pid || !processAlive(holder.pid)) return false;
   const now = processStartTime(holder.pid);
   return holder.startTime === undefined || now === undefined || now === holder.startTime;
 }

@@ -6,7 +6,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { processAlive } from '../loop/lock';
+import { processAlive } from '../runDirectory';
 
 const POLL_MS = 250;
 /** A lock file without a pid yet is being written; only an old one is abandoned. */

@@ -10,18 +10,6 @@ import * as path from 'node:path';
 import { UserError } from '../errors';
 import { LOCK_FILE, lockHolderAlive, processStartTime, readLock } from '../runDirectory';
 
-/** Whether a process with this id is running (on this machine). */
-export function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    // EPERM: the process exists but belongs to someone else.
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** The lock file's content for this process. */
 function lockText(): string {
   return JSON.stringify({ pid: process.pid, start_time: processStartTime(process.pid), host: os.hostname() }) + '\n';

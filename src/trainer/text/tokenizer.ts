@@ -122,12 +122,8 @@ export class TextTokenizer {
     return toEncoding(postProcess(this.postProcessor, a, b, addSpecial));
   }
 
-  /**
-   * Encodes text already split into words (is_split_into_words in Hugging Face), each word on its
-   * own, with `word_ids`: the word each token came from, null for special tokens.
-   */
-  encodeWords(words: readonly string[], options: EncodeOptions = {}): TextEncoding & { word_ids: (number | null)[] } {
-    const addSpecial = options.addSpecialTokens ?? true;
+  /** Each word segmented on its own, concatenated, with the word each token came from. */
+  private segmentWords(words: readonly string[]): { ids: number[]; tokens: string[]; wordOf: number[] } {
     const ids: number[] = [];
     const tokens: string[] = [];
     const wordOf: number[] = [];
@@ -137,6 +133,16 @@ export class TextTokenizer {
       tokens.push(...seg.tokens);
       seg.ids.forEach(() => wordOf.push(i));
     });
+    return { ids, tokens, wordOf };
+  }
+
+  /**
+   * Encodes text already split into words (is_split_into_words in Hugging Face), each word on its
+   * own, with `word_ids`: the word each token came from, null for special tokens.
+   */
+  encodeWords(words: readonly string[], options: EncodeOptions = {}): TextEncoding & { word_ids: (number | null)[] } {
+    const addSpecial = options.addSpecialTokens ?? true;
+    const { ids, tokens, wordOf } = this.segmentWords(words);
     let keep = ids.length;
     if (options.maxLength !== undefined) keep = Math.max(0, Math.min(keep, options.maxLength - (addSpecial ? this.numSpecialTokens(false) : 0)));
     const processed = postProcess(this.postProcessor, slice({ ids, tokens }, keep), undefined, addSpecial);
@@ -151,15 +157,7 @@ export class TextTokenizer {
    */
   encodeQuestionContext(question: string, contextWords: readonly string[], maxLength: number): TextEncoding & { word_ids: (number | null)[] } {
     const q = this.segment(question);
-    const ids: number[] = [];
-    const tokens: string[] = [];
-    const wordOf: number[] = [];
-    contextWords.forEach((w, i) => {
-      const seg = this.segment(w);
-      ids.push(...seg.ids);
-      tokens.push(...seg.tokens);
-      seg.ids.forEach(() => wordOf.push(i));
-    });
+    const { ids, tokens, wordOf } = this.segmentWords(contextWords);
     const budget = maxLength - this.numSpecialTokens(true) - q.ids.length;
     if (budget < 1) throw new UserError(`max_length ${maxLength} leaves no room for the context after a question of ${q.ids.length} tokens`);
     const processed = postProcess(this.postProcessor, q, slice({ ids, tokens }, budget), true);
