@@ -1,10 +1,10 @@
 // Code lenses on trainer configs: "▶ Start Training", "↻ Resume latest" when a checkpoint can be
-// resumed, "Open Metrics", and "■ Stop (step …)" while the config's run is going.
+// resumed, "Open Metrics", and "■ Stop (training)" while the config's run is going.
 
 import * as vscode from 'vscode';
 import { DisposableStore, Throttle } from './events';
-import { lensLine, lensesFor } from './lenses';
-import type { RunRegistry } from './registry';
+import { LensState, lensLine, lensesFor, lensesKey } from './lenses';
+import type { Run, RunRegistry } from './registry';
 
 export class ConfigLenses implements vscode.CodeLensProvider, vscode.Disposable {
   private readonly changeEmitter = new vscode.EventEmitter<void>();
@@ -13,23 +13,36 @@ export class ConfigLenses implements vscode.CodeLensProvider, vscode.Disposable 
 
   constructor(private readonly registry: RunRegistry) {
     this.store.add(this.changeEmitter);
-    // Lenses redraw at most twice a second while a run reports progress, as the checkpoint tree.
-    const redraw = this.store.add(new Throttle(() => this.changeEmitter.fire(), 500));
+    // Only a change of what some lens shows is announced: every announcement restarts VS Code's
+    // lens debounce (see LensState.active), so progress alone must not fire one.
+    let shown = this.key();
+    const redraw = this.store.add(new Throttle(() => {
+      const now = this.key();
+      if (now === shown) return;
+      shown = now;
+      this.changeEmitter.fire();
+    }, 100));
     this.store.add(registry.onDidChangeListing(() => redraw.request()));
     this.store.add(vscode.workspace.onDidGrantWorkspaceTrust(() => redraw.request()));
+  }
+
+  private key(): string {
+    return lensesKey(this.registry.runs().map((r): [string, LensState] => [r.id, this.stateOf(r)]));
+  }
+
+  private stateOf(run: Run | undefined): LensState {
+    return {
+      trusted: vscode.workspace.isTrusted,
+      canResume: !!run?.resumable,
+      active: run && run.status !== 'idle' ? { status: run.status, command: run.command ?? 'train' } : undefined,
+    };
   }
 
   provideCodeLenses(document: vscode.TextDocument): vscode.CodeLens[] {
     const run = this.registry.runOfConfig(document.uri.fsPath);
     const line = lensLine(document.getText());
     const range = new vscode.Range(line, 0, line, 0);
-    const specs = lensesFor({
-      trusted: vscode.workspace.isTrusted,
-      canResume: !!run?.resumable,
-      active: run && run.status !== 'idle'
-        ? { status: run.status, command: run.command ?? 'train', step: run.progress?.step ?? 0, maxSteps: run.progress?.maxSteps ?? 0 }
-        : undefined,
-    });
+    const specs = lensesFor(this.stateOf(run));
     return specs.map((s) => new vscode.CodeLens(range, {
       title: s.title,
       tooltip: s.tooltip,

@@ -6,8 +6,13 @@ import type { RunStatus } from '../webviewProtocol';
 export interface LensState {
   /** Runs may start (a trusted workspace). */
   trusted: boolean;
-  /** The run of this config's output_dir, when a process is working on it. */
-  active?: { status: RunStatus; command: string; step: number; maxSteps: number };
+  /**
+   * The run of this config's output_dir, when a process is working on it. No step count: VS Code
+   * re-asks for lenses after a debounce it stretches to the provider's measured latency (up to a
+   * minute), and each change event restarts it, so lenses that change with every step are never
+   * redrawn on a busy machine. The status bar and the Runs tree show the live step.
+   */
+  active?: { status: RunStatus; command: string };
   /** A resumable checkpoint exists. */
   canResume: boolean;
 }
@@ -20,6 +25,8 @@ export interface LensSpec {
   tooltip: string;
 }
 
+const DOING: Record<string, string> = { train: 'training', evaluate: 'evaluating', predict: 'predicting', export: 'exporting' };
+
 /** The lenses of a config, left to right. */
 export function lensesFor(state: LensState): LensSpec[] {
   const out: LensSpec[] = [];
@@ -28,7 +35,7 @@ export function lensesFor(state: LensState): LensSpec[] {
     if (active.status === 'stopping') {
       out.push({ title: '■ Stopping…', command: 'trainer.stopTraining', tooltip: 'The trainer stops after the current step' });
     } else {
-      const where = active.maxSteps > 0 ? `step ${active.step}/${active.maxSteps}` : active.command === 'train' ? 'preparing' : active.command;
+      const where = active.status === 'running' ? DOING[active.command] ?? active.command : 'preparing';
       out.push({ title: `■ Stop (${where})`, command: 'trainer.stopTraining', tooltip: 'Stop after the current step, saving a checkpoint' });
     }
   } else if (!state.trusted) {
@@ -49,4 +56,9 @@ export function lensLine(text: string): number {
     if (t && !t.startsWith('#') && !t.startsWith('//') && t !== '---') return i;
   }
   return 0;
+}
+
+/** What the lenses of every config show, as one string: lenses are redrawn only when it changes. */
+export function lensesKey(states: Iterable<[string, LensState]>): string {
+  return [...states].map(([id, s]) => `${id}\u0000${lensesFor(s).map((l) => l.title).join('\u0000')}`).sort().join('\n');
 }

@@ -183,11 +183,36 @@ export async function runCommand(page: Page, title: string): Promise<void> {
   });
 }
 
-/** Picks a row of the open quick pick by its text. */
+/**
+ * Opens a quick pick with `open` and picks its row with `text`. VS Code closes a quick pick when
+ * the focus moves (a webview or view redrawn on a busy machine can take it): a pick that closed
+ * before the click is opened again, and what had the focus is logged.
+ */
+export async function pickFrom(page: Page, open: () => Promise<void>, text: string | RegExp, attempts = 3): Promise<void> {
+  const widget = page.locator('.quick-input-widget');
+  for (let attempt = 1; ; attempt++) {
+    await open();
+    const row = widget.locator('.monaco-list-row', { hasText: text }).first();
+    try {
+      await row.waitFor({ state: 'visible', timeout: 30_000 });
+      await row.click({ timeout: 5000 });
+      await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+      return;
+    } catch (e) {
+      const focus = await page.evaluate(() => {
+        const el = (globalThis as unknown as { document: { activeElement: { tagName: string; className: unknown } | null } }).document.activeElement;
+        return el ? `${el.tagName.toLowerCase()}.${String(el.className).split(' ').slice(0, 3).join('.')}` : 'nothing';
+      }).catch(() => 'unknown');
+      log(`quick pick row "${text}" could not be clicked (attempt ${attempt}; focus on ${focus}): ${(e as Error).message.split('\n')[0]}`);
+      if (attempt === attempts) throw new Error(`the quick pick row "${text}" (${attempts} attempts): ${(e as Error).message.split('\n')[0]}`);
+      await page.keyboard.press('Escape');
+    }
+  }
+}
+
+/** Picks a row of the quick pick that is open now (one that cannot be opened again). */
 export async function pickQuick(page: Page, text: string | RegExp): Promise<void> {
-  const row = page.locator('.quick-input-widget .monaco-list-row', { hasText: text }).first();
-  await row.waitFor({ state: 'visible', timeout: 15_000 });
-  await row.click();
+  await pickFrom(page, async () => {}, text, 1);
 }
 
 /** Opens a workspace file with Quick Open. */
