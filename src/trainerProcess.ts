@@ -1,10 +1,12 @@
-// The trainer process the extension forks: the engine's command line, plus typed messages
-// (src/protocol.ts) over the IPC channel — progress, log entries, checkpoints, errors, exit —
-// and a "stop" control message that ends training after the current step (saving a checkpoint
-// unless the user chose to discard). Run outside VS Code it behaves exactly like the CLI.
+// The trainer process the extension forks: the engine's command line, driven by typed messages
+// (src/protocol.ts) over the IPC channel. The extension sends a start request (checked: its
+// version and every field); the process answers with progress, log entries, checkpoints, a
+// structured error and its exit, and honours a "stop" message that ends training after the
+// current step (saving a checkpoint unless the user chose to discard). Given arguments instead
+// (run outside VS Code) it behaves exactly like the CLI.
 
-import { ControlMessage, PROTOCOL_VERSION, STOPPED_EXIT_CODES, TrainerMessage, parseControlMessage } from './protocol';
-import { Io, main, processIo, stopOnSignals } from './trainer/cli';
+import { JOB_KINDS, PROTOCOL_VERSION, STOPPED_EXIT_CODES, StartRequest, TrainerMessage, assertNever, parseControlMessage, versionMismatch } from './protocol';
+import { main, processIo, stopOnSignals } from './trainer/cli';
 import { StopRequest, TrainerCallback } from './trainer/loop/callbacks';
 
 function send(message: TrainerMessage): void {
@@ -52,37 +54,76 @@ function reporter(samplesPerStep: () => number): TrainerCallback {
   };
 }
 
+/** The command line a start request stands for: the CLI is the one implementation of each job. */
+export function startArgv(request: StartRequest): string[] {
+  const args: string[] = [request.command, request.config];
+  if (request.resume === true) args.push('--resume');
+  else if (request.resume !== undefined) args.push('--resume', request.resume);
+  if (request.checkpoint !== undefined) args.push('--checkpoint', request.checkpoint);
+  if (request.output !== undefined) args.push('--output', request.output);
+  if (request.adapterOnly) args.push('--adapter-only');
+  return args;
+}
+
+/** Runs one job: `argv` as the CLI's, or (none given) the start request the extension sends. */
 export async function runTrainerProcess(argv: string[]): Promise<number> {
   const stop: StopRequest = { requested: false, save: true };
   stopOnSignals(stop, processIo);
+  let request: (start: StartRequest | undefined, problem?: string) => void = () => {};
+  const started = new Promise<{ start?: StartRequest; problem?: string }>((resolve) => (request = (start, problem) => resolve({ start, problem })));
   process.on('message', (raw) => {
-    const msg: ControlMessage | undefined = parseControlMessage(raw);
-    if (msg?.type === 'stop') {
-      stop.requested = true;
-      stop.save = msg.save;
+    const msg = parseControlMessage(raw);
+    if (!msg) {
+      const type = (raw as { type?: unknown } | null)?.type;
+      if (type === 'start') request(undefined, versionMismatch((raw as { version?: unknown }).version, 'trainer') ?? 'the start request is missing a field or has one of the wrong type');
+      return;
+    }
+    switch (msg.type) {
+      case 'start':
+        request(msg, versionMismatch(msg.version, 'trainer'));
+        break;
+      case 'stop':
+        stop.requested = true;
+        stop.save = msg.save;
+        break;
+      default:
+        assertNever(msg);
     }
   });
+  if (argv.length === 0) {
+    if (!process.connected) {
+      processIo.err('error: trainerProcess.js is started by the extension with an IPC channel; run bin/onnx-trainer.js for the command line\n');
+      return 2;
+    }
+    const { start, problem } = await started;
+    if (problem || !start) {
+      const message = `protocol: ${problem}`;
+      processIo.err(`error: ${message}\n`);
+      send({ type: 'error', code: 'protocol', message, exitCode: 2 });
+      send({ type: 'finished', exitCode: 2, outputDir: '' });
+      return 2;
+    }
+    argv = startArgv(start);
+  }
   let outputDir = '';
-  let lastError = '';
   let samplesPerStep = 1;
-  const io: Io = {
-    ...processIo,
-    err: (s) => {
-      if (s.startsWith('error: ')) lastError = s.slice(7).trim();
-      processIo.err(s);
-    },
-  };
-  const code = await main(argv, io, {
+  let failed = false;
+  const command = JOB_KINDS.find((k) => k === argv[0]);
+  const code = await main(argv, processIo, {
     stop,
     callbacks: [reporter(() => samplesPerStep)],
     onPhase: (phase, message) => send({ type: 'phase', phase, message }),
     onConfig: (config) => {
       outputDir = config.training.output_dir;
       samplesPerStep = config.training.per_device_train_batch_size * config.training.gradient_accumulation_steps;
-      send({ type: 'started', version: PROTOCOL_VERSION, pid: process.pid, command: argv[0] ?? '', config: config.file, outputDir });
+      if (command) send({ type: 'started', version: PROTOCOL_VERSION, pid: process.pid, command, config: config.file, outputDir });
+    },
+    onFailure: (exitCode, message, where) => {
+      failed = true;
+      send({ type: 'error', code: exitCode === 2 ? 'bad_input' : 'runtime', message, exitCode, ...where });
     },
   });
-  if (code !== 0 && !STOPPED_EXIT_CODES.includes(code)) send({ type: 'error', message: lastError || `exited with code ${code}`, exitCode: code });
+  if (code !== 0 && !STOPPED_EXIT_CODES.includes(code) && !failed) send({ type: 'error', code: 'runtime', message: `exited with code ${code}`, exitCode: code });
   send({ type: 'finished', exitCode: code, outputDir });
   return code;
 }

@@ -2,6 +2,7 @@
 // which lines in which colours, the progress text. No DOM here: unit tests run it in Node, and
 // main.ts does the drawing.
 
+import { assertNever } from '../src/protocol';
 import type { ExtensionToWebview, PanelRun, Point, RunProgress } from '../src/webviewProtocol';
 
 export interface Model {
@@ -46,6 +47,8 @@ export function reduce(model: Model, msg: ExtensionToWebview): boolean {
     case 'focus':
       show(model, msg.runId);
       return true;
+    default:
+      return assertNever(msg);
   }
 }
 

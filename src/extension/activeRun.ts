@@ -5,18 +5,18 @@
 
 import * as path from 'node:path';
 import * as vscode from 'vscode';
-import type { TrainerMessage } from '../protocol';
+import { JobKind, JobOptions, PREPARATION_PHASES, TrainerMessage, assertNever } from '../protocol';
 import type { RunStatus } from '../webviewProtocol';
 import { DisposableStore } from './events';
 import type { Run, RunRegistry } from './registry';
-import { Outcome, TrainerCommand, TrainerProcess } from './trainerProcess';
+import { Outcome, TrainerProcess } from './trainerProcess';
 import { formatMetric } from './treeModel';
 
 export interface ActiveRunOptions {
   script: string;
-  command: TrainerCommand;
+  command: JobKind;
   config: string;
-  args: string[];
+  job: JobOptions;
   /** A few words for the Output channel: "resume from checkpoint-40". */
   what: string;
   run: Run;
@@ -24,7 +24,7 @@ export interface ActiveRunOptions {
   output: vscode.OutputChannel;
 }
 
-const PREPARING = new Set(['loading', 'tokenizing', 'compiling']);
+const PREPARING: ReadonlySet<string> = new Set(PREPARATION_PHASES);
 
 export class ActiveRun implements vscode.Disposable {
   private readonly store = new DisposableStore();
@@ -33,15 +33,15 @@ export class ActiveRun implements vscode.Disposable {
   readonly done: Promise<Outcome>;
   private startStep: number | undefined;
   private readonly previous: RunStatus;
-  private evalMetrics: Record<string, number> | undefined;
+  private evalMetrics: Record<string, number | null> | undefined;
   private preparation: { report: (message: string) => void; end: () => void } | undefined;
 
   constructor(private readonly o: ActiveRunOptions) {
     this.previous = o.run.status;
     const header = `── ${new Date().toLocaleTimeString()} ${o.command} ${path.basename(o.config)}${o.what ? ` (${o.what})` : ''} ──`;
     o.output.appendLine(header);
-    this.process = this.store.add(new TrainerProcess({ script: o.script, command: o.command, config: o.config, args: o.args, cwd: path.dirname(o.config) }));
-    o.output.appendLine(`$ onnx-trainer ${this.process.argv.join(' ')}   (pid ${this.process.pid ?? '?'})`);
+    this.process = this.store.add(new TrainerProcess({ script: o.script, command: o.command, config: o.config, job: o.job, cwd: path.dirname(o.config) }));
+    o.output.appendLine(`$ onnx-trainer ${this.process.commandLine}   (pid ${this.process.pid ?? '?'})`);
     o.registry.setStatus(o.run, 'starting', { progress: null, message: undefined, command: o.command });
     this.store.add(this.process.onOutput((text) => o.output.append(text)));
     this.store.add(this.process.onMessage((m) => this.onMessage(m)));
@@ -57,7 +57,7 @@ export class ActiveRun implements vscode.Disposable {
     return this.o.run;
   }
 
-  get command(): TrainerCommand {
+  get command(): JobKind {
     return this.o.command;
   }
 
@@ -111,6 +111,8 @@ export class ActiveRun implements vscode.Disposable {
       case 'error':
       case 'finished':
         break;
+      default:
+        assertNever(m);
     }
   }
 
@@ -157,7 +159,7 @@ export class ActiveRun implements vscode.Disposable {
         output.appendLine(`── ${command} finished ──`);
         registry.setStatus(run, keep ?? 'finished', { message: undefined });
         if (command === 'evaluate' && this.evalMetrics) {
-          const text = Object.entries(this.evalMetrics).filter(([k]) => k.startsWith('eval_') && !/runtime|per_second/.test(k)).map(([k, v]) => `${k} ${formatMetric(v)}`).join(', ');
+          const text = Object.entries(this.evalMetrics).filter(([k]) => k.startsWith('eval_') && !/runtime|per_second/.test(k)).map(([k, v]) => `${k} ${v === null ? 'NaN' : formatMetric(v)}`).join(', ');
           void show('info', `Trainer: ${label}: ${this.o.what}: ${text}`);
         } else if (command !== 'train') {
           void show('info', `Trainer: ${label}: ${command} finished (${this.o.what}).`);
@@ -173,7 +175,13 @@ export class ActiveRun implements vscode.Disposable {
       case 'error': {
         output.appendLine(`── failed (exit code ${outcome.exitCode}): ${outcome.message} ──`);
         registry.setStatus(run, command === 'train' ? 'failed' : this.previous, { message: outcome.message });
-        void show('error', `Trainer: ${label}: ${command} failed: ${outcome.message}`);
+        // The trainer says where the problem is (a config key's line, a data line): offer to go there.
+        const file = outcome.file;
+        void show('error', `Trainer: ${label}: ${command} failed: ${outcome.message}`, ...(file ? ['Open File'] : [])).then((pick) => {
+          if (pick !== 'Open File' || !file) return;
+          const at = outcome.line ? new vscode.Position(outcome.line - 1, 0) : undefined;
+          void vscode.window.showTextDocument(vscode.Uri.file(file), at ? { selection: new vscode.Range(at, at) } : {});
+        });
         break;
       }
       case 'crashed': {

@@ -55,7 +55,7 @@ const resumeFromCheckpoint: CommandFactory = (ctx) => async (arg) => {
     const ok = await vscode.window.showWarningMessage(`Resume training of ${run.label} from step ${checkpoint.step}?`, { modal: true, detail }, 'Resume');
     if (ok !== 'Resume') return;
   }
-  await ctx.controller.start('train', configOf(run), { args: ['--resume', checkpoint.path], what: `resume from ${checkpoint.name}` });
+  await ctx.controller.start('train', configOf(run), { job: { resume: checkpoint.path }, what: `resume from ${checkpoint.name}` });
 };
 
 const resumeLatest: CommandFactory = (ctx) => async (arg) => {
@@ -66,13 +66,13 @@ const resumeLatest: CommandFactory = (ctx) => async (arg) => {
     return;
   }
   const config = arg instanceof vscode.Uri ? arg.fsPath : configOf(run);
-  await ctx.controller.start('train', config, { args: ['--resume', latest.path], what: `resume from ${latest.name}` });
+  await ctx.controller.start('train', config, { job: { resume: latest.path }, what: `resume from ${latest.name}` });
 };
 
 const evaluateCheckpoint: CommandFactory = (ctx) => async (arg) => {
   const picked = await pickCheckpoint(ctx.registry, arg, { title: 'Evaluate Checkpoint' });
   if (!picked) return;
-  await ctx.controller.start('evaluate', configOf(picked.run), { args: ['--checkpoint', picked.checkpoint.path], what: `evaluate ${picked.checkpoint.name}` });
+  await ctx.controller.start('evaluate', configOf(picked.run), { job: { checkpoint: picked.checkpoint.path }, what: `evaluate ${picked.checkpoint.name}` });
 };
 
 const predictWithCheckpoint: CommandFactory = (ctx) => async (arg) => {
@@ -80,7 +80,7 @@ const predictWithCheckpoint: CommandFactory = (ctx) => async (arg) => {
   if (!picked) return;
   const { run, checkpoint } = picked;
   const output = path.join(run.outputDir, `predictions-${checkpoint.name}.jsonl`);
-  const active = await ctx.controller.start('predict', configOf(run), { args: ['--checkpoint', checkpoint.path, '--output', output], what: `predict with ${checkpoint.name}` });
+  const active = await ctx.controller.start('predict', configOf(run), { job: { checkpoint: checkpoint.path, output }, what: `predict with ${checkpoint.name}` });
   const outcome = await active?.done;
   if (outcome?.kind === 'finished' && fs.existsSync(output)) {
     const pick = await vscode.window.showInformationMessage(`Trainer: predictions written to ${shortPath(output)}.`, 'Open Predictions');
@@ -101,7 +101,7 @@ const exportModel: CommandFactory = (ctx) => async (arg) => {
   });
   if (!output) return;
   const dir = path.resolve(path.dirname(configOf(run)), output.trim());
-  const active = await ctx.controller.start('export', configOf(run), { args: ['--checkpoint', checkpoint.path, '--output', dir], what: `export ${checkpoint.name} to ${shortPath(dir)}` });
+  const active = await ctx.controller.start('export', configOf(run), { job: { checkpoint: checkpoint.path, output: dir }, what: `export ${checkpoint.name} to ${shortPath(dir)}` });
   const outcome = await active?.done;
   if (outcome?.kind !== 'finished') return;
   const model = path.join(dir, 'model.onnx');

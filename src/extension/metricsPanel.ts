@@ -4,6 +4,7 @@
 // display; the full history stays on disk.
 
 import * as vscode from 'vscode';
+import { assertNever } from '../protocol';
 import type { ExtensionToWebview, PanelRun, SeriesSet, WebviewToExtension } from '../webviewProtocol';
 import { DisposableStore } from './events';
 import type { Run, RunRegistry } from './registry';
@@ -161,6 +162,8 @@ export class MetricsPanel implements vscode.Disposable {
         if (run) void vscode.commands.executeCommand('trainer.stopTraining', run.id);
         break;
       }
+      default:
+        assertNever(m);
     }
   }
 

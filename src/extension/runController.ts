@@ -9,11 +9,11 @@ import { ActiveRun } from './activeRun';
 import { summarizeConfig } from './configFiles';
 import { Emitter } from './events';
 import type { Run, RunRegistry } from './registry';
-import type { TrainerCommand } from './trainerProcess';
+import type { JobKind, JobOptions } from '../protocol';
 import { isActive } from './treeModel';
 
 export interface StartOptions {
-  args?: string[];
+  job?: JobOptions;
   /** A few words for the Output channel and notifications: "resume from checkpoint-40". */
   what?: string;
 }
@@ -45,7 +45,7 @@ export class RunController implements vscode.Disposable {
   }
 
   /** Starts `command` on a config; undefined when refused (the user was told why). */
-  async start(command: TrainerCommand, configFile: string, opts: StartOptions = {}): Promise<ActiveRun | undefined> {
+  async start(command: JobKind, configFile: string, opts: StartOptions = {}): Promise<ActiveRun | undefined> {
     if (!vscode.workspace.isTrusted) {
       const pick = await vscode.window.showWarningMessage(
         'Trainer runs only in a trusted workspace: a config can load JavaScript modules (compute_metrics, callbacks) that run with your permissions. Runs, checkpoints and metrics stay viewable.',
@@ -76,7 +76,7 @@ export class RunController implements vscode.Disposable {
       return undefined;
     }
     const active = new ActiveRun({
-      script: this.script, command, config, args: opts.args ?? [], what: opts.what ?? '', run, registry: this.registry, output: this.outputOf(run),
+      script: this.script, command, config, job: opts.job ?? {}, what: opts.what ?? '', run, registry: this.registry, output: this.outputOf(run),
     });
     this.active.set(run.id, active);
     void active.done.then(() => {

@@ -5,22 +5,20 @@
 // the process printed. No `vscode` here: tests fork real trainers in plain Node.
 
 import { ChildProcess, fork } from 'node:child_process';
-import { ControlMessage, STOPPED_EXIT_CODES, TrainerMessage, parseTrainerMessage } from '../protocol';
+import { ControlMessage, Failure, JobKind, JobOptions, PROTOCOL_VERSION, STOPPED_EXIT_CODES, StartRequest, TrainerMessage, parseTrainerMessage, versionMismatch } from '../protocol';
 import { Disposable, Emitter } from './events';
 
 // Terminal colour and cursor codes, left out of the lines kept for crash reports.
 // eslint-disable-next-line no-control-regex
 const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
 
-export type TrainerCommand = 'train' | 'evaluate' | 'predict' | 'export';
-
 export interface TrainerProcessOptions {
   /** dist/trainerProcess.js of the extension. */
   script: string;
-  command: TrainerCommand;
+  command: JobKind;
   config: string;
-  /** Extra CLI arguments: --resume CKPT, --checkpoint DIR, --output PATH. */
-  args?: string[];
+  /** The job's options: resume, checkpoint, output. */
+  job?: JobOptions;
   cwd?: string;
   env?: NodeJS.ProcessEnv;
   /** Lines of output kept for the report of a process that dies. */
@@ -32,8 +30,8 @@ export type Outcome =
   | { kind: 'finished' }
   /** Stopped by the user (a checkpoint saved unless they discarded it), or cancelled before training. */
   | { kind: 'stopped'; saved: boolean }
-  /** A clean failure the trainer reported (exit code 2: bad config or data; 1: error while running). */
-  | { kind: 'error'; exitCode: number; message: string }
+  /** A clean failure the trainer reported (exit code 2: bad config or data; 1: error while running), with where it is. */
+  | ({ kind: 'error'; exitCode: number } & Failure)
   /** The process died without saying why: crash, signal, out of memory. */
   | { kind: 'crashed'; exitCode: number | null; signal: NodeJS.Signals | null; lastLines: string[] };
 
@@ -53,7 +51,7 @@ export class TrainerProcess implements Disposable {
   private readonly lines: string[] = [];
   private linePending = '';
   private finishedCode: number | undefined;
-  private reportedError: string | undefined;
+  private reportedError: Failure | undefined;
   private stopRequest: { save: boolean } | undefined;
   private killed = false;
   private exited: Outcome | undefined;
@@ -61,8 +59,7 @@ export class TrainerProcess implements Disposable {
   readonly pid: number | undefined;
 
   constructor(private readonly opts: TrainerProcessOptions) {
-    const argv = [opts.command, opts.config, ...(opts.args ?? [])];
-    const child = fork(opts.script, argv, {
+    const child = fork(opts.script, [], {
       cwd: opts.cwd,
       env: { ...process.env, ...opts.env },
       // stdin closed; stdout and stderr piped into the Output channel; IPC for messages.
@@ -80,10 +77,20 @@ export class TrainerProcess implements Disposable {
     child.on('error', this.onError);
     // 'close' comes after the last output has been read, so a crash report has its final lines.
     child.on('close', this.onChildExit);
+    // What to run travels as a typed, versioned message rather than as arguments.
+    const start: StartRequest = { type: 'start', version: PROTOCOL_VERSION, command: opts.command, config: opts.config, ...opts.job };
+    child.send(start satisfies ControlMessage, () => {});
   }
 
-  get argv(): string[] {
-    return [this.opts.command, this.opts.config, ...(this.opts.args ?? [])];
+  /** The request as the equivalent command line, for the Output channel. */
+  get commandLine(): string {
+    const j = this.opts.job ?? {};
+    const parts = [this.opts.command, this.opts.config];
+    if (j.resume !== undefined) parts.push('--resume', ...(j.resume === true ? [] : [j.resume]));
+    if (j.checkpoint !== undefined) parts.push('--checkpoint', j.checkpoint);
+    if (j.output !== undefined) parts.push('--output', j.output);
+    if (j.adapterOnly) parts.push('--adapter-only');
+    return parts.join(' ');
   }
 
   get running(): boolean {
@@ -150,8 +157,16 @@ export class TrainerProcess implements Disposable {
   private readonly onRawMessage = (raw: unknown) => {
     const message = parseTrainerMessage(raw);
     if (!message) return;
+    if (message.type === 'started') {
+      const mismatch = versionMismatch(message.version, 'extension');
+      if (mismatch) {
+        this.reportedError = { code: 'protocol', message: mismatch };
+        this.kill();
+        return;
+      }
+    }
     if (message.type === 'finished') this.finishedCode = message.exitCode;
-    if (message.type === 'error') this.reportedError = message.message;
+    if (message.type === 'error') this.reportedError = { code: message.code, message: message.message, file: message.file, key: message.key, line: message.line };
     this.messageEmitter.fire(message);
   };
 
@@ -165,12 +180,13 @@ export class TrainerProcess implements Disposable {
   };
 
   private classify(code: number | null, signal: NodeJS.Signals | null): Outcome {
+    if (this.reportedError?.code === 'protocol') return { kind: 'error', exitCode: code ?? 2, ...this.reportedError };
     if (this.killed) return { kind: 'stopped', saved: false };
     if (this.finishedCode !== undefined && code === this.finishedCode && signal === null) {
       if (code === 0) return this.stopRequest ? { kind: 'stopped', saved: this.stopRequest.save } : { kind: 'finished' };
       // Interrupted (the stop message, SIGINT or SIGTERM): the trainer saved unless told not to.
       if (STOPPED_EXIT_CODES.includes(code)) return { kind: 'stopped', saved: this.stopRequest?.save ?? true };
-      return { kind: 'error', exitCode: code, message: this.reportedError ?? `exited with code ${code}` };
+      return { kind: 'error', exitCode: code, ...(this.reportedError ?? { code: 'runtime', message: `exited with code ${code}` }) };
     }
     return { kind: 'crashed', exitCode: code, signal, lastLines: this.lastLines() };
   }

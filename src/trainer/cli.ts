@@ -15,7 +15,7 @@ import { downloadProgress } from './hub/progress';
 import { HubReference, formatHubReference, isHubPath, parseHubReference } from './hub/reference';
 import { downloadHubModel } from './hub/snapshot';
 import { hubSettings } from './hub/settings';
-import { UserError } from './errors';
+import { FailureLocation, UserError, locationOf } from './errors';
 import { HostCallbacks, JobKind, PhaseReporter, checkOutputDir, prepareJob } from './job';
 import { defaultLoggingDir, tensorboardCallback } from './logging/tensorboard';
 import { formatReport, inspectConfig, inspectModel, trainable } from './inspect';
@@ -73,6 +73,8 @@ export interface Hooks {
   stop?: StopRequest;
   /** Told the config's output_dir once the config is read. */
   onConfig?: (config: TrainerConfig) => void;
+  /** Told a failure as printed (without "error: "), its exit code and where it is when known. */
+  onFailure?: (exitCode: 1 | 2, message: string, where: FailureLocation) => void;
 }
 
 function runCallbacks(config: TrainerConfig, io: Io, hooks: Hooks): HostCallbacks {
@@ -270,17 +272,15 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
         throw new UserError(`unknown command "${command}"\n\n${USAGE}`);
     }
   } catch (e) {
-    if (isUserFacing(e)) {
-      io.err(`error: ${printable(e.message)}\n`);
-      return 2;
-    }
+    const fail = (exitCode: 1 | 2, line: string, usage = '') => {
+      io.err(`error: ${line}\n${usage}`);
+      hooks.onFailure?.(exitCode, line.split('\n')[0], locationOf(e));
+      return exitCode;
+    };
+    if (isUserFacing(e)) return fail(2, printable(e.message));
     const err = e as Error & { code?: string };
-    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
-      io.err(`error: ${err.message}\n\n${USAGE}\n`);
-      return 2;
-    }
-    io.err(`error: ${failureLine(err)}\n${process.env.TRAINER_DEBUG ? `${err.stack}\n` : ''}`);
-    return 1;
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || err.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') return fail(2, err.message, `\n${USAGE}\n`);
+    return fail(1, failureLine(err), process.env.TRAINER_DEBUG ? `${err.stack}\n` : '');
   }
 }
 

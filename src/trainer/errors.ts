@@ -27,6 +27,24 @@ export class DataError extends UserError {
   }
 }
 
+/** Where a failure is, when the error knows: what a program (the extension) can open. */
+export interface FailureLocation {
+  file?: string;
+  key?: string;
+  line?: number;
+}
+
+/** The file, config key and line an error names (each only when known). */
+export function locationOf(e: unknown): FailureLocation {
+  const f = e as { file?: unknown; key?: unknown; line?: unknown };
+  if (!(e instanceof Error)) return {};
+  const out: FailureLocation = {};
+  if (typeof f.file === 'string') out.file = f.file;
+  if (typeof f.key === 'string') out.key = f.key;
+  if (typeof f.line === 'number' && f.line > 0) out.line = f.line;
+  return out;
+}
+
 /** Levenshtein distance, for "did you mean" suggestions. */
 export function editDistance(a: string, b: string): number {
   const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array<number>(b.length).fill(0)]);

@@ -34,7 +34,9 @@ import { precisionOf, precisionUnsupported } from './programs/precision';
 import { inputEmbeddingTable, paddingTokenId } from './programs/paddingRow';
 import { outputDirProblem } from './io/outputDir';
 
-export type JobKind = 'train' | 'evaluate' | 'predict' | 'export';
+import type { JobKind, PreparationPhase } from '../protocol';
+
+export type { JobKind };
 
 export interface Job {
   /** Label names by id, when the labels have names. */
@@ -124,7 +126,7 @@ export function reportedMetrics(config: TrainerConfig): string[] {
 }
 
 /** Reports long preparation steps (the extension shows them as progress notifications). */
-export type PhaseReporter = (phase: 'loading' | 'tokenizing' | 'compiling', message: string) => void;
+export type PhaseReporter = (phase: PreparationPhase, message: string) => void;
 
 /**
  * Label names: model.id2label, else the text labels of the training data, else (evaluating or

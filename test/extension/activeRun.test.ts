@@ -62,7 +62,7 @@ function start(file: string) {
   const output = outputChannel();
   const listenersBefore = f.changes.listenerCount;
   const active = new ActiveRun({
-    script: SCRIPT, command: 'train', config: file, args: [], what: '', run: f.run as never, registry: f.registry as never, output: output as never,
+    script: SCRIPT, command: 'train', config: file, job: {}, what: '', run: f.run as never, registry: f.registry as never, output: output as never,
   });
   return { ...f, output, active, listenersBefore };
 }
