@@ -2,7 +2,8 @@
 // imported by both sides. The extension forks dist/trainerProcess.js with an IPC channel and
 // sends one StartRequest; the trainer answers with TrainerMessage objects (process.send) and
 // listens for ControlMessage objects. Both sides check the version and every field of what
-// arrives. No logic lives here: types, the version, the job kinds and phases, and the parsers.
+// arrives. No logic lives here: types, the version, the job kinds and phases, the parsers, and
+// the command line a start request stands for.
 //
 // To add a message: add it to the union below, to its parser's switch (TypeScript's assertNever
 // then finds every switch over the union that misses it), to the test that sends every kind
@@ -151,4 +152,18 @@ export function parseControlMessage(value: unknown): ControlMessage | undefined 
     default:
       return undefined;
   }
+}
+
+/**
+ * What a start request means: the CLI's command line (the CLI is the one implementation of each
+ * job; the extension's Output channel shows the same line).
+ */
+export function startArgv(request: StartRequest): string[] {
+  const args: string[] = [request.command, request.config];
+  if (request.resume === true) args.push('--resume');
+  else if (request.resume !== undefined) args.push('--resume', request.resume);
+  if (request.checkpoint !== undefined) args.push('--checkpoint', request.checkpoint);
+  if (request.output !== undefined) args.push('--output', request.output);
+  if (request.adapterOnly) args.push('--adapter-only');
+  return args;
 }

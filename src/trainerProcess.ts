@@ -5,7 +5,7 @@
 // current step (saving a checkpoint unless the user chose to discard). Given arguments instead
 // (run outside VS Code) it behaves exactly like the CLI.
 
-import { JOB_KINDS, PROTOCOL_VERSION, STOPPED_EXIT_CODES, StartRequest, TrainerMessage, assertNever, parseControlMessage, versionMismatch } from './protocol';
+import { JOB_KINDS, PROTOCOL_VERSION, STOPPED_EXIT_CODES, StartRequest, TrainerMessage, assertNever, parseControlMessage, startArgv, versionMismatch } from './protocol';
 import { main, processIo, stopOnSignals } from './trainer/cli';
 import { StopRequest, TrainerCallback } from './trainer/loop/callbacks';
 
@@ -52,17 +52,6 @@ function reporter(samplesPerStep: () => number): TrainerCallback {
     },
     on_train_end: (_a, state) => progress(state.global_step, state.max_steps, state.epoch, true),
   };
-}
-
-/** The command line a start request stands for: the CLI is the one implementation of each job. */
-export function startArgv(request: StartRequest): string[] {
-  const args: string[] = [request.command, request.config];
-  if (request.resume === true) args.push('--resume');
-  else if (request.resume !== undefined) args.push('--resume', request.resume);
-  if (request.checkpoint !== undefined) args.push('--checkpoint', request.checkpoint);
-  if (request.output !== undefined) args.push('--output', request.output);
-  if (request.adapterOnly) args.push('--adapter-only');
-  return args;
 }
 
 /** Runs one job: `argv` as the CLI's, or (none given) the start request the extension sends. */

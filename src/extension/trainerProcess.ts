@@ -5,7 +5,7 @@
 // the process printed. No `vscode` here: tests fork real trainers in plain Node.
 
 import { ChildProcess, fork } from 'node:child_process';
-import { ControlMessage, Failure, JobKind, JobOptions, PROTOCOL_VERSION, STOPPED_EXIT_CODES, StartRequest, TrainerMessage, parseTrainerMessage, versionMismatch } from '../protocol';
+import { ControlMessage, Failure, JobKind, JobOptions, PROTOCOL_VERSION, STOPPED_EXIT_CODES, StartRequest, TrainerMessage, parseTrainerMessage, startArgv, versionMismatch } from '../protocol';
 import { Disposable, Emitter } from './events';
 
 // Terminal colour and cursor codes, left out of the lines kept for crash reports.
@@ -57,6 +57,7 @@ export class TrainerProcess implements Disposable {
   private exited: Outcome | undefined;
   private killTimer: NodeJS.Timeout | undefined;
   readonly pid: number | undefined;
+  private readonly request: StartRequest;
 
   constructor(private readonly opts: TrainerProcessOptions) {
     const child = fork(opts.script, [], {
@@ -78,19 +79,13 @@ export class TrainerProcess implements Disposable {
     // 'close' comes after the last output has been read, so a crash report has its final lines.
     child.on('close', this.onChildExit);
     // What to run travels as a typed, versioned message rather than as arguments.
-    const start: StartRequest = { type: 'start', version: PROTOCOL_VERSION, command: opts.command, config: opts.config, ...opts.job };
-    child.send(start satisfies ControlMessage, () => {});
+    this.request = { type: 'start', version: PROTOCOL_VERSION, command: opts.command, config: opts.config, ...opts.job };
+    child.send(this.request satisfies ControlMessage, () => {});
   }
 
   /** The request as the equivalent command line, for the Output channel. */
   get commandLine(): string {
-    const j = this.opts.job ?? {};
-    const parts = [this.opts.command, this.opts.config];
-    if (j.resume !== undefined) parts.push('--resume', ...(j.resume === true ? [] : [j.resume]));
-    if (j.checkpoint !== undefined) parts.push('--checkpoint', j.checkpoint);
-    if (j.output !== undefined) parts.push('--output', j.output);
-    if (j.adapterOnly) parts.push('--adapter-only');
-    return parts.join(' ');
+    return startArgv(this.request).join(' ');
   }
 
   get running(): boolean {
