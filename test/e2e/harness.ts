@@ -196,7 +196,8 @@ export async function pickFrom(page: Page, open: () => Promise<void>, text: stri
     try {
       await row.waitFor({ state: 'visible', timeout: 30_000 });
       await row.click({ timeout: 5000 });
-      await widget.waitFor({ state: 'hidden', timeout: 10_000 });
+      // Picked: the row goes (the quick pick closes, or the next step of the command replaces it).
+      await row.waitFor({ state: 'hidden', timeout: 10_000 });
       return;
     } catch (e) {
       const focus = await page.evaluate(() => {

@@ -59,3 +59,41 @@ for (const [label, op, operands, attributes] of CASES) {
     assert.deepEqual(inferred, actual);
   });
 }
+
+test('known values flow through the float and selection arithmetic TorchScript traces into shapes, as onnxruntime computes them', async () => {
+  // DINOv2's interpolate_pos_encoding: int(16 ** 0.5), sizes through Cast to float and back, and
+  // expand(batch, -1, -1)'s Where(Equal(shape, -1), 1, shape).
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs.push({ name: 'x', type: DataType.FLOAT, shape: ['batch', 3, 32, 32] });
+  const scalar = (name: string, v: number) => g.initializers.set(name, fromNumbers(DataType.FLOAT, [], [v]));
+  scalar('sixteen', 16);
+  scalar('half', 0.5);
+  scalar('eight', 8);
+  g.initializers.set('minus', fromNumbers(DataType.INT64, [4], [-1, 3, -1, 32]));
+  g.initializers.set('ones', fromNumbers(DataType.INT64, [4], [1, 1, 1, 1]));
+  g.initializers.set('two', fromNumbers(DataType.INT64, [], [2]));
+  const node = (op: string, inputs: string[], output: string, a: Record<string, AttrInput> = {}) =>
+    g.nodes.push({ name: output, op, domain: '', inputs, outputs: [output], attrs: attrs(a) });
+  node('Pow', ['sixteen', 'half'], 'root');
+  node('Cast', ['root'], 'side', { to: DataType.INT64 });
+  node('Shape', ['x'], 'shape');
+  node('Equal', ['shape', 'minus'], 'isMinus');
+  node('Where', ['isMinus', 'ones', 'shape'], 'expandTo');
+  node('Gather', ['shape', 'two'], 'height');
+  node('Cast', ['height'], 'heightF', { to: DataType.FLOAT });
+  node('Div', ['heightF', 'eight'], 'patchesF');
+  node('Sqrt', ['patchesF'], 'rootF');
+  node('Floor', ['rootF'], 'floorF');
+  node('Cast', ['floorF'], 'patches', { to: DataType.INT64 });
+  const table = new ShapeTable(g).inferAll();
+  const outputs = ['side', 'isMinus', 'expandTo', 'patches'];
+  g.outputs = outputs.map((name) => ({ name, type: table.get(name)!.type, shape: undefined }));
+  const out = await (await createSession(g)).run({ x: toOrt(fromNumbers(DataType.FLOAT, [2, 3, 32, 32], new Array(2 * 3 * 32 * 32).fill(0.5))) });
+  for (const name of outputs) {
+    const inferred = table.get(name)!.value;
+    assert.ok(inferred, `a value is known for ${name}`);
+    const actual = Array.from(out[name].data as ArrayLike<number | bigint | boolean>, (v) => Number(v));
+    assert.deepEqual(inferred.map((v) => (v === 'batch' ? 2 : v)), actual, name);
+  }
+});
