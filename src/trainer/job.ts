@@ -77,7 +77,11 @@ async function records(config: TrainerConfig, split: Split): Promise<RecordSourc
   if (!file) return undefined;
   if (!fs.existsSync(file)) throw config.doc.error(['data', key], `file not found: ${file}`);
   // A folder is images in the imagefolder layout.
-  if (fs.statSync(file).isDirectory()) return ImageFolderSource.open(file, config.data.image.column);
+  if (fs.statSync(file).isDirectory()) {
+    const images = ImageFolderSource.open(file, config.data.image.column);
+    if (!images) throw config.doc.error(['data', key], `${file} is a folder without PNG or JPEG images; expected a data file (.jsonl, .json, .csv or .parquet) or an image folder (one subfolder of images per class)`);
+    return images;
+  }
   return openSource(file, config.data.streaming);
 }
 

@@ -27,10 +27,10 @@ export class ImageFolderSource implements RecordSource {
   readonly streaming = false;
   private constructor(readonly file: string, private readonly records: DataRecord[]) {}
 
-  /** Lists the folder's images; a folder without images, or with images both loose and in class folders, is an error. */
-  static open(folder: string, column: string): ImageFolderSource {
+  /** Lists the folder's images (undefined when it holds none); images both loose and in class folders are an error. */
+  static open(folder: string, column: string): ImageFolderSource | undefined {
     const files = imagesUnder(folder);
-    if (!files.length) throw new DataError(folder, undefined, 'no PNG or JPEG images in this folder (expected one subfolder of images per class, the imagefolder layout)');
+    if (!files.length) return undefined;
     const loose = files.filter((f) => !f.includes('/'));
     if (loose.length && loose.length < files.length) {
       throw new DataError(path.join(folder, loose[0]), undefined, 'is directly in the image folder, beside class subfolders; put every image in the subfolder of its class');
