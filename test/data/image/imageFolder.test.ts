@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
-import { readJson, runCli, tempDir, writeConfig } from '../../helpers';
+import { ImageProcessing, PixelValues, preprocess } from '../../../src/trainer/data/image/processor';
+import { FIXTURES, readJson, runCli, tempDir, writeConfig } from '../../helpers';
 
 const CLASSES = ['owl', 'cat', 'dog'];
 const SIDE = 6;
@@ -152,4 +153,48 @@ test('predicting on a folder of loose images writes each image\'s predicted clas
   const rows = fs.readFileSync(path.join(dir, 'predictions.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   assert.equal(rows.length, 3);
   for (const row of rows) assert.ok(CLASSES.includes(row.predicted_label_name ?? row.predicted_label_names?.[0]), JSON.stringify(row));
+});
+
+test('a ViT model folder trains from an image folder preprocessed as its preprocessor_config.json says', () => {
+  const dir = tempDir('imagefolder-vit');
+  const model = path.join(dir, 'vit');
+  fs.mkdirSync(model);
+  fs.copyFileSync(path.join(FIXTURES, 'exports', 'vit_ts', 'model.onnx'), path.join(model, 'model.onnx'));
+  const processor: ImageProcessing & { image_processor_type: string } = {
+    image_processor_type: 'ViTImageProcessor', do_resize: true, size: { height: 32, width: 32 }, resample: 2, do_center_crop: false,
+    do_rescale: true, rescale_factor: 1 / 255, do_normalize: true, image_mean: [0.5, 0.5, 0.5], image_std: [0.5, 0.5, 0.5],
+  };
+  fs.writeFileSync(path.join(model, 'preprocessor_config.json'), JSON.stringify(processor));
+  // Grayscale 9 × 9 PNGs: the model's pixel_values [batch, 3, 32, 32] asks for RGB, resized to 32 × 32.
+  const listing: { rel: string; cls: string; gray: number[] }[] = [];
+  for (const [c, cls] of CLASSES.entries()) {
+    for (let i = 0; i < 3; i++) {
+      const rel = `images/${cls}/${i}.png`;
+      const gray = pixels(c, i, 9);
+      writePng(path.join(dir, rel), gray, 9);
+      listing.push({ rel, cls, gray });
+    }
+  }
+  listing.sort((a, b) => (a.rel < b.rel ? -1 : 1));
+  // The same images preprocessed here into JSONL: the folder run must read the processor file to match.
+  const rows = listing.map((l) => {
+    const px = preprocess({ width: 9, height: 9, channels: 1, data: Uint8Array.from(l.gray) }, processor, 3) as PixelValues;
+    const plane = (c: number) => Array.from({ length: 32 }, (_, y) => Array.from(px.data.subarray(c * 1024 + y * 32, c * 1024 + y * 32 + 32)));
+    return JSON.stringify({ pixel_values: [0, 1, 2].map(plane), labels: l.cls });
+  });
+  fs.writeFileSync(path.join(dir, 'pixels.jsonl'), rows.join('\n') + '\n');
+  const run = (out: string, trainData: string) => {
+    const r = runCli(['train', writeConfig(dir, {
+      model: { path: 'vit', num_labels: 3 }, data: { train: trainData },
+      training: { output_dir: out, max_steps: 3, per_device_train_batch_size: 4, learning_rate: 0.001, logging_steps: 1, save_strategy: 'no', seed: 3 },
+    }, `${out}.yaml`)]);
+    assert.equal(r.code, 0, r.stderr);
+    return losses(dir, out);
+  };
+  const folder = run('folder', 'images');
+  assert.equal(folder.length, 3);
+  assert.deepEqual(run('pixels', 'pixels.jsonl'), folder);
+  const saved = readJson(path.join(dir, 'folder', 'preprocessor_config.json'));
+  assert.equal(saved.image_processor_type, 'ViTImageProcessor');
+  assert.deepEqual(saved.size, { height: 32, width: 32 });
 });
