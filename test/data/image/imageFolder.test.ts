@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PNG } from 'pngjs';
+import * as jpeg from 'jpeg-js';
 import { ImageProcessing, PixelValues, preprocess } from '../../../src/trainer/data/image/processor';
 import { FIXTURES, readJson, runCli, tempDir, writeConfig } from '../../helpers';
 
@@ -197,4 +198,20 @@ test('a ViT model folder trains from an image folder preprocessed as its preproc
   const saved = readJson(path.join(dir, 'folder', 'preprocessor_config.json'));
   assert.equal(saved.image_processor_type, 'ViTImageProcessor');
   assert.deepEqual(saved.size, { height: 32, width: 32 });
+});
+
+test('a streamed image folder (decoded again on each access) trains exactly like the loaded one, JPEGs included', () => {
+  const dir = tempDir('imagefolder-stream');
+  imageFolder(dir, 'train');
+  // A colour JPEG among grayscale PNGs: color_mode rgb makes every image three channels.
+  const rgba = Buffer.alloc(SIDE * SIDE * 4);
+  for (let i = 0; i < SIDE * SIDE; i++) rgba.set([200, 40 + i, 90, 255], 4 * i);
+  fs.writeFileSync(path.join(dir, 'train', 'cat', '008.jpg'), jpeg.encode({ width: SIDE, height: SIDE, data: rgba }, 95).data);
+  const data = (streaming: boolean) => ({ train: 'train', streaming, image: { color_mode: 'rgb' } });
+  assert.equal(train(dir, 'loaded', data(false)).code, 0);
+  const r = train(dir, 'streamed', data(true));
+  assert.equal(r.code, 0, r.stderr);
+  const loaded = losses(dir, 'loaded');
+  assert.equal(loaded.length, 14);
+  assert.deepEqual(losses(dir, 'streamed'), loaded);
 });
