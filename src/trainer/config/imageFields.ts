@@ -11,7 +11,7 @@ export const IMAGE_FIELDS: Section = {
   color_mode: { type: t.enumOf('rgb', 'grayscale'), doc: 'Convert every image to RGB or grayscale (default: the channels the model input declares, else those of the first image).' },
   do_resize: { type: t.boolean, doc: 'Resize images (default: true with a preprocessor_config.json, else whether size is set).' },
   size: { type: t.union(t.integer(1), t.object), doc: 'Resize target: {height, width}, {shortest_edge} (aspect ratio kept) or one number for a square (default: preprocessor_config.json\'s, else 224 × 224 when resizing).' },
-  resample: { type: t.union(t.integer(1), t.enumOf('lanczos', 'bilinear', 'bicubic', 'box', 'hamming')), doc: 'Pillow\'s resampling filter, by name or PIL code (2 bilinear, 3 bicubic…), as Pillow computes it for 8-bit images (default 2, bilinear).' },
+  resample: { type: t.union(t.integer(0), t.enumOf('lanczos', 'bilinear', 'bicubic', 'box', 'hamming')), doc: 'Pillow\'s resampling filter, by name or PIL code (2 bilinear, 3 bicubic…), as Pillow computes it for 8-bit images (default 2, bilinear).' },
   crop_pct: { type: t.number(0.01, 1), doc: 'ConvNext: with size {shortest_edge} below 384, resize the shortest edge to shortest_edge / crop_pct, then center-crop a square.' },
   do_center_crop: { type: t.boolean, doc: 'Center-crop to crop_size after resizing (default: whether crop_size is set).' },
   crop_size: { type: t.union(t.integer(1), t.object), doc: 'Center-crop size: {height, width} or one number for a square.' },
