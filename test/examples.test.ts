@@ -31,6 +31,11 @@ for (const [name, floor] of CASES) {
   });
 }
 
+test('the digits-folder example trains from PNG files in class folders with one command and reaches accuracy ≥ 0.95', { timeout: 600_000 }, () => {
+  const { best } = runExample('digits-folder');
+  assert.ok(best >= 0.95, `best eval accuracy ${best}`);
+});
+
 test('the ner example tags entities with entity F1 ≥ 0.9', { timeout: 600_000 }, () => {
   const { best } = runExample('ner');
   assert.ok(best >= 0.9, `best eval f1 ${best}`);

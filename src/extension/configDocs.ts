@@ -6,8 +6,9 @@ import { isMap, isScalar, parseDocument } from 'yaml';
 import { DATA_FIELDS, MODEL_FIELDS, TOP_FIELDS } from '../trainer/config/config';
 import { Field, Section, describeType } from '../trainer/config/fields';
 import { TRAINING_FIELDS } from '../trainer/config/trainingArguments';
+import { IMAGE_FIELDS } from '../trainer/config/imageFields';
 
-const SECTIONS: Record<string, Section> = { model: MODEL_FIELDS, data: DATA_FIELDS, training: TRAINING_FIELDS };
+const SECTIONS: Record<string, Section> = { model: MODEL_FIELDS, data: DATA_FIELDS, training: TRAINING_FIELDS, 'data.image': IMAGE_FIELDS };
 
 export interface KeyAt {
   path: string[];
@@ -39,10 +40,12 @@ export function keyAt(text: string, offset: number): KeyAt | undefined {
 
 /** The field a key path names (aliases included), with its current name. */
 export function fieldAt(path: readonly string[]): { name: string; field: Field; section: string } | undefined {
-  const [first, second] = path;
-  if (path.length === 1) return TOP_FIELDS[first] ? { name: first, field: TOP_FIELDS[first], section: '' } : undefined;
+  if (path.length === 1) return TOP_FIELDS[path[0]] ? { name: path[0], field: TOP_FIELDS[path[0]], section: '' } : undefined;
+  // A nested section (data.image) is named by its path.
+  const first = path.slice(0, -1).join('.');
+  const second = path[path.length - 1];
   const section = SECTIONS[first];
-  if (path.length !== 2 || !section) return undefined;
+  if (!section) return undefined;
   if (section[second]) return { name: second, field: section[second], section: first };
   for (const [name, f] of Object.entries(section)) if (f.aliases?.includes(second)) return { name, field: f, section: first };
   return undefined;

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import { TrainerConfig } from './config/config';
 import * as path from 'node:path';
-import { Dataset, buildDataset, checkContiguousLabels, labelNamesIn } from './data/dataset';
+import { Dataset, buildDataset, checkContiguousLabels, labelNamesIn, sampleShape } from './data/dataset';
 import { DataRecord } from './data/readers';
 import { RecordSource, openSource } from './data/source';
 import { DataError } from './errors';
@@ -14,6 +14,8 @@ import { encodeRecord } from './data/text';
 import { MaskingSpec } from './data/maskedLm';
 import { packedSource } from './data/taskText';
 import { TextSetup, needsTokenizing, setupText } from './textSetup';
+import { ImageSetup, holdsImages, imageInputOf, setupImages } from './imageSetup';
+import { ImageFolderSource } from './data/image/folder';
 import type { TextTokenizer } from './text';
 import { TrainerCallback } from './loop/callbacks';
 import { listCheckpoints } from './loop/checkpoints';
@@ -37,6 +39,8 @@ import { outputDirProblem } from './io/outputDir';
 import type { JobKind, PreparationPhase } from '../protocol';
 
 export type { JobKind };
+
+type ImageShape = NonNullable<Model['graph']['inputs'][number]['shape']>;
 
 export interface Job {
   /** Label names by id, when the labels have names. */
@@ -74,7 +78,12 @@ async function records(config: TrainerConfig, split: Split): Promise<RecordSourc
   const { file, key } = fileOf(config, split);
   if (!file) return undefined;
   if (!fs.existsSync(file)) throw config.doc.error(['data', key], `file not found: ${file}`);
-  if (fs.statSync(file).isDirectory()) throw config.doc.error(['data', key], `${file} is a folder; expected a data file (.jsonl, .json, .csv or .parquet)`);
+  // A folder is images in the imagefolder layout.
+  if (fs.statSync(file).isDirectory()) {
+    const images = ImageFolderSource.open(file, config.data.image.column);
+    if (!images) throw config.doc.error(['data', key], `${file} is a folder without PNG or JPEG images; expected a data file (.jsonl, .json, .csv or .parquet) or an image folder (one subfolder of images per class)`);
+    return images;
+  }
   return openSource(file, config.data.streaming);
 }
 
@@ -95,8 +104,7 @@ function acquireModel(config: TrainerConfig, sample: { file: string; record: Dat
   const column = m.input_name ?? defaultInputName(m.builtin!);
   if (!sample) throw config.doc.error(['model', 'builtin'], 'a built-in model takes its input shape from the data, but this command reads no data file');
   const value = sample.record.values[column];
-  const shape: number[] = [];
-  for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
+  const shape = sampleShape(value);
   if (value === undefined || shape.length === 0) {
     throw new DataError(sample.file, sample.record.line, `the built-in ${m.builtin} reads column "${column}" (an array per sample), which is ${value === undefined ? 'missing' : 'not an array'}`);
   }
@@ -212,7 +220,27 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     text = setupText(config, { train: raw.train?.scan(), file: sample.file, first: sample.record }, modelDir);
   };
   if (config.model.builtin === 'bert') tokenize();
-  const model = acquireModel(config, sample, text && { size: text.spec.tokenizer.vocabSize, padTokenId: text.spec.tokenizer.padTokenId });
+  // Images: decoded and preprocessed into the model input (a built-in model's shape comes from them).
+  let images: ImageSetup | undefined;
+  const isImages = (source: RecordSource, input: string) => source instanceof ImageFolderSource || holdsImages(config, source.count ? source.read(0) : undefined, input);
+  const setUpImages = (input: string | undefined, shape?: ImageShape) => {
+    if (!sample || !firstSplit) return;
+    const source = raw[firstSplit]!;
+    if (!input) {
+      if (source instanceof ImageFolderSource) throw doc.error(['data', fileOf(config, firstSplit).key], 'is a folder of images, but the model has no pixel_values input (or single float input); set data.image.input');
+      return;
+    }
+    if (isImages(source, input)) images = setupImages(config, { input, shape, first: { source, record: sample.record } });
+  };
+  const builtin = config.model.builtin;
+  if (builtin && builtin !== 'bert') setUpImages(config.model.input_name ?? defaultInputName(builtin));
+  const shaped = images && sample && { ...sample, record: images.transform(raw[firstSplit!]!)(sample.record) };
+  const model = acquireModel(config, shaped ?? sample, text && { size: text.spec.tokenizer.vocabSize, padTokenId: text.spec.tokenizer.padTokenId });
+  if (!builtin) {
+    const inputs = model.graph.inputs.filter((i) => !model.graph.initializers.has(i.name));
+    const input = imageInputOf(config, inputs);
+    setUpImages(input, inputs.find((i) => i.name === input)?.shape);
+  }
   if (!config.model.builtin) tokenize(model.graph.inputs.map((i) => i.name));
   const lora = config.model.lora && applyLora(config, model);
   const prepared = prepareModel(lora?.model ?? model, {
@@ -240,6 +268,11 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     let source = raw[split];
     if (!source) return undefined;
     const file = source.file;
+    if (images && isImages(source, images.input)) {
+      const sized = images.sized(source);
+      const data = buildDataset(sized, prepared.inputs, spec, requireLabels, undefined, images.transform(source));
+      return split === 'train' ? images.augmented(data, sized) : data;
+    }
     const encode = text && ((r: DataRecord) => encodeRecord(file, r, text!.spec));
     if (encode && config.data.packing && task === 'text-generation' && split !== 'test') {
       source = packedSource(source, encode, text!.spec.maxLength);
@@ -257,7 +290,7 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   // A model folder's config and tokenizer files travel into every checkpoint and exported model;
   // the tokenizer actually used for the data wins.
   const companions = readCompanions(config.model.folder);
-  const files = { ...companions.files, ...text?.files };
+  const files = { ...companions.files, ...text?.files, ...images?.files };
   // GPT-2's token embedding has no padding_idx (and its pad token is often the real EOS token).
   const table = task !== 'text-generation' && inputEmbeddingTable(prepared.graph, new Set(prepared.params.map((p) => p.name)));
   const padId = table && train ? paddingTokenId(train, text?.padding.values.get('input_ids')) : undefined;

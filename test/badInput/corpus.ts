@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DATA_FIELDS, MODEL_FIELDS, TOP_FIELDS } from '../../src/trainer/config/config';
+import { IMAGE_FIELDS } from '../../src/trainer/config/imageFields';
 import { FieldType, Section } from '../../src/trainer/config/fields';
 import { TRAINING_FIELDS } from '../../src/trainer/config/trainingArguments';
 
@@ -62,7 +63,8 @@ function wrongValue(ft: FieldType): unknown {
 function section(name: string, fields: Section, typoEvery: number): BadInput[] {
   const out: BadInput[] = [];
   Object.entries(fields).forEach(([key, field], i) => {
-    const at = (c: Config) => (name === '' ? c : ((c[name] ??= {}) as Record<string, unknown>)) as Record<string, unknown>;
+    // A nested section (data.image) is reached key by key.
+    const at = (c: Config) => (name === '' ? c : name.split('.').reduce((o: Record<string, unknown>, k) => (o[k] ??= {}) as Record<string, unknown>, c)) as Record<string, unknown>;
     const full = name ? `${name}.${key}` : key;
     out.push({
       name: `${full} with a value of the wrong type`,
@@ -70,7 +72,7 @@ function section(name: string, fields: Section, typoEvery: number): BadInput[] {
         at(c)[key] = wrongValue(field.type);
       },
       names: 'trainer.yaml',
-      says: new RegExp(`trainer\\.yaml:\\d+: ${full.replace('.', '\\.')}: expected`),
+      says: new RegExp(`trainer\\.yaml:\\d+: ${full.replaceAll('.', '\\.')}: expected`),
     });
     if (i % typoEvery === 0 && key.length > 3) {
       out.push({
@@ -91,6 +93,7 @@ const configFields: BadInput[] = [
   ...section('training', TRAINING_FIELDS, 3),
   ...section('model', Object.fromEntries(Object.entries(MODEL_FIELDS).filter(([k]) => k !== 'builtin')), 3),
   ...section('data', DATA_FIELDS, 2),
+  ...section('data.image', IMAGE_FIELDS, 3),
   ...section('', Object.fromEntries(Object.entries(TOP_FIELDS).filter(([k]) => !['model'].includes(k))), 1),
 ];
 
@@ -171,6 +174,11 @@ const dataFiles: BadInput[] = [
   { name: 'an empty data file', spoil: (d) => fs.writeFileSync(path.join(d, 'train.jsonl'), ''), names: 'train.jsonl' },
   { name: 'a binary data file', spoil: (d) => fs.writeFileSync(path.join(d, 'train.jsonl'), Buffer.from(Array.from({ length: 512 }, (_, i) => (i * 53) % 256))), names: 'train.jsonl' },
   { name: 'a CSV row with too many fields', spoil: (d, c) => { fs.writeFileSync(path.join(d, 'train.csv'), 'features,labels\n"[1,2]",1,9\n'); c.data.train = 'train.csv'; }, names: 'train.csv' },
+  { name: 'an image folder with a corrupt PNG', spoil: (d, c) => {
+    fs.mkdirSync(path.join(d, 'images', 'cat'), { recursive: true });
+    fs.writeFileSync(path.join(d, 'images', 'cat', 'broken.png'), Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0]));
+    c.data.train = 'images';
+  }, names: 'broken.png', says: /not a valid image/ },
   { name: 'a JSON data file that is an object of scalars', spoil: (d, c) => { fs.writeFileSync(path.join(d, 'train.json'), '{"a": 1}'); c.data.train = 'train.json'; }, names: 'train.json' },
 ];
 

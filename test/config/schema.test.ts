@@ -23,7 +23,7 @@ test('the schema lists every TrainingArguments field with its default and docume
   assert.ok(training.properties.evaluation_strategy, 'the old name is listed too');
 });
 
-for (const example of ['digits', 'sentiment', 'paraphrase', 'ner', 'story', 'cloze', 'qa']) {
+for (const example of ['digits', 'digits-folder', 'sentiment', 'paraphrase', 'ner', 'story', 'cloze', 'qa']) {
   test(`the ${example} example's config validates against the schema`, () => {
     const config = parse(fs.readFileSync(path.join(ROOT, 'examples', example, 'trainer.yaml'), 'utf8'));
     assert.ok(validate(config), JSON.stringify(validate.errors));

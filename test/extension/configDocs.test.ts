@@ -32,6 +32,7 @@ test('old names hover with the current name', () => {
 test('model, data and top-level keys have docs; unknown keys have none', () => {
   assert.match(hoverMarkdown(['model', 'builtin'])!, /built-in architecture/);
   assert.match(hoverMarkdown(['data', 'train'])!, /Training data/);
+  assert.match(hoverMarkdown(['data', 'image', 'image_mean'])!, /\*\*data\.image\.image_mean\*\*[\s\S]*Per-channel means/);
   assert.match(hoverMarkdown(['device'])!, /Execution provider/);
   assert.equal(hoverMarkdown(['training', 'learning_rat']), undefined);
   assert.equal(hoverMarkdown(['model', 'hidden_sizes', '0']), undefined);

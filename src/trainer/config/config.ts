@@ -6,6 +6,7 @@ import { ConfigDocument } from './document';
 import { Section, sectionSchema, t, validateSection } from './fields';
 import { TRAINING_FIELDS, TrainingArguments, parseTrainingArguments } from './trainingArguments';
 import { resolveModelSource } from './modelSource';
+import { IMAGE_FIELDS, ImageConfig, parseImageConfig } from './imageFields';
 import type { HubReference } from '../hub/reference';
 
 import type { ProblemType } from '../programs/lossHeads';
@@ -58,15 +59,16 @@ export const LORA_FIELDS: Section = {
 };
 
 export const DATA_FIELDS: Section = {
-  train: { type: t.string, doc: 'Training data: .jsonl, .json, .csv or .parquet. Columns named like the model\'s inputs feed them; `labels` (or `label`) is the target.' },
-  eval: { type: t.string, doc: 'Evaluation data, same format.' },
+  train: { type: t.string, doc: 'Training data: .jsonl, .json, .csv or .parquet, or a folder of images in the imagefolder layout (one subfolder per class). Columns named like the model\'s inputs feed them; `labels` (or `label`) is the target.' },
+  eval: { type: t.string, doc: 'Evaluation data, same format (or an image folder).' },
   test: { type: t.string, doc: 'Data for predict, same format (labels optional).' },
   text_columns: { type: t.array(t.string), doc: 'Text columns to tokenize: one, or two for sentence pairs (default: sentence1 + sentence2, text, sentence, review or content).' },
   max_length: { type: t.integer(1), doc: 'Truncate tokenized text to this many tokens, special tokens included (default: max_position_embeddings, or 512).' },
   padding: { type: t.enumOf('longest', 'max_length'), default: 'longest', doc: 'Pad token ids to the longest sequence of each batch, or always to max_length.' },
   packing: { type: t.boolean, default: false, doc: 'text-generation on text: concatenate the tokenized texts and cut them into max_length blocks (run_clm\'s group_texts; the remainder is dropped).' },
   mlm_probability: { type: t.number(0, 1), default: 0.15, doc: 'fill-mask on raw text: the share of tokens the collator masks (80% [MASK], 10% a random token, 10% kept), drawn anew each epoch from the seed.' },
-  streaming: { type: t.union(t.enumOf('auto'), t.boolean), default: 'auto', doc: 'Read records from disk on demand instead of loading the file (auto: for files over 256 MB). JSONL and CSV are indexed in place; Parquet is copied to a temporary JSONL file first; a .json document cannot stream.' },
+  streaming: { type: t.union(t.enumOf('auto'), t.boolean), default: 'auto', doc: 'Read records from disk on demand instead of loading the file (auto: for files over 256 MB, and images whose decoded pixels would take over 256 MB). JSONL and CSV are indexed in place; Parquet is copied to a temporary JSONL file first; a .json document cannot stream.' },
+  image: { type: t.object, doc: 'Image data (an imagefolder folder, or a column of image paths): preprocessing with preprocessor_config.json\'s keys, overriding the model folder\'s file, and training augmentation.' },
 };
 
 export const TOP_FIELDS: Section = {
@@ -138,6 +140,7 @@ export interface DataConfig {
   packing: boolean;
   mlm_probability: number;
   streaming: 'auto' | boolean;
+  image: ImageConfig;
 }
 
 export interface TrainerConfig {
@@ -167,6 +170,7 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const top = validateSection(doc, [], doc.data, TOP_FIELDS);
   const model = validateSection(doc, ['model'], top.model, MODEL_FIELDS) as unknown as ModelConfig;
   const data = validateSection(doc, ['data'], top.data, DATA_FIELDS) as unknown as DataConfig;
+  data.image = parseImageConfig(doc, data.image);
   const training = parseTrainingArguments(doc, top.training);
   const resolve = (p: string) => path.resolve(doc.dir, p);
   const sources = (['path', 'hub', 'builtin'] as const).filter((k) => model[k] !== undefined);
@@ -267,6 +271,13 @@ function modelSchema(): Record<string, unknown> {
   return schema;
 }
 
+/** The data section's schema, with data.image's own keys. */
+function dataSchema(): Record<string, unknown> {
+  const schema = sectionSchema(DATA_FIELDS, TOP_FIELDS.data.doc);
+  (schema.properties as Record<string, unknown>).image = sectionSchema(IMAGE_FIELDS, DATA_FIELDS.image.doc);
+  return schema;
+}
+
 /** JSON Schema of the whole config file, for editors. */
 export function configSchema(): Record<string, unknown> {
   return {
@@ -277,7 +288,7 @@ export function configSchema(): Record<string, unknown> {
     required: ['model'],
     properties: {
       model: modelSchema(),
-      data: sectionSchema(DATA_FIELDS, TOP_FIELDS.data.doc),
+      data: dataSchema(),
       training: sectionSchema(TRAINING_FIELDS, TOP_FIELDS.training.doc),
       device: { enum: ['auto', 'cpu', 'cuda'], default: 'auto', description: TOP_FIELDS.device.doc },
       metrics: { type: 'array', items: { enum: ALL_METRICS }, description: TOP_FIELDS.metrics.doc },

@@ -14,6 +14,7 @@ import type { Task } from '../programs/tasks';
 import { taskTargetOf } from './targets';
 import { MaskingSpec, maskExample } from './maskedLm';
 import type { QaText } from './squad';
+import { PixelValues } from './image/processor';
 
 export type { ProblemType };
 
@@ -85,11 +86,29 @@ export interface Dataset {
   classIds?: Int32Array;
   /** Fill-mask on raw text: the collator's masking, applied as batches are drawn. */
   masking?: MaskingSpec;
+  /** Training images: the augmentation of example `index` in epoch `pass`, applied as batches are drawn. */
+  augment?: (e: Example, index: number, pass: number) => Example;
 }
 
-/** Examples `indices` of a data set as a batch sees them (masked for fill-mask on raw text, per pass). */
+/**
+ * Examples `indices` of a data set as a batch sees them: masked for fill-mask on raw text, and
+ * augmented for training images, per pass (the epoch; −1 for evaluation, which is never augmented).
+ */
 export function batchExamples(data: Dataset, indices: readonly number[], pass: number): Example[] {
-  return indices.map((i) => (data.masking ? maskExample(data.example(i), data.masking, pass) : data.example(i)));
+  return indices.map((i) => {
+    let e = data.example(i);
+    if (data.masking) e = maskExample(e, data.masking, pass);
+    if (data.augment && pass >= 0) e = data.augment(e, i, pass);
+    return e;
+  });
+}
+
+/** The per-sample shape of a column's value: a nested array's, or preprocessed pixels'. */
+export function sampleShape(value: unknown): number[] {
+  if (value instanceof PixelValues) return [...value.dims];
+  const shape: number[] = [];
+  for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
+  return shape;
 }
 
 function show(dims: readonly Dim[]): string {
@@ -165,7 +184,9 @@ function converter(file: string, inputs: readonly ValueInfo[], labels: LabelSpec
         const cols = Object.keys(r.values).join(', ');
         throw new DataError(file, r.line, `no column "${input.name}" for the model input "${input.name}" ${show(input.shape ?? [])} (columns here: ${cols})`);
       }
-      const flat = flatten(r.values[input.name]);
+      // Preprocessed images arrive as float32 pixels already.
+      const value = r.values[input.name];
+      const flat: { dims: number[]; values: ArrayLike<number> } | string = value instanceof PixelValues ? { dims: [...value.dims], values: value.data } : flatten(value);
       if (typeof flat === 'string') throw new DataError(file, r.line, `column "${input.name}" ${flat}`);
       const expected = input.shape?.slice(1);
       let dims = flat.dims;
