@@ -29,7 +29,7 @@ await Promise.all([
   // The webview runs in the browser: one script (chart.js and VS Code Elements inside) and one
   // stylesheet, the only files its Content-Security-Policy lets it load.
   esbuild.build({
-    entryPoints: { main: 'webview/main.ts' },
+    entryPoints: { main: 'webview/main.ts', try: 'webview/try/main.ts' },
     outdir: 'dist/webview',
     bundle: true,
     platform: 'browser',

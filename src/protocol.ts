@@ -12,7 +12,7 @@
 export const PROTOCOL_VERSION = 2;
 
 /** What a trainer process does: the CLI's commands that the extension starts. */
-export const JOB_KINDS = ['train', 'evaluate', 'predict', 'export'] as const;
+export const JOB_KINDS = ['train', 'evaluate', 'predict', 'export', 'try'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 /** Preparation phases (shown as a progress notification) and the phases of the work itself. */
@@ -37,6 +37,35 @@ export interface Failure {
   line?: number;
 }
 
+/**
+ * One input to try a model on (`onnx-trainer try`, the editor's Try view): text (a second text
+ * for pairs), a question with its context, an image file, or a data record as JSON.
+ */
+export interface TryInput {
+  text?: string;
+  textPair?: string;
+  question?: string;
+  context?: string;
+  image?: string;
+  /** A data record as the config's data files hold it (features of a tabular model). */
+  record?: string;
+}
+
+/** The model's answer to a TryInput, in the natural form of its task. */
+export type TryAnswer =
+  /** Classification: every label with its probability (softmax; sigmoid when multi-label), best first. */
+  | { kind: 'labels'; multiLabel: boolean; labels: { label: string; score: number; predicted: boolean }[] }
+  /** Regression: the predicted value(s). */
+  | { kind: 'values'; values: number[] }
+  /** Token classification: a tag per word. */
+  | { kind: 'tags'; words: string[]; tags: string[] }
+  /** Question answering: the answer span, and where it starts in the context (-1 when not found). */
+  | { kind: 'span'; answer: string; context: string; start: number }
+  /** Fill-mask: the top candidates of each masked position. */
+  | { kind: 'fills'; fills: { position: number; candidates: { token: string; score: number }[] }[] }
+  /** Causal LM: the prompt's continuation. */
+  | { kind: 'generation'; prompt: string; text: string };
+
 /** The first message the extension sends: what to run. */
 export interface StartRequest {
   type: 'start';
@@ -52,10 +81,12 @@ export interface StartRequest {
   output?: string;
   /** export: only the LoRA adapter files. */
   adapterOnly?: boolean;
+  /** try: the input to answer (the answer is written as JSON to `output`). */
+  input?: TryInput;
 }
 
 /** What a job needs besides its kind and config (the CLI's options). */
-export type JobOptions = Pick<StartRequest, 'resume' | 'checkpoint' | 'output' | 'adapterOnly'>;
+export type JobOptions = Pick<StartRequest, 'resume' | 'checkpoint' | 'output' | 'adapterOnly' | 'input'>;
 
 export type ControlMessage =
   | StartRequest
@@ -109,6 +140,15 @@ function isFailure(m: Fields): boolean {
   return isOneOf(FAILURE_CODES, m.code) && isStr(m.message) && optional(m.file, isStr) && optional(m.key, isStr) && optional(m.line, isNum);
 }
 
+const TRY_FIELDS = ['text', 'textPair', 'question', 'context', 'image', 'record'] as const;
+const TRY_FLAGS: Record<(typeof TRY_FIELDS)[number], string> = { text: '--text', textPair: '--text-pair', question: '--question', context: '--context', image: '--image', record: '--record' };
+
+function isTryInput(v: unknown): boolean {
+  if (!v || typeof v !== 'object' || Array.isArray(v)) return false;
+  const m = v as Fields;
+  return Object.keys(m).every((k) => (TRY_FIELDS as readonly string[]).includes(k)) && TRY_FIELDS.every((k) => optional(m[k], isStr));
+}
+
 /** `value` if it is a TrainerMessage with every field of its kind, else undefined. */
 export function parseTrainerMessage(value: unknown): TrainerMessage | undefined {
   if (!value || typeof value !== 'object' || Array.isArray(value)) return undefined;
@@ -145,7 +185,7 @@ export function parseControlMessage(value: unknown): ControlMessage | undefined 
   switch (type) {
     case 'start':
       return isNum(m.version) && isOneOf(JOB_KINDS, m.command) && isStr(m.config) && optional(m.resume, (v) => v === true || isStr(v)) &&
-        optional(m.checkpoint, isStr) && optional(m.output, isStr) && optional(m.adapterOnly, (v) => typeof v === 'boolean')
+        optional(m.checkpoint, isStr) && optional(m.output, isStr) && optional(m.adapterOnly, (v) => typeof v === 'boolean') && optional(m.input, isTryInput)
         ? (m as unknown as StartRequest) : undefined;
     case 'stop':
       return typeof m.save === 'boolean' ? { type: 'stop', save: m.save } : undefined;
@@ -165,5 +205,9 @@ export function startArgv(request: StartRequest): string[] {
   if (request.checkpoint !== undefined) args.push('--checkpoint', request.checkpoint);
   if (request.output !== undefined) args.push('--output', request.output);
   if (request.adapterOnly) args.push('--adapter-only');
+  for (const k of TRY_FIELDS) {
+    const v = request.input?.[k];
+    if (v !== undefined) args.push(TRY_FLAGS[k], v);
+  }
   return args;
 }

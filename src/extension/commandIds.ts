@@ -9,6 +9,7 @@ export const COMMAND_IDS = [
   'trainer.evaluateCheckpoint',
   'trainer.predictWithCheckpoint',
   'trainer.exportModel',
+  'trainer.tryModel',
   'trainer.openMetrics',
   'trainer.newConfig',
   'trainer.createExample',

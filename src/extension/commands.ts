@@ -109,6 +109,23 @@ const exportModel: CommandFactory = (ctx) => async (arg) => {
   if (pick) await vscode.commands.executeCommand('revealInExplorer', vscode.Uri.file(model));
 };
 
+const tryModel: CommandFactory = (ctx) => async (arg) => {
+  if (!vscode.workspace.isTrusted) {
+    void vscode.window.showWarningMessage('Trainer: trying a model runs the config (which may load JavaScript modules); trust the workspace first.');
+    return;
+  }
+  // A run's row: its final model, once written; a checkpoint's row or the palette: a checkpoint.
+  const run = isCheckpointNode(arg) ? undefined : runFromArg(ctx.registry, arg);
+  if (run && fs.existsSync(path.join(run.outputDir, 'model.safetensors'))) {
+    ctx.openTry({ label: run.label, config: configOf(run), modelDir: run.outputDir, name: 'final model' });
+    return;
+  }
+  const picked = await pickCheckpoint(ctx.registry, run ? run.id : arg, { title: 'Try Model' });
+  if (!picked) return;
+  const { checkpoint } = picked;
+  ctx.openTry({ label: picked.run.label, config: configOf(picked.run), checkpoint: checkpoint.path, modelDir: checkpoint.path, name: checkpoint.name });
+};
+
 const openMetrics: CommandFactory = (ctx) => async (arg) => {
   await ctx.registry.ready;
   const run = runFromArg(ctx.registry, arg);
@@ -204,6 +221,7 @@ export const COMMANDS: Record<CommandId, CommandFactory> = {
   'trainer.evaluateCheckpoint': evaluateCheckpoint,
   'trainer.predictWithCheckpoint': predictWithCheckpoint,
   'trainer.exportModel': exportModel,
+  'trainer.tryModel': tryModel,
   'trainer.openMetrics': openMetrics,
   'trainer.newConfig': newConfig,
   'trainer.createExample': createExample,

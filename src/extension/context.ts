@@ -14,6 +14,7 @@ import { MetricsPanels } from './metricsPanel';
 import { RunRegistry } from './registry';
 import { RunController } from './runController';
 import { TrainingStatusBar } from './statusBar';
+import { TryPanel, TryTarget } from './tryPanel';
 
 export class Ctx implements vscode.Disposable {
   private readonly store = new DisposableStore();
@@ -21,9 +22,12 @@ export class Ctx implements vscode.Disposable {
   readonly controller: RunController;
   readonly panels: MetricsPanels;
   readonly tree: CheckpointTree;
+  /** dist/trainerProcess.js: what every trainer process runs. */
+  readonly script: string;
 
   constructor(readonly extension: vscode.ExtensionContext) {
     const script = path.join(extension.extensionPath, 'dist', 'trainerProcess.js');
+    this.script = script;
     this.registry = this.store.add(new RunRegistry());
     this.controller = this.store.add(new RunController(this.registry, script));
     this.panels = this.store.add(new MetricsPanels(extension.extensionUri, this.registry));
@@ -38,6 +42,11 @@ export class Ctx implements vscode.Disposable {
       if (active.command === 'train' && open) this.panels.open(active.run.id, true);
     }));
     for (const id of COMMAND_IDS) this.store.add(vscode.commands.registerCommand(id, COMMANDS[id](this)));
+  }
+
+  /** Opens a Try view on a model; closed with the extension at the latest. */
+  openTry(target: TryTarget): TryPanel {
+    return this.store.add(TryPanel.open(target, this.script, this.extension.extensionUri));
   }
 
   dispose(): void {

@@ -4,6 +4,7 @@
 // SIGTERM (checkpoint saved, no final model).
 
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { UnsupportedOpError } from './autodiff/backward';
@@ -32,6 +33,9 @@ import { taskPredictionRecords } from './loop/taskPredictions';
 import { generateText } from './loop/generation';
 import { lastCheckpoint } from './loop/checkpoints';
 import { failureLine, printable } from './failures';
+import { tryAnswer, tryRecord } from './tryModel';
+import { writeFileDurably } from './io/durable';
+import type { TryInput } from '../protocol';
 
 const USAGE = `usage: onnx-trainer <command> [options]
 
@@ -40,6 +44,9 @@ commands:
   evaluate CONFIG [--checkpoint DIR]     evaluate the final model or a checkpoint on data.eval
   predict CONFIG [--checkpoint DIR] [--output FILE]
                                          write predictions for data.test as JSONL
+  try CONFIG [--checkpoint DIR] (--text T [--text-pair T] | --question Q --context C
+      | --image FILE | --record JSON) [--output FILE]
+                                         the model's answer to one input, as JSON
   export CONFIG --checkpoint DIR --output DIR [--adapter-only]
                                          write a checkpoint's inference-ready model.onnx (LoRA:
                                          adapters merged; --adapter-only: peft's adapter files)
@@ -172,7 +179,14 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
 
 async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = await readConfig(configFile, io, hooks);
-  const weights = checkpointOrFinal(config, checkpoint);
+  const file = path.resolve(output ?? path.join(config.training.output_dir, 'predictions.jsonl'));
+  const { count, metrics } = await predictToFile(config, checkpointOrFinal(config, checkpoint), file, hooks);
+  io.out(`wrote ${count} predictions to ${file}\n`);
+  if (Object.keys(metrics).length) io.out(JSON.stringify(metrics, null, 2) + '\n');
+}
+
+/** Runs `predict` on data.test (or data.eval) with the weights in `weights`; writes the records to `file`. */
+async function predictToFile(config: TrainerConfig, weights: string, file: string, hooks: Hooks): Promise<{ count: number; metrics: Record<string, number>; labelNames?: string[] }> {
   const job = await prepareJob(config, 'predict', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
   const result = await job.trainer.predict(job.test!);
@@ -183,11 +197,36 @@ async function predict(configFile: string, checkpoint: string | undefined, outpu
     ? await generateText(job.prepared, job.trainer.training, job.test!, config.generation, { ids: special, eosId: tokenizer?.specialTokenIds.eos, seed: config.training.seed }, { device: config.device })
     : undefined;
   await job.trainer.release();
-  const file = path.resolve(output ?? path.join(config.training.output_dir, 'predictions.jsonl'));
   if (task === 'text-classification') writePredictions(file, job.test!, result.predictions, config.model.problem_type, job.labelNames);
   else writeJsonl(file, taskPredictionRecords(task, job.test!, result.predictions, { decode: tokenizer && ((ids) => tokenizer.decode(ids)), names: job.labelNames }, generated));
-  io.out(`wrote ${result.predictions.n} predictions to ${file}\n`);
-  if (Object.keys(result.metrics).length) io.out(JSON.stringify(result.metrics, null, 2) + '\n');
+  return { count: result.predictions.n, metrics: result.metrics, labelNames: job.labelNames };
+}
+
+/**
+ * `try`: one input through the predict path (a one-record data file in a temporary folder) and
+ * its answer as JSON, printed or written to `output`.
+ */
+async function tryModel(configFile: string, checkpoint: string | undefined, input: TryInput, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
+  const config = await readConfig(configFile, io, hooks);
+  const weights = checkpointOrFinal(config, checkpoint);
+  const record = tryRecord(config, input);
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-trainer-try-'));
+  try {
+    const data = path.join(tmp, 'input.jsonl');
+    fs.writeFileSync(data, JSON.stringify(record) + '\n');
+    const predictions = path.join(tmp, 'predictions.jsonl');
+    const { labelNames } = await predictToFile({ ...config, data: { ...config.data, test: data } }, weights, predictions, hooks).catch((e: unknown) => {
+      // A refusal of the one-record file is a refusal of the input: say so, not the temporary path.
+      if (e instanceof UserError && e.message.startsWith(data)) throw new UserError(`the input${e.message.slice(data.length).replace(/^:1:/, ':')}`);
+      throw e;
+    });
+    const answer = tryAnswer(config, input, JSON.parse(fs.readFileSync(predictions, 'utf8').split('\n')[0]), labelNames);
+    const text = JSON.stringify(answer, null, 2) + '\n';
+    if (output) writeFileDurably(path.resolve(output), text);
+    else io.out(text);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
 }
 
 /** peft's print_trainable_parameters line: the trained values against all the model's parameters. */
@@ -233,6 +272,12 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
         checkpoint: { type: 'string' },
         output: { type: 'string' },
         'adapter-only': { type: 'boolean' },
+        text: { type: 'string' },
+        'text-pair': { type: 'string' },
+        question: { type: 'string' },
+        context: { type: 'string' },
+        image: { type: 'string' },
+        record: { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     });
@@ -256,6 +301,11 @@ export async function main(argv: string[], io: Io, hooks: Hooks = {}): Promise<n
       case 'predict':
         await predict(need('a config file'), values.checkpoint, values.output, io, hooks);
         return 0;
+      case 'try': {
+        const input: TryInput = { text: values.text, textPair: values['text-pair'], question: values.question, context: values.context, image: values.image && path.resolve(values.image), record: values.record };
+        await tryModel(need('a config file'), values.checkpoint, input, values.output, io, hooks);
+        return 0;
+      }
       case 'export':
         await exportCheckpoint(need('a config file'), values.checkpoint, values.output, !!values['adapter-only'], io, hooks);
         return 0;

@@ -54,7 +54,7 @@ test('a training run sends started, phase, progress, log, checkpoint and finishe
   assert.equal(messages.at(-1)?.type, 'finished');
 });
 
-test('evaluate, predict and export take their options from the start request', async () => {
+test('evaluate, predict, export and try take their options from the start request', async () => {
   const file = config('jobs.yaml', '  max_steps: 4\n  save_steps: 4\n');
   assert.deepEqual((await run('train', file)).outcome, { kind: 'finished' });
   const checkpoint = path.join(dir, 'out-jobs', 'checkpoint-4');
@@ -67,7 +67,10 @@ test('evaluate, predict and export take their options from the start request', a
   const exported = path.join(dir, 'exported');
   assert.deepEqual((await run('export', file, { checkpoint, output: exported })).outcome, { kind: 'finished' });
   assert.ok(fs.existsSync(path.join(exported, 'model.onnx')));
-  assert.deepEqual([...JOB_KINDS], ['train', 'evaluate', 'predict', 'export'], 'every job kind was started above');
+  const answer = path.join(dir, 'answer.json');
+  assert.deepEqual((await run('try', file, { checkpoint, output: answer, input: { record: '{"features": [0.5, -0.3]}' } })).outcome, { kind: 'finished' });
+  assert.equal(JSON.parse(fs.readFileSync(answer, 'utf8')).kind, 'labels');
+  assert.deepEqual([...JOB_KINDS], ['train', 'evaluate', 'predict', 'export', 'try'], 'every job kind was started above');
 });
 
 test('a bad config key is a structured error: code, exit code 2, the file, the key and the line', async () => {
