@@ -33,6 +33,7 @@ writeFileSync(join(stage, 'README.md'), readme);
 for (const f of ['extension.js', 'trainerProcess.js', 'cli.js']) copy(`dist/${f}`);
 copy('dist/webview/main.js');
 copy('dist/webview/main.css');
+copy('dist/webview/try.js');
 copy('schemas/trainer.schema.json');
 copy('media');
 

@@ -55,9 +55,14 @@ async function chartLines(frame: Frame, metric: string): Promise<{ label: string
   return frame.evaluate((m) => (globalThis as unknown as { __trainerPanel: { lines(m: string): { label: string; points: [number, number][] }[] } }).__trainerPanel.lines(m), metric);
 }
 
+/** The steps of the moons run's checkpoints: the checkpoint rows right under its row. */
 async function checkpointSteps(): Promise<number[]> {
-  const names = await page.locator('.part.sidebar').getByRole('treeitem', { name: /^checkpoint-\d+/ }).evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
-  return names.map((n) => Number(/^checkpoint-(\d+)/.exec(n)![1]));
+  const names = await page.locator('.part.sidebar').getByRole('treeitem').evaluateAll((els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
+  const steps: number[] = [];
+  for (let i = names.findIndex((n) => n.startsWith('moons,')) + 1; i > 0 && i < names.length && names[i].startsWith('checkpoint-'); i++) {
+    steps.push(Number(/^checkpoint-(\d+)/.exec(names[i])![1]));
+  }
+  return steps;
 }
 
 function jsonlSteps(): number[] {
@@ -69,6 +74,7 @@ describe('Trainer in VS Code', { timeout: 900_000 }, () => {
   before(async () => {
     writeWorkspace(WS);
     fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+    execFileSync(process.execPath, [path.join(ROOT, 'bin', 'onnx-trainer.js'), 'train', path.join(WS, 'words', 'trainer.yaml')], { stdio: 'pipe' });
     session = await openVsCode({ vsix: vsixPath(), workspace: WS, base: BASE, artifacts: ARTIFACTS });
     page = session.page;
   });
@@ -247,6 +253,29 @@ describe('Trainer in VS Code', { timeout: 900_000 }, () => {
       await dialog.locator('.monaco-button', { hasText: 'Delete' }).click();
       await waitFor('the checkpoint row to go', async () => !(await checkpointSteps()).includes(doomed), 30_000);
       assert.equal(fs.existsSync(path.join(WS, 'moons', 'out', `checkpoint-${doomed}`)), false);
+    });
+  });
+
+  it('tries a checkpoint from its context menu: a sentence gets a label and its probability', async () => {
+    await step('try', async () => {
+      await showTrainerView(page);
+      await contextMenu(page, treeItem(page, /^checkpoint-6,/), 'Try Model');
+      const frame = await waitFor('the Try view', () => webviewFrame(page, 'Try words · checkpoint-6'), 30_000);
+      const text = frame.locator('textarea[name="text"]');
+      await text.waitFor({ timeout: 30_000 });
+      await text.fill('the film was great');
+      await frame.locator('#try').click();
+      const scores = await waitFor('the answer', async () => {
+        const rows = await frame.locator('.score').allInnerTexts();
+        return rows.length === 2 ? rows : undefined;
+      }, 60_000);
+      const parsed = scores.map((r) => /^(\w+)\s+([\d.]+)%$/.exec(r.trim().replace(/\s+/g, ' '))!);
+      assert.ok(parsed.every(Boolean), `label and probability rows: ${JSON.stringify(scores)}`);
+      assert.deepEqual(parsed.map((m) => m[1]).sort(), ['neg', 'pos'], 'the run\'s own label names');
+      const sum = parsed.reduce((s, m) => s + Number(m[2]), 0);
+      assert.ok(Math.abs(sum - 100) < 0.2, `probabilities sum to 100%: ${sum}`);
+      await page.screenshot({ path: path.join(ARTIFACTS, 'try-model.png') });
+      await runCommand(page, 'View: Close Editor');
     });
   });
 

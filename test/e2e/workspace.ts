@@ -1,5 +1,6 @@
 // The workspace the end-to-end tests open: a long-running config (stopped and resumed by the
-// tests), one the tests kill to see a crash reported, and a YAML and a JSON config with a typo.
+// tests), one the tests kill to see a crash reported, a YAML and a JSON config with a typo, and a
+// small text classifier to try.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -40,6 +41,28 @@ export function writeWorkspace(dir: string): void {
   write('moons/trainer.yaml', config('out'));
   write('crash/crash.trainer.yaml', config('out'));
   write('typo/typo.trainer.yaml', config('out').replace('learning_rate:', 'learning_rat:'));
+  // A small text classifier, trained by the tests' `before` with the command line: Try Model asks it.
+  write('words/data.jsonl', Array.from({ length: 48 }, (_, i) => JSON.stringify({ text: i % 2 ? 'the film was awful and poor' : 'the film was great and fine', label: i % 2 ? 'neg' : 'pos' })).join('\n') + '\n');
+  write('words/trainer.yaml', `model:
+  builtin: bert
+  tokenizer: train
+  vocab_size: 40
+  num_hidden_layers: 1
+  hidden_size: 16
+  num_attention_heads: 2
+  intermediate_size: 32
+  max_position_embeddings: 16
+  num_labels: 2
+data:
+  train: data.jsonl
+training:
+  output_dir: out
+  max_steps: 6
+  per_device_train_batch_size: 8
+  learning_rate: 0.01
+  save_steps: 6
+  report_to: none
+`);
   write('json/trainer.json', JSON.stringify({
     model: { builtin: 'mlp', num_labels: 2 },
     data: { train: '../data/train.jsonl' },
