@@ -28,6 +28,7 @@ import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './programs/peftFiles'
 import { DeviceError } from './programs/session';
 import { ScheduleError } from './loop/schedules';
 import { writeJsonl, writePredictions } from './loop/predictions';
+import { evalReport, reportApplies, writeEvalReport } from './loop/evalReport';
 import { taskPredictionRecords } from './loop/taskPredictions';
 import { generateText } from './loop/generation';
 import { lastCheckpoint } from './loop/checkpoints';
@@ -163,9 +164,18 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'evaluate', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
-  const metrics = await job.trainer.evaluate();
+  const { metrics, prediction } = await job.trainer.evaluateWithPredictions();
   await job.trainer.release();
   io.out(JSON.stringify(metrics, null, 2) + '\n');
+  const problem = config.model.problem_type;
+  if (!reportApplies(problem, config.model.task)) return;
+  // The report always lands in output_dir, where the extension watches; it names the checkpoint.
+  const out = config.training.output_dir;
+  const evaluated = path.resolve(weights) === path.resolve(out) ? null : path.relative(out, weights).startsWith('..') ? path.resolve(weights) : path.relative(out, weights);
+  const data = job.eval!;
+  const report = evalReport(prediction, { problemType: problem, numLabels: job.trainer.card().num_labels, names: job.labelNames, dataFile: path.resolve(data.file), lineOf: (i) => data.example(i).line, checkpoint: evaluated });
+  // stdout stays the metrics JSON alone, which scripts parse.
+  io.err(`wrote ${writeEvalReport(out, report)} (${report.misclassified_total} of ${report.num_samples} misclassified)\n`);
 }
 
 async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {
