@@ -6,6 +6,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readJson, runCli, tempDir, writeConfig } from '../helpers';
 import { twoMoons } from '../../src/extension/scaffold';
+import type { EvalReport } from '../../src/trainer/loop/evalReport';
 
 function moons(name: string, model: Record<string, unknown> = {}): { dir: string; file: string } {
   const dir = tempDir(name);
@@ -25,7 +26,7 @@ test('evaluate writes eval_report.json whose confusion matrix covers the 200 eva
   const r = runCli(['evaluate', file]);
   assert.equal(r.code, 0, r.stderr);
   assert.ok('eval_accuracy' in JSON.parse(r.stdout), 'stdout stays the metrics JSON');
-  const report = readJson(path.join(dir, 'out', 'eval_report.json')) as any;
+  const report = readJson(path.join(dir, 'out', 'eval_report.json')) as unknown as EvalReport & { confusion_matrix: number[][] };
   assert.equal(report.checkpoint, null);
   assert.equal(report.data_file, path.join(dir, 'eval.jsonl'));
   assert.deepEqual(report.labels, ['LABEL_0', 'LABEL_1']);
@@ -50,6 +51,6 @@ test('evaluate --checkpoint writes the report into output_dir, naming the checkp
   const { dir, file } = moons('eval-report-checkpoint');
   const r = runCli(['evaluate', file, '--checkpoint', path.join(dir, 'out', 'checkpoint-2')]);
   assert.equal(r.code, 0, r.stderr);
-  assert.equal((readJson(path.join(dir, 'out', 'eval_report.json')) as any).checkpoint, 'checkpoint-2');
+  assert.equal((readJson(path.join(dir, 'out', 'eval_report.json')) as unknown as EvalReport).checkpoint, 'checkpoint-2');
   assert.equal(fs.existsSync(path.join(dir, 'out', 'checkpoint-2', 'eval_report.json')), false);
 });
