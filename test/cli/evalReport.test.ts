@@ -41,7 +41,7 @@ test('evaluate writes eval_report.json whose confusion matrix covers the 200 eva
   for (const m of report.misclassified) {
     assert.equal(JSON.parse(lines[m.line - 1]).labels, m.true_label);
     assert.notEqual(m.predicted_label, m.true_label);
-    assert.ok(m.probability >= 0.5 && m.probability <= 1);
+    assert.ok(m.probability! >= 0.5 && m.probability! <= 1);
   }
   const correct = report.confusion_matrix[0][0] + report.confusion_matrix[1][1];
   assert.equal(report.accuracy, correct / 200);
