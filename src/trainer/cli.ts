@@ -168,7 +168,7 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
   await job.trainer.release();
   io.out(JSON.stringify(metrics, null, 2) + '\n');
   const problem = config.model.problem_type;
-  if (!reportApplies(problem, config.model.task)) return;
+  if (!reportApplies(problem, config.model.task) || !job.eval?.hasLabels) return;
   // The report always lands in output_dir, where the extension watches; it names the checkpoint.
   const out = config.training.output_dir;
   const evaluated = path.resolve(weights) === path.resolve(out) ? null : path.relative(out, weights).startsWith('..') ? path.resolve(weights) : path.relative(out, weights);
