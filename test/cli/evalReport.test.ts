@@ -17,7 +17,8 @@ function moons(name: string, model: Record<string, unknown> = {}): { dir: string
     data: { train: 'train.jsonl', eval: 'eval.jsonl' },
     training: { output_dir: 'out', max_steps: 4, per_device_train_batch_size: 32, save_steps: 2 },
   });
-  assert.equal(runCli(['train', file]).code, 0);
+  const trained = runCli(['train', file]);
+  assert.equal(trained.code, 0, trained.stderr);
   return { dir, file };
 }
 
@@ -53,4 +54,12 @@ test('evaluate --checkpoint writes the report into output_dir, naming the checkp
   assert.equal(r.code, 0, r.stderr);
   assert.equal((readJson(path.join(dir, 'out', 'eval_report.json')) as unknown as EvalReport).checkpoint, 'checkpoint-2');
   assert.equal(fs.existsSync(path.join(dir, 'out', 'checkpoint-2', 'eval_report.json')), false);
+});
+
+test('evaluate writes no eval_report.json for regression, which has no classes to confuse', () => {
+  const { dir, file } = moons('eval-report-regression', { num_labels: 1, problem_type: 'regression' });
+  const r = runCli(['evaluate', file]);
+  assert.equal(r.code, 0, r.stderr);
+  assert.ok('eval_loss' in JSON.parse(r.stdout));
+  assert.equal(fs.existsSync(path.join(dir, 'out', 'eval_report.json')), false);
 });
