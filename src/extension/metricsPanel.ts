@@ -106,20 +106,25 @@ export class MetricsPanels implements vscode.Disposable {
   }
 }
 
+/** An editor group other than the panel's, so the panel stays in view while examples are read. */
+function besidePanel(panelColumn: vscode.ViewColumn | undefined): vscode.ViewColumn {
+  return vscode.window.visibleTextEditors.map((e) => e.viewColumn).find((c) => c !== undefined && c !== panelColumn) ?? vscode.ViewColumn.Beside;
+}
+
 /** Opens the eval data file at a misclassified example's line (JSONL, CSV), selecting the line. */
-async function openExample(report: LoadedEvalReport, index: number): Promise<void> {
+async function openExample(report: LoadedEvalReport, index: number, panelColumn: vscode.ViewColumn | undefined): Promise<void> {
   const line = report.lines[index];
   if (line === undefined) return;
   if (report.view.position === 'record') {
     // JSON arrays and Parquet number records, not lines: a line selection would point elsewhere.
     void vscode.window.showInformationMessage(`${report.view.dataFile}: record ${line} (this format has no line per record)`);
     if (report.dataFile.toLowerCase().endsWith('.parquet')) return;
-    await vscode.window.showTextDocument(vscode.Uri.file(report.dataFile), { preview: true });
+    await vscode.window.showTextDocument(vscode.Uri.file(report.dataFile), { preview: true, viewColumn: besidePanel(panelColumn) });
     return;
   }
   try {
     const document = await vscode.workspace.openTextDocument(vscode.Uri.file(report.dataFile));
-    await vscode.window.showTextDocument(document, { selection: document.lineAt(line - 1).range, preview: true });
+    await vscode.window.showTextDocument(document, { selection: document.lineAt(line - 1).range, preview: true, viewColumn: besidePanel(panelColumn) });
   } catch {
     void vscode.window.showErrorMessage(`Could not open ${report.dataFile}: the eval data file may have moved or changed since the evaluation (line ${line})`);
   }
@@ -187,7 +192,7 @@ export class MetricsPanel implements vscode.Disposable {
       }
       case 'openExample': {
         const report = this.registry.get(m.runId)?.evalReport;
-        if (report) void openExample(report, m.index);
+        if (report) void openExample(report, m.index, this.panel.viewColumn);
         break;
       }
     }

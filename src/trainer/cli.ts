@@ -159,6 +159,13 @@ function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined
   return dir;
 }
 
+/** How the report names the evaluated weights: null for output_dir's final model, else the folder (relative to output_dir when inside it). */
+function evaluatedName(outputDir: string, weights: string): string | null {
+  const rel = path.relative(path.resolve(outputDir), path.resolve(weights));
+  if (rel === '') return null;
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(weights) : rel;
+}
+
 async function evaluate(configFile: string, checkpoint: string | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = await readConfig(configFile, io, hooks);
   const weights = checkpointOrFinal(config, checkpoint);
@@ -171,9 +178,8 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
   if (!reportApplies(problem, config.model.task) || !job.eval?.hasLabels) return;
   // The report always lands in output_dir, where the extension watches; it names the checkpoint.
   const out = config.training.output_dir;
-  const evaluated = path.resolve(weights) === path.resolve(out) ? null : path.relative(out, weights).startsWith('..') ? path.resolve(weights) : path.relative(out, weights);
-  const data = job.eval!;
-  const report = evalReport(prediction, { problemType: problem, numLabels: job.trainer.card().num_labels, names: job.labelNames, dataFile: path.resolve(data.file), lineOf: (i) => data.example(i).line, checkpoint: evaluated });
+  const data = job.eval;
+  const report = evalReport(prediction, { problemType: problem, numLabels: job.trainer.card().num_labels, names: job.labelNames, dataFile: path.resolve(data.file), lineOf: (i) => data.example(i).line, checkpoint: evaluatedName(out, weights) });
   // stdout stays the metrics JSON alone, which scripts parse.
   io.err(`wrote ${writeEvalReport(out, report)} (${report.misclassified_total} of ${report.num_samples} misclassified)\n`);
 }

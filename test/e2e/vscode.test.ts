@@ -257,6 +257,7 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
       assert.equal(counts.reduce((a, b) => a + b, 0), 200, 'the cells count every evaluation sample');
       assert.deepEqual(counts, report.confusion_matrix.flat());
       assert.equal(await frame.locator('.eval-report table.per-class tr').count(), 3, 'a header and one row per class');
+      await frame.locator('.eval-report').first().screenshot({ path: path.join(ARTIFACTS, 'eval-report.png') });
       // The workspace flips five evaluation labels (workspace.ts), so there are mistakes to click.
       assert.ok(report.misclassified_total > 0);
       assert.equal(await frame.locator('.eval-report button.example').count(), report.misclassified.length);
@@ -264,7 +265,8 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
       const line: number = report.misclassified[0].line;
       assert.equal(await first.getAttribute('data-line'), String(line));
       await first.click();
-      await waitFor('eval.jsonl open in the editor', async () => /eval\.jsonl/.test(await page.locator('.tab.active').first().innerText().catch(() => '')), 30_000);
+      // The window's title names the active editor's file.
+      await waitFor('eval.jsonl as the active editor', async () => /^eval\.jsonl\b/.test(await page.title()), 30_000);
       // The status bar's cursor position names the line the example came from.
       await waitFor(`the cursor on line ${line}`, async () => {
         const pos = await page.locator('.statusbar-item[id="status.editor.selection"]').first().innerText().catch(() => '');
