@@ -46,6 +46,8 @@ function matrixTable(r: PanelEvalReport, matrix: number[][]): HTMLElement {
       // At most 55% blue: the theme's foreground text stays readable on it in light and dark themes.
       td.style.setProperty('--share', `${Math.round(share * 55)}%`);
       if (share > 0.5) td.classList.add('strong');
+      // Faint zeros let the few non-zero cells of a large matrix stand out.
+      if (count === 0) td.classList.add('zero');
       td.title = `true ${r.labels[t]} → predicted ${r.labels[p]}: ${count} (${(share * 100).toFixed(1)}% of ${r.labels[t]})`;
       tr.append(td);
     });

@@ -257,6 +257,7 @@ describe('Trainer in VS Code', { timeout: 600_000 }, () => {
       assert.equal(counts.reduce((a, b) => a + b, 0), 200, 'the cells count every evaluation sample');
       assert.deepEqual(counts, report.confusion_matrix.flat());
       assert.equal(await frame.locator('.eval-report table.per-class tr').count(), 3, 'a header and one row per class');
+      await runCommand(page, 'Notifications: Clear All Notifications');
       await frame.locator('.eval-report').first().screenshot({ path: path.join(ARTIFACTS, 'eval-report.png') });
       // The workspace flips five evaluation labels (workspace.ts), so there are mistakes to click.
       assert.ok(report.misclassified_total > 0);
