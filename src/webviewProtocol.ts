@@ -23,6 +23,34 @@ export interface RunProgress {
   startStep: number;
 }
 
+/** A misclassified example as the panel lists it; `index` is its place in eval_report.json's list. */
+export interface PanelMisclassified {
+  index: number;
+  line: number;
+  trueLabel: string;
+  predictedLabel: string;
+  probability?: number;
+}
+
+/** What the panel shows of a run's eval_report.json (where a classifier errs). */
+export interface PanelEvalReport {
+  /** The evaluated checkpoint's folder, or null for the final model. */
+  checkpoint: string | null;
+  /** The eval data file's name (the extension keeps the full path). */
+  dataFile: string;
+  position: 'line' | 'record';
+  numSamples: number;
+  labels: string[];
+  /** Rows: true label; columns: predicted label. Absent for multi-label. */
+  confusionMatrix?: number[][];
+  perClass: { label: string; precision: number; recall: number; f1: number; support: number }[];
+  accuracy: number;
+  macroF1: number;
+  weightedF1: number;
+  misclassified: PanelMisclassified[];
+  misclassifiedTotal: number;
+}
+
 /** One run (an output_dir) as the panel draws it: downsampled series, full data stays on disk. */
 export interface PanelRun {
   id: string;
@@ -32,6 +60,8 @@ export interface PanelRun {
   /** A one-line reason when the run failed or stopped. */
   message?: string;
   series: SeriesSet;
+  /** The last `onnx-trainer evaluate`'s report, when the run directory has one. */
+  evalReport?: PanelEvalReport;
 }
 
 export type ExtensionToWebview =
@@ -44,13 +74,17 @@ export type ExtensionToWebview =
   /** A run's status or progress changed. */
   | { type: 'status'; runId: string; status: RunStatus; progress: RunProgress | null; message?: string }
   /** Show this run (and make sure it is drawn). */
-  | { type: 'focus'; runId: string };
+  | { type: 'focus'; runId: string }
+  /** A run's eval_report.json was written or removed. */
+  | { type: 'evalReport'; runId: string; report?: PanelEvalReport };
 
 export type WebviewToExtension =
   /** The webview's script is loaded and listening. */
   | { type: 'ready' }
   /** The user pressed Stop on a run. */
-  | { type: 'stop'; runId: string };
+  | { type: 'stop'; runId: string }
+  /** The user clicked a misclassified example: open the data file at its line. */
+  | { type: 'openExample'; runId: string; index: number };
 
 /** What the webview keeps with vscode.setState; VS Code gives it back to the restored webview after a restart. */
 export interface PanelState {

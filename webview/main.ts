@@ -10,6 +10,7 @@ import {
   CategoryScale, Chart, Legend, LineController, LineElement, LinearScale, LogarithmicScale, PointElement, Tooltip,
 } from 'chart.js';
 import type { ExtensionToWebview, PanelState, WebviewToExtension } from '../src/webviewProtocol';
+import { renderEvalReport } from './evalReportView';
 import { Model, colorOf, emptyModel, isVisible, linesOf, metricNames, metricTitle, percent, progressText, reduce, setVisible, statusText } from './model';
 
 Chart.register(LineController, LineElement, PointElement, LinearScale, LogarithmicScale, CategoryScale, Legend, Tooltip);
@@ -200,6 +201,28 @@ function drawRuns() {
   }
 }
 
+/** The evaluation report drawn per run, so a redraw rebuilds a section only when its report changed. */
+const drawnReports = new Map<string, unknown>();
+
+function drawReports() {
+  const box = $('reports');
+  for (const run of model.runs.values()) {
+    const report = isVisible(model, run.id) ? run.evalReport : undefined;
+    if (drawnReports.get(run.id) === report) continue;
+    box.querySelector(`[data-run-id="${CSS.escape(run.id)}"]`)?.remove();
+    drawnReports.set(run.id, report);
+    if (!report) continue;
+    const section = renderEvalReport(run.label, report, (index) => post({ type: 'openExample', runId: run.id, index }));
+    section.dataset.runId = run.id;
+    box.append(section);
+  }
+  for (const id of [...drawnReports.keys()]) {
+    if (model.runs.has(id)) continue;
+    box.querySelector(`[data-run-id="${CSS.escape(id)}"]`)?.remove();
+    drawnReports.delete(id);
+  }
+}
+
 let frame = 0;
 function schedule() {
   if (frame) return;
@@ -207,6 +230,7 @@ function schedule() {
     frame = 0;
     drawRuns();
     drawCharts();
+    drawReports();
   });
 }
 

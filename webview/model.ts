@@ -47,6 +47,12 @@ export function reduce(model: Model, msg: ExtensionToWebview): boolean {
     case 'focus':
       show(model, msg.runId);
       return true;
+    case 'evalReport': {
+      const run = model.runs.get(msg.runId);
+      if (!run) return false;
+      run.evalReport = msg.report;
+      return true;
+    }
     default:
       return assertNever(msg);
   }

@@ -7,6 +7,7 @@ import * as vscode from 'vscode';
 import { assertNever } from '../protocol';
 import type { ExtensionToWebview, PanelRun, SeriesSet, WebviewToExtension } from '../webviewProtocol';
 import { DisposableStore } from './events';
+import type { LoadedEvalReport } from './evalReport';
 import type { Run, RunRegistry } from './registry';
 import { POINT_BUDGET, downsampleSet, seriesOf } from './series';
 
@@ -45,6 +46,7 @@ export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): st
 <section id="runs" aria-label="Runs"></section>
 <p id="empty">No logged metrics yet. Start training from a config's "▶ Start Training" lens; charts appear with the first log entry.</p>
 <main id="charts"></main>
+<div id="reports"></div>
 <script nonce="${n}" src="${script}"></script>
 </body>
 </html>`;
@@ -105,6 +107,30 @@ export class MetricsPanels implements vscode.Disposable {
   }
 }
 
+/** An editor group other than the panel's, so the panel stays in view while examples are read. */
+function besidePanel(panelColumn: vscode.ViewColumn | undefined): vscode.ViewColumn {
+  return vscode.window.visibleTextEditors.map((e) => e.viewColumn).find((c) => c !== undefined && c !== panelColumn) ?? vscode.ViewColumn.Beside;
+}
+
+/** Opens the eval data file at a misclassified example's line (JSONL, CSV), selecting the line. */
+async function openExample(report: LoadedEvalReport, index: number, panelColumn: vscode.ViewColumn | undefined): Promise<void> {
+  const line = report.lines[index];
+  if (line === undefined) return;
+  if (report.view.position === 'record') {
+    // JSON arrays and Parquet number records, not lines: a line selection would point elsewhere.
+    void vscode.window.showInformationMessage(`${report.view.dataFile}: record ${line} (this format has no line per record)`);
+    if (report.dataFile.toLowerCase().endsWith('.parquet')) return;
+    await vscode.window.showTextDocument(vscode.Uri.file(report.dataFile), { preview: true, viewColumn: besidePanel(panelColumn) });
+    return;
+  }
+  try {
+    const document = await vscode.workspace.openTextDocument(vscode.Uri.file(report.dataFile));
+    await vscode.window.showTextDocument(document, { selection: document.lineAt(line - 1).range, preview: true, viewColumn: besidePanel(panelColumn) });
+  } catch {
+    void vscode.window.showErrorMessage(`Could not open ${report.dataFile}: the eval data file may have moved or changed since the evaluation (line ${line})`);
+  }
+}
+
 /** One open panel; owns its subscriptions and ends them when the panel closes. */
 export class MetricsPanel implements vscode.Disposable {
   private readonly store = new DisposableStore();
@@ -132,6 +158,9 @@ export class MetricsPanel implements vscode.Disposable {
           break;
         case 'status':
           this.post({ type: 'status', runId: c.run.id, status: c.run.status, progress: c.run.progress, message: c.run.message });
+          break;
+        case 'evalReport':
+          this.post({ type: 'evalReport', runId: c.run.id, report: c.run.evalReport?.view });
           break;
         case 'checkpoints':
           break;
@@ -162,6 +191,11 @@ export class MetricsPanel implements vscode.Disposable {
         if (run) void vscode.commands.executeCommand('trainer.stopTraining', run.id);
         break;
       }
+      case 'openExample': {
+        const report = this.registry.get(m.runId)?.evalReport;
+        if (report) void openExample(report, m.index, this.panel.viewColumn);
+        break;
+      }
       default:
         assertNever(m);
     }
@@ -172,6 +206,7 @@ export class MetricsPanel implements vscode.Disposable {
     return {
       id: run.id, label: run.label, status: run.status, progress: run.progress, message: run.message,
       series: downsampleSet(seriesOf(run.history.entries)),
+      evalReport: run.evalReport?.view,
     };
   }
 

@@ -9,7 +9,9 @@ import * as vscode from 'vscode';
 import type { RunProgress, RunStatus } from '../webviewProtocol';
 import { CONFIG_EXCLUDE, CONFIG_GLOB, ConfigSummary, summarizeConfig } from './configFiles';
 import { Emitter, Event } from './events';
+import { LoadedEvalReport, readEvalReport } from './evalReport';
 import { LogEntry, LogHistory } from './logHistory';
+import { EVAL_REPORT_FILE } from '../trainer/runDirectory';
 import { CheckpointInfo, StateCache, endedStatus, latestResumable, readCheckpoints } from './runDirectory';
 import { indexRuns, runIdOf } from './runIndex';
 import type { RunData } from './treeModel';
@@ -17,7 +19,8 @@ import type { RunData } from './treeModel';
 export type RunChange =
   | { kind: 'history'; run: Run; appended: LogEntry[]; reset: boolean }
   | { kind: 'checkpoints'; run: Run }
-  | { kind: 'status'; run: Run };
+  | { kind: 'status'; run: Run }
+  | { kind: 'evalReport'; run: Run };
 
 /** One run directory and what is known about it. */
 export class Run implements RunData {
@@ -29,6 +32,8 @@ export class Run implements RunData {
   command?: string;
   watcher?: vscode.Disposable;
   watchingDir = false;
+  /** The last evaluation's report (eval_report.json), if the run directory has one. */
+  evalReport?: LoadedEvalReport;
   /** Checkpoints' trainer_state.json, parsed once per change. */
   readonly stateCache: StateCache = new Map();
 
@@ -50,7 +55,7 @@ export class RunRegistry implements vscode.Disposable {
   private readonly summaries = new Map<string, ConfigSummary>();
   private readonly changeEmitter = new Emitter<RunChange>();
   private readonly listEmitter = new Emitter<void>();
-  private readonly pending = new Map<string, { timer: NodeJS.Timeout; checkpoints: boolean }>();
+  private readonly pending = new Map<string, { timer: NodeJS.Timeout; checkpoints: boolean; report: boolean }>();
   private readonly disposables: vscode.Disposable[] = [];
   /** A run's history, checkpoints or status changed. */
   readonly onDidChangeRun = this.changeEmitter.event;
@@ -58,7 +63,7 @@ export class RunRegistry implements vscode.Disposable {
   readonly onDidChangeRuns = this.listEmitter.event;
   /** What a list of runs shows changed: the runs, or a run's status or checkpoints (not its log). */
   readonly onDidChangeListing: Event<void> = (listener) => {
-    const subs = [this.onDidChangeRuns(() => listener()), this.onDidChangeRun((c) => (c.kind !== 'history' ? listener() : undefined))];
+    const subs = [this.onDidChangeRuns(() => listener()), this.onDidChangeRun((c) => (c.kind === 'status' || c.kind === 'checkpoints' ? listener() : undefined))];
     return { dispose: () => subs.forEach((d) => d.dispose()) };
   };
   readonly ready: Promise<void>;
@@ -174,23 +179,27 @@ export class RunRegistry implements vscode.Disposable {
     // Only changes in checkpoint folders (or to the directory itself) re-read checkpoints;
     // the log, TensorBoard files and the final model only re-read the log's new lines.
     const top = path.relative(run.outputDir, file).split(path.sep)[0];
-    this.schedule(run, top === '' || top === '..' || /^checkpoint-\d+$/.test(top));
+    const whole = top === '' || top === '..';
+    this.schedule(run, whole || /^checkpoint-\d+$/.test(top), 150, whole || top === EVAL_REPORT_FILE);
   }
 
   /** Re-reads a run directory soon; bursts of file events (a checkpoint is many files) become one read. */
-  schedule(run: Run, checkpoints: boolean, delayMs = 150): void {
+  schedule(run: Run, checkpoints: boolean, delayMs = 150, report = false): void {
     const p = this.pending.get(run.id);
     if (p) {
       p.checkpoints ||= checkpoints;
+      p.report ||= report;
       return;
     }
     const entry = {
       checkpoints,
+      report,
       timer: setTimeout(() => {
         this.pending.delete(run.id);
         if (this.runsById.get(run.id) !== run) return;
         this.syncHistory(run);
         if (entry.checkpoints) this.syncCheckpoints(run);
+        if (entry.report) this.syncEvalReport(run);
       }, delayMs),
     };
     this.pending.set(run.id, entry);
@@ -210,8 +219,17 @@ export class RunRegistry implements vscode.Disposable {
     this.changeEmitter.fire({ kind: 'checkpoints', run });
   }
 
+  /** Re-reads eval_report.json (written durably, so it is whole whenever it exists). */
+  syncEvalReport(run: Run): void {
+    const next = readEvalReport(run.outputDir);
+    if (JSON.stringify(next) === JSON.stringify(run.evalReport)) return;
+    run.evalReport = next;
+    this.changeEmitter.fire({ kind: 'evalReport', run });
+  }
+
   private load(run: Run) {
     run.history.sync();
+    run.evalReport = readEvalReport(run.outputDir);
     run.checkpoints = readCheckpoints(run.outputDir, run.summary, run.stateCache);
     // A run this window did not start: how it ended is on disk.
     if (run.status === 'idle') {

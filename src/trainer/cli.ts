@@ -29,6 +29,7 @@ import { ADAPTER_CONFIG_FILE, ADAPTER_WEIGHTS_FILE } from './programs/peftFiles'
 import { DeviceError } from './programs/session';
 import { ScheduleError } from './loop/schedules';
 import { writeJsonl, writePredictions } from './loop/predictions';
+import { evalReport, reportApplies, writeEvalReport } from './loop/evalReport';
 import { taskPredictionRecords } from './loop/taskPredictions';
 import { generateText } from './loop/generation';
 import { lastCheckpoint } from './loop/checkpoints';
@@ -167,14 +168,29 @@ function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined
   return dir;
 }
 
+/** How the report names the evaluated weights: null for output_dir's final model, else the folder (relative to output_dir when inside it). */
+function evaluatedName(outputDir: string, weights: string): string | null {
+  const rel = path.relative(path.resolve(outputDir), path.resolve(weights));
+  if (rel === '') return null;
+  return rel.startsWith('..') || path.isAbsolute(rel) ? path.resolve(weights) : rel;
+}
+
 async function evaluate(configFile: string, checkpoint: string | undefined, io: Io, hooks: Hooks): Promise<void> {
   const config = await readConfig(configFile, io, hooks);
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'evaluate', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
-  const metrics = await job.trainer.evaluate();
+  const { metrics, prediction } = await job.trainer.evaluateWithPredictions();
   await job.trainer.release();
   io.out(JSON.stringify(metrics, null, 2) + '\n');
+  const problem = config.model.problem_type;
+  if (!reportApplies(problem, config.model.task) || !job.eval?.hasLabels) return;
+  // The report always lands in output_dir, where the extension watches; it names the checkpoint.
+  const out = config.training.output_dir;
+  const data = job.eval;
+  const report = evalReport(prediction, { problemType: problem, numLabels: job.trainer.card().num_labels, names: job.labelNames, dataFile: path.resolve(data.file), lineOf: (i) => data.example(i).line, checkpoint: evaluatedName(out, weights) });
+  // stdout stays the metrics JSON alone, which scripts parse.
+  io.err(`wrote ${writeEvalReport(out, report)} (${report.misclassified_total} of ${report.num_samples} misclassified)\n`);
 }
 
 async function predict(configFile: string, checkpoint: string | undefined, output: string | undefined, io: Io, hooks: Hooks): Promise<void> {

@@ -17,6 +17,8 @@ export const RNG_FILE = 'rng_state.json';
 export const STATE_FILE = 'trainer_state.json';
 export const ARGS_FILE = 'training_args.json';
 export const JSONL_LOG = 'trainer_log.jsonl';
+/** What `onnx-trainer evaluate` found about a classifier's errors (loop/evalReport.ts). */
+export const EVAL_REPORT_FILE = 'eval_report.json';
 /** Held (with the writer's pid) while a training process writes the directory. */
 export const LOCK_FILE = '.trainer.lock';
 

@@ -256,6 +256,41 @@ describe('Trainer in VS Code', { timeout: 900_000 }, () => {
     });
   });
 
+  it('shows where the model errs after the evaluation, and opens a misclassified example at its line', async () => {
+    await step('eval report', async () => {
+      // The context-menu evaluation above wrote eval_report.json into the run directory.
+      const report = JSON.parse(fs.readFileSync(path.join(WS, 'moons', 'out', 'eval_report.json'), 'utf8'));
+      await runCommand(page, 'Trainer: Open Metrics Panel');
+      const frame = await metricsFrame();
+      const counts = await waitFor('the confusion matrix in the panel', async () => {
+        const c = await frame.locator('.eval-report table.confusion td.cell').evaluateAll((els) => els.map((e) => Number(e.getAttribute('data-count'))));
+        return c.length === 4 ? c : undefined;
+      }, 60_000);
+      assert.equal(counts.reduce((a, b) => a + b, 0), 200, 'the cells count every evaluation sample');
+      assert.deepEqual(counts, report.confusion_matrix.flat());
+      assert.equal(await frame.locator('.eval-report table.per-class tr').count(), 3, 'a header and one row per class');
+      await runCommand(page, 'Notifications: Clear All Notifications');
+      await frame.locator('.eval-report').first().screenshot({ path: path.join(ARTIFACTS, 'eval-report.png') });
+      // The workspace flips five evaluation labels (workspace.ts), so there are mistakes to click.
+      assert.ok(report.misclassified_total > 0);
+      assert.equal(await frame.locator('.eval-report button.example').count(), report.misclassified.length);
+      const first = frame.locator('.eval-report button.example').first();
+      const line: number = report.misclassified[0].line;
+      assert.equal(await first.getAttribute('data-line'), String(line));
+      await first.click();
+      // The window's title names the active editor's file.
+      await waitFor('eval.jsonl as the active editor', async () => /^eval\.jsonl\b/.test(await page.title()), 30_000);
+      // The status bar's cursor position names the line the example came from.
+      await waitFor(`the cursor on line ${line}`, async () => {
+        const pos = await page.locator('.statusbar-item[id="status.editor.selection"]').first().innerText().catch(() => '');
+        return new RegExp(`^Ln ${line},`).test(pos);
+      }, 30_000);
+      // The data file may now cover the panel; bring the panel back for the tests after this one.
+      await runCommand(page, 'Trainer: Open Metrics Panel');
+      await metricsFrame();
+    });
+  });
+
   it('tries a checkpoint from its context menu: a sentence gets a label and its probability', async () => {
     await step('try', async () => {
       await showTrainerView(page);

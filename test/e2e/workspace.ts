@@ -37,7 +37,8 @@ export function writeWorkspace(dir: string): void {
     fs.writeFileSync(path.join(dir, rel), text);
   };
   write('data/train.jsonl', twoMoons(2000, 1));
-  write('data/eval.jsonl', twoMoons(200, 2));
+  // Every 40th evaluation label is flipped, so even a well-trained model has mistakes to list.
+  write('data/eval.jsonl', twoMoons(200, 2).trim().split('\n').map((l, i) => (i % 40 === 39 ? l.replace(/"labels":(\d)/, (_, k) => `"labels":${1 - Number(k)}`) : l)).join('\n') + '\n');
   write('moons/trainer.yaml', config('out'));
   write('crash/crash.trainer.yaml', config('out'));
   write('typo/typo.trainer.yaml', config('out').replace('learning_rate:', 'learning_rat:'));
