@@ -21,7 +21,6 @@ import { TrainerCallback } from './loop/callbacks';
 import { listCheckpoints } from './loop/checkpoints';
 import { earlyStoppingCallback } from './loop/earlyStopping';
 import { loadCallbackModule, loadComputeMetrics } from './loop/userModules';
-import { lossOptions, optimizerFromArgs } from './loop/setup';
 import { Trainer } from './loop/trainer';
 import { Model, QuantizedModelError, describeQuantizedWeight, loadModel } from './onnx/model';
 import { formatHubReference } from './hub/reference';
@@ -31,7 +30,6 @@ import { PreparedModel, prepareModel } from './programs/prepare';
 import { LoraModel, adapterTensorNames, insertAdapters } from './programs/lora';
 import { readAdapterWeights } from './programs/peftFiles';
 import { resolveDevice } from './programs/session';
-import { compileTrainStep } from './programs/trainStep';
 import { precisionOf, precisionUnsupported } from './programs/precision';
 import { inputEmbeddingTable, paddingTokenId } from './programs/paddingRow';
 import { outputDirProblem } from './io/outputDir';
@@ -302,15 +300,9 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
   };
 
   if (kind === 'train') {
-    // Compile once now: an operator without a gradient rule is a model problem, reported
-    // before anything is written.
-    onPhase('compiling', 'Compiling the training graph');
-    const loss = lossOptions(labels, args, train);
-    const optimizer = optimizerFromArgs(args);
     const precision = precisionOf(args);
     const unsupported = precisionUnsupported(precision, resolveDevice(config.device));
     if (unsupported) throw doc.error(['training', precision], unsupported);
-    compileTrainStep(prepared, loss, optimizer, 'step', { precision });
   }
   const user: TrainerCallback[] = [];
   if (config.earlyStopping) user.push(earlyStoppingCallback(config.earlyStopping));
@@ -325,6 +317,12 @@ export async function prepareJob(config: TrainerConfig, kind: JobKind, host: Hos
     model: lora?.model ?? model, lora, args, labels, prepared, trainDataset: train, evalDataset: evalSet, callbacks: [...(host.reporting ?? []), ...user, ...(host.after ?? [])],
     device: config.device, metrics: config.metrics, computeMetrics, interrupted: host.interrupted,
   });
+  if (kind === 'train') {
+    // Compiled now, once: an operator without a gradient rule is a model problem, reported
+    // before anything is written; train() runs what was compiled here.
+    onPhase('compiling', 'Compiling the training graph');
+    trainer.compileTrainStep();
+  }
   return { config, model: lora?.model ?? model, prepared, train, eval: evalSet, test, trainer, labelNames: names, lora, tokenizer: text?.spec.tokenizer };
 }
 

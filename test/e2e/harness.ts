@@ -149,9 +149,21 @@ export function processesMatching(text: string): { pid: number; cmd: string }[] 
   return out;
 }
 
-/** Trainer processes working on a config. */
-export function trainersOf(config: string): { pid: number; cmd: string }[] {
-  return processesMatching(config).filter((p) => p.cmd.includes('trainerProcess.js'));
+/**
+ * Trainer processes working on a config (or on any config under a folder). The config travels in
+ * the start request, not on the command line: a trainer runs in its config's folder, so its
+ * working directory says which config it works on.
+ */
+export function trainersOf(configOrFolder: string): { pid: number; cmd: string }[] {
+  const folder = configOrFolder.endsWith('.yaml') || configOrFolder.endsWith('.json') ? path.dirname(configOrFolder) : configOrFolder;
+  return processesMatching('trainerProcess.js').filter((p) => {
+    try {
+      const cwd = fs.readlinkSync(`/proc/${p.pid}/cwd`);
+      return cwd === folder || cwd.startsWith(folder + path.sep);
+    } catch {
+      return false;
+    }
+  });
 }
 
 /**

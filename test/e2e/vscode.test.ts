@@ -149,6 +149,7 @@ describe('Trainer in VS Code', { timeout: 900_000 }, () => {
   it('lists checkpoints in the tree as they are saved, the best one marked', async () => {
     await step('checkpoints', async () => {
       await treeItem(page, /^moons, training: step/).waitFor({ timeout: 30_000 });
+      assert.equal(trainersOf(MOONS).length, 1, 'one trainer process runs the moons config');
       const steps = await waitFor('two checkpoints in the tree', async () => {
         const s = await checkpointSteps();
         return s.length >= 2 ? s : undefined;

@@ -10,7 +10,7 @@ import { Dataset, batchExamples } from '../data/dataset';
 import { UserError } from '../errors';
 import { removeFolderDurably, writeFileDurably } from '../io/durable';
 import { Model } from '../onnx/model';
-import { TrainStepRunner, TrainingState, initialState } from '../programs/executor';
+import { TrainPrograms, TrainStepRunner, TrainingState, compileTrainPrograms, initialState } from '../programs/executor';
 import { ModelCard, exportModel } from '../programs/export';
 import { LoraModel, adapterTensorNames, mergeAdapters } from '../programs/lora';
 import { writeAdapterFiles } from '../programs/peftFiles';
@@ -82,6 +82,7 @@ export class Trainer {
   training: TrainingState;
   private readonly callbacks: CallbackList;
   private readonly loss: LossHeadOptions;
+  private programs: TrainPrograms | undefined;
   private readonly labels: LabelOptions;
   private readonly flopParameters: number;
   private initFired = false;
@@ -151,6 +152,19 @@ export class Trainer {
     }
   }
 
+  /**
+   * Compiles the train step(s) this run executes, once: the job calls it to refuse a model
+   * without gradient rules before anything is written, and train() (with auto_find_batch_size's
+   * retries) loads what it compiled.
+   */
+  compileTrainStep(): TrainPrograms {
+    const args = this.args;
+    this.programs ??= compileTrainPrograms(this.prepared, this.loss, optimizerFromArgs(args), args.gradient_accumulation_steps > 1, {
+      recompute: args.gradient_checkpointing, precision: precisionOf(args), skipNonFinite: args.nan_policy === 'skip_step',
+    });
+    return this.programs;
+  }
+
   private async trainWithBatchSize(batchSize: number, resumeFrom?: string | boolean): Promise<TrainOutput> {
     const args = this.args;
     const data = this.opts.trainDataset;
@@ -163,7 +177,7 @@ export class Trainer {
     this.plateau = args.lr_scheduler_type === 'reduce_lr_on_plateau' ? new PlateauScheduler(args.learning_rate, args.lr_scheduler_kwargs) : undefined;
     const precision = precisionOf(args);
     const skipNonFinite = args.nan_policy === 'skip_step';
-    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision, skipNonFinite });
+    const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision, skipNonFinite, programs: this.compileTrainStep() });
     this.training = initialState(this.prepared, runner.slots);
     this.state = freshTrainerState(plan, batchSize);
     const book: ResumeState = { schedulerStep: 0, optimizerSteps: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };

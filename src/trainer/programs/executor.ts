@@ -9,7 +9,7 @@ import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig, hyperParameterValues } from './optimizers';
 import { PreparedModel } from './prepare';
 import { DeviceError, SessionOptions, createSession, fromOrt, resolveDevice, toOrt } from './session';
-import { CompileOptions, IO, TrainStepMode, compileTrainStep } from './trainStep';
+import { CompileOptions, CompiledTrainStep, IO, TrainStepMode, compileTrainStep } from './trainStep';
 import { precisionUnsupported } from './precision';
 
 /** Parameters, batch-norm buffers and optimizer state: everything a step reads and replaces. */
@@ -55,6 +55,15 @@ function scalar(v: number): ort.Tensor {
   return new ort.Tensor('float32', Float32Array.of(v), []);
 }
 
+/** The compiled train-step graphs of a run: "step", or "accumulate" + "final" with gradient accumulation. */
+export type TrainPrograms = Map<TrainStepMode, CompiledTrainStep>;
+
+/** Compiles the train-step graphs a run executes (the expensive part of starting one). */
+export function compileTrainPrograms(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: CompileOptions = {}): TrainPrograms {
+  const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
+  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute, precision: opts.precision, skipNonFinite: opts.skipNonFinite })]));
+}
+
 export class TrainStepRunner {
   private constructor(
     private readonly optimizer: OptimizerConfig,
@@ -62,15 +71,17 @@ export class TrainStepRunner {
     readonly slots: string[],
   ) {}
 
-  /** Compiles and loads the sessions: "step", or "accumulate" + "final" with gradient accumulation. */
-  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions & CompileOptions = {}): Promise<TrainStepRunner> {
+  /**
+   * Loads the sessions of `programs` (compiled here when not given): "step", or "accumulate" +
+   * "final" with gradient accumulation.
+   */
+  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions & CompileOptions & { programs?: TrainPrograms } = {}): Promise<TrainStepRunner> {
     const unsupported = precisionUnsupported(opts.precision ?? 'fp32', resolveDevice(opts.device));
     if (unsupported) throw new DeviceError(unsupported);
-    const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
+    const programs = opts.programs ?? compileTrainPrograms(prepared, loss, optimizer, accumulation, opts);
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     let slots: string[] = [];
-    for (const mode of modes) {
-      const compiled = compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute, precision: opts.precision, skipNonFinite: opts.skipNonFinite });
+    for (const [mode, compiled] of programs) {
       slots = compiled.slots;
       // Common-subexpression elimination would merge the recomputing clones back into the
       // forward nodes they copy, undoing gradient checkpointing.
