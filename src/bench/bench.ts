@@ -127,7 +127,7 @@ async function worker() {
   const state = initialState(prepared, runner.slots);
   const batch = batchFromPeer(`${setup.onnx}.batch.json`);
   let step = 1;
-  const run = () => runner.step(state, batch, { lr: 1e-4, step: step++, maxGradNorm: 1, randomKey: 0 });
+  const run = () => runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 1e-4, step: step++, maxGradNorm: 1, randomKey: 0 } });
   const firstLoss = (await run()).loss;
   answer({ ready: true, loss: firstLoss, start_rss_kb: startRss });
   for (;;) {

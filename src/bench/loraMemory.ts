@@ -38,7 +38,7 @@ async function worker(v: Variant, threads: number) {
     ['labels', fromNumbers(DataType.INT64, [SHAPE.batch], Array.from({ length: SHAPE.batch }, (_, i) => i % 2))],
   ]);
   const t = performance.now();
-  for (let step = 1; step <= SHAPE.steps; step++) await runner.step(state, batch, { lr: 1e-4, step, maxGradNorm: 1, randomKey: 0 });
+  for (let step = 1; step <= SHAPE.steps; step++) await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 1e-4, step, maxGradNorm: 1, randomKey: 0 } });
   const trainable = prepared.params.reduce((s, p) => s + p.dims.reduce((a, d) => a * d, 1), 0);
   process.stdout.write(JSON.stringify({ start: startRss, peak: process.resourceUsage().maxRSS, trainable, seconds: (performance.now() - t) / 1000 / SHAPE.steps }) + '\n');
   await runner.release();

@@ -107,8 +107,12 @@ export function buildBackward(b: GraphBuilder, loss: string, wrt: readonly strin
       const msg = (e as Error).message;
       throw new Error(msg.includes(node.name) ? msg : `gradient of ${describeNode(node)}: ${msg}`);
     }
+    // One gradient per input: a rule that returns more, or none for an input it declared
+    // differentiable and the loss needs, would silently drop or misplace a gradient.
+    if (grads.length > node.inputs.length) throw new Error(`gradient rule of ${describeNode(node)} returned ${grads.length} gradients for ${node.inputs.length} inputs`);
     needs.forEach((need, i) => {
       const g = grads[i];
+      if (need && !g) throw new Error(`gradient rule of ${describeNode(node)} returned no gradient for input ${i} ("${node.inputs[i]}"), which it declares differentiable`);
       if (!need || !g) return;
       push(node.inputs[i], rule.broadcast ? reduceToShape(b, g, node.inputs[i]) : g);
     });

@@ -214,7 +214,6 @@ export class Trainer {
         await this.fire('on_step_begin');
         lr = this.plateau ? this.plateau.state.lr : args.learning_rate * lrLambda(schedule, book.schedulerStep);
         const step = this.state.global_step + 1;
-        let acc;
         let windowLoss = 0;
         const collated = window.map((m) => collate(batchExamples(data, m, epoch), this.prepared.inputs, this.loss, data.padding));
         const weights = microBatchWeights(collated, this.loss.task ?? 'text-classification');
@@ -224,15 +223,11 @@ export class Trainer {
           this.state.total_flos += 6 * (batch.get(this.prepared.inputs[0].name)?.data.length ?? 0) * this.flopParameters;
           const key = keyOf(book.seed, step, j);
           const scalars = { lr, step: book.optimizerSteps + 1, maxGradNorm: args.max_grad_norm, randomKey: key, lossScale: scaler?.scale };
-          let loss: number;
-          if (ga === 1) ({ loss, gradNorm } = await runner.step(this.training, batch, scalars));
-          else if (j < window.length - 1) {
-            ({ loss, acc } = await runner.accumulate(this.training, acc, batch, weights[j], key, scaler?.scale));
-            await this.fire('on_substep_end');
-          } else {
-            ({ loss, gradNorm } = await runner.finalStep(this.training, acc ?? runner.zeroAccumulator(this.training), batch, weights[j], scalars));
-          }
-          windowLoss += loss * weights[j];
+          const last = j === window.length - 1;
+          const r = await runner.microBatch(this.training, { batch, weight: weights[j], last, scalars });
+          if (last) gradNorm = r.gradNorm!;
+          else await this.fire('on_substep_end');
+          windowLoss += r.loss * weights[j];
         }
         await this.fire('on_pre_optimizer_step');
         await this.fire('on_optimizer_step');

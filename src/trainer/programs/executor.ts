@@ -64,7 +64,20 @@ export function compileTrainPrograms(prepared: PreparedModel, loss: LossHeadOpti
   return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute, precision: opts.precision, skipNonFinite: opts.skipNonFinite })]));
 }
 
+/** One micro-batch of a training window. */
+export interface MicroBatch {
+  batch: Batch;
+  /** Its share of the window's loss (1 for a window of one micro-batch). */
+  weight: number;
+  /** Whether it ends the window: the optimizer step is taken after it. */
+  last: boolean;
+  scalars: StepScalars;
+}
+
 export class TrainStepRunner {
+  /** The window's gradient sums so far (between the first and the last micro-batch of a window). */
+  private sums: Map<string, Tensor> | undefined;
+
   private constructor(
     private readonly optimizer: OptimizerConfig,
     private readonly sessions: Map<TrainStepMode, ort.InferenceSession>,
@@ -105,33 +118,31 @@ export class TrainStepRunner {
     for (const k of state.buffers.keys()) state.buffers.set(k, fromOrt(out[IO.next(k)]));
   }
 
-  /** One full optimizer step on one batch (no accumulation). */
-  async step(state: TrainingState, batch: Batch, s: StepScalars): Promise<{ loss: number; gradNorm: number }> {
-    return this.update('step', state, batch, s);
-  }
-
-  /** Adds scale · ∇loss(batch) to `acc` (zeros when undefined); returns the batch loss. */
-  async accumulate(state: TrainingState, acc: Map<string, Tensor> | undefined, batch: Batch, scale: number, randomKey: number, lossScale?: number): Promise<{ loss: number; acc: Map<string, Tensor> }> {
-    const session = this.sessions.get('accumulate')!;
-    const f = this.feeds(state, batch, randomKey);
-    f[IO.gradScale] = scalar(scale);
-    if (lossScale !== undefined) f[IO.lossScale] = scalar(lossScale);
-    for (const [p, t] of state.params) f[IO.accumulated(p)] = toOrt(acc?.get(p) ?? zeros(t.type, t.dims));
-    const out = await session.run(f);
-    this.takeBuffers(state, out);
-    const next = new Map<string, Tensor>();
-    for (const p of state.params.keys()) next.set(p, fromOrt(out[IO.accumulatedNext(p)]));
-    return { loss: Number(out[IO.loss].data[0]), acc: next };
-  }
-
-  /** Zero gradient sums, for a window of one micro-batch when accumulation is on. */
-  zeroAccumulator(state: TrainingState): Map<string, Tensor> {
-    return new Map([...state.params].map(([k, t]) => [k, zeros(t.type, t.dims)]));
-  }
-
-  /** The last micro-batch of a window: adds its gradient to `acc` and applies the update. */
-  async finalStep(state: TrainingState, acc: Map<string, Tensor>, batch: Batch, scale: number, s: StepScalars): Promise<{ loss: number; gradNorm: number }> {
-    return this.update('final', state, batch, s, acc, scale);
+  /**
+   * One micro-batch, the runner's one entry point: its gradient, weighted by `weight` (its share
+   * of the window's loss), is added to the window's sums, which the runner holds; the window's
+   * last micro-batch also takes the optimizer step and returns the gradient norm. Without
+   * gradient accumulation every micro-batch is a whole window ("step").
+   */
+  async microBatch(state: TrainingState, m: MicroBatch): Promise<{ loss: number; gradNorm?: number }> {
+    if (this.sessions.has('step')) {
+      if (!m.last) throw new Error('a window of several micro-batches needs the accumulate and final variants of the train step');
+      return this.update('step', state, m.batch, m.scalars);
+    }
+    if (!m.last) {
+      const session = this.sessions.get('accumulate')!;
+      const f = this.feeds(state, m.batch, m.scalars.randomKey);
+      f[IO.gradScale] = scalar(m.weight);
+      if (m.scalars.lossScale !== undefined) f[IO.lossScale] = scalar(m.scalars.lossScale);
+      for (const [p, t] of state.params) f[IO.accumulated(p)] = toOrt(this.sums?.get(p) ?? zeros(t.type, t.dims));
+      const out = await session.run(f);
+      this.takeBuffers(state, out);
+      this.sums = new Map([...state.params.keys()].map((p) => [p, fromOrt(out[IO.accumulatedNext(p)])]));
+      return { loss: Number(out[IO.loss].data[0]) };
+    }
+    const sums = this.sums ?? new Map([...state.params].map(([k, t]) => [k, zeros(t.type, t.dims)]));
+    this.sums = undefined;
+    return this.update('final', state, m.batch, m.scalars, sums, m.weight);
   }
 
   private async update(mode: TrainStepMode, state: TrainingState, batch: Batch, s: StepScalars, acc?: Map<string, Tensor>, scale = 1) {
