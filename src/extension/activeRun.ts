@@ -9,7 +9,7 @@ import { JobKind, JobOptions, PREPARATION_PHASES, TrainerMessage, assertNever } 
 import type { RunStatus } from '../webviewProtocol';
 import { DisposableStore } from './events';
 import type { Run, RunRegistry } from './registry';
-import { Outcome, TrainerProcess } from './trainerProcess';
+import { Outcome, TrainerProcess } from './trainerChild';
 import { formatMetric } from './treeModel';
 
 export interface ActiveRunOptions {

@@ -10,6 +10,7 @@ import type { Ctx } from './context';
 import { TEMPLATES, exampleFiles, scaffoldConfig } from './scaffold';
 import { configOf, isCheckpointNode, pickActiveRun, pickCheckpoint, pickConfig, runFromArg, shortPath } from './picks';
 import { isActive } from './treeModel';
+import { WEIGHTS_FILE } from '../trainer/runDirectory';
 
 type Handler = (...args: unknown[]) => unknown;
 type CommandFactory = (ctx: Ctx) => Handler;
@@ -116,7 +117,7 @@ const tryModel: CommandFactory = (ctx) => async (arg) => {
   }
   // A run's row: its final model, once written; a checkpoint's row or the palette: a checkpoint.
   const run = isCheckpointNode(arg) ? undefined : runFromArg(ctx.registry, arg);
-  if (run && fs.existsSync(path.join(run.outputDir, 'model.safetensors'))) {
+  if (run && fs.existsSync(path.join(run.outputDir, WEIGHTS_FILE))) {
     ctx.openTry({ label: run.label, config: configOf(run), modelDir: run.outputDir, name: 'final model' });
     return;
   }

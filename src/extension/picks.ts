@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isTrainerConfig } from './configFiles';
 import type { Run, RunRegistry } from './registry';
-import type { CheckpointInfo } from './runDirectory';
+import type { CheckpointInfo } from './checkpointListing';
 import { CheckpointNode, RunNode, formatMetric, isActive } from './treeModel';
 
 export function isCheckpointNode(x: unknown): x is CheckpointNode {

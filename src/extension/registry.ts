@@ -12,7 +12,7 @@ import { Emitter, Event } from './events';
 import { LoadedEvalReport, readEvalReport } from './evalReport';
 import { LogEntry, LogHistory } from './logHistory';
 import { EVAL_REPORT_FILE } from '../trainer/runDirectory';
-import { CheckpointInfo, StateCache, endedStatus, latestResumable, readCheckpoints } from './runDirectory';
+import { CheckpointInfo, StateCache, endedStatus, latestResumable, readCheckpoints } from './checkpointListing';
 import { indexRuns, runIdOf } from './runIndex';
 import type { RunData } from './treeModel';
 

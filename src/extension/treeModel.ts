@@ -3,7 +3,7 @@
 // checkpointTree.ts turns these into TreeItems.
 
 import type { RunProgress, RunStatus } from '../webviewProtocol';
-import type { CheckpointInfo } from './runDirectory';
+import type { CheckpointInfo } from './checkpointListing';
 
 export interface RunData {
   id: string;

@@ -12,7 +12,7 @@ import * as vscode from 'vscode';
 import { TryAnswer, TryInput, assertNever } from '../protocol';
 import type { ExtensionToTry, TryForm, TryToExtension } from '../tryViewProtocol';
 import { DisposableStore } from './events';
-import { TrainerProcess } from './trainerProcess';
+import { TrainerProcess } from './trainerChild';
 
 export const TRY_VIEW_TYPE = 'trainer.try';
 

@@ -37,6 +37,7 @@ import { failureLine, printable } from './failures';
 import { tryAnswer, tryRecord } from './tryModel';
 import { writeFileDurably } from './io/durable';
 import type { TryInput } from '../protocol';
+import { WEIGHTS_FILE } from './runDirectory';
 
 const USAGE = `usage: onnx-trainer <command> [options]
 
@@ -162,8 +163,8 @@ async function train(configFile: string, resume: string | boolean | undefined, i
 
 function checkpointOrFinal(config: TrainerConfig, checkpoint: string | undefined): string {
   const dir = checkpoint ? path.resolve(checkpoint) : config.training.output_dir;
-  if (!fs.existsSync(path.join(dir, 'model.safetensors'))) {
-    throw new UserError(`${dir}: no trained model here (model.safetensors missing); train first or pass --checkpoint`);
+  if (!fs.existsSync(path.join(dir, WEIGHTS_FILE))) {
+    throw new UserError(`${dir}: no trained model here (${WEIGHTS_FILE} missing); train first or pass --checkpoint`);
   }
   return dir;
 }

@@ -39,9 +39,9 @@ test('a rule that drops the gradient of an input it declares differentiable is a
   });
 });
 
-test('a rule that returns more gradients than its node has inputs is an error', () => {
+test('a rule that returns a gradient for an input its node does not have is an error', () => {
   const real = gradientRules.get('Mul')!;
-  withRule('Mul', { ...real, backward: (ctx) => [...real.backward(ctx), undefined] }, () => {
+  withRule('Mul', { ...real, backward: (ctx) => [...real.backward(ctx), real.backward(ctx)[0]] }, () => {
     assert.throws(() => backwardOfMul(), /returned 3 gradients for 2 inputs/);
   });
 });

@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { endedStatus } from '../../src/extension/runDirectory';
+import { endedStatus } from '../../src/extension/checkpointListing';
 import { pythonJson } from '../../src/trainer/loop/state';
 import { processStartTime } from '../../src/trainer/runDirectory';
 import { tempDir } from '../helpers';

@@ -9,7 +9,7 @@ import { fork } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { JOB_KINDS, JobKind, JobOptions, PROTOCOL_VERSION, TrainerMessage, parseTrainerMessage } from '../../src/protocol';
-import { Outcome, TrainerProcess } from '../../src/extension/trainerProcess';
+import { Outcome, TrainerProcess } from '../../src/extension/trainerChild';
 import { twoMoons } from '../../src/extension/scaffold';
 import { ROOT, tempDir } from '../helpers';
 

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { StateCache, latestResumable, readCheckpoints } from '../../src/extension/runDirectory';
+import { StateCache, latestResumable, readCheckpoints } from '../../src/extension/checkpointListing';
 import { RunData, checkpointNodes, formatMetric, runNode } from '../../src/extension/treeModel';
 import { REQUIRED_FILES } from '../../src/trainer/loop/checkpoints';
 import { pythonJson } from '../../src/trainer/loop/state';

@@ -109,7 +109,8 @@ export function buildBackward(b: GraphBuilder, loss: string, wrt: readonly strin
     }
     // One gradient per input: a rule that returns more, or none for an input it declared
     // differentiable and the loss needs, would silently drop or misplace a gradient.
-    if (grads.length > node.inputs.length) throw new Error(`gradient rule of ${describeNode(node)} returned ${grads.length} gradients for ${node.inputs.length} inputs`);
+    // (Rules may list `undefined` for optional inputs the node leaves out, such as a Conv's bias.)
+    if (grads.slice(node.inputs.length).some((g) => g !== undefined)) throw new Error(`gradient rule of ${describeNode(node)} returned ${grads.length} gradients for ${node.inputs.length} inputs`);
     needs.forEach((need, i) => {
       const g = grads[i];
       if (need && !g) throw new Error(`gradient rule of ${describeNode(node)} returned no gradient for input ${i} ("${node.inputs[i]}"), which it declares differentiable`);

@@ -35,6 +35,7 @@ import { LabelOptions, countFlopParameters, defaultLabels, isOutOfMemory, lossOp
 
 export { isOutOfMemory } from './setup';
 import { LogEntry, TrainerControl, TrainerState, pythonJson } from './state';
+import { STATE_FILE } from '../runDirectory';
 
 export interface TrainerOptions {
   model: Model;
@@ -386,7 +387,7 @@ export class Trainer {
   /** Writes output_dir/trainer_state.json. */
   writeState(): void {
     fs.mkdirSync(this.args.output_dir, { recursive: true });
-    writeFileDurably(path.join(this.args.output_dir, 'trainer_state.json'), pythonJson(this.state));
+    writeFileDurably(path.join(this.args.output_dir, STATE_FILE), pythonJson(this.state));
   }
 
   /** What config.json beside every saved model says: label count, problem type, names. */

@@ -42,13 +42,17 @@ export function initialState(prepared: PreparedModel, slots: string[]): Training
 }
 
 /**
- * Fault injection for tests of auto_find_batch_size: with TRAINER_FAULT_OOM_ABOVE_BATCH=N set,
- * a train step on more than N samples fails as onnxruntime does when an allocation fails.
+ * Fault injection for tests of auto_find_batch_size: with TRAINER_FAULT_OOM_ABOVE_BATCH=N set
+ * when the runner is created, a train step on more than N samples fails as onnxruntime does when
+ * an allocation fails. Read once here, not in the step path.
  */
-function injectOutOfMemory(batch: Batch): void {
+function outOfMemoryFault(): ((batch: Batch) => void) | undefined {
   const limit = Number(process.env.TRAINER_FAULT_OOM_ABOVE_BATCH);
-  const size = batch.values().next().value?.dims[0] ?? 0;
-  if (limit > 0 && size > limit) throw new Error(`Failed to allocate memory for requested buffer (fault injected: batch of ${size} > ${limit})`);
+  if (!(limit > 0)) return undefined;
+  return (batch) => {
+    const size = batch.values().next().value?.dims[0] ?? 0;
+    if (size > limit) throw new Error(`Failed to allocate memory for requested buffer (fault injected: batch of ${size} > ${limit})`);
+  };
 }
 
 function scalar(v: number): ort.Tensor {
@@ -77,6 +81,7 @@ export interface MicroBatch {
 export class TrainStepRunner {
   /** The window's gradient sums so far (between the first and the last micro-batch of a window). */
   private sums: Map<string, Tensor> | undefined;
+  private readonly fault = outOfMemoryFault();
 
   private constructor(
     private readonly optimizer: OptimizerConfig,
@@ -105,7 +110,7 @@ export class TrainStepRunner {
   }
 
   private feeds(state: TrainingState, batch: Batch, randomKey: number): Record<string, ort.Tensor> {
-    injectOutOfMemory(batch);
+    this.fault?.(batch);
     const f: Record<string, ort.Tensor> = {};
     for (const [k, v] of batch) f[k] = toOrt(v);
     for (const [k, v] of state.params) f[k] = toOrt(v);

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { TrainerMessage } from '../../src/protocol';
-import { Outcome, TrainerProcess } from '../../src/extension/trainerProcess';
+import { Outcome, TrainerProcess } from '../../src/extension/trainerChild';
 import { twoMoons } from '../../src/extension/scaffold';
 import { ROOT, tempDir } from '../helpers';
 
