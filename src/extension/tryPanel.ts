@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { TryAnswer, TryInput, assertNever } from '../protocol';
-import type { ExtensionToTry, TryForm, TryToExtension } from '../tryViewProtocol';
+import type { ExtensionToTry, TryToExtension } from '../tryViewProtocol';
+import { tryFormOf } from './tryForm';
 import { DisposableStore } from './events';
 import { TrainerProcess } from './trainerChild';
 
@@ -25,23 +26,6 @@ export interface TryTarget {
   /** The folder holding the model files (the checkpoint, or the output_dir). */
   modelDir: string;
   name: string;
-}
-
-/** Which inputs the model in `dir` takes, from the files saved beside it. */
-export function tryFormOf(dir: string): TryForm {
-  const read = (f: string) => {
-    try {
-      return JSON.parse(fs.readFileSync(path.join(dir, f), 'utf8')) as Record<string, unknown>;
-    } catch {
-      return undefined;
-    }
-  };
-  const config = read('config.json');
-  const task = (config?.trainer as { task?: string } | undefined)?.task;
-  if (task === 'question-answering') return 'qa';
-  if (fs.existsSync(path.join(dir, 'tokenizer.json'))) return task === 'text-classification' || task === undefined ? 'pair' : 'text';
-  if (fs.existsSync(path.join(dir, 'preprocessor_config.json'))) return 'image';
-  return 'record';
 }
 
 function html(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {

@@ -19,7 +19,9 @@ import { RESAMPLING_NAMES } from './data/image/resize';
 import { Dim } from './onnx/graph';
 import { ConfigError, DataError, UserError } from './errors';
 
-export const PREPROCESSOR_FILE = 'preprocessor_config.json';
+import { PREPROCESSOR_FILE } from './runDirectory';
+
+export { PREPROCESSOR_FILE };
 
 export interface ImageSetup {
   /** The model input the pixels feed. */

@@ -11,6 +11,8 @@ export const MODEL_FILE = 'model.onnx';
 export const WEIGHTS_FILE = 'model.safetensors';
 export const CONFIG_FILE = 'config.json';
 export const TOKENIZER_FILE = 'tokenizer.json';
+/** Hugging Face's image-processor settings, saved beside every model trained on images. */
+export const PREPROCESSOR_FILE = 'preprocessor_config.json';
 export const OPTIMIZER_FILE = 'optimizer.safetensors';
 export const SCHEDULER_FILE = 'scheduler.json';
 export const RNG_FILE = 'rng_state.json';

@@ -6,6 +6,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { runCli, tempDir, writeConfig } from '../helpers';
 import { twoMoons } from '../../src/extension/scaffold';
+import { tryFormOf } from '../../src/extension/tryForm';
+import { PNG } from 'pngjs';
 
 let textConfig = '';
 let moonsConfig = '';
@@ -60,4 +62,42 @@ test('an input the model cannot read is refused in one line naming the input, no
     assert.match(r.stderr.trim(), says);
     assert.doesNotMatch(r.stderr, /onnx-trainer-try-/);
   }
+});
+
+test('the Try view offers the inputs the saved model takes: text (and a pair) for a text classifier, a data record for a tabular one, an image for an image model', () => {
+  assert.equal(tryFormOf(path.join(path.dirname(textConfig), 'out', 'checkpoint-6')), 'pair');
+  assert.equal(tryFormOf(path.join(path.dirname(moonsConfig), 'out-moons')), 'record');
+  const images = tempDir('try-image');
+  fs.writeFileSync(path.join(images, 'preprocessor_config.json'), '{"do_rescale": true}');
+  fs.writeFileSync(path.join(images, 'config.json'), '{"trainer": {"task": "text-classification"}}');
+  assert.equal(tryFormOf(images), 'image');
+  fs.writeFileSync(path.join(images, 'config.json'), '{"trainer": {"task": "question-answering"}}');
+  assert.equal(tryFormOf(images), 'qa');
+});
+
+test('an image model trained from an image folder answers a PNG with its class names', () => {
+  const dir = tempDir('try-images');
+  for (const [label, value] of [['dark', 20], ['light', 230]] as [string, number][]) {
+    fs.mkdirSync(path.join(dir, 'train', label), { recursive: true });
+    for (let i = 0; i < 4; i++) {
+      const png = new PNG({ width: 8, height: 8, colorType: 0 });
+      png.data.fill(value + i);
+      fs.writeFileSync(path.join(dir, 'train', label, `${i}.png`), PNG.sync.write(png, { colorType: 0 }));
+    }
+  }
+  const config = writeConfig(dir, {
+    model: { builtin: 'cnn', channels: [4], num_labels: 2 },
+    data: { train: 'train' },
+    training: { output_dir: 'out', max_steps: 2, per_device_train_batch_size: 4, report_to: 'none' },
+  });
+  assert.equal(runCli(['train', config]).code, 0);
+  assert.equal(tryFormOf(path.join(dir, 'out')), 'image');
+  const r = runCli(['try', config, '--image', path.join(dir, 'train', 'light', '0.png')]);
+  assert.equal(r.code, 0, r.stderr);
+  const answer = JSON.parse(r.stdout) as { labels: { label: string }[] };
+  assert.deepEqual(answer.labels.map((l) => l.label).sort(), ['dark', 'light']);
+  const bad = runCli(['try', config, '--image', path.join(dir, 'missing.png')]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr.trim(), /missing\.png/);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
 });
