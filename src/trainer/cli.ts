@@ -230,7 +230,7 @@ async function tryModel(configFile: string, checkpoint: string | undefined, inpu
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'onnx-trainer-try-'));
   try {
     const data = path.join(tmp, 'input.jsonl');
-    fs.writeFileSync(data, JSON.stringify(record) + '\n');
+    writeFileDurably(data, JSON.stringify(record) + '\n');
     const predictions = path.join(tmp, 'predictions.jsonl');
     const { labelNames } = await predictToFile({ ...config, data: { ...config.data, test: data } }, weights, predictions, hooks).catch((e: unknown) => {
       // A refusal of the one-record file is a refusal of the input: say so, not the temporary path.
