@@ -7,49 +7,24 @@ import * as vscode from 'vscode';
 import { assertNever } from '../protocol';
 import type { ExtensionToWebview, PanelRun, SeriesSet, WebviewToExtension } from '../webviewProtocol';
 import { DisposableStore } from './events';
+import { webviewPage } from './webviewPage';
 import type { LoadedEvalReport } from './evalReport';
 import type { Run, RunRegistry } from './registry';
 import { POINT_BUDGET, downsampleSet, seriesOf } from './series';
 
 export const PANEL_VIEW_TYPE = 'trainer.metrics';
 
-function nonce(): string {
-  const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
-  let s = '';
-  for (let i = 0; i < 32; i++) s += chars[Math.floor(Math.random() * chars.length)];
-  return s;
-}
-
 /** The panel's page: a strict Content-Security-Policy; only the bundled script and stylesheet load. */
 export function panelHtml(webview: vscode.Webview, extensionUri: vscode.Uri): string {
-  const n = nonce();
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.css'));
-  const csp = [
-    "default-src 'none'",
-    `img-src ${webview.cspSource} data:`,
-    `style-src ${webview.cspSource} 'nonce-${n}'`,
-    `font-src ${webview.cspSource}`,
-    `script-src 'nonce-${n}'`,
-  ].join('; ');
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>Trainer Metrics</title>
-<link rel="stylesheet" nonce="${n}" href="${style}">
-</head>
-<body>
-<h1>Training metrics</h1>
+  return webviewPage(webview, extensionUri, {
+    title: 'Trainer Metrics',
+    script: 'main.js',
+    body: `<h1>Training metrics</h1>
 <section id="runs" aria-label="Runs"></section>
 <p id="empty">No logged metrics yet. Start training from a config's "▶ Start Training" lens; charts appear with the first log entry.</p>
 <main id="charts"></main>
-<div id="reports"></div>
-<script nonce="${n}" src="${script}"></script>
-</body>
-</html>`;
+<div id="reports"></div>`,
+  });
 }
 
 /** The one metrics panel (opened again, it is revealed and focused on the run asked for). */

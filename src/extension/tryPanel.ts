@@ -4,7 +4,6 @@
 // host): the view stays responsive while the model loads, and a model that cannot be loaded is
 // the trainer's own one-line error. Closing the view kills a process still answering.
 
-import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -14,6 +13,7 @@ import type { ExtensionToTry, TryToExtension } from '../tryViewProtocol';
 import { tryFormOf } from './tryForm';
 import { DisposableStore } from './events';
 import { TrainerProcess } from './trainerChild';
+import { escapeHtml, webviewPage } from './webviewPage';
 
 export const TRY_VIEW_TYPE = 'trainer.try';
 
@@ -29,28 +29,15 @@ export interface TryTarget {
 }
 
 function html(webview: vscode.Webview, extensionUri: vscode.Uri, title: string): string {
-  const n = crypto.randomBytes(16).toString('base64');
-  const script = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'try.js'));
-  const style = webview.asWebviewUri(vscode.Uri.joinPath(extensionUri, 'dist', 'webview', 'main.css'));
-  const csp = ["default-src 'none'", `img-src ${webview.cspSource} data:`, `style-src ${webview.cspSource} 'nonce-${n}'`, `font-src ${webview.cspSource}`, `script-src 'nonce-${n}'`].join('; ');
-  const safe = title.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
-  return `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="UTF-8">
-<meta http-equiv="Content-Security-Policy" content="${csp}">
-<meta name="viewport" content="width=device-width, initial-scale=1.0">
-<title>${safe}</title>
-<link rel="stylesheet" nonce="${n}" href="${style}">
-</head>
-<body class="try">
-<h1>${safe}</h1>
+  return webviewPage(webview, extensionUri, {
+    title,
+    script: 'try.js',
+    bodyClass: 'try',
+    body: `<h1>${escapeHtml(title)}</h1>
 <form id="form"></form>
 <p id="status" role="status" aria-live="polite"></p>
-<section id="answer" aria-label="Answer"></section>
-<script nonce="${n}" src="${script}"></script>
-</body>
-</html>`;
+<section id="answer" aria-label="Answer"></section>`,
+  });
 }
 
 /** One Try view on one model. */

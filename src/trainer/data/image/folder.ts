@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataError } from '../../errors';
 import { DataRecord } from '../readers';
-import { RecordSource } from '../source';
+import { MemorySource, RecordSource } from '../source';
 import { isImageFile } from './decode';
 
 /** Image files under `dir` (hidden entries skipped), sorted, as paths relative to `dir`. */
@@ -23,9 +23,10 @@ function imagesUnder(dir: string, rel = ''): string[] {
   return out;
 }
 
-export class ImageFolderSource implements RecordSource {
-  readonly streaming = false;
-  private constructor(readonly file: string, private readonly records: DataRecord[]) {}
+export class ImageFolderSource extends MemorySource {
+  private constructor(file: string, records: DataRecord[]) {
+    super(file, records);
+  }
 
   /** Lists the folder's images (undefined when it holds none); images both loose and in class folders are an error. */
   static open(folder: string, column: string): ImageFolderSource | undefined {
@@ -43,17 +44,6 @@ export class ImageFolderSource implements RecordSource {
     return new ImageFolderSource(folder, records);
   }
 
-  get count() {
-    return this.records.length;
-  }
-
-  read(i: number): DataRecord {
-    return this.records[i];
-  }
-
-  scan(): Iterable<DataRecord> {
-    return this.records;
-  }
 }
 
 /** A source whose examples are rebuilt on each access (`streaming`) instead of kept in memory. */
