@@ -30,6 +30,8 @@ export interface PanelMisclassified {
   trueLabel: string;
   predictedLabel: string;
   probability?: number;
+  /** Image data: the image's file name (clicking opens the image). */
+  image?: string;
 }
 
 /** What the panel shows of a run's eval_report.json (where a classifier errs). */

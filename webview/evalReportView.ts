@@ -76,10 +76,10 @@ function examplesList(r: PanelEvalReport, open: (index: number) => void): HTMLEl
   const list = el('ol');
   for (const m of r.misclassified) {
     const li = el('li');
-    const where = `${r.position} ${m.line}`;
+    const where = m.image ?? `${r.position} ${m.line}`;
     const button = el('button', 'example', `${where}: ${m.trueLabel} → ${m.predictedLabel}${m.probability !== undefined ? ` (p=${m.probability.toFixed(2)})` : ''}`);
     button.type = 'button';
-    button.title = `Open ${r.dataFile} at ${where}`;
+    button.title = m.image ? `Open ${m.image}` : `Open ${r.dataFile} at ${where}`;
     button.dataset.line = String(m.line);
     button.addEventListener('click', () => open(m.index));
     li.append(button);

@@ -13,6 +13,8 @@ export interface LoadedEvalReport {
   dataFile: string;
   /** Line (or record number) of each misclassified example, by index. */
   lines: number[];
+  /** Image data: the image file of each misclassified example, by index. */
+  images: (string | undefined)[];
 }
 
 /** The panel lists at most this many misclassified examples (the file may hold more). */
@@ -50,8 +52,9 @@ export function readEvalReport(outputDir: string): LoadedEvalReport | undefined 
     misclassified: wrong.slice(0, PANEL_EXAMPLES).map((m, index) => ({
       index, line: num(m.line), trueLabel: String(m.true_label_name), predictedLabel: String(m.predicted_label_name),
       probability: typeof m.probability === 'number' ? m.probability : undefined,
+      ...(typeof m.image === 'string' ? { image: path.basename(m.image) } : {}),
     })),
     misclassifiedTotal: num(raw.misclassified_total),
   };
-  return { view, dataFile, lines: wrong.map((m) => num(m.line)) };
+  return { view, dataFile, lines: wrong.map((m) => num(m.line)), images: wrong.map((m) => (typeof m.image === 'string' ? m.image : undefined)) };
 }

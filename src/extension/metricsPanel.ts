@@ -87,10 +87,18 @@ function besidePanel(panelColumn: vscode.ViewColumn | undefined): vscode.ViewCol
   return vscode.window.visibleTextEditors.map((e) => e.viewColumn).find((c) => c !== undefined && c !== panelColumn) ?? vscode.ViewColumn.Beside;
 }
 
-/** Opens the eval data file at a misclassified example's line (JSONL, CSV), selecting the line. */
+/**
+ * Opens a misclassified example: its image (image data), or the eval data file at its line
+ * (JSONL, CSV), selecting the line.
+ */
 async function openExample(report: LoadedEvalReport, index: number, panelColumn: vscode.ViewColumn | undefined): Promise<void> {
   const line = report.lines[index];
   if (line === undefined) return;
+  const image = report.images[index];
+  if (image) {
+    await vscode.commands.executeCommand('vscode.open', vscode.Uri.file(image), { preview: true, viewColumn: besidePanel(panelColumn) });
+    return;
+  }
   if (report.view.position === 'record') {
     // JSON arrays and Parquet number records, not lines: a line selection would point elsewhere.
     void vscode.window.showInformationMessage(`${report.view.dataFile}: record ${line} (this format has no line per record)`);

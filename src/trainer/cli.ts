@@ -189,7 +189,7 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
   // The report always lands in output_dir, where the extension watches; it names the checkpoint.
   const out = config.training.output_dir;
   const data = job.eval;
-  const report = evalReport(prediction, { problemType: problem, numLabels: job.trainer.card().num_labels, names: job.labelNames, dataFile: path.resolve(data.file), lineOf: (i) => data.example(i).line, checkpoint: evaluatedName(out, weights) });
+  const report = evalReport(prediction, { problemType: problem, numLabels: job.trainer.card().num_labels, names: job.labelNames, dataFile: path.resolve(data.file), lineOf: (i) => data.example(i).line, imageOf: (i) => data.example(i).image, checkpoint: evaluatedName(out, weights) });
   // stdout stays the metrics JSON alone, which scripts parse.
   io.err(`wrote ${writeEvalReport(out, report)} (${report.misclassified_total} of ${report.num_samples} misclassified)\n`);
 }

@@ -169,7 +169,7 @@ export function setupImages(config: TrainerConfig, at: ImageSetupInput): ImageSe
     const { file, img } = decode(source, r);
     const px = process(file, preprocess(img, processing, channels));
     sameSize(file, px);
-    return { line: r.line, values: { ...r.values, [at.input]: px } };
+    return { line: r.line, values: { ...r.values, [at.input]: px }, image: file };
   };
   const augmentation: Augmentation | undefined = image.random_resized_crop || image.horizontal_flip
     ? { randomResizedCrop: image.random_resized_crop, scale: image.crop_scale, ratio: image.crop_ratio, horizontalFlip: image.horizontal_flip, seed: config.training.seed }

@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { readJson, runCli, tempDir, writeConfig } from '../helpers';
 import { twoMoons } from '../../src/extension/scaffold';
 import type { EvalReport } from '../../src/trainer/loop/evalReport';
+import { readEvalReport } from '../../src/extension/evalReport';
+import { PNG } from 'pngjs';
 
 function moons(name: string, model: Record<string, unknown> = {}): { dir: string; file: string } {
   const dir = tempDir(name);
@@ -62,4 +64,38 @@ test('evaluate writes no eval_report.json for regression, which has no classes t
   assert.equal(r.code, 0, r.stderr);
   assert.ok('eval_loss' in JSON.parse(r.stdout));
   assert.equal(fs.existsSync(path.join(dir, 'out', 'eval_report.json')), false);
+});
+
+test('on image data, each misclassified example names its image file, which the panel opens', () => {
+  const dir = tempDir('report-images');
+  const write = (split: string, label: string, value: number, n: number) => {
+    fs.mkdirSync(path.join(dir, split, label), { recursive: true });
+    for (let i = 0; i < n; i++) {
+      const png = new PNG({ width: 8, height: 8, colorType: 0 });
+      png.data.fill(value + i);
+      fs.writeFileSync(path.join(dir, split, label, `${i}.png`), PNG.sync.write(png, { colorType: 0 }));
+    }
+  };
+  write('train', 'dark', 10, 6);
+  write('train', 'light', 240, 6);
+  // Light images filed as dark: mistakes the model is sure to make.
+  write('eval', 'dark', 235, 3);
+  write('eval', 'light', 245, 3);
+  const file = writeConfig(dir, {
+    model: { builtin: 'cnn', channels: [4], num_labels: 2 },
+    data: { train: 'train', eval: 'eval' },
+    training: { output_dir: 'out', max_steps: 30, per_device_train_batch_size: 4, learning_rate: 0.01, report_to: 'none' },
+  });
+  assert.equal(runCli(['train', file]).code, 0);
+  const r = runCli(['evaluate', file]);
+  assert.equal(r.code, 0, r.stderr);
+  const report = readJson(path.join(dir, 'out', 'eval_report.json')) as unknown as EvalReport;
+  assert.ok(report.misclassified.length > 0, 'some mistakes');
+  for (const m of report.misclassified) {
+    assert.ok(m.image && fs.existsSync(m.image), `an existing image file: ${m.image}`);
+    assert.equal(path.basename(path.dirname(m.image)), m.true_label_name, 'in the folder of its true class');
+  }
+  const loaded = readEvalReport(path.join(dir, 'out'))!;
+  assert.deepEqual(loaded.images, report.misclassified.map((m) => m.image));
+  assert.equal(loaded.view.misclassified[0].image, path.basename(report.misclassified[0].image!));
 });

@@ -66,6 +66,8 @@ export interface Example {
   wordIds?: (number | null)[];
   /** Question answering on text: the context and the gold answers. */
   qa?: QaText;
+  /** Image data: the file the pixels came from. */
+  image?: string;
 }
 
 /** Inputs padded per batch (tokenized text) and how: the pad value of each, and the target length. */
@@ -229,7 +231,7 @@ function converter(file: string, inputs: readonly ValueInfo[], labels: LabelSpec
       throw new DataError(file, r.line, labels?.task === 'question-answering' ? 'no "start_positions" and "end_positions" values' : 'no "labels" (or "label") value');
     }
     const wordIds = Array.isArray(r.values.word_ids) ? (r.values.word_ids as (number | null)[]) : undefined;
-    return { line: r.line, features, label, wordIds, qa: r.values.qa as QaText | undefined };
+    return { line: r.line, features, label, wordIds, qa: r.values.qa as QaText | undefined, ...(r.image ? { image: r.image } : {}) };
   };
 }
 

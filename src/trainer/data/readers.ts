@@ -14,6 +14,8 @@ export interface DataRecord {
   /** 1-based line (JSONL, CSV), item index (JSON) or row (Parquet). */
   line: number;
   values: Record<string, unknown>;
+  /** The image file the record's pixels were decoded from (image data). */
+  image?: string;
 }
 
 export type DataFormat = 'jsonl' | 'json' | 'csv' | 'parquet';

@@ -31,6 +31,8 @@ export interface Misclassified {
   predicted_label_name: string;
   /** Softmax probability of the predicted class (single-label only). */
   probability?: number;
+  /** Image data: the image file (the panel opens it, rather than a line of a data file). */
+  image?: string;
 }
 
 export interface EvalReport {
@@ -60,8 +62,12 @@ export interface ReportSource {
   dataFile: string;
   /** The data line (or record number) of an evaluated row; asked only of misclassified rows. */
   lineOf: (row: number) => number;
+  /** Image data: the image file of an evaluated row. */
+  imageOf?: (row: number) => string | undefined;
   checkpoint: string | null;
 }
+
+type Where = Pick<Misclassified, 'line' | 'image'>;
 
 const safeDiv = (a: number, b: number) => (b === 0 ? 0 : a / b);
 
@@ -104,10 +110,15 @@ export function evalReport(p: EvalPrediction, src: ReportSource): EvalReport {
     problem_type: src.problemType, checkpoint: src.checkpoint, data_file: src.dataFile,
     position: /\.(jsonl|csv)$/i.test(src.dataFile) ? 'line' as const : 'record' as const, num_samples: p.n, labels: names,
   };
-  return multi ? { ...base, ...multiLabel(p, names, src.lineOf) } : { ...base, ...singleLabel(p, names, src.lineOf) };
+  // Where a misclassified row is: its line, and its image file for image data.
+  const where = (i: number): Where => {
+    const image = src.imageOf?.(i);
+    return image ? { line: src.lineOf(i), image } : { line: src.lineOf(i) };
+  };
+  return multi ? { ...base, ...multiLabel(p, names, where) } : { ...base, ...singleLabel(p, names, where) };
 }
 
-function singleLabel(p: EvalPrediction, names: string[], lineOf: (row: number) => number) {
+function singleLabel(p: EvalPrediction, names: string[], where: (row: number) => Where) {
   const k = names.length;
   const pred = argmaxRows(p);
   const matrix = Array.from({ length: k }, () => new Array<number>(k).fill(0));
@@ -116,7 +127,7 @@ function singleLabel(p: EvalPrediction, names: string[], lineOf: (row: number) =
     const t = p.labelIds[i];
     matrix[t][pred[i]]++;
     if (t !== pred[i]) {
-      wrong.push({ line: lineOf(i), true_label: t, true_label_name: names[t], predicted_label: pred[i], predicted_label_name: names[pred[i]], probability: softmaxAt(p, i, pred[i]) });
+      wrong.push({ ...where(i), true_label: t, true_label_name: names[t], predicted_label: pred[i], predicted_label_name: names[pred[i]], probability: softmaxAt(p, i, pred[i]) });
     }
   }
   const per = names.map((name, c) => {
@@ -133,7 +144,7 @@ function singleLabel(p: EvalPrediction, names: string[], lineOf: (row: number) =
 }
 
 /** Multi-label: per-label scores (a logit above 0 means on); a row is misclassified when any label differs. */
-function multiLabel(p: EvalPrediction, names: string[], lineOf: (row: number) => number) {
+function multiLabel(p: EvalPrediction, names: string[], where: (row: number) => Where) {
   const k = names.length;
   const tp = new Array<number>(k).fill(0);
   const fp = new Array<number>(k).fill(0);
@@ -155,7 +166,7 @@ function multiLabel(p: EvalPrediction, names: string[], lineOf: (row: number) =>
     if (on.join() === gold.join()) exact++;
     else {
       const named = (ids: number[]) => (ids.length ? ids.map((c) => names[c]).join(', ') : '(none)');
-      wrong.push({ line: lineOf(i), true_label: gold, true_label_name: named(gold), predicted_label: on, predicted_label_name: named(on) });
+      wrong.push({ ...where(i), true_label: gold, true_label_name: named(gold), predicted_label: on, predicted_label_name: named(on) });
     }
   }
   const per = names.map((name, c) => scores(name, tp[c], fp[c], fn[c], tp[c] + fn[c]));
