@@ -40,7 +40,8 @@ export function keyAt(text: string, offset: number): KeyAt | undefined {
 
 /** The field a key path names (aliases included), with its current name. */
 export function fieldAt(path: readonly string[]): { name: string; field: Field; section: string } | undefined {
-  if (path.length === 1) return TOP_FIELDS[path[0]] ? { name: path[0], field: TOP_FIELDS[path[0]], section: '' } : undefined;
+  const top: Section = TOP_FIELDS;
+  if (path.length === 1) return top[path[0]] ? { name: path[0], field: top[path[0]], section: '' } : undefined;
   // A nested section (data.image) is named by its path.
   const first = path.slice(0, -1).join('.');
   const second = path[path.length - 1];

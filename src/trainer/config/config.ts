@@ -3,7 +3,7 @@
 
 import * as path from 'node:path';
 import { ConfigDocument } from './document';
-import { Section, sectionSchema, t, validateSection } from './fields';
+import { Section, SectionValues, sectionSchema, t, validateSection } from './fields';
 import { TRAINING_FIELDS, TrainingArguments, parseTrainingArguments } from './trainingArguments';
 import { resolveModelSource } from './modelSource';
 import { IMAGE_FIELDS, ImageConfig, parseImageConfig } from './imageFields';
@@ -12,12 +12,10 @@ import type { HubReference } from '../hub/reference';
 import type { ProblemType } from '../programs/lossHeads';
 import { TASKS, Task } from '../programs/tasks';
 import { BUILTINS } from '../models/names';
-import type { BuiltinConfig } from '../models';
-import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../loop/metrics';
+import { ALL_METRICS, builtinMetricNames, defaultMetrics } from '../metricNames';
 import type { LoraConfig } from '../programs/lora';
-import type { GenerationConfig } from '../loop/generation';
 
-export const MODEL_FIELDS: Section = {
+export const MODEL_FIELDS = {
   path: { type: t.string, doc: 'The ONNX model to train: a file, a model folder (model.onnx or onnx/model.onnx with config.json and tokenizer files), or a Hub repository hf://ORG/NAME[@revision]. Either path, hub or builtin.' },
   hub: { type: t.string, doc: 'A Hugging Face Hub repository ORG/NAME[@revision] to download the ONNX model, config and tokenizer from (as from_pretrained); the same as path: hf://ORG/NAME.' },
   revision: { type: t.string, doc: 'Hub models: the branch, tag or commit to download (default main).' },
@@ -46,9 +44,9 @@ export const MODEL_FIELDS: Section = {
   class_weights: { type: t.union(t.array(t.number(0)), t.enumOf('balanced')), doc: 'Cross-entropy class weights, or "balanced" (n_samples / (n_classes · count)).' },
   id2label: { type: t.union(t.array(t.string), t.object), doc: 'Label names by id (a list, or a mapping "0": name). Default: the sorted names when the training labels are text.' },
   lora: { type: t.object, doc: 'LoRA fine-tuning with peft\'s semantics: { r, lora_alpha, lora_dropout, target_modules, init }. Only the adapters train; the base model stays frozen.' },
-};
+} satisfies Section;
 
-export const LORA_FIELDS: Section = {
+export const LORA_FIELDS = {
   r: { type: t.integer(1), default: 8, doc: 'Rank of the adapters (peft\'s r).' },
   lora_alpha: { type: t.number(0), default: 8, doc: 'Scaling numerator: the adapter output is multiplied by lora_alpha / r.' },
   lora_dropout: { type: t.number(0, 0.99), default: 0, doc: 'Dropout on the adapter input, as peft applies it.' },
@@ -56,9 +54,9 @@ export const LORA_FIELDS: Section = {
   init: { type: t.string, doc: 'A peft adapter_model.safetensors to start from. Default: peft\'s initialisation (A Kaiming-uniform, B zeros) from the seed.' },
   bias: { type: t.enumOf('none'), default: 'none', doc: 'peft\'s bias option; only "none" (biases stay frozen).' },
   use_rslora: { type: t.boolean, default: false, doc: 'rsLoRA: scale by lora_alpha / sqrt(r) instead of lora_alpha / r.' },
-};
+} satisfies Section;
 
-export const DATA_FIELDS: Section = {
+export const DATA_FIELDS = {
   train: { type: t.string, doc: 'Training data: .jsonl, .json, .csv or .parquet, or a folder of images in the imagefolder layout (one subfolder per class). Columns named like the model\'s inputs feed them; `labels` (or `label`) is the target.' },
   eval: { type: t.string, doc: 'Evaluation data, same format (or an image folder).' },
   test: { type: t.string, doc: 'Data for predict, same format (labels optional).' },
@@ -69,9 +67,9 @@ export const DATA_FIELDS: Section = {
   mlm_probability: { type: t.number(0, 1), default: 0.15, doc: 'fill-mask on raw text: the share of tokens the collator masks (80% [MASK], 10% a random token, 10% kept), drawn anew each epoch from the seed.' },
   streaming: { type: t.union(t.enumOf('auto'), t.boolean), default: 'auto', doc: 'Read records from disk on demand instead of loading the file (auto: for files over 256 MB, and images whose decoded pixels would take over 256 MB). JSONL and CSV are indexed in place; Parquet is copied to a temporary JSONL file first; a .json document cannot stream.' },
   image: { type: t.object, doc: 'Image data (an imagefolder folder, or a column of image paths): preprocessing with preprocessor_config.json\'s keys, overriding the model folder\'s file, and training augmentation.' },
-};
+} satisfies Section;
 
-export const TOP_FIELDS: Section = {
+export const TOP_FIELDS = {
   model: { type: t.object, required: true, doc: 'The model to train.' },
   data: { type: t.object, doc: 'Data files.' },
   training: { type: t.object, doc: 'Hugging Face TrainingArguments.' },
@@ -81,67 +79,48 @@ export const TOP_FIELDS: Section = {
   generation: { type: t.object, doc: 'predict on text-generation: how prompts are continued (Hugging Face GenerationConfig: max_new_tokens, do_sample, temperature, top_k, top_p).' },
   early_stopping: { type: t.object, doc: 'EarlyStoppingCallback: { patience, threshold } (needs an eval strategy and metric_for_best_model).' },
   metrics: { type: t.array(t.enumOf(...ALL_METRICS)), doc: 'Built-in metrics evaluations report. Default: accuracy and f1 (f1_macro for more than two classes); accuracy and f1_micro for multi-label; mse, mae and r2 for regression; for the other tasks all of theirs (token-classification: precision, recall, f1, accuracy; question-answering: exact_match, f1; text-generation: perplexity; fill-mask: accuracy, perplexity).' },
-};
+} satisfies Section;
 
 /** Hugging Face GenerationConfig's names and defaults (predict on text-generation). */
-export const GENERATION_FIELDS: Section = {
+export const GENERATION_FIELDS = {
   max_new_tokens: { type: t.integer(1), default: 20, doc: 'Tokens to generate after each prompt.' },
   do_sample: { type: t.boolean, default: false, doc: 'Sample the next token (with temperature, top_k, top_p) instead of taking the most likely one.' },
   temperature: { type: t.number(0.000001), default: 1, doc: 'Sampling: logits are divided by this before the softmax.' },
   top_k: { type: t.integer(0), default: 50, doc: 'Sampling: keep the k most likely tokens (0: all).' },
   top_p: { type: t.number(0, 1), default: 1, doc: 'Sampling: keep the most likely tokens whose probability mass reaches top_p (nucleus sampling).' },
-};
+} satisfies Section;
 
-export const EARLY_STOPPING_FIELDS: Section = {
+export const EARLY_STOPPING_FIELDS = {
   patience: { type: t.integer(1), default: 1, doc: 'Evaluations without improvement before training stops (early_stopping_patience).' },
   threshold: { type: t.number(0), default: 0, doc: 'Minimum improvement that counts (early_stopping_threshold).' },
-};
+} satisfies Section;
 
-export interface ModelConfig extends Omit<BuiltinConfig, 'builtin'> {
+/**
+ * The model section as the run reads it: MODEL_FIELDS' types, with what parseConfig resolves —
+ * the task, problem type and number of labels (from the config, the model folder's config.json,
+ * or the defaults), dropout's default, the model file's absolute path, the Hub reference, the
+ * model folder, id2label as a list, and model.lora parsed by its own table.
+ */
+export type ModelConfig = Omit<SectionValues<typeof MODEL_FIELDS>, 'hub' | 'id2label' | 'lora' | 'task' | 'problem_type' | 'num_labels' | 'dropout'> & {
   task: Task;
-  /** Absolute path of the ONNX file, when not built-in (for a Hub model: in the cache, once downloaded). */
-  path?: string;
-  /** The Hub repository the model comes from. */
-  hub?: HubReference;
-  revision?: string;
-  file_name?: string;
-  /** The model folder (or Hub snapshot) whose config.json and tokenizer files every saved model carries. */
-  folder?: string;
-  builtin?: BuiltinConfig['builtin'];
   problem_type: ProblemType;
   num_labels: number;
-  output?: string;
-  freeze: string[];
-  trainable?: string[];
-  tie_identical: boolean;
-  class_weights?: number[] | 'balanced';
+  dropout: number;
+  /** The Hub repository the model comes from. */
+  hub?: HubReference;
+  /** The model folder (or Hub snapshot) whose config.json and tokenizer files every saved model carries. */
+  folder?: string;
   /** Label names by id (normalized to a list). */
   id2label?: string[];
-  /** Absolute path of a tokenizer.json, or "train". */
-  tokenizer?: string;
-  vocab_size: number;
-  lowercase: boolean;
-  num_hidden_layers: number;
-  hidden_size: number;
-  num_attention_heads: number;
-  intermediate_size: number;
-  max_position_embeddings: number;
   /** LoRA settings (init resolved to an absolute path). */
   lora?: LoraConfig;
-}
+};
 
-export interface DataConfig {
-  train?: string;
-  eval?: string;
-  test?: string;
-  text_columns?: string[];
-  max_length?: number;
-  padding: 'longest' | 'max_length';
-  packing: boolean;
-  mlm_probability: number;
-  streaming: 'auto' | boolean;
-  image: ImageConfig;
-}
+/** The data section as the run reads it: DATA_FIELDS' types, data.image parsed by its own table. */
+export type DataConfig = Omit<SectionValues<typeof DATA_FIELDS>, 'image'> & { image: ImageConfig };
+
+/** predict on text-generation: GENERATION_FIELDS' types. */
+export type GenerationConfig = SectionValues<typeof GENERATION_FIELDS>;
 
 export interface TrainerConfig {
   file: string;
@@ -155,7 +134,7 @@ export interface TrainerConfig {
   /** Absolute paths of callback modules. */
   callbacks: string[];
   computeMetrics?: string;
-  earlyStopping?: { patience: number; threshold: number };
+  earlyStopping?: SectionValues<typeof EARLY_STOPPING_FIELDS>;
   generation: GenerationConfig;
   doc: ConfigDocument;
 }
@@ -168,30 +147,30 @@ export function loadConfig(file: string): TrainerConfig {
 
 export function parseConfig(doc: ConfigDocument): TrainerConfig {
   const top = validateSection(doc, [], doc.data, TOP_FIELDS);
-  const model = validateSection(doc, ['model'], top.model, MODEL_FIELDS) as unknown as ModelConfig;
-  const data = validateSection(doc, ['data'], top.data, DATA_FIELDS) as unknown as DataConfig;
-  data.image = parseImageConfig(doc, data.image);
+  const raw = validateSection(doc, ['model'], top.model, MODEL_FIELDS);
+  const rawData = validateSection(doc, ['data'], top.data, DATA_FIELDS);
+  const data: DataConfig = { ...rawData, image: parseImageConfig(doc, rawData.image) };
   const training = parseTrainingArguments(doc, top.training);
   const resolve = (p: string) => path.resolve(doc.dir, p);
-  const sources = (['path', 'hub', 'builtin'] as const).filter((k) => model[k] !== undefined);
+  const sources = (['path', 'hub', 'builtin'] as const).filter((k) => raw[k] !== undefined);
   if (sources.length !== 1) throw doc.error(['model'], sources.length ? `set one of ${sources.join(' and ')}, not both` : 'needs path (an ONNX file, model folder or hf://ORG/NAME), hub or builtin (mlp, cnn, bert)');
-  if (model.lora !== undefined) model.lora = parseLora(doc, model.lora, resolve);
-  if (model.tokenizer && model.tokenizer !== 'train') model.tokenizer = resolve(model.tokenizer);
-  const source = resolveModelSource(doc, { path: model.path && resolve(model.path), file_name: model.file_name, tokenizer: model.tokenizer });
-  model.path = source.path;
-  model.hub = source.hub;
-  model.folder = source.folder;
-  model.tokenizer ??= source.tokenizer;
+  const lora = raw.lora !== undefined ? parseLora(doc, raw.lora, resolve) : undefined;
+  const tokenizer = raw.tokenizer && raw.tokenizer !== 'train' ? resolve(raw.tokenizer) : raw.tokenizer;
+  const source = resolveModelSource(doc, { path: raw.path && resolve(raw.path), file_name: raw.file_name, tokenizer });
   // The model folder's config.json fills what the config file leaves out (defaults come after).
-  const unset = model as Partial<ModelConfig>;
-  unset.num_labels ??= source.num_labels;
-  unset.problem_type ??= source.problem_type;
-  model.id2label ??= source.id2label;
-  model.task ??= source.task ?? 'text-classification';
-  model.num_labels ??= 2;
-  if (model.dropout === undefined) model.dropout = model.builtin === 'bert' ? 0.1 : 0;
+  const numLabels = raw.num_labels ?? source.num_labels ?? 2;
+  const model: ModelConfig = {
+    ...raw,
+    path: source.path, hub: source.hub, folder: source.folder, tokenizer: tokenizer ?? source.tokenizer,
+    task: raw.task ?? source.task ?? 'text-classification',
+    num_labels: numLabels,
+    problem_type: raw.problem_type ?? source.problem_type ?? (numLabels === 1 ? 'regression' : 'single_label_classification'),
+    dropout: raw.dropout ?? (raw.builtin === 'bert' ? 0.1 : 0),
+    id2label: undefined,
+    lora,
+  };
+  const id2label = raw.id2label ?? source.id2label;
   if (model.builtin === 'bert' && !model.tokenizer) throw doc.error(['model', 'builtin'], 'bert needs model.tokenizer (a tokenizer.json, or "train" to train one on the training text)');
-  if (!model.problem_type) model.problem_type = model.num_labels === 1 ? 'regression' : 'single_label_classification';
   if (model.problem_type === 'single_label_classification' && model.num_labels < 2) {
     throw doc.error(['model', 'num_labels'], 'single_label_classification needs num_labels ≥ 2');
   }
@@ -201,34 +180,34 @@ export function parseConfig(doc: ConfigDocument): TrainerConfig {
       throw doc.error(['model', 'class_weights'], `has ${model.class_weights.length} weights, expected num_labels = ${model.num_labels}`);
     }
   }
-  if (model.id2label !== undefined) model.id2label = labelList(doc, model.id2label as unknown, model.num_labels);
+  if (id2label !== undefined) model.id2label = labelList(doc, id2label, model.num_labels);
   for (const k of ['train', 'eval', 'test'] as const) if (data[k]) data[k] = resolve(data[k]!);
   training.output_dir = resolve(training.output_dir);
   if (training.logging_dir) training.logging_dir = resolve(training.logging_dir);
   if (typeof training.resume_from_checkpoint === 'string') training.resume_from_checkpoint = resolve(training.resume_from_checkpoint);
-  const metrics = (top.metrics as string[] | undefined) ?? defaultMetrics(model.problem_type, model.num_labels, model.task);
+  const metrics: string[] = top.metrics ?? defaultMetrics(model.problem_type, model.num_labels, model.task);
   const available = builtinMetricNames(model.problem_type, model.num_labels, model.task);
   const wrong = metrics.find((m) => !available.includes(m));
   const what = model.task === 'text-classification' ? `${model.problem_type} with ${model.num_labels} labels` : model.task;
   if (wrong) throw doc.error(['metrics'], `"${wrong}" does not apply to ${what} (available: ${available.join(', ')})`);
   const earlyStopping = top.early_stopping === undefined ? undefined
-    : validateSection(doc, ['early_stopping'], top.early_stopping, EARLY_STOPPING_FIELDS) as { patience: number; threshold: number };
+    : validateSection(doc, ['early_stopping'], top.early_stopping, EARLY_STOPPING_FIELDS);
   if (earlyStopping) {
     if (training.eval_strategy === 'no') throw doc.error(['early_stopping'], 'needs an eval_strategy other than "no" (it acts on evaluations)');
     if (!training.metric_for_best_model) throw doc.error(['early_stopping'], 'needs training.metric_for_best_model');
   }
   return {
-    file: doc.file, dir: doc.dir, model, data, training, device: top.device as TrainerConfig['device'], metrics, doc,
-    callbacks: (top.callbacks as string[]).map(resolve),
+    file: doc.file, dir: doc.dir, model, data, training, device: top.device, metrics, doc,
+    callbacks: top.callbacks.map(resolve),
     computeMetrics: typeof top.compute_metrics === 'string' ? resolve(top.compute_metrics) : undefined,
     earlyStopping,
-    generation: validateSection(doc, ['generation'], top.generation ?? {}, GENERATION_FIELDS) as unknown as GenerationConfig,
+    generation: validateSection(doc, ['generation'], top.generation ?? {}, GENERATION_FIELDS),
   };
 }
 
 /** model.lora, validated; its target_modules regex must compile. */
 function parseLora(doc: ConfigDocument, value: unknown, resolve: (p: string) => string): LoraConfig {
-  const lora = validateSection(doc, ['model', 'lora'], value, LORA_FIELDS) as unknown as LoraConfig & { bias: string };
+  const lora = validateSection(doc, ['model', 'lora'], value, LORA_FIELDS);
   if (lora.target_modules === 'all-linear') {
     // peft's shorthand depends on the model class (which layer is the output layer); a file does not say.
     throw doc.error(['model', 'lora', 'target_modules'], '"all-linear" is not supported; list the module names (e.g. [query, key, value, dense]) or give a regular expression');

@@ -14,7 +14,7 @@ export type FieldType =
   | { kind: 'null' }
   | { kind: 'array'; items: FieldType }
   | { kind: 'object' }
-  | { kind: 'union'; of: FieldType[] };
+  | { kind: 'union'; of: readonly FieldType[] };
 
 export interface Field {
   type: FieldType;
@@ -28,16 +28,41 @@ export interface Field {
 
 export type Section = Record<string, Field>;
 
+/**
+ * The field-type builders. Each keeps what the value's TypeScript type needs (an enum's values, a
+ * union's members), so that a section's value type is derived from its table (SectionValues).
+ */
 export const t = {
-  string: { kind: 'string' } as FieldType,
-  number: (min?: number, max?: number): FieldType => ({ kind: 'number', min, max }),
-  integer: (min?: number): FieldType => ({ kind: 'integer', min }),
-  boolean: { kind: 'boolean' } as FieldType,
-  enumOf: (...values: string[]): FieldType => ({ kind: 'enum', values }),
-  nullable: (inner: FieldType): FieldType => ({ kind: 'union', of: [inner, { kind: 'null' }] }),
-  array: (items: FieldType): FieldType => ({ kind: 'array', items }),
-  object: { kind: 'object' } as FieldType,
-  union: (...of: FieldType[]): FieldType => ({ kind: 'union', of }),
+  string: { kind: 'string' } as const,
+  number: (min?: number, max?: number) => ({ kind: 'number', min, max }) as const,
+  integer: (min?: number) => ({ kind: 'integer', min }) as const,
+  boolean: { kind: 'boolean' } as const,
+  enumOf: <V extends string>(...values: V[]): { kind: 'enum'; values: readonly V[] } => ({ kind: 'enum', values }),
+  nullable: <F extends FieldType>(inner: F): { kind: 'union'; of: readonly [F, { kind: 'null' }] } => ({ kind: 'union', of: [inner, { kind: 'null' }] }),
+  array: <F extends FieldType>(items: F): { kind: 'array'; items: F } => ({ kind: 'array', items }),
+  object: { kind: 'object' } as const,
+  union: <F extends readonly FieldType[]>(...of: F): { kind: 'union'; of: F } => ({ kind: 'union', of }),
+};
+
+/** The TypeScript type of a value that fits a field type. */
+export type ValueOf<F> =
+  F extends { kind: 'string' } ? string
+  : F extends { kind: 'number' | 'integer' } ? number
+  : F extends { kind: 'boolean' } ? boolean
+  : F extends { kind: 'enum'; values: readonly (infer V)[] } ? V
+  : F extends { kind: 'null' } ? null
+  : F extends { kind: 'array'; items: infer I } ? ValueOf<I>[]
+  : F extends { kind: 'object' } ? Record<string, unknown>
+  : F extends { kind: 'union'; of: readonly (infer U)[] } ? ValueOf<U>
+  : never;
+
+type Present<F> = F extends { default: unknown } | { required: true } ? true : false;
+
+/** A validated section's values: fields with a default (or required) are always there, the others optional. */
+export type SectionValues<S extends Section> = {
+  [K in keyof S as Present<S[K]> extends true ? K : never]: ValueOf<S[K]['type']>;
+} & {
+  [K in keyof S as Present<S[K]> extends true ? never : K]?: ValueOf<S[K]['type']>;
 };
 
 /** "an integer", "one of no, steps, epoch"… for messages. */
@@ -97,7 +122,7 @@ function show(v: unknown): string {
  * valid name), wrong types, missing required keys. Returns values with defaults filled in and
  * aliases renamed to their current names.
  */
-export function validateSection(doc: ConfigDocument, at: KeyPath, value: unknown, section: Section): Record<string, unknown> {
+export function validateSection<S extends Section>(doc: ConfigDocument, at: KeyPath, value: unknown, section: S): SectionValues<S> {
   if (value === undefined || value === null) value = {};
   if (typeof value !== 'object' || Array.isArray(value)) throw doc.error(at, `expected a mapping of keys, got ${show(value)}`);
   const out: Record<string, unknown> = {};
@@ -126,7 +151,9 @@ export function validateSection(doc: ConfigDocument, at: KeyPath, value: unknown
     if (f.required) throw doc.error(at, `missing required key "${name}" (${f.doc})`);
     if (f.default !== undefined) out[name] = f.default;
   }
-  return out;
+  // Every value fits its field's type (checked above) and defaults fill the rest: the one place
+  // where checked values take the type their table describes.
+  return out as SectionValues<S>;
 }
 
 /** JSON Schema (draft-07) of a field type. */

@@ -3,9 +3,9 @@
 // folder's file.
 
 import { ConfigDocument, KeyPath } from './document';
-import { Section, t, validateSection } from './fields';
+import { Section, SectionValues, t, validateSection } from './fields';
 
-export const IMAGE_FIELDS: Section = {
+export const IMAGE_FIELDS = {
   column: { type: t.string, default: 'image', doc: 'Data files: the column holding image file paths (PNG or JPEG, relative to the data file\'s folder). Records of an imagefolder folder have it too.' },
   input: { type: t.string, doc: 'The model input the preprocessed pixels feed (default: pixel_values, or the model\'s only float input; built-in models: model.input_name).' },
   color_mode: { type: t.enumOf('rgb', 'grayscale'), doc: 'Convert every image to RGB or grayscale (default: the channels the model input declares, else those of the first image).' },
@@ -24,29 +24,13 @@ export const IMAGE_FIELDS: Section = {
   crop_scale: { type: t.array(t.number(0, 1)), default: [0.08, 1], doc: 'random_resized_crop: range of the crop\'s share of the image area.' },
   crop_ratio: { type: t.array(t.number(0)), default: [0.75, 4 / 3], doc: 'random_resized_crop: range of the crop\'s aspect ratio (width / height).' },
   horizontal_flip: { type: t.boolean, default: false, doc: 'Training augmentation: mirror each image left to right with probability 0.5, drawn per epoch from the seed.' },
-};
+} satisfies Section;
 
-/** data.image as validated (preprocessing keys unset where the config leaves them out). */
-export interface ImageConfig {
-  column: string;
-  input?: string;
-  color_mode?: 'rgb' | 'grayscale';
-  do_resize?: boolean;
-  size?: number | Record<string, unknown>;
-  resample?: number | string;
-  crop_pct?: number;
-  do_center_crop?: boolean;
-  crop_size?: number | Record<string, unknown>;
-  do_rescale?: boolean;
-  rescale_factor?: number;
-  do_normalize?: boolean;
-  image_mean?: number[];
-  image_std?: number[];
-  random_resized_crop: boolean;
-  crop_scale: [number, number];
-  crop_ratio: [number, number];
-  horizontal_flip: boolean;
-}
+/**
+ * data.image as validated (IMAGE_FIELDS' types; preprocessing keys unset where the config leaves
+ * them out), with crop_scale and crop_ratio checked to be [low, high] pairs.
+ */
+export type ImageConfig = Omit<SectionValues<typeof IMAGE_FIELDS>, 'crop_scale' | 'crop_ratio'> & { crop_scale: [number, number]; crop_ratio: [number, number] };
 
 /** What is wrong with a size value ({height, width}, {shortest_edge} or a number), if anything. */
 export function sizeProblem(value: unknown, shortestEdge: boolean): string | undefined {
@@ -64,18 +48,20 @@ export function sizeProblem(value: unknown, shortestEdge: boolean): string | und
 /** data.image, validated: sizes, ranges of two numbers, positive standard deviations. */
 export function parseImageConfig(doc: ConfigDocument, value: unknown): ImageConfig {
   const at: KeyPath = ['data', 'image'];
-  const image = validateSection(doc, at, value, IMAGE_FIELDS) as unknown as ImageConfig;
+  const image = validateSection(doc, at, value, IMAGE_FIELDS);
   for (const key of ['size', 'crop_size'] as const) {
     const problem = image[key] !== undefined ? sizeProblem(image[key], key === 'size') : undefined;
     if (problem) throw doc.error([...at, key], problem);
   }
-  for (const key of ['crop_scale', 'crop_ratio'] as const) {
+  const pair = (key: 'crop_scale' | 'crop_ratio'): [number, number] => {
     const r = image[key];
     if (r.length !== 2 || r[0] > r[1] || r[0] <= 0) throw doc.error([...at, key], `expected [low, high] with 0 < low ≤ high, got ${JSON.stringify(r)}`);
-  }
+    return [r[0], r[1]];
+  };
+  const ranges = { crop_scale: pair('crop_scale'), crop_ratio: pair('crop_ratio') };
   if (image.image_std?.some((s) => s === 0)) throw doc.error([...at, 'image_std'], 'standard deviations must be greater than 0');
   if (typeof image.resample === 'number' && (image.resample < 1 || image.resample > 5)) {
     throw doc.error([...at, 'resample'], `expected a Pillow filter code from 1 to 5 (1 lanczos, 2 bilinear, 3 bicubic, 4 box, 5 hamming), got ${image.resample}; nearest (0) is not supported`);
   }
-  return image;
+  return { ...image, ...ranges };
 }

@@ -2,7 +2,7 @@
 // shared/reference/hf-trainer-semantics.md §1), declared once as a field table.
 
 import { ConfigDocument } from './document';
-import { Section, t, validateSection } from './fields';
+import { Section, SectionValues, t, validateSection } from './fields';
 
 const strategy = t.enumOf('no', 'steps', 'epoch');
 const stepsOrRatio = t.number(0);
@@ -13,7 +13,7 @@ export type SchedulerType = (typeof SCHEDULERS)[number];
 
 export const OPTIMIZERS = ['adamw_torch', 'adamw_torch_fused', 'adam', 'sgd'] as const;
 
-export const TRAINING_FIELDS: Section = {
+export const TRAINING_FIELDS = {
   output_dir: { type: t.string, default: 'trainer_output', doc: 'Where checkpoints, logs and the final model are written (relative to the config file).' },
   overwrite_output_dir: { type: t.boolean, default: false, doc: 'Start a new run in an output_dir that holds an earlier one, deleting its checkpoints (otherwise that is refused; resume it instead).' },
   num_train_epochs: { type: t.number(0), default: 3, doc: 'Total training epochs; fractions stop mid-epoch. Ignored when max_steps > 0.' },
@@ -62,80 +62,39 @@ export const TRAINING_FIELDS: Section = {
   auto_find_batch_size: { type: t.boolean, default: false, doc: 'On out-of-memory, retry with a smaller train batch size (×0.9).' },
   disable_tqdm: { type: t.boolean, default: false, doc: 'Print log lines instead of a progress bar.' },
   nan_policy: { type: t.enumOf('stop', 'skip_step'), default: 'stop', doc: 'A step whose loss or gradient norm is NaN or infinite (float32): stop the run naming the step (nothing poisoned is written), or skip_step — leave the weights unchanged, as fp16 does with an overflow, and go on.' },
-};
+} satisfies Section;
 
-export interface TrainingArguments {
-  output_dir: string;
-  overwrite_output_dir: boolean;
-  num_train_epochs: number;
-  max_steps: number;
-  per_device_train_batch_size: number;
-  per_device_eval_batch_size: number;
-  gradient_accumulation_steps: number;
-  learning_rate: number;
-  weight_decay: number;
-  adam_beta1: number;
-  adam_beta2: number;
-  adam_epsilon: number;
-  optim: (typeof OPTIMIZERS)[number];
-  optim_args: string | null;
-  max_grad_norm: number;
-  lr_scheduler_type: SchedulerType;
-  lr_scheduler_kwargs: Record<string, unknown>;
-  warmup_steps: number;
-  warmup_ratio: number;
-  eval_strategy: 'no' | 'steps' | 'epoch';
-  eval_steps: number | null;
-  eval_delay: number;
-  eval_on_start: boolean;
-  save_strategy: 'no' | 'steps' | 'epoch' | 'best';
-  save_steps: number;
-  save_total_limit: number | null;
-  save_only_model: boolean;
-  logging_strategy: 'no' | 'steps' | 'epoch';
-  logging_steps: number;
-  logging_first_step: boolean;
-  logging_dir: string | null;
-  logging_nan_inf_filter: boolean;
+/**
+ * TrainingArguments as the run reads them: the table's types (TRAINING_FIELDS), with the two
+ * fields parseTrainingArguments normalizes — report_to becomes a list, lr_scheduler_kwargs a
+ * mapping.
+ */
+export type TrainingArguments = Omit<SectionValues<typeof TRAINING_FIELDS>, 'report_to' | 'lr_scheduler_kwargs'> & {
   report_to: string[];
-  load_best_model_at_end: boolean;
-  metric_for_best_model: string | null;
-  greater_is_better: boolean | null;
-  seed: number;
-  data_seed: number | null;
-  dataloader_drop_last: boolean;
-  label_smoothing_factor: number;
-  resume_from_checkpoint: string | boolean | null;
-  ignore_data_skip: boolean;
-  fp16: boolean;
-  bf16: boolean;
-  gradient_checkpointing: boolean;
-  auto_find_batch_size: boolean;
-  disable_tqdm: boolean;
-  nan_policy: 'stop' | 'skip_step';
-}
+  lr_scheduler_kwargs: Record<string, unknown>;
+};
 
 /** Validates the `training:` section and applies Hugging Face's derived defaults and rules (§1.2). */
 export function parseTrainingArguments(doc: ConfigDocument, value: unknown): TrainingArguments {
   const at = ['training'];
-  const v = validateSection(doc, at, value, TRAINING_FIELDS) as Record<string, unknown>;
+  const v = validateSection(doc, at, value, TRAINING_FIELDS);
   const err = (key: string, msg: string) => doc.error([...at, key], msg);
 
-  for (const key of ['logging_steps', 'eval_steps', 'save_steps', 'warmup_steps']) {
+  for (const key of ['logging_steps', 'eval_steps', 'save_steps', 'warmup_steps'] as const) {
     const x = v[key];
     if (typeof x === 'number' && x > 1 && !Number.isInteger(x)) throw err(key, `expected a whole number of steps or a ratio below 1, got ${x}`);
   }
   // Settings that would train nothing, or never save, are mistakes rather than requests.
   if (typeof v.output_dir === 'string' && v.output_dir.trim() === '') throw err('output_dir', 'must not be empty (it would be the config file\'s folder)');
   if (v.max_steps === 0) throw err('max_steps', 'is 0, which trains nothing; expected a number of steps > 0, or -1 to train num_train_epochs epochs');
-  if ((v.max_steps as number) < 0 && v.num_train_epochs === 0) throw err('num_train_epochs', 'is 0, which trains nothing; expected a number of epochs > 0 (or set max_steps)');
+  if (v.max_steps < 0 && v.num_train_epochs === 0) throw err('num_train_epochs', 'is 0, which trains nothing; expected a number of epochs > 0 (or set max_steps)');
   if (v.save_strategy === 'steps' && v.save_steps === 0) throw err('save_steps', 'is 0 with save_strategy: steps, which never saves; expected a number of steps > 0 (or save_strategy: no)');
   if (v.logging_strategy === 'steps' && v.logging_steps === 0) throw err('logging_steps', 'must be > 0 with logging_strategy: steps');
   if (v.eval_strategy === 'steps' && (v.eval_steps === null || v.eval_steps === 0)) {
     if (v.logging_steps === 0) throw err('eval_steps', 'must be set (> 0) with eval_strategy: steps');
     v.eval_steps = v.logging_steps;
   }
-  let kwargs = v.lr_scheduler_kwargs;
+  let kwargs: unknown = v.lr_scheduler_kwargs;
   if (typeof kwargs === 'string') {
     try {
       kwargs = JSON.parse(kwargs);
@@ -143,7 +102,8 @@ export function parseTrainingArguments(doc: ConfigDocument, value: unknown): Tra
       throw err('lr_scheduler_kwargs', 'is a string but not valid JSON');
     }
   }
-  v.lr_scheduler_kwargs = (kwargs as Record<string, unknown>) ?? {};
+  if (kwargs !== null && (typeof kwargs !== 'object' || Array.isArray(kwargs))) throw err('lr_scheduler_kwargs', 'expected a mapping of schedule options (or a JSON string of one)');
+  const lrSchedulerKwargs: Record<string, unknown> = (kwargs as Record<string, unknown> | null) ?? {};
   if (v.load_best_model_at_end || v.lr_scheduler_type === 'reduce_lr_on_plateau') {
     if (v.metric_for_best_model === null) v.metric_for_best_model = 'loss';
   }
@@ -155,8 +115,8 @@ export function parseTrainingArguments(doc: ConfigDocument, value: unknown): Tra
       throw err('load_best_model_at_end', `needs eval_strategy and save_strategy to match, but eval_strategy is "${v.eval_strategy}" and save_strategy is "${v.save_strategy}"`);
     }
     if (v.eval_strategy === 'steps') {
-      const es = v.eval_steps as number;
-      const ss = v.save_steps as number;
+      const es = v.eval_steps ?? v.logging_steps;
+      const ss = v.save_steps;
       const bothRatios = es < 1 && ss < 1;
       const ok = bothRatios ? Math.round(ss * 1e6) % Math.round(es * 1e6) === 0 : es >= 1 && ss >= 1 && ss % es === 0;
       if (!ok) throw err('save_steps', `must be a multiple of eval_steps (${es}) with load_best_model_at_end, got ${ss}`);
@@ -166,8 +126,8 @@ export function parseTrainingArguments(doc: ConfigDocument, value: unknown): Tra
   if (v.lr_scheduler_type === 'reduce_lr_on_plateau' && v.eval_strategy === 'no') throw err('lr_scheduler_type', 'reduce_lr_on_plateau needs an eval_strategy other than "no"');
   if (v.fp16 && v.bf16) throw err('bf16', 'fp16 and bf16 cannot both be true');
   const r = v.report_to;
-  v.report_to = r === 'none' ? [] : r === 'all' ? ['tensorboard'] : typeof r === 'string' ? [r] : r;
-  return v as unknown as TrainingArguments;
+  const reportTo: string[] = r === 'none' ? [] : r === 'all' ? ['tensorboard'] : typeof r === 'string' ? [r] : r;
+  return { ...v, report_to: reportTo, lr_scheduler_kwargs: lrSchedulerKwargs };
 }
 
 /**

@@ -11,15 +11,10 @@ import { EvalRunner, TrainingState } from '../programs/executor';
 import { keyOf, uniform } from '../programs/random';
 import { PreparedModel } from '../programs/prepare';
 import { SessionOptions } from '../programs/session';
+import type { GenerationConfig } from '../config/config';
 
-/** Hugging Face GenerationConfig's names and defaults. */
-export interface GenerationConfig {
-  max_new_tokens: number;
-  do_sample: boolean;
-  temperature: number;
-  top_k: number;
-  top_p: number;
-}
+/** Hugging Face GenerationConfig's names and defaults (config.ts's GENERATION_FIELDS). */
+export type { GenerationConfig };
 
 export interface Generated {
   /** Prompt ids (trailing special tokens removed) followed by the new ids. */

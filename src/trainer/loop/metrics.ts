@@ -4,8 +4,6 @@
 // macro f1 for multi-label (a logit above 0 means the label is on).
 
 import type { ProblemType } from '../programs/lossHeads';
-import type { Task } from '../programs/tasks';
-import { TASK_METRICS, taskMetricNames } from './taskMetrics';
 import type { MaskFill } from './taskOutputs';
 
 export interface EvalPrediction {
@@ -21,29 +19,8 @@ export interface EvalPrediction {
 
 export type Metrics = Record<string, number>;
 
-export const SINGLE_LABEL_METRICS = ['accuracy', 'f1', 'precision', 'recall', 'matthews_correlation',
-  'f1_macro', 'f1_micro', 'f1_weighted', 'precision_macro', 'precision_micro', 'precision_weighted',
-  'recall_macro', 'recall_micro', 'recall_weighted'];
-export const MULTI_LABEL_METRICS = ['accuracy', 'f1_micro', 'f1_macro', 'precision_micro', 'recall_micro', 'hamming_loss'];
-export const REGRESSION_METRICS = ['mse', 'mae', 'r2'];
-
-export const ALL_METRICS = [...new Set([...SINGLE_LABEL_METRICS, ...MULTI_LABEL_METRICS, ...REGRESSION_METRICS, ...TASK_METRICS])];
-
-/** The metrics reported when the config names none. */
-export function defaultMetrics(problem: ProblemType, numLabels: number, task: Task = 'text-classification'): string[] {
-  if (task !== 'text-classification') return taskMetricNames(task);
-  if (problem === 'regression') return ['mse', 'mae', 'r2'];
-  if (problem === 'multi_label_classification') return ['accuracy', 'f1_micro'];
-  return ['accuracy', numLabels === 2 ? 'f1' : 'f1_macro'];
-}
-
-/** Names of the built-in metrics a problem type can report. */
-export function builtinMetricNames(problem: ProblemType, numLabels: number, task: Task = 'text-classification'): string[] {
-  if (task !== 'text-classification') return taskMetricNames(task);
-  if (problem === 'regression') return REGRESSION_METRICS;
-  if (problem === 'multi_label_classification') return MULTI_LABEL_METRICS;
-  return numLabels === 2 ? SINGLE_LABEL_METRICS : SINGLE_LABEL_METRICS.filter((m) => !['f1', 'precision', 'recall'].includes(m));
-}
+// The metrics' names live in the leaf module metricNames.ts (config/ checks them without this file).
+export { ALL_METRICS, MULTI_LABEL_METRICS, REGRESSION_METRICS, SINGLE_LABEL_METRICS, builtinMetricNames, defaultMetrics } from '../metricNames';
 
 export function argmaxRows(p: EvalPrediction): number[] {
   const out = new Array<number>(p.n);

@@ -9,19 +9,7 @@ import { seqevalScores } from './seqeval';
 import type { Dataset } from '../data/dataset';
 import { answerText, squadScores } from '../data/squad';
 
-const NAMES: Record<Exclude<Task, 'text-classification'>, string[]> = {
-  'token-classification': ['precision', 'recall', 'f1', 'accuracy'],
-  'question-answering': ['exact_match', 'f1'],
-  'text-generation': ['perplexity'],
-  'fill-mask': ['accuracy', 'perplexity'],
-};
-
-export const TASK_METRICS = [...new Set(Object.values(NAMES).flat())];
-
-/** Metric names a task can report (every one is reported by default). */
-export function taskMetricNames(task: Exclude<Task, 'text-classification'>): string[] {
-  return NAMES[task];
-}
+export { TASK_METRICS, taskMetricNames } from '../metricNames';
 
 /**
  * A task's metrics. Token-level predictions are predicted ids per token and question answering's

@@ -9,19 +9,16 @@ import { Model } from '../onnx/model';
 import { DataType, Tensor, fromNumbers, isFloatType, scalarTensor, toNumbers, zeros } from '../onnx/tensor';
 import { Initializer } from '../models/init';
 import { UserError } from '../errors';
+import type { LORA_FIELDS } from '../config/config';
+import type { SectionValues } from '../config/fields';
 
 /** `model.lora` of the config, with peft's LoraConfig names. */
-export interface LoraConfig {
-  r: number;
-  lora_alpha: number;
-  lora_dropout: number;
-  /** Module names (a path equal to or ending with `.<name>`), or one regular expression matched against the whole path. */
-  target_modules: string[] | string;
-  /** peft's rsLoRA: scaling lora_alpha / √r instead of lora_alpha / r. */
-  use_rslora: boolean;
-  /** An adapter_model.safetensors to start from (absolute path). */
-  init?: string;
-}
+/**
+ * model.lora as the run reads it (config.ts's LORA_FIELDS): r, lora_alpha, lora_dropout,
+ * target_modules (module names, or one regular expression matched against the whole path),
+ * use_rslora, and init (an adapter_model.safetensors to start from, absolute).
+ */
+export type LoraConfig = Omit<SectionValues<typeof LORA_FIELDS>, 'bias'>;
 
 /** A MatMul or Gemm whose second input is a 2-D float weight: what an exported nn.Linear becomes. */
 export interface LinearSite {
