@@ -10,24 +10,22 @@ import { parsePythonJson } from '../trainer/loop/state';
 
 export type LogEntry = Record<string, number>;
 
-/** One line of trainer_log.jsonl; NaN and ±Infinity are written there as strings. */
+/** One line of trainer_log.jsonl (Python's JSON: NaN and ±Infinity as literals, as in trainer_state.json). */
 export function parseLogLine(line: string): LogEntry | undefined {
   const text = line.trim();
   if (!text) return undefined;
-  let raw: unknown;
   try {
-    raw = JSON.parse(text);
+    return logEntryOf(parsePythonJson(text));
   } catch {
     return undefined;
   }
+}
+
+/** A log_history entry from parsed JSON: its numbers (NaN and ±Infinity included), when it has a step. */
+export function logEntryOf(raw: unknown): LogEntry | undefined {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
   const entry: LogEntry = {};
-  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-    if (typeof v === 'number') entry[k] = v;
-    else if (v === 'NaN') entry[k] = NaN;
-    else if (v === 'Infinity') entry[k] = Infinity;
-    else if (v === '-Infinity') entry[k] = -Infinity;
-  }
+  for (const [k, v] of Object.entries(raw as Record<string, unknown>)) if (typeof v === 'number') entry[k] = v;
   return typeof entry.step === 'number' ? entry : undefined;
 }
 
@@ -123,7 +121,7 @@ export class LogHistory {
     this.stateMtime = mtime;
     if (Array.isArray(history)) {
       for (const raw of history) {
-        const entry = parseLogLine(JSON.stringify(raw, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)));
+        const entry = logEntryOf(raw);
         if (entry) mergeEntry(this.entries, entry);
       }
     }

@@ -5,11 +5,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LogHistory, mergeEntry, parseLogLine } from '../../src/extension/logHistory';
 import { tempDir } from '../helpers';
+import { pythonJson } from '../../src/trainer/loop/state';
 
 const line = (o: object) => JSON.stringify(o) + '\n';
 
-test('a log line keeps numbers and turns "NaN" and "Infinity" strings back into numbers', () => {
-  const e = parseLogLine('{"loss":"NaN","grad_norm":"Infinity","x":"-Infinity","learning_rate":0.1,"step":3,"note":"text"}')!;
+test('a log line keeps numbers, Python\'s NaN and Infinity literals included, and drops the rest', () => {
+  const e = parseLogLine('{"loss": NaN, "grad_norm": Infinity, "x": -Infinity, "learning_rate": 0.1, "step": 3, "note": "NaN text"}')!;
   assert.ok(Number.isNaN(e.loss));
   assert.equal(e.grad_norm, Infinity);
   assert.equal(e.x, -Infinity);
@@ -72,4 +73,12 @@ test('without trainer_log.jsonl, the history comes from trainer_state.json (runs
   assert.equal(h.entries.length, 2);
   assert.ok(Number.isNaN(h.entries[0].loss));
   assert.deepEqual(h.sync(), { appended: [], reset: false }, 'an unchanged file is not read again');
+});
+
+test('the trainer writes log lines in the one encoding the extension reads: key order kept, NaN and Infinity as literals', () => {
+  const line = pythonJson({ loss: NaN, grad_norm: Infinity, learning_rate: 0.001, epoch: 0.5, step: 4 }, 0, false);
+  assert.equal(line, '{"loss": NaN, "grad_norm": Infinity, "learning_rate": 0.001, "epoch": 0.5, "step": 4}\n');
+  const e = parseLogLine(line)!;
+  assert.deepEqual(Object.keys(e), ['loss', 'grad_norm', 'learning_rate', 'epoch', 'step']);
+  assert.ok(Number.isNaN(e.loss) && e.grad_norm === Infinity && e.step === 4);
 });

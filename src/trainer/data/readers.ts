@@ -46,21 +46,26 @@ export async function* readRecords(file: string): AsyncGenerator<DataRecord> {
   } else yield* readJson(file);
 }
 
+/** One JSONL line as a record; `first` when it is the file's first line (which may start with a BOM). */
+export function jsonlRecord(file: string, line: number, text: string, first: boolean): DataRecord {
+  let values: unknown;
+  try {
+    // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
+    values = JSON.parse(first ? text.replace(/^\ufeff/, '') : text);
+  } catch (e) {
+    throw new DataError(file, line, `not valid JSON: ${(e as Error).message}`);
+  }
+  if (!values || typeof values !== 'object' || Array.isArray(values)) throw new DataError(file, line, 'each line must be a JSON object');
+  return { line, values: values as Record<string, unknown> };
+}
+
 async function* readJsonl(file: string): AsyncGenerator<DataRecord> {
   const lines = readline.createInterface({ input: openOrFail(file), crlfDelay: Infinity });
   let n = 0;
   for await (const text of lines) {
     n++;
     if (!text.trim()) continue;
-    let values: unknown;
-    try {
-      // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
-      values = JSON.parse(n === 1 ? text.replace(/^\ufeff/, '') : text);
-    } catch (e) {
-      throw new DataError(file, n, `not valid JSON: ${(e as Error).message}`);
-    }
-    if (!values || typeof values !== 'object' || Array.isArray(values)) throw new DataError(file, n, 'each line must be a JSON object');
-    yield { line: n, values: values as Record<string, unknown> };
+    yield jsonlRecord(file, n, text, n === 1);
   }
 }
 

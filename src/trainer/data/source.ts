@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import { parse as parseCsv } from 'csv-parse/sync';
 import { DataError } from '../errors';
 import { spoolParquet } from './parquet';
-import { DataRecord, csvCell, formatOf, readAllRecords } from './readers';
+import { DataRecord, csvCell, formatOf, jsonlRecord, readAllRecords } from './readers';
 
 /** Files above this size are indexed instead of read into memory (`data.streaming: auto`). */
 export const STREAM_THRESHOLD = 256 * 2 ** 20;
@@ -159,17 +159,7 @@ export class IndexedFileSource implements RecordSource {
   read(i: number): DataRecord {
     const text = readRange(this.fd, this.starts[i], this.ends[i]);
     const line = this.lines[i];
-    if (this.format === 'jsonl') {
-      let values: unknown;
-      try {
-        // A UTF-8 byte order mark (Windows editors write one) is not part of the first record.
-        values = JSON.parse(i === 0 ? text.replace(/^\ufeff/, '') : text);
-      } catch (e) {
-        throw new DataError(this.file, line, `not valid JSON: ${(e as Error).message}`);
-      }
-      if (!values || typeof values !== 'object' || Array.isArray(values)) throw new DataError(this.file, line, 'each line must be a JSON object');
-      return { line, values: values as Record<string, unknown> };
-    }
+    if (this.format === 'jsonl') return jsonlRecord(this.file, line, text, i === 0);
     let cells: string[];
     try {
       cells = (parseCsv(text, { relax_quotes: false }) as string[][])[0] ?? [];

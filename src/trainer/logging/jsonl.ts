@@ -7,12 +7,13 @@ import type { TrainerCallback } from '../loop/callbacks';
 import { appendToLog, writeFileDurably } from '../io/durable';
 
 import { JSONL_LOG } from '../runDirectory';
+import { pythonJson } from '../loop/state';
 
 export { JSONL_LOG };
 
-/** One JSON line; JSON has no NaN or Infinity, so they are written as strings. */
+/** One line, written as Python's json.dumps writes it (NaN and Infinity as literals, as trainer_state.json holds them). */
 function line(entry: Record<string, number>): string {
-  return JSON.stringify(entry, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v)) + '\n';
+  return pythonJson(entry, 0, false);
 }
 
 export function jsonlLogCallback(outputDir: string): TrainerCallback {

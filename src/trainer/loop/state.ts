@@ -58,8 +58,13 @@ export class TrainerControl {
   should_log = false;
 }
 
-/** Python's json.dumps(obj, indent=2, sort_keys=True): sorted keys, NaN/Infinity literals. */
-export function pythonJson(value: unknown, indent = 2): string {
+/**
+ * Python's json.dumps(obj, indent=2, sort_keys=True): sorted keys, NaN/Infinity literals; with
+ * indent 0, json.dumps(obj) on one line (the JSONL log keeps Hugging Face's key order: sortKeys
+ * false). One encoding for every
+ * file the run writes, read back by parsePythonJson.
+ */
+export function pythonJson(value: unknown, indent = 2, sortKeys = true): string {
   const pad = (depth: number) => ' '.repeat(indent * depth);
   const write = (v: unknown, depth: number): string => {
     if (v === null || v === undefined) return 'null';
@@ -71,10 +76,13 @@ export function pythonJson(value: unknown, indent = 2): string {
     if (typeof v === 'string' || typeof v === 'boolean') return JSON.stringify(v);
     if (Array.isArray(v)) {
       if (v.length === 0) return '[]';
+      if (indent === 0) return `[${v.map((x) => write(x, depth + 1)).join(', ')}]`;
       return `[\n${v.map((x) => pad(depth + 1) + write(x, depth + 1)).join(',\n')}\n${pad(depth)}]`;
     }
-    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    const entries = Object.entries(v as Record<string, unknown>).filter(([, x]) => x !== undefined);
+    if (sortKeys) entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
     if (entries.length === 0) return '{}';
+    if (indent === 0) return `{${entries.map(([k, x]) => `${JSON.stringify(k)}: ${write(x, depth + 1)}`).join(', ')}}`;
     return `{\n${entries.map(([k, x]) => `${pad(depth + 1)}${JSON.stringify(k)}: ${write(x, depth + 1)}`).join(',\n')}\n${pad(depth)}}`;
   };
   return write(value, 0) + '\n';
