@@ -119,11 +119,6 @@ function broadcastDim(a: Dim, b: Dim): Dim {
   return a;
 }
 
-export function sameShape(a: readonly Dim[] | undefined, b: readonly Dim[] | undefined): boolean {
-  if (!a || !b || a.length !== b.length) return false;
-  return a.every((d, i) => d === b[i]);
-}
-
 export function normalizeAxis(axis: number, rank: number): number {
   return axis < 0 ? axis + rank : axis;
 }
