@@ -4,8 +4,10 @@ benchmark can interleave PyTorch and Trainer in one run.
 
 Protocol (one JSON object per line, requests on stdin, answers on file descriptor 3 so that whatever
 the exporters print to stdout cannot break it): the first line received is the setup
-  {"model": "mlp" | "bert", "batch": N, "onnx": PATH, "threads": T, ...sizes}
-and is answered {"ready": true, "loss": first-step loss}. Then each {"steps": K} runs K train
+  {"model": "mlp" | "bert" | "distilbert-base" | "bert-base" | "resnet18", "batch": N, "onnx": PATH,
+   "threads": T, ...sizes}
+and is answered {"ready": true, "loss": first-step loss, "first_step_seconds": time from building
+the model to the end of its first step (the export excluded)}. Then each {"steps": K} runs K train
 steps and is answered {"seconds": wall time, "loss": last loss, "max_rss_kb": peak RSS}.
 """
 import inspect
@@ -74,6 +76,70 @@ class Bert(nn.Module):
         return self.classifier(torch.tanh(self.pool(x[:, 0])))
 
 
+class BasicBlock(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        y = torch.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return torch.relu(y + (x if self.down is None else self.down(x)))
+
+
+class ResNet18(nn.Module):
+    """torchvision's / timm's resnet18 layout (BasicBlock, [2, 2, 2, 2]), written out: neither is
+    a dependency of the benchmark."""
+
+    def __init__(self, classes):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
+        self.bn1 = nn.BatchNorm2d(64)
+        blocks, cin = [], 64
+        for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
+            blocks += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
+            cin = cout
+        self.blocks = nn.Sequential(*blocks)
+        self.fc = nn.Linear(512, classes)
+
+    def forward(self, pixel_values):
+        x = nn.functional.max_pool2d(torch.relu(self.bn1(self.conv1(pixel_values))), 3, 2, 1)
+        return self.fc(self.blocks(x).mean((2, 3)))
+
+
+class Logits(nn.Module):
+    """A Hugging Face classifier whose forward returns the logits tensor (what the export keeps)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, input_ids, attention_mask):
+        return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
+
+
+def hugging_face_classifier(cfg):
+    """DistilBERT-base / BERT-base shapes from transformers (randomly initialised, dropout off so
+    that both sides compute the same function). Debian's torch 1.13 has no transformers: the
+    benchmark's own encoder of the same shape stands in."""
+    try:
+        import transformers
+    except ImportError:
+        layers = 6 if cfg["model"] == "distilbert-base" else 12
+        return Bert(30522, 768, layers, 12, 3072, 512, 2), False
+    if cfg["model"] == "distilbert-base":
+        config = transformers.DistilBertConfig(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0, num_labels=2)
+        return Logits(transformers.DistilBertForSequenceClassification(config)), True
+    config = transformers.BertConfig(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=2)
+    return Logits(transformers.BertForSequenceClassification(config)), True
+
+
 def build(cfg):
     g = torch.Generator().manual_seed(0)
     torch.manual_seed(0)
@@ -84,6 +150,22 @@ def build(cfg):
         inputs = (torch.rand(b, sizes[0], generator=g),)
         labels = torch.randint(0, sizes[-1], (b,), generator=g)
         names, axes = ["features"], {"features": {0: "batch"}}
+    elif cfg["model"] == "resnet18":
+        model = ResNet18(10)
+        size = cfg["image"]
+        inputs = (torch.rand(b, 3, size, size, generator=g),)
+        labels = torch.randint(0, 10, (b,), generator=g)
+        names, axes = ["pixel_values"], {"pixel_values": {0: "batch"}}
+    elif cfg["model"] in ("distilbert-base", "bert-base"):
+        model, hf = hugging_face_classifier(cfg)
+        seq = cfg["seq"]
+        ids = torch.randint(0, 30522, (b, seq), generator=g)
+        mask = torch.ones(b, seq, dtype=torch.int64)
+        mask[:, seq * 3 // 4:] = 0
+        inputs = (ids, mask) if hf else (ids, mask, torch.zeros(b, seq, dtype=torch.int64))
+        labels = torch.randint(0, 2, (b,), generator=g)
+        names = ["input_ids", "attention_mask"] + ([] if hf else ["token_type_ids"])
+        axes = {n: {0: "batch", 1: "sequence"} for n in names}
     else:
         model = Bert(cfg["vocab"], cfg["hidden"], cfg["layers"], cfg["heads"], cfg["intermediate"], cfg["seq"], 2)
         ids = torch.randint(0, cfg["vocab"], (b, cfg["seq"]), generator=g)
@@ -102,9 +184,23 @@ def build(cfg):
     # PyTorch 2.9+ defaults to the dynamo exporter; this benchmark's graphs come from TorchScript's
     # (as optimum's do). Debian's 1.13 has only that one and no `dynamo` argument.
     explicit = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
+    # A CNN is exported with training-mode BatchNormalization (batch statistics), as the README's
+    # "Bring your own model" says; the exporter then needs constant folding off.
+    cnn = cfg["model"] == "resnet18"
+    mode = {"training": torch.onnx.TrainingMode.TRAINING} if cnn else {}
+    export_start = time.perf_counter()
     torch.onnx.export(model, inputs, cfg["onnx"], input_names=names, output_names=["logits"],
-                      dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=17, do_constant_folding=True, **explicit)
-    return model, inputs, labels
+                      dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=17, do_constant_folding=not cnn,
+                      **explicit, **mode)
+    return model, inputs, labels, time.perf_counter() - export_start
+
+
+def torch_threads(threads):
+    """PyTorch at its best with `threads` cores. Debian's build does its matrix products in
+    OpenBLAS, whose own threads (OPENBLAS_NUM_THREADS, set by the coordinator) beat PyTorch's
+    intra-op threads on top of them: one PyTorch thread was fastest. The wheels from pytorch.org
+    (MKL and oneDNN) want PyTorch's threads."""
+    return 1 if "openblas" in torch.__config__.show().lower() else threads
 
 
 PROTOCOL = os.fdopen(3, "w")
@@ -119,8 +215,9 @@ def answer(value):
 def main():
     cfg = json.loads(sys.stdin.readline())
     start_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    torch.set_num_threads(cfg.get("threads", 1))
-    model, inputs, labels = build(cfg)
+    torch.set_num_threads(torch_threads(cfg["threads"]))
+    started = time.perf_counter()
+    model, inputs, labels, export_seconds = build(cfg)
     model.train()
     decay = [p for p in model.parameters() if p.ndim >= 2]
     rest = [p for p in model.parameters() if p.ndim < 2]
@@ -136,8 +233,9 @@ def main():
         return float(loss)
 
     first = step()
-    answer({"ready": True, "loss": first, "params": sum(p.numel() for p in model.parameters()),
-            "start_rss_kb": start_rss})
+    answer({"ready": True, "loss": first, "torch": torch.__version__, "torch_threads": torch.get_num_threads(), "params": sum(p.numel() for p in model.parameters()),
+            "start_rss_kb": start_rss, "max_rss_kb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+            "first_step_seconds": time.perf_counter() - started - export_seconds})
     for line in sys.stdin:
         k = json.loads(line)["steps"]
         t = time.perf_counter()

@@ -16,20 +16,45 @@ import { TrainStepRunner, initialState } from '../trainer/programs/executor';
 import { prepareModel } from '../trainer/programs/prepare';
 
 interface Setup {
+  /** Selects the row with BENCH_ONLY=key,key. */
+  key: string;
   name: string;
-  model: 'mlp' | 'bert';
+  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'resnet18';
   batch: number;
   steps: number;
+  labels: number;
   [key: string]: unknown;
 }
 
+const SMALL_BERT = { model: 'bert' as const, vocab: 8000, hidden: 256, heads: 4, intermediate: 1024, seq: 128, labels: 2 };
+
 const SETUPS: Setup[] = [
-  { name: 'MLP 784-1024-1024-10', model: 'mlp', batch: 256, steps: 20, sizes: [784, 1024, 1024, 10] },
-  { name: 'BERT-shaped encoder (2 layers, hidden 256, 4 heads, ffn 1024, seq 128)', model: 'bert', batch: 16, steps: 4, vocab: 8000, hidden: 256, layers: 2, heads: 4, intermediate: 1024, seq: 128 },
+  { key: 'mlp', name: 'MLP 784-1024-1024-10', model: 'mlp', batch: 256, steps: 20, sizes: [784, 1024, 1024, 10], labels: 10 },
+  { key: 'bert-2', name: 'BERT-shaped encoder (2 layers, hidden 256, 4 heads, ffn 1024, seq 128)', batch: 16, steps: 4, layers: 2, ...SMALL_BERT },
   // The same encoder deeper, with Trainer's gradient checkpointing on (PyTorch keeps activations).
-  ...(process.env.BENCH_CHECKPOINTING === '0' ? [] : [{ name: 'BERT-shaped encoder, 6 layers, Trainer with gradient_checkpointing', model: 'bert' as const, batch: 16, steps: 2, vocab: 8000, hidden: 256, layers: 6, heads: 4, intermediate: 1024, seq: 128, recompute: true }]),
-  { name: 'BERT-shaped encoder, 6 layers', model: 'bert', batch: 16, steps: 2, vocab: 8000, hidden: 256, layers: 6, heads: 4, intermediate: 1024, seq: 128 },
+  { key: 'bert-6-recompute', name: 'BERT-shaped encoder, 6 layers, Trainer with gradient_checkpointing', batch: 16, steps: 2, layers: 6, recompute: true, ...SMALL_BERT },
+  { key: 'bert-6', name: 'BERT-shaped encoder, 6 layers', batch: 16, steps: 2, layers: 6, ...SMALL_BERT },
+  // Real sizes: transformers' own classes (randomly initialised, dropout off) exported by PyTorch.
+  { key: 'distilbert-base', name: 'DistilBERT-base (6 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2 },
+  { key: 'bert-base', name: 'BERT-base (12 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'bert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
+  { key: 'resnet18-64', name: 'ResNet-18, training-mode BatchNorm, 64×64 images', model: 'resnet18', batch: 32, steps: 3, image: 64, labels: 10 },
+  { key: 'resnet18-224', name: 'ResNet-18, training-mode BatchNorm, 224×224 images', model: 'resnet18', batch: 32, steps: 1, image: 224, labels: 10 },
 ];
+
+/**
+ * `npm run bench -- --scaling`: the BERT-base shape over sequence length and batch size. Batches
+ * of more than 8192 tokens are left out: PyTorch alone needs over 20 GB for 32 × 512.
+ */
+function scalingSetups(): Setup[] {
+  const rows: Setup[] = [];
+  for (const seq of [128, 256, 512]) {
+    for (const batch of [8, 16, 32]) {
+      if (seq * batch > 8192) continue;
+      rows.push({ key: `bert-base-${batch}x${seq}`, name: `BERT-base, sequence ${seq}`, model: 'bert-base', batch, steps: 1, seq, labels: 2 });
+    }
+  }
+  return rows;
+}
 
 /** stdin for requests, stdout and stderr for whatever the peer prints, fd 3 for answers. */
 const PROTOCOL_STDIO: ('pipe')[] = ['pipe', 'pipe', 'pipe', 'pipe'];
@@ -63,12 +88,13 @@ function median(xs: number[]): number {
 async function compare(setup: Setup, threads: number, rounds: number, python: string) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-bench-'));
   const onnx = path.join(dir, `${setup.model}.onnx`);
-  const torchEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads), OMP_NUM_THREADS: '1' };
+  const torchEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
   const torch = new Peer(spawn(python, [path.join(__dirname, '..', 'scripts', 'bench', 'torch_peer.py')], { env: torchEnv, stdio: PROTOCOL_STDIO }), 'pytorch');
-  const torchReady = await torch.ask({ ...setup, onnx, threads: 1 });
+  const torchReady = await torch.ask({ ...setup, onnx, threads });
+  console.error(`[bench] ${setup.key}: PyTorch ${torchReady.torch} with ${torchReady.torch_threads} intra-op thread(s)`);
   const ours = new Peer(spawn(process.execPath, [__filename, '--worker'], { env: process.env, stdio: PROTOCOL_STDIO }), 'trainer');
   const oursReady = await ours.ask({ ...setup, onnx, threads });
-  const rows: { ours: number[]; torch: number[]; oursRss: number; torchRss: number } = { ours: [], torch: [], oursRss: 0, torchRss: 0 };
+  const rows: { ours: number[]; torch: number[]; oursRss: number; torchRss: number } = { ours: [], torch: [], oursRss: oursReady.max_rss_kb, torchRss: torchReady.max_rss_kb ?? 0 };
   for (let r = 0; r <= rounds; r++) {
     // Round 0 warms both up and is not counted; then the two sides alternate.
     const a = await ours.ask({ steps: setup.steps });
@@ -82,24 +108,31 @@ async function compare(setup: Setup, threads: number, rounds: number, python: st
   ours.close();
   torch.close();
   fs.rmSync(dir, { recursive: true, force: true });
-  return { ...rows, firstLoss: { ours: oursReady.loss, torch: torchReady.loss }, params: torchReady.params, start: { ours: oursReady.start_rss_kb, torch: torchReady.start_rss_kb } };
+  return {
+    ...rows, firstLoss: { ours: oursReady.loss, torch: torchReady.loss }, params: torchReady.params,
+    start: { ours: oursReady.start_rss_kb, torch: torchReady.start_rss_kb },
+    firstStep: { ours: oursReady.first_step_seconds, torch: torchReady.first_step_seconds },
+  };
 }
 
 async function coordinator() {
   const python = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
   const threads = Number(process.env.BENCH_THREADS ?? os.cpus().length);
   const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
+  const only = process.env.BENCH_ONLY?.split(',');
+  const setups = (process.argv.includes('--scaling') ? scalingSetups() : SETUPS).filter((s) => !only || only.includes(s.key));
   console.log(`Trainer vs PyTorch, train step (forward + cross-entropy + backward + clip 1.0 + AdamW), ${threads} threads, ${rounds} interleaved rounds after a warm-up, median\n`);
-  console.log('Peak RSS is each process\'s maximum resident memory; in brackets, its growth over the process at start (runtime loaded, no model).\n');
-  const header = '| model | batch | Trainer samples/s | PyTorch samples/s | Trainer / PyTorch | Trainer peak RSS | PyTorch peak RSS | first-step loss (Trainer / PyTorch) |';
-  console.log(header);
-  console.log('|---|---|---|---|---|---|---|---|');
-  for (const s of SETUPS) {
+  console.log('Peak RSS is each process\'s maximum resident memory; in brackets, its growth over the process at start (runtime loaded, no model).');
+  console.log('First step: seconds from loading the model to the end of the first train step (Trainer: load, compile, session, step; PyTorch: build, step; export excluded).\n');
+  console.log('| model | batch | Trainer samples/s | PyTorch samples/s | Trainer / PyTorch | Trainer peak RSS | PyTorch peak RSS | RSS Trainer / PyTorch | first step s (Trainer / PyTorch) | first-step loss (Trainer / PyTorch) |');
+  console.log('|---|---|---|---|---|---|---|---|---|---|');
+  for (const s of setups) {
     const r = await compare(s, threads, rounds, python);
     const ours = median(r.ours);
     const torch = median(r.torch);
     const mb = (kb: number, start: number) => `${(kb / 1024).toFixed(0)} MB (+${((kb - start) / 1024).toFixed(0)})`;
-    console.log(`| ${s.name} (${(r.params / 1e6).toFixed(2)}M params) | ${s.batch} | ${ours.toFixed(0)} | ${torch.toFixed(0)} | ${(ours / torch).toFixed(2)}× | ${mb(r.oursRss, r.start.ours)} | ${mb(r.torchRss, r.start.torch)} | ${r.firstLoss.ours.toFixed(5)} / ${r.firstLoss.torch.toFixed(5)} |`);
+    const params = `${(r.params / 1e6).toFixed(2)}M params`;
+    console.log(`| ${s.name} (${params}) | ${s.batch} | ${ours.toFixed(1)} | ${torch.toFixed(1)} | ${(ours / torch).toFixed(2)}× | ${mb(r.oursRss, r.start.ours)} | ${mb(r.torchRss, r.start.torch)} | ${(r.oursRss / r.torchRss).toFixed(2)} | ${r.firstStep.ours.toFixed(1)} / ${r.firstStep.torch.toFixed(1)} | ${r.firstLoss.ours.toFixed(5)} / ${r.firstLoss.torch.toFixed(5)} |`);
   }
 }
 
@@ -121,15 +154,16 @@ async function worker() {
   const lines = readline.createInterface({ input: process.stdin })[Symbol.asyncIterator]();
   const first = await lines.next();
   const setup = JSON.parse(first.value) as Setup & { onnx: string; threads: number };
+  const started = performance.now();
   const prepared = prepareModel(loadModel(setup.onnx));
   const optimizer = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
-  const runner = await TrainStepRunner.create(prepared, { problemType: 'single_label_classification', numLabels: setup.model === 'mlp' ? 10 : 2 }, optimizer, false, { threads: setup.threads, recompute: setup.recompute === true });
-  const state = initialState(prepared, runner.slots);
+  const runner = await TrainStepRunner.create(prepared, { problemType: 'single_label_classification', numLabels: setup.labels }, optimizer, false, { threads: setup.threads, recompute: setup.recompute === true, inPlace: process.env.BENCH_IN_PLACE !== '0' });
+  const state = initialState(prepared, runner.slots, { adopt: true });
   const batch = batchFromPeer(`${setup.onnx}.batch.json`);
   let step = 1;
   const run = () => runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 1e-4, step: step++, maxGradNorm: 1, randomKey: 0 } });
   const firstLoss = (await run()).loss;
-  answer({ ready: true, loss: firstLoss, start_rss_kb: startRss });
+  answer({ ready: true, loss: firstLoss, start_rss_kb: startRss, max_rss_kb: process.resourceUsage().maxRSS, first_step_seconds: (performance.now() - started) / 1000 });
   for (;;) {
     const next = await lines.next();
     if (next.done) break;

@@ -184,6 +184,9 @@ export const opTable: OpCase[] = [
   { op: 'Add', label: 'Add broadcast over symbolic dims (run-time reduction)', inputs: [f([2, 3, 4], { symbolic: [0, 1] }), f([1, 3, 1], { symbolic: [0, 2] })] },
   { op: 'Conv', label: 'Conv depthwise', inputs: [f([2, 3, 5, 5]), f([3, 1, 3, 3])], attrs: { group: 3 }, ...F32 },
   { op: 'Conv', label: 'Conv 1D', inputs: [f([2, 3, 8]), f([4, 3, 3]), f([4])], attrs: { strides: [2], pads: [1, 1] }, ...F32 },
+  { op: 'Conv', label: 'Conv 1×1 stride 2 (a ResNet shortcut)', inputs: [f([2, 3, 5, 5]), f([4, 3, 1, 1])], attrs: { strides: [2, 2] }, ...F32 },
+  // Symbolic spatial sizes: the weight gradient cannot be an im2col product and is a Conv over transposed tensors.
+  { op: 'Conv', label: 'Conv 2D with symbolic spatial sizes', inputs: [f([2, 2, 5, 4], { symbolic: [0, 2, 3] }), f([3, 2, 3, 3]), f([3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv auto_pad SAME_UPPER', inputs: [f([1, 2, 5, 5]), f([2, 2, 3, 3])], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] }, ...F32 },
   { op: 'MaxPool', label: 'MaxPool 2x2 stride 2', inputs: [f([2, 2, 4, 4], { sample: distinct })], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
   { op: 'MaxPool', label: 'MaxPool 3x3 stride 2 pad 1', inputs: [f([1, 2, 5, 5], { sample: distinct })], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } },

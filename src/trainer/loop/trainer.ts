@@ -100,7 +100,7 @@ export class Trainer {
     this.loss = lossOptions(this.labels, opts.args, opts.trainDataset);
     this.flopParameters = countFlopParameters(this.prepared);
     this.callbacks = new CallbackList([defaultFlowCallback(), ...(opts.callbacks ?? [])]);
-    this.training = initialState(this.prepared, []);
+    this.training = initialState(this.prepared, [], { adopt: true });
   }
 
   /** The model whose parameters train: the adapted one with LoRA. */
@@ -179,7 +179,7 @@ export class Trainer {
     const precision = precisionOf(args);
     const skipNonFinite = args.nan_policy === 'skip_step';
     const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision, skipNonFinite, programs: this.compileTrainStep() });
-    this.training = initialState(this.prepared, runner.slots);
+    this.training = initialState(this.prepared, runner.slots, { adopt: true });
     this.state = freshTrainerState(plan, batchSize);
     const book: ResumeState = { schedulerStep: 0, optimizerSteps: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
     const scaler = precision === 'fp16' ? new GradScaler() : undefined;

@@ -9,7 +9,7 @@ import { QuantizedWeight, findQuantizedWeight } from './quantized';
 import { DataType, Tensor, allocate, bytesPerElement, fromBytes, sizeOf, toBytes, typeName } from './tensor';
 import { writeFileDurably } from '../io/durable';
 
-/** A loaded model: the decoded proto (kept for metadata on export) and the editable graph. */
+/** A loaded model: the decoded proto (kept for metadata on export, without its graph) and the editable graph. */
 export interface Model {
   path: string;
   proto: onnx.ModelProto;
@@ -56,6 +56,9 @@ export function loadModel(file: string): Model {
     else graph.otherOpsets.push({ domain, version: Number(imp.version) });
   }
   if (!graph.opset) throw new ModelFormatError(`${file} does not import the default ONNX opset`);
+  // The graph now holds every tensor (copied: typed arrays need aligned offsets); the proto is
+  // kept for its metadata only, and its graph's byte views would keep the whole file in memory.
+  proto.graph = null;
   return { path: file, proto, graph };
 }
 

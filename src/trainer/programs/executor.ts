@@ -3,7 +3,7 @@
 // memory, so checkpoints are a matter of writing them out.
 
 import * as ort from 'onnxruntime-node';
-import { Tensor, zeros } from '../onnx/tensor';
+import { Tensor, cloneTensor, zeros } from '../onnx/tensor';
 import { compileEvalStep, EVAL_IO } from './evalStep';
 import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig, hyperParameterValues } from './optimizers';
@@ -32,10 +32,18 @@ export interface StepScalars {
   lossScale?: number;
 }
 
-export function initialState(prepared: PreparedModel, slots: string[]): TrainingState {
+/**
+ * The state a run starts from. Train steps update it in place, as PyTorch's optimizers update a
+ * model's parameters: with `adopt`, the state is the model's own initializer tensors (no second
+ * copy of the weights; the model object then holds the trained values, as a PyTorch model passed
+ * to Hugging Face's Trainer does), otherwise copies of them (so the prepared model can start
+ * another run).
+ */
+export function initialState(prepared: PreparedModel, slots: string[], opts: { adopt?: boolean } = {}): TrainingState {
   const init = prepared.graph.initializers;
-  const params = new Map(prepared.params.map((p) => [p.name, init.get(p.name)!]));
-  const buffers = new Map(prepared.buffers.map((n) => [n, init.get(n)!]));
+  const take = (name: string) => (opts.adopt ? init.get(name)! : cloneTensor(init.get(name)!));
+  const params = new Map(prepared.params.map((p) => [p.name, take(p.name)]));
+  const buffers = new Map(prepared.buffers.map((n) => [n, take(n)]));
   const optimizer = new Map<string, Tensor>();
   for (const p of prepared.params) for (const s of slots) optimizer.set(`${s}/${p.name}`, zeros(init.get(p.name)!.type, p.dims));
   return { params, buffers, optimizer };
@@ -87,27 +95,58 @@ export class TrainStepRunner {
     private readonly optimizer: OptimizerConfig,
     private readonly sessions: Map<TrainStepMode, ort.InferenceSession>,
     readonly slots: string[],
+    /** Per variant: output → the input whose buffer it may be written into (inPlace.ts). */
+    private readonly inPlace: Map<TrainStepMode, Map<string, string>>,
   ) {}
 
   /**
    * Loads the sessions of `programs` (compiled here when not given): "step", or "accumulate" +
-   * "final" with gradient accumulation.
+   * "final" with gradient accumulation. `inPlace: false` fetches every update into a new tensor
+   * (for tests comparing the two).
    */
-  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions & CompileOptions & { programs?: TrainPrograms } = {}): Promise<TrainStepRunner> {
+  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions & CompileOptions & { programs?: TrainPrograms; inPlace?: boolean } = {}): Promise<TrainStepRunner> {
     const unsupported = precisionUnsupported(opts.precision ?? 'fp32', resolveDevice(opts.device));
     if (unsupported) throw new DeviceError(unsupported);
     const programs = opts.programs ?? compileTrainPrograms(prepared, loss, optimizer, accumulation, opts);
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
+    const inPlace = new Map<TrainStepMode, Map<string, string>>();
     let slots: string[] = [];
     for (const [mode, compiled] of programs) {
       slots = compiled.slots;
+      inPlace.set(mode, new Map(opts.inPlace === false ? [] : compiled.inPlace.map((p) => [p.output, p.input])));
       // Common-subexpression elimination would merge the recomputing clones back into the
       // forward nodes they copy, undoing gradient checkpointing.
       const disabledOptimizers = opts.recompute ? ['CommonSubexpressionElimination'] : [];
       sessions.set(mode, await createSession(compiled.graph, { ...opts, disabledOptimizers }));
     }
-    return new TrainStepRunner(optimizer, sessions, slots);
+    return new TrainStepRunner(optimizer, sessions, slots, inPlace);
   }
+
+  /**
+   * Runs one variant. Outputs that may be written in place are fetched into their input's own
+   * buffer — the state tensor is then updated where it lies, as PyTorch's optimizers do — unless
+   * that buffer overlaps another fed tensor's. The other outputs come back as new tensors.
+   */
+  private async run(mode: TrainStepMode, feeds: Record<string, ort.Tensor>): Promise<{ out: ort.InferenceSession.ReturnType; written: Set<string> }> {
+    const session = this.sessions.get(mode);
+    if (!session) throw new Error(`train-step variant "${mode}" was not compiled`);
+    const shared = overlappingFeeds(feeds);
+    const fetches: Record<string, ort.Tensor | null> = {};
+    const written = new Set<string>();
+    for (const name of session.outputNames) {
+      const input = this.inPlace.get(mode)!.get(name);
+      const feed = input === undefined ? undefined : feeds[input];
+      if (feed && input !== undefined && !shared.has(input) && feed.size > 0) {
+        fetches[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
+        written.add(name);
+      } else {
+        fetches[name] = null;
+      }
+    }
+    return { out: await session.run(feeds, fetches), written };
+  }
+
+
 
   private feeds(state: TrainingState, batch: Batch, randomKey: number): Record<string, ort.Tensor> {
     this.fault?.(batch);
@@ -119,8 +158,8 @@ export class TrainStepRunner {
     return f;
   }
 
-  private takeBuffers(state: TrainingState, out: ort.InferenceSession.ReturnType) {
-    for (const k of state.buffers.keys()) state.buffers.set(k, fromOrt(out[IO.next(k)]));
+  private takeBuffers(state: TrainingState, out: ort.InferenceSession.ReturnType, written: Set<string>) {
+    for (const k of state.buffers.keys()) if (!written.has(IO.next(k))) state.buffers.set(k, fromOrt(out[IO.next(k)]));
   }
 
   /**
@@ -135,14 +174,15 @@ export class TrainStepRunner {
       return this.update('step', state, m.batch, m.scalars);
     }
     if (!m.last) {
-      const session = this.sessions.get('accumulate')!;
       const f = this.feeds(state, m.batch, m.scalars.randomKey);
       f[IO.gradScale] = scalar(m.weight);
       if (m.scalars.lossScale !== undefined) f[IO.lossScale] = scalar(m.scalars.lossScale);
-      for (const [p, t] of state.params) f[IO.accumulated(p)] = toOrt(this.sums?.get(p) ?? zeros(t.type, t.dims));
-      const out = await session.run(f);
-      this.takeBuffers(state, out);
-      this.sums = new Map([...state.params.keys()].map((p) => [p, fromOrt(out[IO.accumulatedNext(p)])]));
+      const sums = this.sums ?? new Map([...state.params].map(([p, t]) => [p, zeros(t.type, t.dims)]));
+      for (const [p, t] of sums) f[IO.accumulated(p)] = toOrt(t);
+      const { out, written } = await this.run('accumulate', f);
+      this.takeBuffers(state, out, written);
+      for (const p of sums.keys()) if (!written.has(IO.accumulatedNext(p))) sums.set(p, fromOrt(out[IO.accumulatedNext(p)]));
+      this.sums = sums;
       return { loss: Number(out[IO.loss].data[0]) };
     }
     const sums = this.sums ?? new Map([...state.params].map(([k, t]) => [k, zeros(t.type, t.dims)]));
@@ -151,8 +191,6 @@ export class TrainStepRunner {
   }
 
   private async update(mode: TrainStepMode, state: TrainingState, batch: Batch, s: StepScalars, acc?: Map<string, Tensor>, scale = 1) {
-    const session = this.sessions.get(mode);
-    if (!session) throw new Error(`train-step variant "${mode}" was not compiled`);
     const f = this.feeds(state, batch, s.randomKey);
     f[IO.maxGradNorm] = scalar(s.maxGradNorm > 0 ? s.maxGradNorm : Infinity);
     if (s.lossScale !== undefined) f[IO.lossScale] = scalar(s.lossScale);
@@ -165,19 +203,46 @@ export class TrainStepRunner {
       f[IO.gradScale] = scalar(scale);
       for (const [p, t] of acc!) f[IO.accumulated(p)] = toOrt(t);
     }
-    const out = await session.run(f);
-    for (const p of state.params.keys()) state.params.set(p, fromOrt(out[IO.next(p)]));
+    const { out, written } = await this.run(mode, f);
+    for (const p of state.params.keys()) if (!written.has(IO.next(p))) state.params.set(p, fromOrt(out[IO.next(p)]));
     for (const k of state.optimizer.keys()) {
       const [slot, ...rest] = k.split('/');
-      state.optimizer.set(k, fromOrt(out[IO.slotNext(slot, rest.join('/'))]));
+      const name = IO.slotNext(slot, rest.join('/'));
+      if (!written.has(name)) state.optimizer.set(k, fromOrt(out[name]));
     }
-    this.takeBuffers(state, out);
+    this.takeBuffers(state, out, written);
     return { loss: Number(out[IO.loss].data[0]), gradNorm: Number(out[IO.gradNorm].data[0]) };
   }
 
   async release(): Promise<void> {
     for (const s of this.sessions.values()) await s.release();
   }
+}
+
+/** Names of feeds whose memory overlaps another feed's: those are never written in place. */
+function overlappingFeeds(feeds: Record<string, ort.Tensor>): Set<string> {
+  const byBuffer = new Map<ArrayBufferLike, { name: string; start: number; end: number }[]>();
+  for (const [name, t] of Object.entries(feeds)) {
+    const d = t.data as ArrayBufferView;
+    if (!ArrayBuffer.isView(d)) continue;
+    let list = byBuffer.get(d.buffer);
+    if (!list) byBuffer.set(d.buffer, (list = []));
+    list.push({ name, start: d.byteOffset, end: d.byteOffset + d.byteLength });
+  }
+  const shared = new Set<string>();
+  for (const list of byBuffer.values()) {
+    list.sort((a, b) => a.start - b.start);
+    // The span reaching furthest so far: a later span starting before its end overlaps it.
+    let reach = list[0];
+    for (const span of list.slice(1)) {
+      if (span.start < reach.end) {
+        shared.add(span.name);
+        shared.add(reach.name);
+      }
+      if (span.end > reach.end) reach = span;
+    }
+  }
+  return shared;
 }
 
 /** Runs the eval or predict step over batches with the current parameters. */

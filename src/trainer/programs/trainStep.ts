@@ -4,7 +4,7 @@
 // gradient to running sums; "final" adds the last micro-batch's and applies the update.
 
 import { GraphBuilder } from '../onnx/builder';
-import { Graph, ValueInfo } from '../onnx/graph';
+import { Graph, ValueInfo, sortTopologically } from '../onnx/graph';
 import { DataType, fromNumbers } from '../onnx/tensor';
 import { buildBackward } from '../autodiff/backward';
 import { LossHeadOptions, addLossHead, targetInputs } from './lossHeads';
@@ -12,6 +12,7 @@ import { toTrainingForm } from './lowering';
 import { OptimizerConfig, addGlobalNormClip, addOptimizerUpdate, hyperParameterNames, optimizerSlots } from './optimizers';
 import { PreparedModel } from './prepare';
 import { Precision, halfType, toHalfPrecision } from './precision';
+import { InPlacePair, inPlacePairs, writeOutputsDirectly } from './inPlace';
 import { recomputeActivations } from './recompute';
 
 export type TrainStepMode = 'step' | 'accumulate' | 'final';
@@ -37,6 +38,8 @@ export interface CompiledTrainStep {
   mode: TrainStepMode;
   graph: Graph;
   slots: string[];
+  /** Updated tensors whose new value may be written over the old one's buffer (inPlace.ts). */
+  inPlace: InPlacePair[];
 }
 
 /** The graph inputs of the loss's targets, shaped after the logits output. */
@@ -125,7 +128,8 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
     }
     graph.outputs = outs;
     if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
-    return { mode, graph, slots };
+    const candidates = [...params.map((p) => ({ input: IO.accumulated(p), output: IO.accumulatedNext(p) })), ...bufferPairs(prepared)];
+    return { mode, graph, slots, inPlace: safePairs(graph, candidates) };
   }
 
   let total = params.map(gradOf);
@@ -161,5 +165,23 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   });
   graph.outputs = outs;
   if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
-  return { mode, graph, slots };
+  const candidates = [
+    ...params.map((p) => ({ input: p, output: IO.next(p) })),
+    ...params.flatMap((p) => slots.map((s) => ({ input: IO.slot(s, p), output: IO.slotNext(s, p) }))),
+    ...bufferPairs(prepared),
+  ];
+  return { mode, graph, slots, inPlace: safePairs(graph, candidates) };
+}
+
+function bufferPairs(prepared: PreparedModel): InPlacePair[] {
+  return prepared.buffers.map((n) => ({ input: n, output: IO.next(n) }));
+}
+
+/** The candidates the compiled graph lets onnxruntime write in place (see inPlace.ts). */
+function safePairs(graph: Graph, candidates: InPlacePair[]): InPlacePair[] {
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const present = candidates.filter((c) => outputs.has(c.output));
+  writeOutputsDirectly(graph, new Set(present.map((c) => c.output)));
+  sortTopologically(graph);
+  return inPlacePairs(graph, present);
 }

@@ -1,0 +1,122 @@
+// Updates written over the state's own buffers (inPlace.ts) train exactly as updates written to
+// new tensors: same losses, gradient norms, parameters, moments and batch-norm statistics, bit
+// for bit, for every train-step variant; and the rule refuses what would read an overwritten value.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Graph } from '../../src/trainer/onnx/graph';
+import { loadModel } from '../../src/trainer/onnx/model';
+import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
+import { TrainStepRunner, TrainingState, initialState } from '../../src/trainer/programs/executor';
+import { inPlacePairs } from '../../src/trainer/programs/inPlace';
+import { prepareModel } from '../../src/trainer/programs/prepare';
+import { compileTrainStep } from '../../src/trainer/programs/trainStep';
+import { FIXTURES } from '../helpers';
+
+const OPT = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
+
+function batchOf(name: string, prepared: ReturnType<typeof prepareModel>) {
+  const rows = fs.readFileSync(path.join(FIXTURES, 'parity', name, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  const batch = new Map();
+  for (const input of prepared.inputs) {
+    const first = rows[0][input.name];
+    const dims = [rows.length];
+    for (let v = first; Array.isArray(v); v = v[0]) dims.push(v.length);
+    batch.set(input.name, fromNumbers(input.type, dims, rows.map((r) => r[input.name]).flat(Infinity) as number[]));
+  }
+  batch.set('labels', fromNumbers(DataType.INT64, [rows.length], rows.map((r) => r.labels)));
+  return batch;
+}
+
+const CASES = [
+  { name: 'mlp', labels: 3 },
+  { name: 'cnn', labels: 3 },
+  { name: 'bert', labels: 2 },
+  { name: 'transformer', labels: 2 },
+];
+
+function sameState(a: TrainingState, b: TrainingState) {
+  for (const part of ['params', 'buffers', 'optimizer'] as const) {
+    for (const [k, t] of a[part]) assert.deepEqual(t.data, b[part].get(k)!.data, `${part} ${k}`);
+  }
+}
+
+for (const c of CASES) {
+  for (const variant of ['step', 'accumulation', 'skip non-finite'] as const) {
+    test(`${c.name}, ${variant}: updates in place train bit for bit as updates into new tensors`, async () => {
+      const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', c.name, 'model.onnx')));
+      const loss = { problemType: 'single_label_classification' as const, numLabels: c.labels };
+      const batch = batchOf(c.name, prepared);
+      const accumulation = variant === 'accumulation';
+      const run = async (inPlace: boolean) => {
+        const runner = await TrainStepRunner.create(prepared, loss, OPT, accumulation, { inPlace, skipNonFinite: variant === 'skip non-finite' });
+        const state = initialState(prepared, runner.slots);
+        const first = [...state.params.values()][0];
+        const out = [];
+        for (let step = 1; step <= 3; step++) {
+          const scalars = { lr: 1e-3, step, maxGradNorm: 1, randomKey: 5 };
+          if (accumulation) await runner.microBatch(state, { batch, weight: 0.5, last: false, scalars });
+          out.push(await runner.microBatch(state, { batch, weight: 0.5, last: true, scalars }));
+        }
+        await runner.release();
+        return { out, state, kept: [...state.params.values()][0] === first };
+      };
+      const fresh = await run(false);
+      const inPlace = await run(true);
+      assert.deepEqual(inPlace.out, fresh.out);
+      sameState(inPlace.state, fresh.state);
+      assert.equal(inPlace.kept, true, 'the state tensor was updated where it lies');
+      assert.equal(fresh.kept, false, 'without in-place updates each step returns new tensors');
+    });
+  }
+
+  test(`${c.name}: with clipping every parameter, moment and statistic is updated in place`, () => {
+    const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', c.name, 'model.onnx')));
+    const compiled = compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: c.labels }, OPT, 'step');
+    const expected = prepared.params.length * 3 + compiled.graph.outputs.filter((o) => prepared.buffers.some((b) => o.name.endsWith(`/${b}`))).length;
+    assert.equal(compiled.inPlace.length, expected);
+  });
+}
+
+/** p_next = p - 0.1·g, where g comes from `gradient` and another node may read p. */
+function tinyGraph(extra: (g: Graph) => void): Graph {
+  const g = new Graph();
+  g.inputs = [{ name: 'p', type: DataType.FLOAT, shape: [4] }, { name: 'x', type: DataType.FLOAT, shape: [4] }];
+  g.initializers.set('lr', fromNumbers(DataType.FLOAT, [], [0.1]));
+  const node = (op: string, inputs: string[], outputs: string[]) => g.nodes.push({ name: outputs[0], op, domain: '', inputs, outputs, attrs: new Map() });
+  node('Mul', ['x', 'lr'], ['step']);
+  node('Sub', ['p', 'step'], ['p_new']);
+  node('Identity', ['p_new'], ['p_next']);
+  g.outputs = [{ name: 'p_next', type: DataType.FLOAT, shape: [4] }];
+  extra(g);
+  return g;
+}
+
+const PAIR = [{ input: 'p', output: 'p_next' }];
+
+test('the in-place rule: an elementwise writer whose other readers all ran before it', () => {
+  assert.deepEqual(inPlacePairs(tinyGraph(() => {}), PAIR), PAIR);
+  // A reader that the writer waits for (its value feeds the update) is fine.
+  assert.deepEqual(inPlacePairs(tinyGraph((g) => {
+    g.nodes.unshift({ name: 'r', op: 'Mul', domain: '', inputs: ['p', 'x'], outputs: ['px'], attrs: new Map() });
+    g.nodes[2].inputs = ['x', 'px'];
+  }), PAIR), PAIR);
+});
+
+test('the in-place rule refuses a reader that may run after the writer', () => {
+  const g = tinyGraph((graph) => {
+    graph.nodes.push({ name: 'late', op: 'Neg', domain: '', inputs: ['p'], outputs: ['minus_p'], attrs: new Map() });
+    graph.outputs.push({ name: 'minus_p', type: DataType.FLOAT, shape: [4] });
+  });
+  assert.deepEqual(inPlacePairs(g, PAIR), []);
+});
+
+test('the in-place rule refuses a writer that is not elementwise, and an input that is also an output', () => {
+  const matmul = tinyGraph((graph) => {
+    graph.nodes[1] = { name: 'mm', op: 'MatMul', domain: '', inputs: ['p', 'step'], outputs: ['p_new'], attrs: new Map() };
+  });
+  assert.deepEqual(inPlacePairs(matmul, PAIR), []);
+  const echoed = tinyGraph((graph) => graph.outputs.push({ name: 'p', type: DataType.FLOAT, shape: [4] }));
+  assert.deepEqual(inPlacePairs(echoed, PAIR), []);
+});
