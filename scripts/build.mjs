@@ -22,6 +22,7 @@ const entries = [
   { in: 'src/trainer/index.ts', out: 'dist/trainer.js' },
   { in: 'src/bench/bench.ts', out: 'dist/bench.js' },
   { in: 'src/bench/loraMemory.ts', out: 'dist/benchLora.js' },
+  { in: 'src/bench/largeModel.ts', out: 'dist/benchLarge.js' },
 ].filter((e) => existsSync(e.in));
 
 await Promise.all([

@@ -42,3 +42,22 @@ test('a truncated file is reported, not misread', () => {
   fs.truncateSync(file, fs.statSync(file).size - 4);
   assert.throws(() => readSafetensors(file), /truncated/);
 });
+
+test('each tensor is read into memory of its own: the file is never held whole', () => {
+  const file = path.join(tempDir('st'), 'own.safetensors');
+  writeSafetensors(file, new Map([['a', fromNumbers(DataType.FLOAT, [3], [1, 2, 3])], ['b', fromNumbers(DataType.FLOAT, [2], [4, 5])]]));
+  const { tensors } = readSafetensors(file);
+  const [a, b] = [tensors.get('a')!.data, tensors.get('b')!.data];
+  assert.notEqual(a.buffer, b.buffer);
+  assert.equal(a.buffer.byteLength, a.byteLength);
+  assert.equal(b.buffer.byteLength, b.byteLength);
+});
+
+test('a tensor whose bytes disagree with its dtype and shape is refused, naming it', () => {
+  const file = path.join(tempDir('st'), 'bad.safetensors');
+  const head = Buffer.from(JSON.stringify({ w: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }));
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(head.length));
+  fs.writeFileSync(file, Buffer.concat([len, head, Buffer.alloc(8)]));
+  assert.throws(() => readSafetensors(file), /tensor "w" holds 8 bytes, expected 12/);
+});

@@ -45,8 +45,25 @@ export function isFsError(e: unknown): e is NodeJS.ErrnoException {
  * Writes every byte: a write may be short (a full disk, a file size limit) without an error, and
  * the next one then reports why.
  */
+/** One read or write call moves at most 2 GiB − 1 bytes: bigger tensors (models over 2 GB) go in 1 GiB pieces. */
+const IO_CHUNK = 1 << 30;
+
+/**
+ * Reads `into.byteLength` bytes from `position` (in 1 GiB pieces: one read call moves at most
+ * 2 GiB − 1 bytes); the number read is less only at the end of the file.
+ */
+export function readFully(fd: number, into: Uint8Array, position: number): number {
+  let done = 0;
+  while (done < into.byteLength) {
+    const got = fs.readSync(fd, into, done, Math.min(IO_CHUNK, into.byteLength - done), position + done);
+    if (got === 0) break;
+    done += got;
+  }
+  return done;
+}
+
 function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, bytes.length - done);
+  for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.length - done));
 }
 
 /** Writes `data` to `file` through a temporary file, fsync and rename. */

@@ -7,7 +7,7 @@ import { onnx } from './generated/onnx';
 import { Attribute, Dim, Graph, Node, ValueInfo } from './graph';
 import { QuantizedWeight, findQuantizedWeight } from './quantized';
 import { DataType, Tensor, allocate, bytesPerElement, fromBytes, sizeOf, toBytes, typeName } from './tensor';
-import { writeFileDurably } from '../io/durable';
+import { readFully, writeFileDurably } from '../io/durable';
 
 /** A loaded model: the decoded proto (kept for metadata on export, without its graph) and the editable graph. */
 export interface Model {
@@ -178,19 +178,6 @@ function readExternal(t: onnx.ITensorProto, baseDir: string, type: DataType, n: 
   } finally {
     fs.closeSync(fd);
   }
-}
-
-/** One read call moves at most 2 GiB; tensors of larger models are read in 1 GiB pieces. */
-const READ_CHUNK = 1 << 30;
-
-function readFully(fd: number, into: Uint8Array, position: number): number {
-  let done = 0;
-  while (done < into.byteLength) {
-    const got = fs.readSync(fd, into, done, Math.min(READ_CHUNK, into.byteLength - done), position + done);
-    if (got === 0) break;
-    done += got;
-  }
-  return done;
 }
 
 /** Where a saved model's tensors go: inline, or into one external-data file beside it. */

@@ -3,8 +3,8 @@
 // Written here because the format is a page long and no maintained npm package writes it.
 
 import * as fs from 'node:fs';
-import { DataType, Tensor, fromBytes, sizeOf, toBytes } from './tensor';
-import { writeFileDurably } from '../io/durable';
+import { DataType, Tensor, allocate, sizeOf, toBytes } from './tensor';
+import { readFully, writeFileDurably } from '../io/durable';
 
 const DTYPES: [DataType, string][] = [
   [DataType.FLOAT, 'F32'], [DataType.DOUBLE, 'F64'], [DataType.FLOAT16, 'F16'], [DataType.BFLOAT16, 'BF16'],
@@ -17,8 +17,12 @@ export interface SafetensorsLayout {
   offsets: Map<string, { offset: number; length: number }>;
 }
 
-/** Serializes tensors (in the given order) with optional string metadata. */
-export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): { bytes: Buffer; layout: SafetensorsLayout } {
+/**
+ * Serializes tensors (in the given order) with optional string metadata, as the pieces of the
+ * file: the header, then each tensor's own bytes (not copied into one buffer, which would hold the
+ * weights twice and cannot exceed 4 GB).
+ */
+export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): { chunks: Uint8Array[]; layout: SafetensorsLayout } {
   const header: Record<string, unknown> = {};
   if (Object.keys(metadata).length) header.__metadata__ = metadata;
   let offset = 0;
@@ -44,41 +48,56 @@ export function encodeSafetensors(tensors: Map<string, Tensor>, metadata: Record
     const [b, e] = (info as { data_offsets: [number, number] }).data_offsets;
     layout.offsets.set(name, { offset: start + b, length: e - b });
   }
-  return { bytes: Buffer.concat([len, head, ...parts]), layout };
+  return { chunks: [len, head, ...parts], layout };
 }
 
 export function writeSafetensors(file: string, tensors: Map<string, Tensor>, metadata: Record<string, string> = {}): SafetensorsLayout {
-  const { bytes, layout } = encodeSafetensors(tensors, metadata);
-  writeFileDurably(file, bytes);
+  const { chunks, layout } = encodeSafetensors(tensors, metadata);
+  writeFileDurably(file, chunks);
   return layout;
 }
 
 export class SafetensorsError extends Error {}
 
-/** Reads every tensor of a safetensors file. */
+/**
+ * Reads every tensor of a safetensors file, each straight into its own memory (the file is never
+ * held whole: weights are in memory once, and files over 2 GB read like any other).
+ */
 export function readSafetensors(file: string): { tensors: Map<string, Tensor>; metadata: Record<string, string> } {
-  const bytes = fs.readFileSync(file);
-  if (bytes.length < 8) throw new SafetensorsError(`${file} is too short to be a safetensors file`);
-  const n = Number(bytes.readBigUInt64LE(0));
-  if (8 + n > bytes.length) throw new SafetensorsError(`${file} is truncated (header of ${n} bytes)`);
-  let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+  const fd = fs.openSync(file, 'r');
   try {
-    header = JSON.parse(bytes.subarray(8, 8 + n).toString('utf8'));
-  } catch {
-    throw new SafetensorsError(`${file} has an unreadable header`);
-  }
-  const tensors = new Map<string, Tensor>();
-  let metadata: Record<string, string> = {};
-  for (const [name, info] of Object.entries(header)) {
-    if (name === '__metadata__') {
-      metadata = info as Record<string, string>;
-      continue;
+    const size = fs.fstatSync(fd).size;
+    if (size < 8) throw new SafetensorsError(`${file} is too short to be a safetensors file`);
+    const lengthBytes = Buffer.alloc(8);
+    readFully(fd, lengthBytes, 0);
+    const n = Number(lengthBytes.readBigUInt64LE(0));
+    if (8 + n > size) throw new SafetensorsError(`${file} is truncated (header of ${n} bytes)`);
+    const headerBytes = Buffer.alloc(n);
+    readFully(fd, headerBytes, 8);
+    let header: Record<string, { dtype: string; shape: number[]; data_offsets: [number, number] } | Record<string, string>>;
+    try {
+      header = JSON.parse(headerBytes.toString('utf8'));
+    } catch {
+      throw new SafetensorsError(`${file} has an unreadable header`);
     }
-    const { dtype, shape, data_offsets: [b, e] } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
-    const type = DTYPES.find(([, s]) => s === dtype)?.[0];
-    if (type === undefined) throw new SafetensorsError(`${file}: tensor "${name}" has unsupported dtype ${dtype}`);
-    if (8 + n + e > bytes.length) throw new SafetensorsError(`${file} is truncated (tensor "${name}")`);
-    tensors.set(name, { type, dims: shape, data: fromBytes(type, bytes.subarray(8 + n + b, 8 + n + e), sizeOf(shape)) });
+    const tensors = new Map<string, Tensor>();
+    let metadata: Record<string, string> = {};
+    for (const [name, info] of Object.entries(header)) {
+      if (name === '__metadata__') {
+        metadata = info as Record<string, string>;
+        continue;
+      }
+      const { dtype, shape, data_offsets: [b, e] } = info as { dtype: string; shape: number[]; data_offsets: [number, number] };
+      const type = DTYPES.find(([, s]) => s === dtype)?.[0];
+      if (type === undefined) throw new SafetensorsError(`${file}: tensor "${name}" has unsupported dtype ${dtype}`);
+      if (8 + n + e > size) throw new SafetensorsError(`${file} is truncated (tensor "${name}")`);
+      const data = allocate(type, sizeOf(shape));
+      if (data.byteLength !== e - b) throw new SafetensorsError(`${file}: tensor "${name}" holds ${e - b} bytes, expected ${data.byteLength} for ${dtype} [${shape}]`);
+      readFully(fd, toBytes(data), 8 + n + b);
+      tensors.set(name, { type, dims: shape, data });
+    }
+    return { tensors, metadata };
+  } finally {
+    fs.closeSync(fd);
   }
-  return { tensors, metadata };
 }

@@ -84,6 +84,6 @@ export function writeAdapterFiles(dir: string, lora: LoraModel, tensors: Map<str
     if (!t) throw new Error(`LoRA tensor "${name}" is missing from the training state`);
     weights.set(name, t);
   }
-  writeFileDurably(path.join(dir, ADAPTER_WEIGHTS_FILE), encodeSafetensors(weights, { format: 'pt' }).bytes);
+  writeFileDurably(path.join(dir, ADAPTER_WEIGHTS_FILE), encodeSafetensors(weights, { format: 'pt' }).chunks);
   writeFileDurably(path.join(dir, ADAPTER_CONFIG_FILE), JSON.stringify(adapterConfigJson(lora), null, 2) + '\n');
 }
