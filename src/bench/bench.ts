@@ -36,6 +36,7 @@ const SETUPS: Setup[] = [
   { key: 'bert-6', name: 'BERT-shaped encoder, 6 layers', batch: 16, steps: 2, layers: 6, ...SMALL_BERT },
   // Real sizes: transformers' own classes (randomly initialised, dropout off) exported by PyTorch.
   { key: 'distilbert-base', name: 'DistilBERT-base (6 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2 },
+  { key: 'distilbert-base-recompute', name: 'DistilBERT-base, Trainer with gradient_checkpointing', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2, recompute: true },
   { key: 'bert-base', name: 'BERT-base (12 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'bert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
   { key: 'resnet18-64', name: 'ResNet-18, training-mode BatchNorm, 64×64 images', model: 'resnet18', batch: 32, steps: 3, image: 64, labels: 10 },
   { key: 'resnet18-224', name: 'ResNet-18, training-mode BatchNorm, 224×224 images', model: 'resnet18', batch: 32, steps: 1, image: 224, labels: 10 },

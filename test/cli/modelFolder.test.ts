@@ -52,13 +52,29 @@ test('an optimum folder with its weights in model.onnx_data trains, and the save
   assert.deepEqual(session.outputNames, ['logits']);
 });
 
-test('a transformers.js folder trains its onnx/model.onnx, weights in onnx/model.onnx.data', () => {
+test('a transformers.js folder trains its onnx/model.onnx, weights in onnx/model.onnx.data, and keeps that layout', async () => {
   const { dir, folder } = project();
   writeWithExternalData(folder, 'onnx/model.onnx', 'model.onnx.data');
   fs.writeFileSync(path.join(folder, 'onnx', 'model_quantized.onnx'), quantizedOnnx());
   const r = train(dir, { path: 'exported' });
   assert.equal(r.code, 0, r.stderr);
   assert.deepEqual(readJson(path.join(dir, 'out', 'checkpoint-2', 'config.json')).id2label, { 0: 'negative', 1: 'positive' });
+  const ids = new ort.Tensor('int64', BigInt64Array.from({ length: 12 }, (_, i) => BigInt(2 + i)), [1, 12]);
+  for (const saved of [path.join(dir, 'out', 'checkpoint-2'), path.join(dir, 'out')]) {
+    // transformers.js reads onnx/model.onnx and, as config.json's transformers.js_config says,
+    // onnx/model.onnx_data, and hands the bytes to onnxruntime with the data named "model.onnx_data".
+    assert.deepEqual(readJson(path.join(saved, 'config.json'))['transformers.js_config'], { dtype: 'fp32', use_external_data_format: true });
+    const data = path.join(saved, 'onnx', 'model.onnx_data');
+    assert.equal(fs.statSync(data).ino, fs.statSync(path.join(saved, 'model.safetensors')).ino, 'the weights are stored once');
+    const feeds = async (session: ort.InferenceSession) => {
+      const f: Record<string, ort.Tensor> = { input_ids: ids };
+      for (const name of session.inputNames) if (name !== 'input_ids') f[name] = new ort.Tensor('int64', BigInt64Array.from({ length: 12 }, () => name === 'attention_mask' ? 1n : 0n), [1, 12]);
+      return (await session.run(f)).logits.data as Float32Array;
+    };
+    const asTransformersJs = await ort.InferenceSession.create(fs.readFileSync(path.join(saved, 'onnx', 'model.onnx')), { externalData: [{ path: 'model.onnx_data', data: fs.readFileSync(data) }] } as ort.InferenceSession.SessionOptions);
+    const root = await ort.InferenceSession.create(path.join(saved, 'model.onnx'));
+    assert.deepEqual([...await feeds(asTransformersJs)], [...await feeds(root)]);
+  }
 });
 
 test('check on a model folder inspects the ONNX file a config would train', () => {

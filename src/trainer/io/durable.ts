@@ -91,6 +91,38 @@ export function writeFileDurably(file: string, data: string | Uint8Array | reado
 }
 
 /**
+ * Makes `file` a second name of `existing` (a hard link: the bytes are stored once), through a
+ * temporary name and a rename like every write. Where the file system has no hard links, a copy.
+ */
+export function linkFileDurably(existing: string, file: string): void {
+  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
+  try {
+    fs.rmSync(tmp, { force: true });
+    try {
+      fs.linkSync(existing, tmp);
+    } catch (e) {
+      if (!['EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
+      fs.copyFileSync(existing, tmp);
+      const fd = fs.openSync(tmp, 'r+');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
+    }
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    try {
+      fs.rmSync(tmp, { force: true });
+    } catch {
+      // Nothing was created.
+    }
+    throw new WriteError(file, (e as NodeJS.ErrnoException).code, describeFsError(e));
+  }
+  syncFolder(path.dirname(file));
+}
+
+/**
  * Appends to an append-only log (the JSONL log, TensorBoard events), where a torn last line is
  * tolerated by every reader; a failure names the file like a durable write's.
  */

@@ -1,18 +1,21 @@
 // Writes an inference-ready model: the user's graph at its own opset, switched to inference
 // form, with the trained tensors stored once in model.safetensors (named like the initializers,
 // which for PyTorch exports are the state_dict keys) and model.onnx pointing into that file as
-// ONNX external data. onnxruntime loads model.onnx as is; Python loads model.safetensors.
+// ONNX external data. onnxruntime loads model.onnx as is; Python loads model.safetensors. A model
+// that came in transformers.js's layout also gets onnx/model.onnx + onnx/model.onnx_data.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from '../onnx/generated/onnx';
+import { Graph } from '../onnx/graph';
 import { Model, modelToProto } from '../onnx/model';
-import { writeSafetensors } from '../onnx/safetensors';
-import { writeFileDurably } from '../io/durable';
+import { SafetensorsLayout, writeSafetensors } from '../onnx/safetensors';
+import { linkFileDurably, writeFileDurably } from '../io/durable';
 import { Tensor, allocate } from '../onnx/tensor';
 import type { TensorCopy } from './fileLimits';
 import { toInferenceForm } from './lowering';
 import { untieIdentityParameters } from './prepare';
-import { CONFIG_FILE, MODEL_FILE, WEIGHTS_FILE } from '../runDirectory';
+import { CONFIG_FILE, MODEL_FILE, TRANSFORMERS_JS_DATA, TRANSFORMERS_JS_FOLDER, WEIGHTS_FILE } from '../runDirectory';
 
 export { CONFIG_FILE, MODEL_FILE, WEIGHTS_FILE };
 
@@ -87,8 +90,35 @@ export function exportModel(model: Model, trained: Map<string, Tensor>, dir: str
     return at && { location: WEIGHTS_FILE, offset: at.offset, length: at.length };
   });
   writeFileDurably(path.join(dir, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
+  const transformersJs = cameAsTransformersJs(model);
+  if (transformersJs) writeTransformersJsModel(graph, model, layout, dir);
   if (card) {
-    writeFileDurably(path.join(dir, CONFIG_FILE), JSON.stringify(modelConfigJson(card), null, 2) + '\n');
+    const config = modelConfigJson(card);
+    if (transformersJs) config['transformers.js_config'] = { ...(config['transformers.js_config'] as object | undefined), dtype: 'fp32', use_external_data_format: true };
+    writeFileDurably(path.join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     for (const [name, text] of Object.entries(card.files ?? {})) writeFileDurably(path.join(dir, name), text);
   }
+}
+
+/** Whether the model was read from transformers.js's layout (the ONNX file under onnx/). */
+function cameAsTransformersJs(model: Model): boolean {
+  return path.basename(path.dirname(model.path)) === TRANSFORMERS_JS_FOLDER;
+}
+
+/**
+ * transformers.js loads `onnx/model.onnx` and, with `use_external_data_format` in config.json's
+ * `transformers.js_config`, the weights from `onnx/model.onnx_data` (fetched by that name in a
+ * browser, handed to onnxruntime as the external data file "model.onnx_data"). That file is a
+ * second name (hard link) of model.safetensors — the offsets into it are the same, so the weights
+ * are stored once — and onnx/model.onnx is the same graph pointing into it.
+ */
+function writeTransformersJsModel(graph: Graph, model: Model, layout: SafetensorsLayout, dir: string): void {
+  const folder = path.join(dir, TRANSFORMERS_JS_FOLDER);
+  fs.mkdirSync(folder, { recursive: true });
+  linkFileDurably(path.join(dir, WEIGHTS_FILE), path.join(folder, TRANSFORMERS_JS_DATA));
+  const proto = modelToProto(graph, model.proto, (name) => {
+    const at = layout.offsets.get(name);
+    return at && { location: TRANSFORMERS_JS_DATA, offset: at.offset, length: at.length };
+  });
+  writeFileDurably(path.join(folder, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
 }
