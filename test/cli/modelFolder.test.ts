@@ -63,7 +63,7 @@ test('a transformers.js folder trains its onnx/model.onnx, weights in onnx/model
   for (const saved of [path.join(dir, 'out', 'checkpoint-2'), path.join(dir, 'out')]) {
     // transformers.js reads onnx/model.onnx and, as config.json's transformers.js_config says,
     // onnx/model.onnx_data, and hands the bytes to onnxruntime with the data named "model.onnx_data".
-    assert.deepEqual(readJson(path.join(saved, 'config.json'))['transformers.js_config'], { dtype: 'fp32', use_external_data_format: true });
+    assert.deepEqual(readJson(path.join(saved, 'config.json'))['transformers.js_config'], { dtype: 'fp32', use_external_data_format: { 'model.onnx': true } });
     const data = path.join(saved, 'onnx', 'model.onnx_data');
     assert.equal(fs.statSync(data).ino, fs.statSync(path.join(saved, 'model.safetensors')).ino, 'the weights are stored once');
     const feeds = async (session: ort.InferenceSession) => {

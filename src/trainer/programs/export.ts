@@ -94,10 +94,21 @@ export function exportModel(model: Model, trained: Map<string, Tensor>, dir: str
   if (transformersJs) writeTransformersJsModel(graph, model, layout, dir);
   if (card) {
     const config = modelConfigJson(card);
-    if (transformersJs) config['transformers.js_config'] = { ...(config['transformers.js_config'] as object | undefined), dtype: 'fp32', use_external_data_format: true };
+    if (transformersJs) config['transformers.js_config'] = transformersJsConfig(config['transformers.js_config']);
     writeFileDurably(path.join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     for (const [name, text] of Object.entries(card.files ?? {})) writeFileDurably(path.join(dir, name), text);
   }
+}
+
+/**
+ * config.json's `transformers.js_config` for the saved folder: the float32 file (dtype fp32) and
+ * its weights as external data, in the per-file form Hugging Face's transformers.js repositories
+ * use (`{"model.onnx": true}`); the source's other keys are kept.
+ */
+function transformersJsConfig(source: unknown): Record<string, unknown> {
+  const base = source && typeof source === 'object' ? (source as Record<string, unknown>) : {};
+  const external = base.use_external_data_format && typeof base.use_external_data_format === 'object' ? base.use_external_data_format as Record<string, unknown> : {};
+  return { ...base, dtype: 'fp32', use_external_data_format: { ...external, [MODEL_FILE]: true } };
 }
 
 /** Whether the model was read from transformers.js's layout (the ONNX file under onnx/). */
