@@ -3,7 +3,6 @@
 // for bit, for every train-step variant; and the rule refuses what would read an overwritten value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph } from '../../src/trainer/onnx/graph';
 import { loadModel } from '../../src/trainer/onnx/model';
@@ -13,21 +12,9 @@ import { inPlacePairs } from '../../src/trainer/programs/inPlace';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
 import { FIXTURES } from '../helpers';
+import { parityBatch } from './parityBatch';
 
 const OPT = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
-
-function batchOf(name: string, prepared: ReturnType<typeof prepareModel>) {
-  const rows = fs.readFileSync(path.join(FIXTURES, 'parity', name, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const batch = new Map();
-  for (const input of prepared.inputs) {
-    const first = rows[0][input.name];
-    const dims = [rows.length];
-    for (let v = first; Array.isArray(v); v = v[0]) dims.push(v.length);
-    batch.set(input.name, fromNumbers(input.type, dims, rows.map((r) => r[input.name]).flat(Infinity) as number[]));
-  }
-  batch.set('labels', fromNumbers(DataType.INT64, [rows.length], rows.map((r) => r.labels)));
-  return batch;
-}
 
 const CASES = [
   { name: 'mlp', labels: 3 },
@@ -47,7 +34,7 @@ for (const c of CASES) {
     test(`${c.name}, ${variant}: updates in place train bit for bit as updates into new tensors`, async () => {
       const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', c.name, 'model.onnx')));
       const loss = { problemType: 'single_label_classification' as const, numLabels: c.labels };
-      const batch = batchOf(c.name, prepared);
+      const batch = parityBatch(c.name, prepared);
       const accumulation = variant === 'accumulation';
       const run = async (inPlace: boolean) => {
         const runner = await TrainStepRunner.create(prepared, loss, OPT, accumulation, { inPlace, skipNonFinite: variant === 'skip non-finite' });

@@ -2,30 +2,16 @@
 // the same losses, gradient norms and parameters as the train step that keeps activations.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadModel } from '../../src/trainer/onnx/model';
-import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { TrainStepRunner, initialState } from '../../src/trainer/programs/executor';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
 import { createSession } from '../../src/trainer/programs/session';
 import { FIXTURES, tempDir } from '../helpers';
+import { parityBatch } from './parityBatch';
 
 const OPT = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
-
-function batchOf(name: string, prepared: ReturnType<typeof prepareModel>) {
-  const rows = fs.readFileSync(path.join(FIXTURES, 'parity', name, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
-  const batch = new Map();
-  for (const input of prepared.inputs) {
-    const first = rows[0][input.name];
-    const dims = [rows.length];
-    for (let v = first; Array.isArray(v); v = v[0]) dims.push(v.length);
-    batch.set(input.name, fromNumbers(input.type, dims, rows.map((r) => r[input.name]).flat(Infinity) as number[]));
-  }
-  batch.set('labels', fromNumbers(DataType.INT64, [rows.length], rows.map((r) => r.labels)));
-  return batch;
-}
 
 for (const name of ['bert', 'cnn']) {
   test(`${name}: the recomputing train step clones forward nodes and trains identically`, async () => {
@@ -34,7 +20,7 @@ for (const name of ['bert', 'cnn']) {
     const plain = compileTrainStep(prepared, loss, OPT, 'step');
     const recomputing = compileTrainStep(prepared, loss, OPT, 'step', { recompute: true });
     assert.ok(recomputing.graph.nodes.length > plain.graph.nodes.length, 'forward nodes were cloned into the backward pass');
-    const batch = batchOf(name, prepared);
+    const batch = parityBatch(name, prepared);
     const run = async (recompute: boolean) => {
       const runner = await TrainStepRunner.create(prepared, loss, OPT, false, { recompute });
       const state = initialState(prepared, runner.slots);

@@ -66,18 +66,14 @@ function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.length - done));
 }
 
-/** Writes `data` to `file` through a temporary file, fsync and rename. */
-export function writeFileDurably(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
+/**
+ * Creates `file` as `create` makes it under a temporary name beside it, then renames it into place
+ * and syncs the folder; on failure the temporary file goes and the error names `file`.
+ */
+function throughTemporary(file: string, create: (tmp: string) => void): void {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
   try {
-    const fd = fs.openSync(tmp, 'w');
-    try {
-      const chunks = typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
-      for (const chunk of chunks) writeAll(fd, chunk);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
+    create(tmp);
     fs.renameSync(tmp, file);
   } catch (e) {
     try {
@@ -90,36 +86,44 @@ export function writeFileDurably(file: string, data: string | Uint8Array | reado
   syncFolder(path.dirname(file));
 }
 
+function syncFile(file: string, fd = fs.openSync(file, 'r+')): void {
+  try {
+    fs.fsyncSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+/** Writes `data` to `file` through a temporary file, fsync and rename. */
+export function writeFileDurably(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
+  throughTemporary(file, (tmp) => {
+    const fd = fs.openSync(tmp, 'w');
+    try {
+      const chunks = typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
+      for (const chunk of chunks) writeAll(fd, chunk);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw e;
+    }
+    syncFile(tmp, fd);
+  });
+}
+
 /**
  * Makes `file` a second name of `existing` (a hard link: the bytes are stored once), through a
  * temporary name and a rename like every write. Where the file system has no hard links, a copy.
  */
 export function linkFileDurably(existing: string, file: string): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp-${process.pid}`);
-  try {
+  throughTemporary(file, (tmp) => {
     fs.rmSync(tmp, { force: true });
     try {
       fs.linkSync(existing, tmp);
     } catch (e) {
       if (!['EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
       fs.copyFileSync(existing, tmp);
-      const fd = fs.openSync(tmp, 'r+');
-      try {
-        fs.fsyncSync(fd);
-      } finally {
-        fs.closeSync(fd);
-      }
+      syncFile(tmp);
     }
-    fs.renameSync(tmp, file);
-  } catch (e) {
-    try {
-      fs.rmSync(tmp, { force: true });
-    } catch {
-      // Nothing was created.
-    }
-    throw new WriteError(file, (e as NodeJS.ErrnoException).code, describeFsError(e));
-  }
-  syncFolder(path.dirname(file));
+  });
 }
 
 /**
