@@ -9,7 +9,7 @@ import * as path from 'node:path';
 export const CHECKPOINT_PREFIX = 'checkpoint-';
 export const MODEL_FILE = 'model.onnx';
 export const WEIGHTS_FILE = 'model.safetensors';
-/** transformers.js's layout: the ONNX file and its external data under onnx/ (written beside the root files for models that came that way). */
+/** transformers.js's layout: onnx/model.onnx, its weights inline or (past 2 GiB) in onnx/model.onnx_data (written beside the root files for models that came that way). */
 export const TRANSFORMERS_JS_FOLDER = 'onnx';
 export const TRANSFORMERS_JS_DATA = 'model.onnx_data';
 export const CONFIG_FILE = 'config.json';

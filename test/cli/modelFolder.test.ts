@@ -1,6 +1,7 @@
 // Model folders as exporters write them: optimum's model.onnx with its weights in
-// model.onnx_data, transformers.js's onnx/model.onnx, config.json and tokenizer files that every
-// saved model keeps, and quantized models recognized by their weights.
+// model.onnx_data, transformers.js's onnx/model.onnx (saved folders: transformersJsLayout.test.ts),
+// config.json and tokenizer files that every saved model keeps, and quantized models recognized
+// by their weights.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -50,30 +51,10 @@ test('an optimum folder with its weights in model.onnx_data trains, and the save
   for (const f of ['tokenizer.json', 'tokenizer_config.json', 'special_tokens_map.json']) assert.ok(fs.existsSync(path.join(out, f)), f);
   const session = await ort.InferenceSession.create(path.join(out, 'model.onnx'));
   assert.deepEqual(session.outputNames, ['logits']);
-});
-
-test('a transformers.js folder trains its onnx/model.onnx, weights in onnx/model.onnx.data, and keeps that layout', async () => {
-  const { dir, folder } = project();
-  writeWithExternalData(folder, 'onnx/model.onnx', 'model.onnx.data');
-  fs.writeFileSync(path.join(folder, 'onnx', 'model_quantized.onnx'), quantizedOnnx());
-  const r = train(dir, { path: 'exported' });
-  assert.equal(r.code, 0, r.stderr);
-  assert.deepEqual(readJson(path.join(dir, 'out', 'checkpoint-2', 'config.json')).id2label, { 0: 'negative', 1: 'positive' });
-  const ids = new ort.Tensor('int64', BigInt64Array.from({ length: 12 }, (_, i) => BigInt(2 + i)), [1, 12]);
-  for (const saved of [path.join(dir, 'out', 'checkpoint-2'), path.join(dir, 'out')]) {
-    // transformers.js reads onnx/model.onnx and, as config.json's transformers.js_config says,
-    // onnx/model.onnx_data, and hands the bytes to onnxruntime with the data named "model.onnx_data".
-    assert.deepEqual(readJson(path.join(saved, 'config.json'))['transformers.js_config'], { dtype: 'fp32', use_external_data_format: { 'model.onnx': true } });
-    const data = path.join(saved, 'onnx', 'model.onnx_data');
-    assert.equal(fs.statSync(data).ino, fs.statSync(path.join(saved, 'model.safetensors')).ino, 'the weights are stored once');
-    const feeds = async (session: ort.InferenceSession) => {
-      const f: Record<string, ort.Tensor> = { input_ids: ids };
-      for (const name of session.inputNames) if (name !== 'input_ids') f[name] = new ort.Tensor('int64', BigInt64Array.from({ length: 12 }, () => name === 'attention_mask' ? 1n : 0n), [1, 12]);
-      return (await session.run(f)).logits.data as Float32Array;
-    };
-    const asTransformersJs = await ort.InferenceSession.create(fs.readFileSync(path.join(saved, 'onnx', 'model.onnx')), { externalData: [{ path: 'model.onnx_data', data: fs.readFileSync(data) }] } as ort.InferenceSession.SessionOptions);
-    const root = await ort.InferenceSession.create(path.join(saved, 'model.onnx'));
-    assert.deepEqual([...await feeds(asTransformersJs)], [...await feeds(root)]);
+  // optimum's layout stays as it was: no onnx/ folder, nothing for transformers.js in config.json.
+  for (const saved of [out, path.join(out, 'checkpoint-2')]) {
+    assert.equal(fs.existsSync(path.join(saved, 'onnx')), false, saved);
+    assert.equal(readJson(path.join(saved, 'config.json'))['transformers.js_config'], undefined, saved);
   }
 });
 

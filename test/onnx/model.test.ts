@@ -5,7 +5,8 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { loadModel, saveModel } from '../../src/trainer/onnx/model';
+import { encodeModelPieces, loadModel, modelToProto, saveModel } from '../../src/trainer/onnx/model';
+import { onnx } from '../../src/trainer/onnx/generated/onnx';
 import { upgradeOpset } from '../../src/trainer/onnx/opset';
 import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { constantsToInitializers } from '../../src/trainer/programs/prepare';
@@ -26,6 +27,23 @@ test('a model saved with external data loads back identically and runs in onnxru
   const x = new ort.Tensor('float32', Float32Array.from({ length: 40 }, (_, i) => Math.sin(i)), [2, 20]);
   assert.deepEqual(Array.from((await b.run({ features: x })).logits.data as Float32Array), Array.from((await a.run({ features: x })).logits.data as Float32Array));
 });
+
+test('a model written in pieces (initializers straight from the tensors\' memory) decodes like the one-buffer encoding', () => {
+  const model = loadModel(path.join(FIXTURES, 'parity', 'bert', 'model.onnx'));
+  const pieces = encodeModelPieces(model.graph, model.proto);
+  const whole = onnx.ModelProto.encode(modelToProto(model.graph, model.proto)).finish();
+  assert.equal(pieces.reduce((n, p) => n + p.byteLength, 0), whole.byteLength);
+  const decoded = onnx.ModelProto.toObject(onnx.ModelProto.decode(Buffer.concat(pieces)));
+  assert.deepEqual(decoded, onnx.ModelProto.toObject(onnx.ModelProto.decode(whole)));
+  const back = loadModel(writeTemp('pieces.onnx', Buffer.concat(pieces)));
+  for (const [name, t] of model.graph.initializers) assert.deepEqual(back.graph.initializers.get(name), t, name);
+});
+
+function writeTemp(name: string, bytes: Uint8Array): string {
+  const file = path.join(tempDir('pieces'), name);
+  fs.writeFileSync(file, bytes);
+  return file;
+}
 
 test('shape inference keeps batch and sequence symbolic through BERT\'s reshapes (folding off)', () => {
   const model = loadModel(path.join(FIXTURES, 'parity', 'bert', 'model_nofold.onnx'));

@@ -16,7 +16,7 @@ import { GradScalerState } from './gradScaler';
 import { PlateauState } from './schedules';
 import { TrainerState, parsePythonJson, pythonJson, trainerStateProblem } from './state';
 
-import { ARGS_FILE, CHECKPOINT_PREFIX, OPTIMIZER_FILE, REQUIRED_FILES, RNG_FILE, SCHEDULER_FILE, STATE_FILE, WEIGHTS_FILE, listCheckpoints } from '../runDirectory';
+import { ARGS_FILE, CHECKPOINT_PREFIX, OPTIMIZER_FILE, REQUIRED_FILES, RNG_FILE, SCHEDULER_FILE, STATE_FILE, TRANSFORMERS_JS_FOLDER, WEIGHTS_FILE, listCheckpoints, processAlive } from '../runDirectory';
 
 export { ARGS_FILE, CHECKPOINT_PREFIX, OPTIMIZER_FILE, REQUIRED_FILES, RNG_FILE, SCHEDULER_FILE, STATE_FILE, listCheckpoints };
 
@@ -113,18 +113,14 @@ export function removeStaleTemporaryFolders(outputDir: string): void {
   for (const name of fs.readdirSync(outputDir)) {
     // Checkpoints being written, and folders being deleted by rotation.
     const m = /^\.tmp-(?:delete-)?checkpoint-\d+-(\d+)$/.exec(name) ?? /^\..+\.tmp-(\d+)$/.exec(name);
-    if (!m) continue;
-    const pid = Number(m[1]);
-    let alive = pid === process.pid;
-    if (!alive) {
-      try {
-        process.kill(pid, 0);
-        alive = true;
-      } catch {
-        alive = false;
-      }
-    }
-    if (!alive) fs.rmSync(path.join(outputDir, name), { recursive: true, force: true });
+    if (m && !processAlive(Number(m[1]))) fs.rmSync(path.join(outputDir, name), { recursive: true, force: true });
+  }
+  // The final model's onnx/ folder (transformers.js's layout) has temporary files of its own.
+  const js = path.join(outputDir, TRANSFORMERS_JS_FOLDER);
+  if (!fs.existsSync(js) || !fs.statSync(js).isDirectory()) return;
+  for (const name of fs.readdirSync(js)) {
+    const m = /^\..+\.tmp-(\d+)$/.exec(name);
+    if (m && !processAlive(Number(m[1]))) fs.rmSync(path.join(js, name), { force: true });
   }
 }
 

@@ -3,6 +3,7 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { Writer } from 'protobufjs/minimal';
 import { onnx } from './generated/onnx';
 import { Attribute, Dim, Graph, Node, ValueInfo } from './graph';
 import { QuantizedWeight, findQuantizedWeight } from './quantized';
@@ -30,7 +31,8 @@ export function describeQuantizedWeight(w: QuantizedWeight): string {
   return `${w.type} initializer "${w.initializer}" read by ${w.op}`;
 }
 
-const PROTOBUF_LIMIT = 2 ** 31;
+/** Protobuf cannot hold a message of 2 GiB: no ONNX file is this big or bigger. */
+export const PROTOBUF_LIMIT = 2 ** 31;
 
 /** Loads an ONNX file, resolving external-data tensors relative to its folder. */
 export function loadModel(file: string): Model {
@@ -345,6 +347,31 @@ export function saveModel(file: string, graph: Graph, base?: onnx.IModelProto, o
   const bytes = onnx.ModelProto.encode(modelToProto(graph, base, external?.place)).finish();
   if (external) external.writeTo(path.join(path.dirname(file), dataName));
   writeFileDurably(file, bytes);
+}
+
+/**
+ * The ONNX file of `graph` with every tensor inline, as pieces to write one after another. Each
+ * initializer's bytes are the tensor's own memory, not copied into one buffer, so a model near
+ * the 2 GiB limit is not held twice while it is written. Protobuf readers accept a message's
+ * fields in any order, so the graph's initializers simply follow its other fields.
+ */
+export function encodeModelPieces(graph: Graph, base?: onnx.IModelProto): Uint8Array[] {
+  const proto = modelToProto(graph, base);
+  const initializers = proto.graph!.initializer ?? [];
+  const graphHead = onnx.GraphProto.encode({ ...proto.graph!, initializer: [] }).finish();
+  const tensors: Uint8Array[] = [];
+  let graphLength = graphHead.byteLength;
+  for (const t of initializers) {
+    const raw = t.rawData ?? new Uint8Array(0);
+    const meta = onnx.TensorProto.encode({ ...t, rawData: undefined }).finish();
+    const rawHead = Writer.create().uint32((9 << 3) | 2).uint32(raw.byteLength).finish(); // raw_data = 9
+    const head = Writer.create().uint32((5 << 3) | 2).uint32(meta.byteLength + rawHead.byteLength + raw.byteLength).finish(); // initializer = 5
+    tensors.push(head, meta, rawHead, raw);
+    graphLength += head.byteLength + meta.byteLength + rawHead.byteLength + raw.byteLength;
+  }
+  const modelHead = onnx.ModelProto.encode({ ...proto, graph: null }).finish();
+  const graphField = Writer.create().uint32((7 << 3) | 2).uint32(graphLength).finish(); // graph = 7
+  return [modelHead, graphField, graphHead, ...tensors];
 }
 
 /** Serializes a graph for an InferenceSession (no external data: sessions get bytes). */

@@ -2,13 +2,13 @@
 // form, with the trained tensors stored once in model.safetensors (named like the initializers,
 // which for PyTorch exports are the state_dict keys) and model.onnx pointing into that file as
 // ONNX external data. onnxruntime loads model.onnx as is; Python loads model.safetensors. A model
-// that came in transformers.js's layout also gets onnx/model.onnx + onnx/model.onnx_data.
+// that came in transformers.js's layout also gets onnx/model.onnx, which transformers.js loads.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { onnx } from '../onnx/generated/onnx';
 import { Graph } from '../onnx/graph';
-import { Model, modelToProto } from '../onnx/model';
+import { Model, PROTOBUF_LIMIT, encodeModelPieces, modelToProto } from '../onnx/model';
 import { SafetensorsLayout, writeSafetensors } from '../onnx/safetensors';
 import { linkFileDurably, writeFileDurably } from '../io/durable';
 import { Tensor, allocate } from '../onnx/tensor';
@@ -67,8 +67,16 @@ function withCopies(trained: Map<string, Tensor>, ties: readonly TensorCopy[]): 
   return out;
 }
 
+export interface ExportOptions {
+  /**
+   * transformers.js's onnx/model.onnx holds its weights inline when the file stays under this
+   * many bytes (protobuf's 2 GiB, the default), else in onnx/model.onnx_data. Tests lower it.
+   */
+  inlineLimit?: number;
+}
+
 /** Writes model.onnx + model.safetensors (+ config.json with the labels) into `dir`, which must exist. */
-export function exportModel(model: Model, trained: Map<string, Tensor>, dir: string, card?: ModelCard): void {
+export function exportModel(model: Model, trained: Map<string, Tensor>, dir: string, card?: ModelCard, opts: ExportOptions = {}): void {
   const graph = model.graph.clone();
   untieIdentityParameters(graph);
   toInferenceForm(graph);
@@ -90,46 +98,78 @@ export function exportModel(model: Model, trained: Map<string, Tensor>, dir: str
     return at && { location: WEIGHTS_FILE, offset: at.offset, length: at.length };
   });
   writeFileDurably(path.join(dir, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
-  const transformersJs = cameAsTransformersJs(model);
-  if (transformersJs) writeTransformersJsModel(graph, model, layout, dir);
+  const transformersJs = keepsTransformersJsLayout(model) ? writeTransformersJsModel(graph, model, layout, dir, opts.inlineLimit ?? PROTOBUF_LIMIT) : undefined;
   if (card) {
     const config = modelConfigJson(card);
-    if (transformersJs) config['transformers.js_config'] = transformersJsConfig(config['transformers.js_config']);
+    if (transformersJs) config['transformers.js_config'] = transformersJsConfig(config['transformers.js_config'], transformersJs === 'external');
     writeFileDurably(path.join(dir, CONFIG_FILE), JSON.stringify(config, null, 2) + '\n');
     for (const [name, text] of Object.entries(card.files ?? {})) writeFileDurably(path.join(dir, name), text);
   }
 }
 
 /**
- * config.json's `transformers.js_config` for the saved folder: the float32 file (dtype fp32) and
- * its weights as external data, in the per-file form Hugging Face's transformers.js repositories
- * use (`{"model.onnx": true}`); the source's other keys are kept.
+ * config.json's `transformers.js_config` for the saved folder, from the source's. transformers.js
+ * picks the file by `dtype` (fp32: model.onnx; its default in browsers is q8: model_quantized.onnx,
+ * which the saved folder does not have) and fetches external data only where
+ * `use_external_data_format` says so: `true`, a chunk count, or per file, by "model.onnx" or
+ * "model". Settings per device (`device_config`) are laid over these, so theirs go too.
  */
-function transformersJsConfig(source: unknown): Record<string, unknown> {
-  const base = source && typeof source === 'object' ? (source as Record<string, unknown>) : {};
-  const external = base.use_external_data_format && typeof base.use_external_data_format === 'object' ? base.use_external_data_format as Record<string, unknown> : {};
-  return { ...base, dtype: 'fp32', use_external_data_format: { ...external, [MODEL_FILE]: true } };
+function transformersJsConfig(source: unknown, external: boolean): Record<string, unknown> {
+  const out = { ...asObject(source) };
+  const perFile = { ...asObject(out.use_external_data_format) };
+  delete perFile[MODEL_FILE];
+  delete perFile[path.basename(MODEL_FILE, '.onnx')];
+  delete out.use_external_data_format;
+  // The per-file form is the one Hugging Face's transformers.js repositories write.
+  if (external) perFile[MODEL_FILE] = true;
+  if (Object.keys(perFile).length) out.use_external_data_format = perFile;
+  if (out.device_config && typeof out.device_config === 'object') {
+    out.device_config = Object.fromEntries(Object.entries(asObject(out.device_config)).map(([device, settings]) => {
+      const { dtype: _dtype, use_external_data_format: _external, ...rest } = asObject(settings);
+      return [device, rest];
+    }));
+  }
+  return { ...out, dtype: 'fp32' };
 }
 
-/** Whether the model was read from transformers.js's layout (the ONNX file under onnx/). */
-function cameAsTransformersJs(model: Model): boolean {
-  return path.basename(path.dirname(model.path)) === TRANSFORMERS_JS_FOLDER;
+function asObject(v: unknown): Record<string, unknown> {
+  return v && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 }
 
 /**
- * transformers.js loads `onnx/model.onnx` and, with `use_external_data_format` in config.json's
- * `transformers.js_config`, the weights from `onnx/model.onnx_data` (fetched by that name in a
- * browser, handed to onnxruntime as the external data file "model.onnx_data"). That file is a
- * second name (hard link) of model.safetensors — the offsets into it are the same, so the weights
- * are stored once — and onnx/model.onnx is the same graph pointing into it.
+ * Whether saved folders keep transformers.js's layout: the model was read as onnx/<name>.onnx,
+ * or from a folder Trainer saved that way (its model.onnx beside onnx/model.onnx), so that a
+ * second fine-tune keeps the layout too.
  */
-function writeTransformersJsModel(graph: Graph, model: Model, layout: SafetensorsLayout, dir: string): void {
+function keepsTransformersJsLayout(model: Model): boolean {
+  const folder = path.dirname(model.path);
+  return path.basename(folder) === TRANSFORMERS_JS_FOLDER || fs.existsSync(path.join(folder, TRANSFORMERS_JS_FOLDER, MODEL_FILE));
+}
+
+/**
+ * Writes onnx/model.onnx, where transformers.js loads it (subfolder "onnx", file "model" + the
+ * dtype's suffix, none for fp32). Under protobuf's limit the weights are inline, as in the Hub's
+ * transformers.js repositories under 2 GB, which every transformers.js version loads (3.0–3.3
+ * refuse external data in Node). Above it they go to onnx/model.onnx_data, the name
+ * transformers.js fetches (and, in a browser, hands to onnxruntime as "model.onnx_data"): a
+ * second name (hard link) of model.safetensors, whose offsets they share, so the weights are
+ * stored once. Returns where the weights went.
+ */
+function writeTransformersJsModel(graph: Graph, model: Model, layout: SafetensorsLayout, dir: string, inlineLimit: number): 'inline' | 'external' {
   const folder = path.join(dir, TRANSFORMERS_JS_FOLDER);
   fs.mkdirSync(folder, { recursive: true });
+  const pieces = encodeModelPieces(graph, model.proto);
+  if (pieces.reduce((n, p) => n + p.byteLength, 0) < inlineLimit) {
+    writeFileDurably(path.join(folder, MODEL_FILE), pieces);
+    // A folder saved again (output_dir, an export folder) keeps no weights file of an earlier save.
+    for (const name of fs.readdirSync(folder)) if (name === TRANSFORMERS_JS_DATA || name.startsWith(`${TRANSFORMERS_JS_DATA}_`)) fs.rmSync(path.join(folder, name), { force: true });
+    return 'inline';
+  }
   linkFileDurably(path.join(dir, WEIGHTS_FILE), path.join(folder, TRANSFORMERS_JS_DATA));
   const proto = modelToProto(graph, model.proto, (name) => {
     const at = layout.offsets.get(name);
     return at && { location: TRANSFORMERS_JS_DATA, offset: at.offset, length: at.length };
   });
   writeFileDurably(path.join(folder, MODEL_FILE), onnx.ModelProto.encode(proto).finish());
+  return 'external';
 }
