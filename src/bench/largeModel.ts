@@ -56,8 +56,7 @@ function runMeasured(args: string[], cwd: string): Promise<{ code: number; peak:
     let peak = 0;
     const sample = setInterval(() => {
       try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m) peak = Math.max(peak, Number(m[1]) * 1024);
+        peak = Math.max(peak, peakResident(child.pid!));
       } catch {
         // The process has just exited.
       }
@@ -112,9 +111,9 @@ async function main() {
   }
 }
 
-/** This process's peak resident memory (VmHWM: unlike getrusage's maxrss, not inherited from the parent across fork and exec). */
-function peakResident(): number {
-  return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))![1]) * 1024;
+/** A process's peak resident memory (VmHWM: unlike getrusage's maxrss, not inherited from the parent across fork and exec). */
+function peakResident(pid: number | 'self' = 'self'): number {
+  return Number(/VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 }
 
 /** `--load FILE`: loads the model and prints the peak resident memory before and after, in bytes. */

@@ -41,17 +41,10 @@ export function isFsError(e: unknown): e is NodeJS.ErrnoException {
   return e instanceof Error && typeof (e as NodeJS.ErrnoException).code === 'string' && typeof (e as NodeJS.ErrnoException).syscall === 'string';
 }
 
-/**
- * Writes every byte: a write may be short (a full disk, a file size limit) without an error, and
- * the next one then reports why.
- */
 /** One read or write call moves at most 2 GiB − 1 bytes: bigger tensors (models over 2 GB) go in 1 GiB pieces. */
 const IO_CHUNK = 1 << 30;
 
-/**
- * Reads `into.byteLength` bytes from `position` (in 1 GiB pieces: one read call moves at most
- * 2 GiB − 1 bytes); the number read is less only at the end of the file.
- */
+/** Reads `into.byteLength` bytes from `position`, in IO_CHUNK pieces; fewer only at the end of the file. */
 export function readFully(fd: number, into: Uint8Array, position: number): number {
   let done = 0;
   while (done < into.byteLength) {
@@ -62,6 +55,10 @@ export function readFully(fd: number, into: Uint8Array, position: number): numbe
   return done;
 }
 
+/**
+ * Writes every byte: a write may be short (a full disk, a file size limit) without an error, and
+ * the next one then reports why.
+ */
 function writeAll(fd: number, bytes: Uint8Array): void {
   for (let done = 0; done < bytes.length;) done += fs.writeSync(fd, bytes, done, Math.min(IO_CHUNK, bytes.length - done));
 }
@@ -86,14 +83,6 @@ function throughTemporary(file: string, create: (tmp: string) => void): void {
   syncFolder(path.dirname(file));
 }
 
-function syncFile(file: string, fd = fs.openSync(file, 'r+')): void {
-  try {
-    fs.fsyncSync(fd);
-  } finally {
-    fs.closeSync(fd);
-  }
-}
-
 /** Writes `data` to `file` through a temporary file, fsync and rename. */
 export function writeFileDurably(file: string, data: string | Uint8Array | readonly Uint8Array[]): void {
   throughTemporary(file, (tmp) => {
@@ -101,11 +90,10 @@ export function writeFileDurably(file: string, data: string | Uint8Array | reado
     try {
       const chunks = typeof data === 'string' ? [Buffer.from(data)] : data instanceof Uint8Array ? [data] : data;
       for (const chunk of chunks) writeAll(fd, chunk);
-    } catch (e) {
+      fs.fsyncSync(fd);
+    } finally {
       fs.closeSync(fd);
-      throw e;
     }
-    syncFile(tmp, fd);
   });
 }
 
@@ -121,7 +109,12 @@ export function linkFileDurably(existing: string, file: string): void {
     } catch (e) {
       if (!['EPERM', 'EXDEV', 'ENOTSUP', 'EOPNOTSUPP'].includes((e as NodeJS.ErrnoException).code ?? '')) throw e;
       fs.copyFileSync(existing, tmp);
-      syncFile(tmp);
+      const fd = fs.openSync(tmp, 'r+');
+      try {
+        fs.fsyncSync(fd);
+      } finally {
+        fs.closeSync(fd);
+      }
     }
   });
 }

@@ -136,7 +136,7 @@ export class TrainStepRunner {
     for (const name of session.outputNames) {
       const input = this.inPlace.get(mode)!.get(name);
       const feed = input === undefined ? undefined : feeds[input];
-      if (feed && input !== undefined && !shared.has(input) && feed.size > 0) {
+      if (feed && !shared.has(input!) && feed.size > 0) {
         fetches[name] = new ort.Tensor(feed.type, feed.data, feed.dims);
         written.add(name);
       } else {
@@ -145,8 +145,6 @@ export class TrainStepRunner {
     }
     return { out: await session.run(feeds, fetches), written };
   }
-
-
 
   private feeds(state: TrainingState, batch: Batch, randomKey: number): Record<string, ort.Tensor> {
     this.fault?.(batch);
@@ -177,7 +175,7 @@ export class TrainStepRunner {
       const f = this.feeds(state, m.batch, m.scalars.randomKey);
       f[IO.gradScale] = scalar(m.weight);
       if (m.scalars.lossScale !== undefined) f[IO.lossScale] = scalar(m.scalars.lossScale);
-      const sums = this.sums ?? new Map([...state.params].map(([p, t]) => [p, zeros(t.type, t.dims)]));
+      const sums = this.windowSums(state);
       for (const [p, t] of sums) f[IO.accumulated(p)] = toOrt(t);
       const { out, written } = await this.run('accumulate', f);
       this.takeBuffers(state, out, written);
@@ -185,9 +183,14 @@ export class TrainStepRunner {
       this.sums = sums;
       return { loss: Number(out[IO.loss].data[0]) };
     }
-    const sums = this.sums ?? new Map([...state.params].map(([k, t]) => [k, zeros(t.type, t.dims)]));
+    const sums = this.windowSums(state);
     this.sums = undefined;
     return this.update('final', state, m.batch, m.scalars, sums, m.weight);
+  }
+
+  /** The window's gradient sums so far: zeros at the window's first micro-batch. */
+  private windowSums(state: TrainingState): Map<string, Tensor> {
+    return this.sums ?? new Map([...state.params].map(([p, t]) => [p, zeros(t.type, t.dims)]));
   }
 
   private async update(mode: TrainStepMode, state: TrainingState, batch: Batch, s: StepScalars, acc?: Map<string, Tensor>, scale = 1) {

@@ -56,30 +56,32 @@ function subgraphReads(node: Node): Set<string> {
 /**
  * Lets the nodes that compute `outputs` write them directly: an output written as Identity(x) is
  * renamed so that x's producer writes it (its other readers read it under the new name) and the
- * Identity goes. onnxruntime keeps most such Identity nodes, and then computes each new value into
- * its own memory and copies it into the fetched buffer at the end: measured on DistilBERT, that
- * held the new parameters and moments in onnxruntime's arena alongside the state.
+ * Identity goes, saving a copy of every new parameter and moment per step (onnxruntime kept 126
+ * of them in a ResNet-18 step). Measured on DistilBERT, peak memory did not change.
  */
 export function writeOutputsDirectly(graph: Graph, outputs: Set<string>): void {
   const producers = graph.producers();
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
   const fed = new Set([...graph.inputs.map((i) => i.name), ...graph.initializers.keys()]);
+  const renamed = new Map<string, string>();
   const dropped = new Set<Node>();
   for (const node of graph.nodes) {
     const [x] = node.inputs;
     const [out] = node.outputs;
-    if (node.op !== 'Identity' || !outputs.has(out) || fed.has(x) || graphOutputs.has(x) || !producers.has(x)) continue;
-    for (const n of graph.nodes) {
-      n.outputs = n.outputs.map((v) => (v === x ? out : v));
-      n.inputs = n.inputs.map((v) => (v === x ? out : v));
-    }
+    if (node.op !== 'Identity' || !outputs.has(out) || fed.has(x) || graphOutputs.has(x) || !producers.has(x) || renamed.has(x)) continue;
+    renamed.set(x, out);
     const info = graph.valueInfo.get(x);
     if (info) graph.valueInfo.set(out, { ...info, name: out });
-    producers.set(out, producers.get(x)!);
-    producers.delete(x);
     dropped.add(node);
   }
+  // One pass over the graph for all renames: a pass per output would cost the compile of a
+  // 12-layer model hundreds of full scans.
+  const rename = (v: string) => renamed.get(v) ?? v;
   graph.nodes = graph.nodes.filter((n) => !dropped.has(n));
+  for (const n of graph.nodes) {
+    n.inputs = n.inputs.map(rename);
+    n.outputs = n.outputs.map(rename);
+  }
 }
 
 /** The pairs among `candidates` that are safe to alias under the rule above. */
