@@ -4,6 +4,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { buildBackward } from '../../src/trainer/autodiff/backward';
+import { expandComposites } from '../../src/trainer/autodiff/composites';
 import { GraphBuilder } from '../../src/trainer/onnx/builder';
 import { Graph, attrs } from '../../src/trainer/onnx/graph';
 import { PROGRAM_OPSET } from '../../src/trainer/onnx/opset';
@@ -65,7 +66,8 @@ function buildCase(c: OpCase, type: DataType, seed: number): Built {
     Object.fromEntries(Object.entries(c.attrs ?? {}).map(([k, v]) => [k, typeof v === 'function' ? v(type) : v])),
     c.floats ?? [],
   );
-  graph.nodes.push({ name: `node_${c.op}`, op: c.op, domain: '', inputs: names, outputs, attrs: attributes });
+  graph.nodes.push({ name: `node_${c.op}`, op: c.op, domain: c.domain ?? '', inputs: names, outputs, attrs: attributes });
+  c.outputShapes?.forEach((shape, i) => graph.valueInfo.set(outputs[i], { name: outputs[i], type, shape }));
   const b = new GraphBuilder(graph);
   const terms: string[] = [];
   for (const o of outputs.slice(0, c.lossOutputs ?? outputs.length)) {
@@ -101,10 +103,12 @@ export async function gradcheck(c: OpCase, seed = 1): Promise<CheckResult> {
   const type = c.precision === 'float32' ? DataType.FLOAT : DataType.DOUBLE;
   const { graph, feeds, wrt } = buildCase(c, type, seed);
   const forward = graph.clone();
+  expandComposites(new GraphBuilder(forward));
   const lossName = graph.outputs[0].name;
 
   const b = new GraphBuilder(graph);
   const { grads } = buildBackward(b, lossName, wrt);
+  expandComposites(b);
   for (const p of wrt) if (!grads.has(p)) throw new Error(`no gradient reached input ${p}`);
   // Gradient outputs may alias one another (Add gives dy to both); give each its own name.
   const outNames = wrt.map((p, i) => {

@@ -4,6 +4,7 @@
 
 import { AttrInput } from '../../src/trainer/onnx/graph';
 import { DataType } from '../../src/trainer/onnx/tensor';
+import { COMPOSITE_DOMAIN } from '../../src/trainer/autodiff/composites';
 
 export interface InputSpec {
   shape: number[];
@@ -34,6 +35,10 @@ export interface OpCase {
   tolerance?: number;
   epsilon?: number;
   opset?: number;
+  /** A composite operator's domain (autodiff/composites.ts); expanded before anything runs. */
+  domain?: string;
+  /** Output shapes, for a composite (shape inference knows only ONNX's operators). */
+  outputShapes?: number[][];
 }
 
 const f = (shape: number[], extra: Partial<InputSpec> = {}): InputSpec => ({ shape, kind: 'float', grad: true, ...extra });
@@ -150,6 +155,11 @@ export const opTable: OpCase[] = [
   { op: 'Gelu', label: 'Gelu tanh approximation', inputs: [f([2, 3])], attrs: { approximate: 'tanh' }, ...F32 },
   { op: 'Softmax', label: 'Softmax last axis', inputs: [f([2, 3, 4])], attrs: { axis: -1 } },
   { op: 'Softmax', label: 'Softmax axis 1', inputs: [f([2, 3, 4])], attrs: { axis: 1 } },
+  { op: 'NanSafeSoftmax', label: 'NanSafeSoftmax composite', domain: COMPOSITE_DOMAIN, inputs: [f([2, 3, 4]), cf([], [0])], attrs: { axis: -1 }, outputShapes: [[2, 3, 4]] },
+  {
+    op: 'NanSafeSoftmax', label: 'NanSafeSoftmax composite, a fully masked row (zeros, zero gradient)', domain: COMPOSITE_DOMAIN,
+    inputs: [f([2, 3], { values: [0.3, -1.2, 0.5, -Infinity, -Infinity, -Infinity] }), cf([], [0])], attrs: { axis: 1 }, outputShapes: [[2, 3]],
+  },
   { op: 'LogSoftmax', label: 'LogSoftmax last axis', inputs: [f([2, 3, 4])], attrs: { axis: -1 } },
   { op: 'LogSoftmax', label: 'LogSoftmax axis 0', inputs: [f([3, 4])], attrs: { axis: 0 } },
   { op: 'Clip', label: 'Clip with min and max', inputs: [f([3, 4], { sample: (r) => (r() * 4 - 2) }), cf([], [-0.5]), cf([], [0.7])] },
@@ -205,6 +215,15 @@ export const opTable: OpCase[] = [
     attrs: { training_mode: 0, epsilon: 1e-5 }, floats: ['epsilon'],
   },
   { op: 'BatchNormalization', label: 'BatchNormalization 2-D input, training', inputs: [f([5, 3]), f([3]), f([3]), f([3], { grad: false }), f([3], { grad: false, sample: positive })], attrs: { training_mode: 1 }, outputs: 3, lossOutputs: 1 },
+  {
+    op: 'BatchNormTraining', label: 'BatchNormTraining composite (x, scale, bias → y, mean, variance)', domain: COMPOSITE_DOMAIN,
+    inputs: [f([4, 3, 2, 2]), f([3], { sample: positive }), f([3])], attrs: { epsilon: 1e-5 }, floats: ['epsilon'],
+    outputs: 3, lossOutputs: 1, outputShapes: [[4, 3, 2, 2], [1, 3, 1, 1], [1, 3, 1, 1]],
+  },
+  {
+    op: 'BatchNormTraining', label: 'BatchNormTraining composite, 2-D input', domain: COMPOSITE_DOMAIN,
+    inputs: [f([5, 3]), f([3]), f([3])], outputs: 3, lossOutputs: 1, outputShapes: [[5, 3], [1, 3], [1, 3]],
+  },
   { op: 'LayerNormalization', label: 'LayerNormalization last axis', inputs: [f([2, 3, 4]), f([4]), f([4])], attrs: { axis: -1, epsilon: 1e-5 }, floats: ['epsilon'], ...F32 },
   { op: 'LayerNormalization', label: 'LayerNormalization axis 1', inputs: [f([2, 3, 4]), f([3, 4]), f([3, 4])], attrs: { axis: 1 }, ...F32 },
   { op: 'LayerNormalization', label: 'LayerNormalization without bias', inputs: [f([3, 5]), f([5])], ...F32 },

@@ -12,6 +12,16 @@ import { FIXTURES, copyFixture, readJson, runCli, tempDir, writeConfig } from '.
 
 const CASES = ['mlp', 'cnn', 'bert', 'transformer', 'regression', 'multilabel'];
 const TOLERANCE = 2e-3;
+/**
+ * How far the trained model's eval logits may be from PyTorch's, relative to max(1, |logit|).
+ * The cnn's convolutions have biases followed by batch normalization, whose true gradient is
+ * zero: both sides compute float32 round-off there (~1e-9), which Adam (ε = 1e-8) turns into
+ * steps of up to a tenth of the learning rate. The biases and the running means they feed then
+ * wander ~1e-3 apart over 10 steps whatever the implementation — measured 7.7e-4 from PyTorch
+ * differentiating batch norm operator by operator, 1.5e-3 with its composite rule — while every step's loss and
+ * gradient norm still agree to 6e-6 and 5e-5.
+ */
+const LOGIT_TOLERANCE: Record<string, number> = { cnn: 5e-3 };
 
 interface Step { step: number; loss: number; grad_norm: number; learning_rate: number }
 
@@ -65,7 +75,7 @@ for (const name of CASES) {
         const logits = out[session.outputNames[0]].data as Float32Array;
         const want = expected.final_logits_eval.flat();
         assert.equal(logits.length, want.length);
-        want.forEach((w, k) => assert.ok(Math.abs(logits[k] - w) < 1e-3 * Math.max(1, Math.abs(w)), `logit ${k}: ${logits[k]} vs PyTorch ${w}`));
+        want.forEach((w, k) => assert.ok(Math.abs(logits[k] - w) < (LOGIT_TOLERANCE[name] ?? 1e-3) * Math.max(1, Math.abs(w)), `logit ${k}: ${logits[k]} vs PyTorch ${w}`));
       }
     });
   }

@@ -11,6 +11,7 @@ import { TrainStepRunner, TrainingState, initialState } from '../../src/trainer/
 import { inPlacePairs } from '../../src/trainer/programs/inPlace';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
+import { compileOptimizerStep } from '../../src/trainer/programs/optimizerStep';
 import { FIXTURES } from '../helpers';
 import { parityBatch } from './parityBatch';
 
@@ -58,12 +59,49 @@ for (const c of CASES) {
     });
   }
 
-  test(`${c.name}: with clipping every parameter, moment and statistic is updated in place`, () => {
+  test(`${c.name}: the train step updates every batch-norm statistic in place, and "final" writes the window's gradients over its sums`, () => {
     const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', c.name, 'model.onnx')));
-    const compiled = compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: c.labels }, OPT, 'step');
-    const expected = prepared.params.length * 3 + compiled.graph.outputs.filter((o) => prepared.buffers.some((b) => o.name.endsWith(`/${b}`))).length;
-    assert.equal(compiled.inPlace.length, expected);
+    const loss = { problemType: 'single_label_classification' as const, numLabels: c.labels };
+    const statistics = prepared.buffers.length;
+    assert.equal(compileTrainStep(prepared, loss, 'step').inPlace.length, statistics);
+    assert.equal(compileTrainStep(prepared, loss, 'final').inPlace.length, statistics + prepared.params.length);
+    assert.equal(compileTrainStep(prepared, loss, 'accumulate').inPlace.length, statistics + prepared.params.length);
   });
+
+  test(`${c.name}: an optimizer updated over chunks of 7 elements trains bit for bit as over whole tensors`, async () => {
+    const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', c.name, 'model.onnx')));
+    const loss = { problemType: 'single_label_classification' as const, numLabels: c.labels };
+    const batch = parityBatch(c.name, prepared);
+    const run = async (optimizerChunk?: number) => {
+      const runner = await TrainStepRunner.create(prepared, loss, OPT, false, { optimizerChunk });
+      const state = initialState(prepared, runner.slots);
+      const out = [];
+      for (let step = 1; step <= 2; step++) out.push(await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 1e-3, step, maxGradNorm: 1, randomKey: 5 } }));
+      await runner.release();
+      return { out, state };
+    };
+    const whole = await run();
+    const chunked = await run(7);
+    assert.ok(prepared.params.some((p) => p.dims.reduce((a, b) => a * b, 1) > 7), 'some parameter spans several chunks');
+    assert.deepEqual(chunked.out, whole.out);
+    sameState(chunked.state, whole.state);
+  });
+}
+
+for (const [name, cfg] of Object.entries({
+  adamw: OPT,
+  'adam with L2 decay': { ...OPT, name: 'adam' as const },
+  'sgd with momentum': { ...OPT, name: 'sgd' as const, momentum: 0.9 },
+  'sgd, nesterov': { ...OPT, name: 'sgd' as const, momentum: 0.9, nesterov: true },
+  'sgd without momentum': { ...OPT, name: 'sgd' as const },
+})) {
+  for (const decay of [true, false]) {
+    test(`the optimizer program (${name}${decay ? ', decayed' : ''}) writes the parameter and every moment in place`, () => {
+      const compiled = compileOptimizerStep(cfg, decay, DataType.FLOAT);
+      assert.equal(compiled.inPlace.length, 1 + compiled.slots.length);
+      assert.equal(compiled.graph.outputs.length, 1 + compiled.slots.length);
+    });
+  }
 }
 
 /** p_next = p - 0.1·g, where g comes from `gradient` and another node may read p. */

@@ -8,6 +8,7 @@ import { isFloatType } from '../onnx/tensor';
 import { reduceToShape } from './broadcast';
 import { GradContext, GradientRule, gradientRules, nonDifferentiable } from './registry';
 import './rules';
+import { COMPOSITES, COMPOSITE_DOMAIN } from './composites';
 
 export class UnsupportedOpError extends Error {
   constructor(readonly node: Node) {
@@ -26,6 +27,7 @@ export interface GradientPlan {
 }
 
 function ruleFor(node: Node): GradientRule | undefined {
+  if (node.domain === COMPOSITE_DOMAIN) return COMPOSITES.get(node.op)?.rule;
   return node.domain === '' ? gradientRules.get(node.op) : undefined;
 }
 

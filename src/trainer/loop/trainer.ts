@@ -160,8 +160,8 @@ export class Trainer {
    */
   compileTrainStep(): TrainPrograms {
     const args = this.args;
-    this.programs ??= compileTrainPrograms(this.prepared, this.loss, optimizerFromArgs(args), args.gradient_accumulation_steps > 1, {
-      recompute: args.gradient_checkpointing, precision: precisionOf(args), skipNonFinite: args.nan_policy === 'skip_step',
+    this.programs ??= compileTrainPrograms(this.prepared, this.loss, args.gradient_accumulation_steps > 1, {
+      recompute: args.gradient_checkpointing, precision: precisionOf(args),
     });
     return this.programs;
   }

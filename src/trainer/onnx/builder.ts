@@ -143,11 +143,49 @@ export class GraphBuilder {
     return s.length;
   }
 
-  /** Shape(x), shared between rules. */
+  /**
+   * Shape(x), shared between rules. Where the shape table proves every dimension of x a constant
+   * or a dimension of a graph input, the shape is assembled from those instead of read from x:
+   * onnxruntime runs a Shape node just before its first reader, so a backward pass that needs
+   * only an activation's dimensions would otherwise keep the whole activation alive until then.
+   */
   shapeOf(x: string): string {
     let s = this.shapeCache.get(x);
-    if (!s) this.shapeCache.set(x, (s = this.op('Shape', [x])));
+    if (!s) this.shapeCache.set(x, (s = this.shapeFromInputs(x) ?? this.op('Shape', [x])));
     return s;
+  }
+
+  private shapeFromInputs(x: string): string | undefined {
+    const dims = this.shape(x);
+    if (!dims || this.graph.inputs.some((i) => i.name === x)) return undefined;
+    const pieces: string[] = [];
+    let constants: number[] = [];
+    const flush = () => {
+      if (constants.length) pieces.push(this.int64s(constants));
+      constants = [];
+    };
+    for (const d of dims) {
+      if (typeof d === 'number') {
+        constants.push(d);
+        continue;
+      }
+      const source = this.inputWithDim(d);
+      if (!source) return undefined;
+      flush();
+      pieces.push(this.op('Shape', [source.input], { start: source.axis, end: source.axis + 1 }));
+    }
+    flush();
+    if (pieces.length === 0) return this.int64s([]);
+    return pieces.length === 1 ? pieces[0] : this.op('Concat', pieces, { axis: 0 });
+  }
+
+  /** A graph input and axis whose dimension is the symbolic dimension `dim`. */
+  private inputWithDim(dim: string): { input: string; axis: number } | undefined {
+    for (const i of this.graph.inputs) {
+      const axis = this.shape(i.name)?.indexOf(dim) ?? -1;
+      if (axis >= 0) return { input: i.name, axis };
+    }
+    return undefined;
   }
 
   /** A scalar constant with the element type of `like`. */

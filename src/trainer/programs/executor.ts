@@ -6,9 +6,10 @@ import * as ort from 'onnxruntime-node';
 import { Tensor, cloneTensor, zeros } from '../onnx/tensor';
 import { compileEvalStep, EVAL_IO } from './evalStep';
 import { LossHeadOptions } from './lossHeads';
-import { OptimizerConfig, hyperParameterValues } from './optimizers';
+import { OptimizerConfig } from './optimizers';
+import { OptimizedParam, OptimizerRunner } from './optimizerRunner';
 import { PreparedModel } from './prepare';
-import { DeviceError, SessionOptions, createSession, fromOrt, resolveDevice, toOrt } from './session';
+import { DeviceError, SessionOptions, createSession, fromOrt, releaseCopies, resolveDevice, toOrt } from './session';
 import { CompileOptions, CompiledTrainStep, IO, TrainStepMode, compileTrainStep } from './trainStep';
 import { precisionUnsupported } from './precision';
 
@@ -71,9 +72,19 @@ function scalar(v: number): ort.Tensor {
 export type TrainPrograms = Map<TrainStepMode, CompiledTrainStep>;
 
 /** Compiles the train-step graphs a run executes (the expensive part of starting one). */
-export function compileTrainPrograms(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: CompileOptions = {}): TrainPrograms {
+export function compileTrainPrograms(prepared: PreparedModel, loss: LossHeadOptions, accumulation: boolean, opts: CompileOptions = {}): TrainPrograms {
   const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
-  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, optimizer, mode, { recompute: opts.recompute, precision: opts.precision, skipNonFinite: opts.skipNonFinite })]));
+  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, mode, { recompute: opts.recompute, precision: opts.precision })]));
+}
+
+export interface RunnerOptions extends SessionOptions, CompileOptions {
+  programs?: TrainPrograms;
+  /** false: every update goes to a new tensor (for tests comparing the two). */
+  inPlace?: boolean;
+  /** Leave parameters and optimizer state unchanged when the gradient norm is not finite (nan_policy: skip_step). */
+  skipNonFinite?: boolean;
+  /** Elements per optimizer run (OPTIMIZER_CHUNK; smaller in tests). */
+  optimizerChunk?: number;
 }
 
 /** One micro-batch of a training window. */
@@ -92,40 +103,47 @@ export class TrainStepRunner {
   private readonly fault = outOfMemoryFault();
 
   private constructor(
-    private readonly optimizer: OptimizerConfig,
     private readonly sessions: Map<TrainStepMode, ort.InferenceSession>,
-    readonly slots: string[],
     /** Per variant: output → the input whose buffer it may be written into (inPlace.ts). */
     private readonly inPlace: Map<TrainStepMode, Map<string, string>>,
+    private readonly updates: OptimizerRunner,
+    private readonly params: OptimizedParam[],
+    private readonly opts: { inPlace: boolean; skipNonFinite: boolean },
   ) {}
+
+  /** Names of the optimizer's per-parameter state tensors. */
+  get slots(): string[] {
+    return this.updates.slots;
+  }
 
   /**
    * Loads the sessions of `programs` (compiled here when not given): "step", or "accumulate" +
-   * "final" with gradient accumulation. `inPlace: false` fetches every update into a new tensor
-   * (for tests comparing the two).
+   * "final" with gradient accumulation, and the optimizer's.
    */
-  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: SessionOptions & CompileOptions & { programs?: TrainPrograms; inPlace?: boolean } = {}): Promise<TrainStepRunner> {
+  static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: RunnerOptions = {}): Promise<TrainStepRunner> {
     const unsupported = precisionUnsupported(opts.precision ?? 'fp32', resolveDevice(opts.device));
     if (unsupported) throw new DeviceError(unsupported);
-    const programs = opts.programs ?? compileTrainPrograms(prepared, loss, optimizer, accumulation, opts);
+    const programs = opts.programs ?? compileTrainPrograms(prepared, loss, accumulation, opts);
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     const inPlace = new Map<TrainStepMode, Map<string, string>>();
-    let slots: string[] = [];
     for (const [mode, compiled] of programs) {
-      slots = compiled.slots;
       inPlace.set(mode, new Map(opts.inPlace === false ? [] : compiled.inPlace.map((p) => [p.output, p.input])));
       // Common-subexpression elimination would merge the recomputing clones back into the
       // forward nodes they copy, undoing gradient checkpointing.
       const disabledOptimizers = opts.recompute ? ['CommonSubexpressionElimination'] : [];
       sessions.set(mode, await createSession(compiled.graph, { ...opts, disabledOptimizers }));
     }
-    return new TrainStepRunner(optimizer, sessions, slots, inPlace);
+    const init = prepared.graph.initializers;
+    const params = prepared.params.map((p) => ({ name: p.name, decay: p.decay, type: init.get(p.name)!.type }));
+    const updates = await OptimizerRunner.create(optimizer, params, opts, opts.optimizerChunk);
+    return new TrainStepRunner(sessions, inPlace, updates, params, { inPlace: opts.inPlace !== false, skipNonFinite: opts.skipNonFinite === true });
   }
 
   /**
    * Runs one variant. Outputs that may be written in place are fetched into their input's own
    * buffer — the state tensor is then updated where it lies, as PyTorch's optimizers do — unless
-   * that buffer overlaps another fed tensor's. The other outputs come back as new tensors.
+   * that buffer overlaps another fed tensor's. The other outputs come back as new tensors. The
+   * copies onnxruntime-node returns of what it wrote into our buffers are released at once.
    */
   private async run(mode: TrainStepMode, feeds: Record<string, ort.Tensor>): Promise<{ out: ort.InferenceSession.ReturnType; written: Set<string> }> {
     const session = this.sessions.get(mode);
@@ -143,7 +161,9 @@ export class TrainStepRunner {
         fetches[name] = null;
       }
     }
-    return { out: await session.run(feeds, fetches), written };
+    const out = await session.run(feeds, fetches);
+    releaseCopies(out, written);
+    return { out, written };
   }
 
   private feeds(state: TrainingState, batch: Batch, randomKey: number): Record<string, ort.Tensor> {
@@ -197,28 +217,29 @@ export class TrainStepRunner {
     const f = this.feeds(state, batch, s.randomKey);
     f[IO.maxGradNorm] = scalar(s.maxGradNorm > 0 ? s.maxGradNorm : Infinity);
     if (s.lossScale !== undefined) f[IO.lossScale] = scalar(s.lossScale);
-    for (const [k, v] of Object.entries(hyperParameterValues(this.optimizer, s.lr, s.step))) f[IO.hyper(k)] = scalar(v);
-    for (const [k, v] of state.optimizer) {
-      const [slot, ...rest] = k.split('/');
-      f[IO.slot(slot, rest.join('/'))] = toOrt(v);
-    }
     if (mode === 'final') {
       f[IO.gradScale] = scalar(scale);
       for (const [p, t] of acc!) f[IO.accumulated(p)] = toOrt(t);
     }
+    // "final" writes the window's gradients over its sums; "step" leaves them in onnxruntime's
+    // arena, where they take the place of activations freed by then, and uses the copies
+    // onnxruntime-node returns anyway (a buffer of our own would add the gradients' size to the peak).
     const { out, written } = await this.run(mode, f);
-    for (const p of state.params.keys()) if (!written.has(IO.next(p))) state.params.set(p, fromOrt(out[IO.next(p)]));
-    for (const k of state.optimizer.keys()) {
-      const [slot, ...rest] = k.split('/');
-      const name = IO.slotNext(slot, rest.join('/'));
-      if (!written.has(name)) state.optimizer.set(k, fromOrt(out[name]));
-    }
+    const grads = new Map<string, Tensor>();
+    for (const { name } of this.params) grads.set(name, written.has(IO.grad(name)) ? acc!.get(name)! : fromOrt(out[IO.grad(name)]));
     this.takeBuffers(state, out, written);
-    return { loss: Number(out[IO.loss].data[0]), gradNorm: Number(out[IO.gradNorm].data[0]) };
+    const gradNorm = Number(out[IO.gradNorm].data[0]);
+    // A step whose gradients overflowed (fp16, or any precision with nan_policy: skip_step)
+    // changes nothing; with fp16, GradScaler lowers the scale.
+    const skip = (s.lossScale !== undefined || this.opts.skipNonFinite) && !Number.isFinite(gradNorm);
+    if (!skip) await this.updates.apply(state.params, state.optimizer, this.params, grads, out[IO.gradCoef], s.lr, s.step, this.opts.inPlace);
+    releaseCopies(out, this.params.map((p) => IO.grad(p.name)).filter((g) => !written.has(g)));
+    return { loss: Number(out[IO.loss].data[0]), gradNorm };
   }
 
   async release(): Promise<void> {
     for (const s of this.sessions.values()) await s.release();
+    await this.updates.release();
   }
 }
 

@@ -1,11 +1,12 @@
-// Which of a train step's updated tensors onnxruntime may write over the tensor they replace.
+// Which of a program's updated tensors onnxruntime may write over the tensor they replace.
 //
-// A step reads every parameter, Adam moment and batch-norm buffer and outputs its new value. If
-// each output goes to a fresh buffer, the state exists twice during a step (three times with
-// onnxruntime-node's copy of every output), which for a 66M-parameter model is 800 MB per copy.
-// PyTorch updates in place; so can we, by passing the state's own buffer as the preallocated
-// output (a fetch) — but only where the graph guarantees that nothing reads the old value after
-// the new one starts being written. The rule, checked on the compiled graph:
+// The optimizer program reads a parameter and its moments and outputs their new values; the train
+// step does the same for batch-norm statistics, and with gradient accumulation for the running
+// gradient sums. If each output goes to a fresh buffer, that state exists twice during a run,
+// which for a 66M-parameter model is 800 MB per copy. PyTorch updates in place; so can we, by
+// passing the state's own buffer as the preallocated output (a fetch) — but only where the graph
+// guarantees that nothing reads the old value after the new one starts being written. The rule,
+// checked on the compiled graph:
 //
 // - the output is written by the node that produces it, after an Identity possibly removed by
 //   onnxruntime: call that node the writer (the Identity's producer when the output comes through
@@ -16,10 +17,6 @@
 // - if the writer reads the input itself, it is elementwise, so element i is read before element
 //   i is written and no other element depends on it;
 // - the input is not itself a graph output, and no subgraph reads it.
-//
-// Clipping makes every parameter update wait for the global gradient norm, which waits for the
-// whole backward pass; without it a layer's update could in principle run before the gradient of
-// the layer below reads the layer's weights, and then the rule keeps that tensor out of place.
 
 import { Graph, Node } from '../onnx/graph';
 

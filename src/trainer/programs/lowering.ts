@@ -7,6 +7,7 @@ import { GraphBuilder } from '../onnx/builder';
 import { Graph, Node, attrFloat, sortTopologically } from '../onnx/graph';
 import { DataType } from '../onnx/tensor';
 import { siteKey, uniformLike } from './random';
+import { compositeNode } from '../autodiff/composites';
 
 export interface RunningStatUpdate {
   /** Buffer (running mean or variance) name and the value holding its update. */
@@ -56,36 +57,36 @@ export function toTrainingForm(b: GraphBuilder, randomKey: string): RunningStatU
 }
 
 /**
- * Replaces a BatchNormalization by its training-mode formula in primitive operators and returns
- * PyTorch's running-statistic updates: running = momentum·running + (1 − momentum)·batch, with
- * the unbiased variance. (onnxruntime's own training-mode BatchNormalization writes its updated
- * statistics into its mean and variance *inputs*, even graph inputs fed from JavaScript memory,
- * so the operator cannot run with Trainer's buffers.)
+ * Replaces a BatchNormalization by the BatchNormTraining composite (autodiff/composites.ts: its
+ * gradient rule keeps x and the batch statistics; it is expanded into PyTorch's training-mode
+ * formula after the backward pass) and returns PyTorch's running-statistic updates:
+ * running = momentum·running + (1 − momentum)·batch, with the unbiased variance. (onnxruntime's
+ * own training-mode BatchNormalization writes its updated statistics into its mean and variance
+ * *inputs*, even graph inputs fed from JavaScript memory, so the operator cannot run with
+ * Trainer's buffers.)
  */
 function decomposeBatchNorm(b: GraphBuilder, n: Node): RunningStatUpdate[] {
   const [x, scale, bias, mean, variance] = n.inputs;
-  const rank = b.rank(x);
-  const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
-  const perChannel = (v: string) => b.unsqueeze(v, axes.slice(1).length ? [0, ...axes.slice(1)] : [0]);
   const eps = attrFloat(n, 'epsilon', 1e-5);
   // ONNX momentum is the weight of the old value (PyTorch's 1 − momentum).
   const m = attrFloat(n, 'momentum', 0.9);
-  const batchMean = b.reduceMean(x, axes, true);
-  const centered = b.sub(x, batchMean);
-  const biased = b.reduceMean(b.mul(centered, centered), axes, true);
-  const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(biased, b.scalarLike(eps, x))])]);
-  const normalized = b.mul(b.mul(centered, invStd), perChannel(scale));
-  // The node itself becomes the final Add, keeping its output name.
-  n.op = 'Add';
-  n.inputs = [normalized, perChannel(bias)];
-  n.outputs = [n.outputs[0]];
-  n.attrs = new Map();
+  const shape = b.shape(x);
+  const statShape = shape && shape.map((d, i) => (i === 1 ? d : 1));
+  const batchMean = b.fresh(`${n.name}_batch_mean`);
+  const biased = b.fresh(`${n.name}_batch_variance`);
+  const type = b.type(x);
+  // The node itself becomes the composite, keeping its output name and place.
+  Object.assign(n, compositeNode(b.graph, 'BatchNormTraining', n.name, [x, scale, bias], [
+    { name: n.outputs[0], type, shape },
+    { name: batchMean, type, shape: statShape },
+    { name: biased, type, shape: statShape },
+  ], new Map([['epsilon', { kind: 'float' as const, value: eps }]])));
   b.shapes.inferNode(n);
   // The statistics are folded into the buffers in the buffers' own type (float32 under mixed
   // precision, where the batch statistics are half).
   const flat = (v: string) => b.cast(b.reshape(v, [-1]), b.type(mean));
-  const shape = b.shapeOf(x);
-  const count = b.cast(b.op('Div', [b.op('Size', [x]), b.op('Gather', [shape, b.scalar(1, DataType.INT64)], { axis: 0 })]), b.type(mean));
+  const xShape = b.shapeOf(x);
+  const count = b.cast(b.op('Div', [b.op('Size', [x]), b.op('Gather', [xShape, b.scalar(1, DataType.INT64)], { axis: 0 })]), b.type(mean));
   const unbiased = b.mul(flat(biased), b.div(count, b.sub(count, b.scalarLike(1, mean))));
   const blend = (old: string, batch: string) => b.add2(b.mul(old, b.scalarLike(m, old)), b.mul(batch, b.scalarLike(1 - m, old)));
   return [

@@ -3,6 +3,8 @@
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import * as v8 from 'node:v8';
+import * as vm from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { Graph } from '../onnx/graph';
 import { serializeGraph } from '../onnx/model';
@@ -21,6 +23,8 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** onnxruntime's memory-pattern planning (off by default, see createSession). */
   memoryPattern?: boolean;
+  /** onnxruntime's CPU memory arena (on by default). */
+  memoryArena?: boolean;
   /** onnxruntime graph transformers to turn off, by name. */
   disabledOptimizers?: string[];
 }
@@ -59,6 +63,7 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
     enableMemPattern: opts.memoryPattern ?? false,
   };
   if (opts.threads) options.intraOpNumThreads = opts.threads;
+  if (opts.memoryArena === false) options.enableCpuMemArena = false;
   if (opts.disabledOptimizers?.length) {
     // Session config entry "optimization.disable_specified_optimizers" (comma-separated names).
     options.extra = { optimization: { disable_specified_optimizers: opts.disabledOptimizers.join(',') } };
@@ -79,4 +84,43 @@ export function toOrt(t: Tensor): ort.Tensor {
 
 export function fromOrt(t: ort.Tensor): Tensor {
   return { type: dataTypeFromOrt(t.type), dims: [...t.dims], data: t.data as Tensor['data'] };
+}
+
+type Transfer = (this: ArrayBuffer, length: number) => ArrayBuffer;
+let transfer: Transfer | null | undefined;
+
+/**
+ * ArrayBuffer.prototype.transfer (ES2024), which frees a buffer's memory at once when called
+ * with length 0. Node.js 22 has it; Node.js 20's V8 has it behind a flag, which applies to
+ * contexts created after it is set, so the function is taken from a fresh context (it works on
+ * this context's buffers). null where neither is possible.
+ */
+function arrayBufferTransfer(): Transfer | null {
+  if (transfer !== undefined) return transfer;
+  const own = (ArrayBuffer.prototype as { transfer?: Transfer }).transfer;
+  if (own) return (transfer = own);
+  try {
+    v8.setFlagsFromString('--harmony-rab-gsab-transfer');
+    const fresh = vm.runInNewContext('ArrayBuffer.prototype.transfer') as Transfer | undefined;
+    transfer = fresh ?? null;
+  } catch {
+    transfer = null;
+  }
+  return transfer;
+}
+
+/**
+ * Frees the memory of outputs `names` of a run now instead of at the next garbage collection.
+ * onnxruntime-node returns every output as a new JavaScript copy, also one it wrote into a
+ * buffer we passed; those copies are garbage the moment they arrive, and left to the collector
+ * they pile up over steps (docs/PERFORMANCE.md). Only buffers onnxruntime-node made are passed
+ * here, so nothing else can hold them.
+ */
+export function releaseCopies(out: ort.InferenceSession.ReturnType, names: Iterable<string>): void {
+  const t = arrayBufferTransfer();
+  if (!t) return;
+  for (const name of names) {
+    const data = out[name]?.data as ArrayBufferView | undefined;
+    if (data && ArrayBuffer.isView(data) && data.buffer instanceof ArrayBuffer && data.buffer.byteLength > 0) t.call(data.buffer, 0);
+  }
 }

@@ -1,7 +1,9 @@
-// Compiles the train-step graphs: forward (training form) + loss head + backward + global-norm
-// clipping + optimizer update, all standard ONNX ops, run as one onnxruntime session.
+// Compiles the train-step graphs: forward (training form) + loss head + backward + the global
+// gradient norm and its clipping coefficient, all standard ONNX ops, run as one onnxruntime
+// session that writes each parameter's gradient into a buffer the runner keeps. The optimizer
+// update is a program of its own (optimizerStep.ts), run after it over parameter chunks.
 // Gradient accumulation uses two more variants: "accumulate" adds a micro-batch's scaled
-// gradient to running sums; "final" adds the last micro-batch's and applies the update.
+// gradient to running sums; "final" adds the last micro-batch's and outputs the window's total.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph, ValueInfo, sortTopologically } from '../onnx/graph';
@@ -9,11 +11,14 @@ import { DataType, fromNumbers } from '../onnx/tensor';
 import { buildBackward } from '../autodiff/backward';
 import { LossHeadOptions, addLossHead, targetInputs } from './lossHeads';
 import { toTrainingForm } from './lowering';
-import { OptimizerConfig, addGlobalNormClip, addOptimizerUpdate, hyperParameterNames, optimizerSlots } from './optimizers';
+import { addGlobalNormClip } from './optimizers';
 import { PreparedModel } from './prepare';
 import { Precision, halfType, toHalfPrecision } from './precision';
 import { InPlacePair, inPlacePairs, writeOutputsDirectly } from './inPlace';
 import { recomputeActivations } from './recompute';
+import { fuseGelu } from './fuseGelu';
+import { formNanSafeSoftmax } from './nanSafeSoftmax';
+import { expandComposites } from '../autodiff/composites';
 
 export type TrainStepMode = 'step' | 'accumulate' | 'final';
 
@@ -22,6 +27,10 @@ export const IO = {
   labels: 'labels',
   loss: 'trainer/loss',
   gradNorm: 'trainer/grad_norm',
+  /** min(1, max_norm / (norm + 1e-6)), times 1/loss scale with fp16: what every gradient is scaled by. */
+  gradCoef: 'trainer/grad_coef',
+  /** A parameter's gradient (the window's total with accumulation), before clipping. */
+  grad: (param: string) => `trainer/grad/${param}`,
   maxGradNorm: 'trainer/max_grad_norm',
   randomKey: 'trainer/random_key',
   gradScale: 'trainer/grad_scale',
@@ -37,7 +46,6 @@ export const IO = {
 export interface CompiledTrainStep {
   mode: TrainStepMode;
   graph: Graph;
-  slots: string[];
   /** Updated tensors whose new value may be written over the old one's buffer (inPlace.ts). */
   inPlace: InPlacePair[];
 }
@@ -76,11 +84,9 @@ export interface CompileOptions {
   recompute?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
-  /** Leave parameters and optimizer state unchanged when the gradient norm is not finite (nan_policy: skip_step). */
-  skipNonFinite?: boolean;
 }
 
-export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, mode: TrainStepMode, opts: CompileOptions = {}): CompiledTrainStep {
+export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, mode: TrainStepMode, opts: CompileOptions = {}): CompiledTrainStep {
   const graph = prepared.graph.clone();
   graph.name = `train_${mode}`;
   const params = prepared.params.map((p) => p.name);
@@ -91,6 +97,8 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
   const b = new GraphBuilder(graph);
+  fuseGelu(graph, (name) => b.shapes.get(name)?.type);
+  formNanSafeSoftmax(graph, (name) => b.shapes.get(name));
   // Losses, gradients of parameters and optimizer arithmetic stay float32 in mixed precision.
   const scalarType = half ? DataType.FLOAT : b.type(prepared.logits);
   const scalarInput = (name: string) => {
@@ -115,7 +123,6 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
     const g = grads.get(p) ?? b.zerosLike(p);
     return prepared.paddingRow?.param === p ? withoutRow(b, g, prepared.paddingRow.row, prepared.params.find((q) => q.name === p)!.dims) : g;
   };
-  const slots = optimizerSlots(optimizer);
 
   if (mode === 'accumulate') {
     const scale = scalarInput(IO.gradScale);
@@ -128,8 +135,9 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
     }
     graph.outputs = outs;
     if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
+    expandComposites(b);
     const candidates = [...params.map((p) => ({ input: IO.accumulated(p), output: IO.accumulatedNext(p) })), ...bufferPairs(prepared)];
-    return { mode, graph, slots, inPlace: safePairs(graph, candidates) };
+    return { mode, graph, inPlace: safePairs(graph, candidates) };
   }
 
   let total = params.map(gradOf);
@@ -145,32 +153,15 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   }
   const unscale = lossScale && b.op('Reciprocal', [lossScale]);
   const { coef, norm } = addGlobalNormClip(b, total, scalarInput(IO.maxGradNorm), unscale);
-  // A step whose gradients overflowed (fp16, or any precision with nan_policy: skip_step)
-  // changes nothing; with fp16, GradScaler lowers the scale.
-  const finite = (lossScale || opts.skipNonFinite) && b.op('Not', [b.op('Or', [b.op('IsNaN', [norm]), b.op('IsInf', [norm])])]);
-  const keepIfFinite = (next: string, old: string) => (finite ? b.op('Where', [finite, next, old]) : next);
   output(b, norm, IO.gradNorm, outs);
-  const hyper: Record<string, string> = {};
-  for (const h of hyperParameterNames(optimizer)) hyper[h] = scalarInput(IO.hyper(h));
-  prepared.params.forEach((p, i) => {
-    const state = slots.map((s) => {
-      const name = IO.slot(s, p.name);
-      graph.inputs.push({ name, type: scalarType, shape: [...p.dims] });
-      b.shapes.set(name, { type: scalarType, shape: [...p.dims] });
-      return name;
-    });
-    const u = addOptimizerUpdate(b, optimizer, p.name, p.decay, total[i], coef, state, hyper);
-    output(b, keepIfFinite(u.param, p.name), IO.next(p.name), outs);
-    slots.forEach((s, k) => output(b, keepIfFinite(u.state[k], state[k]), IO.slotNext(s, p.name), outs));
-  });
+  output(b, coef, IO.gradCoef, outs);
+  params.forEach((p, i) => output(b, total[i], IO.grad(p), outs));
   graph.outputs = outs;
   if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
-  const candidates = [
-    ...params.map((p) => ({ input: p, output: IO.next(p) })),
-    ...params.flatMap((p) => slots.map((s) => ({ input: IO.slot(s, p), output: IO.slotNext(s, p) }))),
-    ...bufferPairs(prepared),
-  ];
-  return { mode, graph, slots, inPlace: safePairs(graph, candidates) };
+  expandComposites(b);
+  // With accumulation the window's total may be written over its running sums.
+  const sums = mode === 'final' ? params.map((p) => ({ input: IO.accumulated(p), output: IO.grad(p) })) : [];
+  return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)]) };
 }
 
 function bufferPairs(prepared: PreparedModel): InPlacePair[] {

@@ -24,10 +24,17 @@ function standardize(b: GraphBuilder, x: string, axes: number[], eps: number) {
 }
 
 /** dx = invσ · (d − mean(d) − x̂ · mean(d · x̂)) over the normalized axes, d = dy · scale. */
-function normalizeBackward(b: GraphBuilder, d: string, xhat: string, invStd: string, axes: number[]): string {
+export function normalizeBackward(b: GraphBuilder, d: string, xhat: string, invStd: string, axes: number[]): string {
   const m1 = b.reduceMean(d, axes, true);
   const m2 = b.reduceMean(b.mul(d, xhat), axes, true);
   return b.mul(invStd, b.sub(b.sub(d, m1), b.mul(xhat, m2)));
+}
+
+/** Batch normalization's axes (all but the channel axis 1) and a reshape of [C] to broadcast against x. */
+export function perChannelAxes(b: GraphBuilder, x: string): { axes: number[]; perChannel: (v: string) => string } {
+  const rank = b.rank(x);
+  const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  return { axes, perChannel: (v: string) => b.unsqueeze(v, axes.length > 1 ? [0, ...axes.slice(1)] : [0]) };
 }
 
 defineRule('BatchNormalization', {
@@ -36,9 +43,7 @@ defineRule('BatchNormalization', {
     const { b } = g;
     const dy = g.dy()!;
     const [x, scale] = [g.x(0), g.x(1)];
-    const rank = g.rank(x);
-    const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
-    const perChannel = (v: string) => b.unsqueeze(v, axes.filter((a) => a !== 0).length ? [0, ...axes.slice(1)] : [0]);
+    const { axes, perChannel } = perChannelAxes(b, x);
     const eps = attrFloat(g.node, 'epsilon', 1e-5);
     let xhat: string;
     let invStd: string;

@@ -1,0 +1,122 @@
+// Composite operators: a few standard operators that the backward pass differentiates as one
+// unit, with a rule that keeps fewer forward values alive than the operators' rules would, and
+// that are expanded back into those standard operators once the backward pass is built (no
+// custom kernel runs; onnxruntime sees only ONNX operators).
+//
+// Why: a rule per operator keeps every operand its derivative reads. For some groups the group's
+// derivative needs far less — the input alone, or the output alone — and those groups sit on the
+// largest activations: training-mode batch normalization (x − mean and (x − mean)/σ, two
+// activations per layer, where the formula needs x) and the attention's NaN-guarded softmax
+// (the softmax, its NaN mask and the guarded result, where the formula needs the result).
+// docs/PERFORMANCE.md has the measurements.
+
+import { GraphBuilder } from '../onnx/builder';
+import { Graph, Node, attrFloat, attrInt } from '../onnx/graph';
+import { DataType } from '../onnx/tensor';
+import { GradContext, GradientRule } from './registry';
+import { normalizeBackward, perChannelAxes } from './rules/norm';
+
+/** The domain of composite nodes: they exist only between graph rewriting and expandComposites. */
+export const COMPOSITE_DOMAIN = 'ai.onnx_trainer.composite';
+
+export interface Composite {
+  rule: GradientRule;
+  /** Computes the node's outputs, under their names, with standard operators appended by `b`. */
+  expand(b: GraphBuilder, node: Node): void;
+}
+
+/**
+ * NanSafeSoftmax(x, zero) = Where(IsNaN(Softmax(x)), zero, Softmax(x)), as Hugging Face's
+ * attention is exported (a fully masked row's softmax is NaN, and becomes zeros). The softmax's
+ * derivative needs only its output y; rows that were NaN are zero in the guarded result and their
+ * gradient is zero either way, so the rule reads the guarded result alone.
+ */
+const nanSafeSoftmax: Composite = {
+  rule: {
+    inputs: [0],
+    backward: (g: GradContext) => {
+      const { b } = g;
+      const dy = g.dy()!;
+      const y = g.y(0);
+      const s = b.op('ReduceSum', [b.mul(dy, y), b.int64s([attrInt(g.node, 'axis', -1)])], { keepdims: 1 });
+      return [b.mul(y, b.sub(dy, s))];
+    },
+  },
+  expand(b, node) {
+    const softmax = b.op('Softmax', [node.inputs[0]], { axis: attrInt(node, 'axis', -1) });
+    b.add('Where', [b.op('IsNaN', [softmax]), node.inputs[1], softmax], {}, { outputs: [node.outputs[0]] });
+  },
+};
+
+/**
+ * BatchNormTraining(x, scale, bias) → (y, mean, variance): batch normalization on the batch's
+ * statistics over every axis but the channel axis 1, the biased variance as PyTorch normalizes
+ * with. The statistics come out [1, C, 1, …] (the running-statistic updates read them). The rule
+ * reads x and the two statistics, as PyTorch's batch norm keeps its input and saved statistics.
+ */
+const batchNormTraining: Composite = {
+  rule: {
+    inputs: [0, 1, 2],
+    backward: (g: GradContext) => {
+      const { b } = g;
+      const dy = g.dy()!;
+      const [x, scale] = [g.x(0), g.x(1)];
+      const { axes, perChannel } = perChannelAxes(b, x);
+      const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(g.y(2), b.scalarLike(attrFloat(g.node, 'epsilon', 1e-5), x))])]);
+      const xhat = b.mul(b.sub(x, g.y(1)), invStd);
+      const dx = g.needs(0) ? normalizeBackward(b, b.mul(dy, perChannel(scale)), xhat, invStd, axes) : undefined;
+      const dscale = g.needs(1) ? b.reduceSum(b.mul(dy, xhat), axes, false) : undefined;
+      const dbias = g.needs(2) ? b.reduceSum(dy, axes, false) : undefined;
+      return [dx, dscale, dbias];
+    },
+  },
+  expand(b, node) {
+    // PyTorch's training-mode formula, operator for operator as the forward pass always ran it.
+    const [x, scale, bias] = node.inputs;
+    const [y, mean, variance] = node.outputs;
+    const { axes, perChannel } = perChannelAxes(b, x);
+    b.add('ReduceMean', [x, b.int64s(axes)], { keepdims: 1 }, { outputs: [mean] });
+    const centered = b.sub(x, mean);
+    b.add('ReduceMean', [b.mul(centered, centered), b.int64s(axes)], { keepdims: 1 }, { outputs: [variance] });
+    const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(variance, b.scalarLike(attrFloat(node, 'epsilon', 1e-5), x))])]);
+    const normalized = b.mul(b.mul(centered, invStd), perChannel(scale));
+    b.add('Add', [normalized, perChannel(bias)], {}, { outputs: [y] });
+  },
+};
+
+/** The composites, by op type in COMPOSITE_DOMAIN. */
+export const COMPOSITES = new Map<string, Composite>([
+  ['NanSafeSoftmax', nanSafeSoftmax],
+  ['BatchNormTraining', batchNormTraining],
+]);
+
+/**
+ * Adds a composite node producing `outputs` (whose types and shapes are recorded as value infos,
+ * since shape inference knows only ONNX's operators) and returns it; the caller removes the
+ * nodes it replaces.
+ */
+export function compositeNode(graph: Graph, op: string, name: string, inputs: string[], outputs: { name: string; type: DataType; shape?: (number | string)[] }[], attrs: Node['attrs'] = new Map()): Node {
+  for (const o of outputs) graph.valueInfo.set(o.name, { name: o.name, type: o.type, shape: o.shape });
+  return { name, op, domain: COMPOSITE_DOMAIN, inputs, outputs: outputs.map((o) => o.name), attrs };
+}
+
+/** Replaces every composite node by its expansion, where it stands. */
+export function expandComposites(b: GraphBuilder): number {
+  const graph = b.graph;
+  const original = graph.nodes;
+  const result: Node[] = [];
+  let expanded = 0;
+  for (const n of original) {
+    const composite = n.domain === COMPOSITE_DOMAIN ? COMPOSITES.get(n.op) : undefined;
+    if (!composite) {
+      result.push(n);
+      continue;
+    }
+    graph.nodes = [];
+    composite.expand(b, n);
+    result.push(...graph.nodes);
+    expanded++;
+  }
+  graph.nodes = result;
+  return expanded;
+}

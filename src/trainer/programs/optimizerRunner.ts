@@ -1,0 +1,99 @@
+// Runs the optimizer program (optimizerStep.ts) over every parameter, one chunk of at most
+// OPTIMIZER_CHUNK elements per run, updating parameters and moments in the state's own buffers.
+
+import * as ort from 'onnxruntime-node';
+import { Tensor, TensorData, ortTypeName, zeros } from '../onnx/tensor';
+import { OptimizerConfig, hyperParameterValues, optimizerSlots } from './optimizers';
+import { OPTIMIZER_CHUNK, OPTIMIZER_IO, compileOptimizerStep } from './optimizerStep';
+import { SessionOptions, createSession, releaseCopies } from './session';
+
+/** A parameter the optimizer updates and whether it is in the weight-decay group. */
+export interface OptimizedParam {
+  name: string;
+  decay: boolean;
+}
+
+interface Program {
+  session: ort.InferenceSession;
+  /** Outputs written over their input's buffer (all of them for the updates of optimizers.ts). */
+  inPlace: Map<string, string>;
+}
+
+function view(t: Tensor, start: number, end: number): ort.Tensor {
+  const data = (t.data as TensorData).subarray(start, end);
+  return new ort.Tensor(ortTypeName(t.type) as ort.Tensor.Type, data as ort.Tensor.DataType, [end - start]);
+}
+
+export class OptimizerRunner {
+  private constructor(
+    private readonly cfg: OptimizerConfig,
+    readonly slots: string[],
+    /** Keyed by element type and decay group. */
+    private readonly programs: Map<string, Program>,
+    private readonly chunk: number,
+  ) {}
+
+  static async create(cfg: OptimizerConfig, params: (OptimizedParam & { type: Tensor['type'] })[], opts: SessionOptions, chunk = OPTIMIZER_CHUNK): Promise<OptimizerRunner> {
+    const programs = new Map<string, Program>();
+    for (const p of params) {
+      const key = `${p.type}/${p.decay}`;
+      if (programs.has(key)) continue;
+      const compiled = compileOptimizerStep(cfg, p.decay, p.type);
+      programs.set(key, { session: await createSession(compiled.graph, opts), inPlace: new Map(compiled.inPlace.map((q) => [q.output, q.input])) });
+    }
+    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk);
+  }
+
+  /**
+   * One optimizer step at learning rate `lr` (1-based step `step`) with gradients `grads` scaled
+   * by `coef` (the train step's clipping coefficient, a scalar tensor of the parameters' type).
+   * With `inPlace` the state's tensors are updated where they lie; without, each parameter and
+   * moment is replaced by a new tensor (for tests comparing the two).
+   */
+  async apply(params: Map<string, Tensor>, moments: Map<string, Tensor>, order: OptimizedParam[], grads: Map<string, Tensor>,
+    coef: ort.Tensor, lr: number, step: number, inPlace: boolean): Promise<void> {
+    const hyper: Record<string, ort.Tensor> = {};
+    for (const [k, v] of Object.entries(hyperParameterValues(this.cfg, lr, step))) hyper[OPTIMIZER_IO.hyper(k)] = new ort.Tensor('float32', Float32Array.of(v), []);
+    for (const p of order) {
+      const param = params.get(p.name)!;
+      const program = this.programs.get(`${param.type}/${p.decay}`)!;
+      // Current value and where its new value goes, per output.
+      const targets: [string, Tensor, Tensor][] = [[OPTIMIZER_IO.paramNext, param, inPlace ? param : zeros(param.type, param.dims)]];
+      const feedsOf: [string, Tensor][] = [[OPTIMIZER_IO.param, param], [OPTIMIZER_IO.grad, grads.get(p.name)!]];
+      for (const s of this.slots) {
+        const m = moments.get(`${s}/${p.name}`)!;
+        feedsOf.push([OPTIMIZER_IO.slot(s), m]);
+        targets.push([OPTIMIZER_IO.slotNext(s), m, inPlace ? m : zeros(m.type, m.dims)]);
+      }
+      const n = param.data.length;
+      for (let start = 0; start < n; start += this.chunk) {
+        const end = Math.min(n, start + this.chunk);
+        const feeds: Record<string, ort.Tensor> = { ...hyper, [OPTIMIZER_IO.coef]: coef };
+        for (const [name, t] of feedsOf) feeds[name] = view(t, start, end);
+        const fetches: Record<string, ort.Tensor | null> = {};
+        const written: string[] = [];
+        for (const [name, , into] of targets) {
+          if (inPlace && program.inPlace.has(name)) {
+            fetches[name] = view(into, start, end);
+            written.push(name);
+          } else {
+            fetches[name] = null;
+          }
+        }
+        const out = await program.session.run(feeds, fetches);
+        for (const [name, , into] of targets) {
+          if (!written.includes(name)) (into.data as Float32Array).set(out[name].data as Float32Array, start);
+        }
+        releaseCopies(out, Object.keys(out));
+      }
+      if (!inPlace) {
+        params.set(p.name, targets[0][2]);
+        this.slots.forEach((s, k) => moments.set(`${s}/${p.name}`, targets[k + 1][2]));
+      }
+    }
+  }
+
+  async release(): Promise<void> {
+    for (const p of this.programs.values()) await p.session.release();
+  }
+}

@@ -1,0 +1,138 @@
+// What the compiled train step keeps from the forward pass for the backward pass (docs/PERFORMANCE.md,
+// "Where the memory goes"): the decomposed exact GELU becomes one Gelu node (fuseGelu.ts) in the
+// orders exporters write it, computing the same values, and in TorchScript's real exports, never
+// where an intermediate is read elsewhere; Hugging Face's NaN-guarded attention softmax becomes a
+// composite and batch normalization too, both expanded back to ONNX operators; and the backward
+// pass reads no activation for its dimensions alone. Training with all of them is covered by the
+// exports' parity with Hugging Face Trainer (test/parity).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { Graph } from '../../src/trainer/onnx/graph';
+import { loadModel, serializeGraph } from '../../src/trainer/onnx/model';
+import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
+import { fuseGelu } from '../../src/trainer/programs/fuseGelu';
+import { COMPOSITE_DOMAIN } from '../../src/trainer/autodiff/composites';
+import { GraphBuilder } from '../../src/trainer/onnx/builder';
+import { prepareModel } from '../../src/trainer/programs/prepare';
+import { compileTrainStep } from '../../src/trainer/programs/trainStep';
+import { FIXTURES } from '../helpers';
+
+type Step = [op: string, inputs: string[], output: string];
+
+/** The orders of x · ½ · (1 + erf(x/√2)) seen in exporters' output and the algebra's others. */
+const FORMS: Record<string, Step[]> = {
+  'TorchScript: (x · (1 + erf(x / √2))) · ½': [['Div', ['x', 'sqrt2'], 's'], ['Erf', ['s'], 'e'], ['Add', ['e', 'one'], 'a'], ['Mul', ['x', 'a'], 'm'], ['Mul', ['m', 'half'], 'y']],
+  '(x · ½) · (1 + erf(x · 1/√2))': [['Mul', ['x', 'half'], 'h'], ['Mul', ['x', 'rsqrt2'], 's'], ['Erf', ['s'], 'e'], ['Add', ['one', 'e'], 'a'], ['Mul', ['a', 'h'], 'y']],
+  '((1 + erf(x / √2)) · ½) · x': [['Div', ['x', 'sqrt2'], 's'], ['Erf', ['s'], 'e'], ['Add', ['e', 'one'], 'a'], ['Mul', ['half', 'a'], 'm'], ['Mul', ['m', 'x'], 'y']],
+};
+
+function gelu(steps: Step[], extraOutput?: string): Graph {
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs = [{ name: 'x', type: DataType.FLOAT, shape: [2, 3] }];
+  for (const [name, v] of Object.entries({ sqrt2: Math.SQRT2, rsqrt2: Math.SQRT1_2, one: 1, half: 0.5 })) g.initializers.set(name, fromNumbers(DataType.FLOAT, [], [v]));
+  g.nodes = steps.map(([op, inputs, out]) => ({ name: out, op, domain: '', inputs, outputs: [out], attrs: new Map() }));
+  g.outputs = [{ name: 'y', type: DataType.FLOAT, shape: [2, 3] }];
+  if (extraOutput) g.outputs.push({ name: extraOutput, type: DataType.FLOAT, shape: [2, 3] });
+  return g;
+}
+
+async function evaluate(g: Graph, x: Float32Array): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(serializeGraph(g));
+  const out = await session.run({ x: new ort.Tensor('float32', x, [2, 3]) });
+  await session.release();
+  return out.y.data as Float32Array;
+}
+
+const X = Float32Array.of(-3, -1, -0.25, 0, 0.5, 2.5);
+const float = () => DataType.FLOAT;
+
+for (const [name, steps] of Object.entries(FORMS)) {
+  test(`GELU written as ${name} becomes one Gelu computing the same values`, async () => {
+    const expected = await evaluate(gelu(steps), X);
+    const g = gelu(steps);
+    assert.equal(fuseGelu(g, float), 1);
+    assert.deepEqual(g.nodes.map((n) => n.op), ['Gelu']);
+    assert.deepEqual(g.nodes[0].inputs, ['x']);
+    const fused = await evaluate(g, X);
+    for (let i = 0; i < X.length; i++) assert.ok(Math.abs(fused[i] - expected[i]) <= 1e-6, `x = ${X[i]}: ${fused[i]} vs ${expected[i]}`);
+  });
+}
+
+test('a GELU whose intermediate is read elsewhere, or over another type, or with another constant, stays as it is', () => {
+  const steps = FORMS['TorchScript: (x · (1 + erf(x / √2))) · ½'];
+  assert.equal(fuseGelu(gelu(steps, 'a'), float), 0, 'an intermediate is a graph output');
+  const read = gelu([...steps, ['Neg', ['e'], 'n']]);
+  assert.equal(fuseGelu(read, float), 0, 'an intermediate has another reader');
+  assert.equal(fuseGelu(gelu(steps), () => DataType.FLOAT16), 0, 'float16 x');
+  const other = gelu(steps);
+  other.initializers.set('half', fromNumbers(DataType.FLOAT, [], [0.25]));
+  assert.equal(fuseGelu(other, float), 0, 'x · ¼ · (1 + erf(x/√2)) is not GELU');
+});
+
+for (const name of ['bert_ts', 'distilbert_ts']) {
+  test(`${name}: the train step has one Gelu per layer and no Erf left from the forward pass`, () => {
+    const model = loadModel(path.join(FIXTURES, 'exports', name, 'model.onnx'));
+    const erfs = model.graph.nodes.filter((n) => n.op === 'Erf').length;
+    assert.ok(erfs > 0, 'TorchScript writes GELU out');
+    const prepared = prepareModel(model);
+    const { graph } = compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: 2 }, 'step');
+    const gelus = graph.nodes.filter((n) => n.op === 'Gelu');
+    assert.equal(gelus.length, erfs);
+    // The Erf nodes left are the backward pass's, reading the Gelu's input.
+    const geluInputs = new Set(gelus.map((n) => n.inputs[0]));
+    const producers = graph.producers();
+    for (const n of graph.nodes.filter((m) => m.op === 'Erf')) {
+      const scaled = producers.get(n.inputs[0])!;
+      assert.ok(scaled.inputs.some((i) => geluInputs.has(i)), `${n.name} recomputes from a Gelu's input`);
+    }
+  });
+}
+
+function compiled(name: string, labels = 2) {
+  const prepared = prepareModel(loadModel(path.join(FIXTURES, 'exports', name, 'model.onnx')));
+  return compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: labels }, 'step').graph;
+}
+
+for (const name of ['distilbert_ts', 'bert_dynamo']) {
+  test(`${name}: each layer's NaN-guarded softmax is read by its guard alone, so the backward pass keeps only the guarded result`, () => {
+    const graph = compiled(name);
+    const consumers = graph.consumers();
+    const softmaxes = graph.nodes.filter((n) => n.op === 'Softmax');
+    assert.ok(softmaxes.length >= 2, 'one per layer');
+    for (const s of softmaxes) assert.deepEqual((consumers.get(s.outputs[0]) ?? []).map((n) => n.op).sort(), ['IsNaN', 'Where'], s.name);
+    assert.ok(graph.nodes.every((n) => n.domain !== COMPOSITE_DOMAIN), 'every composite was expanded');
+  });
+}
+
+test('resnet_ts_train: training-mode batch normalization runs as ONNX operators, no composite left', () => {
+  const norms = loadModel(path.join(FIXTURES, 'exports', 'resnet_ts_train', 'model.onnx')).graph.nodes.filter((n) => n.op === 'BatchNormalization').length;
+  assert.ok(norms > 0);
+  const graph = compiled('resnet_ts_train', 10);
+  assert.ok(!graph.nodes.some((n) => n.op === 'BatchNormalization' || n.domain === COMPOSITE_DOMAIN));
+  assert.ok(graph.nodes.filter((n) => n.op === 'ReduceMean').length >= 2 * norms, 'batch mean and variance of every batch norm');
+});
+
+test('a gradient\'s shape comes from the graph inputs\' dimensions, not from the activation it is shaped after', async () => {
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs = [{ name: 'ids', type: DataType.FLOAT, shape: ['batch', 'sequence'] }];
+  g.initializers.set('w', fromNumbers(DataType.FLOAT, [1, 1, 3], [1, 2, 3]));
+  g.nodes.push({ name: 'u', op: 'Unsqueeze', domain: '', inputs: ['ids', 'axes'], outputs: ['u'], attrs: new Map() });
+  g.initializers.set('axes', fromNumbers(DataType.INT64, [1], [2]));
+  g.nodes.push({ name: 'h', op: 'Mul', domain: '', inputs: ['u', 'w'], outputs: ['h'], attrs: new Map() });
+  g.nodes.push({ name: 'odd', op: 'NonZero', domain: '', inputs: ['ids'], outputs: ['odd'], attrs: new Map() });
+  const b = new GraphBuilder(g);
+  const shape = b.shapeOf('h');
+  const unknown = b.shapeOf('odd');
+  assert.ok(!g.nodes.some((n) => n.op === 'Shape' && n.inputs[0] === 'h'), 'h is not read for its shape');
+  assert.ok(g.nodes.some((n) => n.op === 'Shape' && n.inputs[0] === 'odd'), 'a data-dependent dimension is read from the value');
+  g.outputs = [{ name: shape, type: DataType.INT64, shape: [3] }, { name: unknown, type: DataType.INT64, shape: [2] }];
+  const session = await ort.InferenceSession.create(serializeGraph(g));
+  const out = await session.run({ ids: new ort.Tensor('float32', Float32Array.of(1, 0, 2, 3, 0, 4), [2, 3]) });
+  await session.release();
+  assert.deepEqual([...(out[shape].data as BigInt64Array)].map(Number), [2, 3, 3]);
+  assert.deepEqual([...(out[unknown].data as BigInt64Array)].map(Number), [2, 4]);
+});
