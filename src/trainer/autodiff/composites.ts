@@ -14,7 +14,7 @@ import { GraphBuilder } from '../onnx/builder';
 import { Graph, Node, attrFloat, attrInt } from '../onnx/graph';
 import { DataType } from '../onnx/tensor';
 import { GradContext, GradientRule } from './registry';
-import { normalizeBackward, perChannelAxes } from './rules/norm';
+import { perChannelAxes } from './rules/norm';
 
 /** The domain of composite nodes: they exist only between graph rewriting and expandComposites. */
 export const COMPOSITE_DOMAIN = 'ai.onnx_trainer.composite';
@@ -58,15 +58,27 @@ const batchNormTraining: Composite = {
   rule: {
     inputs: [0, 1, 2],
     backward: (g: GradContext) => {
+      // With xc = x − mean, σ⁻¹ the inverse deviation and n the count per channel:
+      // dx = γσ⁻¹·(dy − Σdy/n) − γσ⁻³·(Σ dy·xc / n)·xc, dγ = σ⁻¹·Σ dy·xc, dβ = Σ dy — PyTorch's
+      // form, with per-channel coefficients so that few full-size temporaries exist at once.
       const { b } = g;
       const dy = g.dy()!;
       const [x, scale] = [g.x(0), g.x(1)];
       const { axes, perChannel } = perChannelAxes(b, x);
       const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(g.y(2), b.scalarLike(attrFloat(g.node, 'epsilon', 1e-5), x))])]);
-      const xhat = b.mul(b.sub(x, g.y(1)), invStd);
-      const dx = g.needs(0) ? normalizeBackward(b, b.mul(dy, perChannel(scale)), xhat, invStd, axes) : undefined;
-      const dscale = g.needs(1) ? b.reduceSum(b.mul(dy, xhat), axes, false) : undefined;
-      const dbias = g.needs(2) ? b.reduceSum(dy, axes, false) : undefined;
+      const xc = b.sub(x, g.y(1));
+      const sumDy = b.reduceSum(dy, axes, true);
+      const sumDyXc = b.reduceSum(b.mul(dy, xc), axes, true);
+      const squeeze = (v: string) => b.reshape(v, [-1]);
+      let dx: string | undefined;
+      if (g.needs(0)) {
+        const count = b.cast(b.op('Div', [b.op('Size', [x]), b.op('Gather', [b.shapeOf(x), b.scalar(1, DataType.INT64)], { axis: 0 })]), b.type(x));
+        const a = b.mul(perChannel(scale), invStd);
+        const k = b.mul(b.mul(a, b.mul(invStd, invStd)), b.div(sumDyXc, count));
+        dx = b.sub(b.mul(a, b.sub(dy, b.div(sumDy, count))), b.mul(k, xc));
+      }
+      const dscale = g.needs(1) ? squeeze(b.mul(invStd, sumDyXc)) : undefined;
+      const dbias = g.needs(2) ? squeeze(sumDy) : undefined;
       return [dx, dscale, dbias];
     },
   },

@@ -24,7 +24,7 @@ function standardize(b: GraphBuilder, x: string, axes: number[], eps: number) {
 }
 
 /** dx = invσ · (d − mean(d) − x̂ · mean(d · x̂)) over the normalized axes, d = dy · scale. */
-export function normalizeBackward(b: GraphBuilder, d: string, xhat: string, invStd: string, axes: number[]): string {
+function normalizeBackward(b: GraphBuilder, d: string, xhat: string, invStd: string, axes: number[]): string {
   const m1 = b.reduceMean(d, axes, true);
   const m2 = b.reduceMean(b.mul(d, xhat), axes, true);
   return b.mul(invStd, b.sub(b.sub(d, m1), b.mul(xhat, m2)));
