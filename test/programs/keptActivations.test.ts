@@ -136,3 +136,19 @@ test('a gradient\'s shape comes from the graph inputs\' dimensions, not from the
   assert.deepEqual([...(out[shape].data as BigInt64Array)].map(Number), [2, 3, 3]);
   assert.deepEqual([...(out[unknown].data as BigInt64Array)].map(Number), [2, 4]);
 });
+
+test('distilbert_ts: gradient outputs stand in the reverse of the order the backward pass makes them, so onnxruntime\'s walk back from the leaves starts at the last layer', () => {
+  const graph = compiled('distilbert_ts');
+  const position = new Map(graph.nodes.map((n, i) => [n, i]));
+  const producers = graph.producers();
+  const outputNodes = graph.outputs.filter((o) => o.name.startsWith('trainer/grad/')).map((o) => producers.get(o.name)!);
+  const made = outputNodes.map((n) => position.get(producers.get(n.inputs[0]) ?? n)!);
+  const placed = outputNodes.map((n) => position.get(n)!);
+  // Sorted by where the output node stands, the gradients' producers stand in decreasing order.
+  const byPlace = placed.map((p, i) => ({ p, m: made[i] })).sort((a, b) => a.p - b.p).map((x) => x.m);
+  assert.ok(byPlace.length > 10);
+  for (let i = 1; i < byPlace.length; i++) assert.ok(byPlace[i] <= byPlace[i - 1], `output ${i} of ${byPlace.length}`);
+  const names = graph.outputs.filter((o) => o.name.startsWith('trainer/grad/')).map((o) => o.name);
+  assert.match(names[names.length - 1], /classifier/, 'the classifier\'s gradient, made first, stands last: the walk starts there');
+  assert.match(names[0], /embeddings/, 'the embeddings\' gradient, made last, stands first');
+});

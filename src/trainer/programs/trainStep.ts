@@ -155,13 +155,33 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   const { coef, norm } = addGlobalNormClip(b, total, scalarInput(IO.maxGradNorm), unscale);
   output(b, norm, IO.gradNorm, outs);
   output(b, coef, IO.gradCoef, outs);
-  params.forEach((p, i) => output(b, total[i], IO.grad(p), outs));
+  for (const i of latestFirst(graph, total)) output(b, total[i], IO.grad(params[i]), outs);
   graph.outputs = outs;
   if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
   expandComposites(b);
   // With accumulation the window's total may be written over its running sums.
   const sums = mode === 'final' ? params.map((p) => ({ input: IO.accumulated(p), output: IO.grad(p) })) : [];
   return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)]) };
+}
+
+/**
+ * Indices of `grads`, the gradient the backward pass makes last first. Their output nodes are
+ * created in that order, which decides onnxruntime's schedule: its inference build orders nodes
+ * by a depth-first walk back from the graph's leaves that starts at the leaf with the highest node
+ * index. Walking from the last layer's gradients first, each layer's weight and bias gradients are
+ * computed as soon as the backward pass reaches the layer, as PyTorch's autograd does, and the
+ * activations and gradients they read are freed; in parameter order the walk put every layer's
+ * bias gradients last, keeping each layer's [tokens × 3072] GELU gradient alive to the end
+ * (docs/PERFORMANCE.md).
+ */
+function latestFirst(graph: Graph, grads: string[]): number[] {
+  const position = new Map(graph.nodes.map((n, i) => [n, i]));
+  const producers = graph.producers();
+  const at = (g: string) => {
+    const p = producers.get(g);
+    return p ? position.get(p)! : -1;
+  };
+  return grads.map((g, i) => ({ i, at: at(g) })).sort((a, b) => b.at - a.at).map((x) => x.i);
 }
 
 function bufferPairs(prepared: PreparedModel): InPlacePair[] {
