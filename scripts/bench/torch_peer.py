@@ -219,6 +219,10 @@ def main():
     started = time.perf_counter()
     model, inputs, labels, export_seconds = build(cfg)
     model.train()
+    if cfg.get("torch_recompute"):
+        # Hugging Face's activation checkpointing (per layer), for the row comparing it with
+        # Trainer's gradient_checkpointing. Enabled after the export, which traces the plain model.
+        model.model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
     decay = [p for p in model.parameters() if p.ndim >= 2]
     rest = [p for p in model.parameters() if p.ndim < 2]
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.01}, {"params": rest, "weight_decay": 0.0}], lr=1e-4)

@@ -37,6 +37,9 @@ const SETUPS: Setup[] = [
   // Real sizes: transformers' own classes (randomly initialised, dropout off) exported by PyTorch.
   { key: 'distilbert-base', name: 'DistilBERT-base (6 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2 },
   { key: 'distilbert-base-recompute', name: 'DistilBERT-base, Trainer with gradient_checkpointing', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2, recompute: true },
+  // Both sides checkpointing: Trainer's gradient_checkpointing against Hugging Face's
+  // gradient_checkpointing_enable() (needs transformers on the PyTorch side).
+  { key: 'distilbert-base-both-recompute', name: 'DistilBERT-base, both with gradient checkpointing', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2, recompute: true, torch_recompute: true },
   { key: 'bert-base', name: 'BERT-base (12 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'bert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
   { key: 'resnet18-64', name: 'ResNet-18, training-mode BatchNorm, 64×64 images', model: 'resnet18', batch: 32, steps: 3, image: 64, labels: 10 },
   { key: 'resnet18-224', name: 'ResNet-18, training-mode BatchNorm, 224×224 images', model: 'resnet18', batch: 32, steps: 1, image: 224, labels: 10 },
