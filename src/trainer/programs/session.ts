@@ -23,8 +23,6 @@ export interface SessionOptions {
   optimization?: 'disabled' | 'basic' | 'extended' | 'all';
   /** onnxruntime's memory-pattern planning (off by default, see createSession). */
   memoryPattern?: boolean;
-  /** onnxruntime's CPU memory arena (on by default). */
-  memoryArena?: boolean;
   /** onnxruntime graph transformers to turn off, by name. */
   disabledOptimizers?: string[];
 }
@@ -63,7 +61,6 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
     enableMemPattern: opts.memoryPattern ?? false,
   };
   if (opts.threads) options.intraOpNumThreads = opts.threads;
-  if (opts.memoryArena === false) options.enableCpuMemArena = false;
   if (opts.disabledOptimizers?.length) {
     // Session config entry "optimization.disable_specified_optimizers" (comma-separated names).
     options.extra = { optimization: { disable_specified_optimizers: opts.disabledOptimizers.join(',') } };
