@@ -9,7 +9,7 @@ import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig } from './optimizers';
 import { OptimizedParam, OptimizerRunner } from './optimizerRunner';
 import { PreparedModel } from './prepare';
-import { DeviceError, SessionOptions, createSession, fromOrt, releaseCopies, resolveDevice, toOrt } from './session';
+import { DeviceError, SessionOptions, createSession, fromOrt, releaseCopies, resolveDevice, scalar, toOrt } from './session';
 import { CompileOptions, CompiledTrainStep, IO, TrainStepMode, compileTrainStep } from './trainStep';
 import { precisionUnsupported } from './precision';
 
@@ -62,10 +62,6 @@ function outOfMemoryFault(): ((batch: Batch) => void) | undefined {
     const size = batch.values().next().value?.dims[0] ?? 0;
     if (size > limit) throw new Error(`Failed to allocate memory for requested buffer (fault injected: batch of ${size} > ${limit})`);
   };
-}
-
-function scalar(v: number): ort.Tensor {
-  return new ort.Tensor('float32', Float32Array.of(v), []);
 }
 
 /** The compiled train-step graphs of a run: "step", or "accumulate" + "final" with gradient accumulation. */

@@ -5,7 +5,7 @@ import * as ort from 'onnxruntime-node';
 import { Tensor, TensorData, ortTypeName, zeros } from '../onnx/tensor';
 import { OptimizerConfig, hyperParameterValues, optimizerSlots } from './optimizers';
 import { OPTIMIZER_CHUNK, OPTIMIZER_IO, compileOptimizerStep } from './optimizerStep';
-import { SessionOptions, createSession, releaseCopies } from './session';
+import { SessionOptions, createSession, releaseCopies, scalar } from './session';
 
 /** A parameter the optimizer updates and whether it is in the weight-decay group. */
 export interface OptimizedParam {
@@ -53,7 +53,7 @@ export class OptimizerRunner {
   async apply(params: Map<string, Tensor>, moments: Map<string, Tensor>, order: OptimizedParam[], grads: Map<string, Tensor>,
     coef: ort.Tensor, lr: number, step: number, inPlace: boolean): Promise<void> {
     const hyper: Record<string, ort.Tensor> = {};
-    for (const [k, v] of Object.entries(hyperParameterValues(this.cfg, lr, step))) hyper[OPTIMIZER_IO.hyper(k)] = new ort.Tensor('float32', Float32Array.of(v), []);
+    for (const [k, v] of Object.entries(hyperParameterValues(this.cfg, lr, step))) hyper[OPTIMIZER_IO.hyper(k)] = scalar(v);
     for (const p of order) {
       const param = params.get(p.name)!;
       const program = this.programs.get(`${param.type}/${p.decay}`)!;

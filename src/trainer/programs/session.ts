@@ -75,6 +75,11 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
   }
 }
 
+/** A float32 scalar feed (the per-step scalars: learning rate, bias corrections, scales). */
+export function scalar(v: number): ort.Tensor {
+  return new ort.Tensor('float32', Float32Array.of(v), []);
+}
+
 export function toOrt(t: Tensor): ort.Tensor {
   return new ort.Tensor(ortTypeName(t.type) as ort.Tensor.Type, t.data as ort.Tensor.DataType, t.dims);
 }
