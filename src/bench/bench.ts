@@ -10,6 +10,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
+import { MALLOC_SETTINGS, allocatorEnv } from '../allocator';
 import { loadModel } from '../trainer/onnx/model';
 import { DataType, Tensor, fromNumbers } from '../trainer/onnx/tensor';
 import { TrainStepRunner, initialState } from '../trainer/programs/executor';
@@ -92,11 +93,14 @@ function median(xs: number[]): number {
 async function compare(setup: Setup, threads: number, rounds: number, python: string) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-bench-'));
   const onnx = path.join(dir, `${setup.model}.onnx`);
-  const torchEnv = { ...process.env, OPENBLAS_NUM_THREADS: String(threads) };
+  // Both sides run with the malloc settings Trainer gives its training processes (src/allocator.ts):
+  // the same allocator for both, and PyTorch at its best (it reuses its gradients' memory too).
+  const env = { ...process.env, ...allocatorEnv(process.env) };
+  const torchEnv = { ...env, OPENBLAS_NUM_THREADS: String(threads) };
   const torch = new Peer(spawn(python, [path.join(__dirname, '..', 'scripts', 'bench', 'torch_peer.py')], { env: torchEnv, stdio: PROTOCOL_STDIO }), 'pytorch');
   const torchReady = await torch.ask({ ...setup, onnx, threads });
   console.error(`[bench] ${setup.key}: PyTorch ${torchReady.torch} with ${torchReady.torch_threads} intra-op thread(s)`);
-  const ours = new Peer(spawn(process.execPath, [__filename, '--worker'], { env: process.env, stdio: PROTOCOL_STDIO }), 'trainer');
+  const ours = new Peer(spawn(process.execPath, [__filename, '--worker'], { env, stdio: PROTOCOL_STDIO }), 'trainer');
   const oursReady = await ours.ask({ ...setup, onnx, threads });
   const rows: { ours: number[]; torch: number[]; oursRss: number; torchRss: number } = { ours: [], torch: [], oursRss: oursReady.max_rss_kb, torchRss: torchReady.max_rss_kb ?? 0 };
   for (let r = 0; r <= rounds; r++) {
@@ -126,6 +130,8 @@ async function coordinator() {
   const only = process.env.BENCH_ONLY?.split(',');
   const setups = (process.argv.includes('--scaling') ? scalingSetups() : SETUPS).filter((s) => !only || only.includes(s.key));
   console.log(`Trainer vs PyTorch, train step (forward + cross-entropy + backward + clip 1.0 + AdamW), ${threads} threads, ${rounds} interleaved rounds after a warm-up, median\n`);
+  const malloc = MALLOC_SETTINGS.map((s) => `${s.name}=${process.env[s.name] ?? s.value}`).join(' ');
+  if (process.platform === 'linux') console.log(`Both sides run with glibc's ${malloc} (src/allocator.ts).\n`);
   console.log('Peak RSS is each process\'s maximum resident memory; in brackets, its growth over the process at start (runtime loaded, no model).');
   console.log('First step: seconds from loading the model to the end of the first train step (Trainer: load, compile, session, step; PyTorch: build, step; export excluded).\n');
   console.log('| model | batch | Trainer samples/s | PyTorch samples/s | Trainer / PyTorch | Trainer peak RSS | PyTorch peak RSS | RSS Trainer / PyTorch | first step s (Trainer / PyTorch) | first-step loss (Trainer / PyTorch) |');

@@ -6,6 +6,7 @@
 
 import { ChildProcess, fork } from 'node:child_process';
 import { ControlMessage, Failure, JobKind, JobOptions, PROTOCOL_VERSION, STOPPED_EXIT_CODES, StartRequest, TrainerMessage, parseTrainerMessage, startArgv, versionMismatch } from '../protocol';
+import { allocatorEnv } from '../allocator';
 import { Disposable, Emitter } from './events';
 
 // Terminal colour and cursor codes, left out of the lines kept for crash reports.
@@ -62,7 +63,8 @@ export class TrainerProcess implements Disposable {
   constructor(private readonly opts: TrainerProcessOptions) {
     const child = fork(opts.script, [], {
       cwd: opts.cwd,
-      env: { ...process.env, ...opts.env },
+      // glibc's malloc settings for training (src/allocator.ts), unless the environment sets them.
+      env: { ...allocatorEnv({ ...process.env, ...opts.env }), ...process.env, ...opts.env },
       // stdin closed; stdout and stderr piped into the Output channel; IPC for messages.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // The extension host's own flags (inspector ports, loaders) are not the trainer's.

@@ -157,3 +157,14 @@ test('shutdown stops gracefully and kills a trainer that does not stop in time',
   proc.dispose();
   early.proc.dispose();
 });
+
+test('the trainer process starts with glibc\'s malloc settings for training, and a value already in the environment wins', { skip: process.platform !== 'linux' && 'Linux only' }, async () => {
+  const config = workspace(LONG);
+  const proc = new TrainerProcess({ script: SCRIPT, command: 'train', config, cwd: path.dirname(config), env: { MALLOC_TRIM_THRESHOLD_: '12345' } });
+  const exit = new Promise<Outcome>((resolve) => proc.onExit(resolve));
+  const environ = fs.readFileSync(`/proc/${proc.pid}/environ`, 'utf8').split('\0');
+  proc.stop(false);
+  await exit;
+  assert.ok(environ.includes(`MALLOC_MMAP_THRESHOLD_=${2 ** 30}`), 'mmap threshold set');
+  assert.ok(environ.includes('MALLOC_TRIM_THRESHOLD_=12345'), 'the given value kept');
+});

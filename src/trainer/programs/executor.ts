@@ -9,7 +9,7 @@ import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig } from './optimizers';
 import { OptimizedParam, OptimizerRunner } from './optimizerRunner';
 import { PreparedModel } from './prepare';
-import { DeviceError, SessionOptions, createSession, fromOrt, releaseCopies, resolveDevice, scalar, toOrt } from './session';
+import { DeviceError, SessionOptions, createSession, fromOrt, keepFreedMemory, releaseCopies, resolveDevice, scalar, toOrt } from './session';
 import { CompileOptions, CompiledTrainStep, IO, TrainStepMode, compileTrainStep } from './trainStep';
 import { precisionUnsupported } from './precision';
 
@@ -119,6 +119,7 @@ export class TrainStepRunner {
   static async create(prepared: PreparedModel, loss: LossHeadOptions, optimizer: OptimizerConfig, accumulation: boolean, opts: RunnerOptions = {}): Promise<TrainStepRunner> {
     const unsupported = precisionUnsupported(opts.precision ?? 'fp32', resolveDevice(opts.device));
     if (unsupported) throw new DeviceError(unsupported);
+    keepFreedMemory();
     const programs = opts.programs ?? compileTrainPrograms(prepared, loss, accumulation, opts);
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     const inPlace = new Map<TrainStepMode, Map<string, string>>();

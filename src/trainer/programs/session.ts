@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import * as ort from 'onnxruntime-node';
+import { startedWithAllocatorSettings } from '../../allocator';
 import { Graph } from '../onnx/graph';
 import { serializeGraph } from '../onnx/model';
 import { Tensor, dataTypeFromOrt, ortTypeName } from '../onnx/tensor';
@@ -109,6 +110,25 @@ function arrayBufferTransfer(): Transfer | null {
     transfer = null;
   }
   return transfer;
+}
+
+/** Largest block whose freeing raises glibc's dynamic mmap threshold (its cap is 32 MiB on 64-bit). */
+const DYNAMIC_THRESHOLD_BLOCK = 31 * 1024 * 1024;
+let keptFreedMemory = false;
+
+/**
+ * In a process started without Trainer's malloc settings (src/allocator.ts; the command line),
+ * raises glibc's mmap threshold to 31 MiB and its trim threshold to twice that, the most glibc
+ * does by itself: it does so when a mapped block larger than the threshold is freed (mallopt(3)),
+ * so one such block is made and freed at once. Blocks below 31 MiB (most outputs of a step) are
+ * then reused by the next step instead of being fresh pages; larger ones are still unmapped on
+ * free. Once per process; nothing where the settings were given or ArrayBuffer transfer is missing.
+ */
+export function keepFreedMemory(): void {
+  if (keptFreedMemory || process.platform !== 'linux' || startedWithAllocatorSettings()) return;
+  keptFreedMemory = true;
+  const t = arrayBufferTransfer();
+  if (t) t.call(new ArrayBuffer(DYNAMIC_THRESHOLD_BLOCK), 0);
 }
 
 /**
