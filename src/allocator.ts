@@ -23,10 +23,14 @@ export interface MallocSetting {
   why: string;
 }
 
+const MIB = 1024 ** 2;
 const GIB = 1024 ** 3;
 
 export const MALLOC_SETTINGS: readonly MallocSetting[] = [
-  { name: 'MALLOC_MMAP_THRESHOLD_', value: GIB, why: 'blocks under 1 GiB come from the heap, so a freed one is reused rather than unmapped' },
+  // Not higher: with 1 GiB the loading phase's large transient buffers (the file's bytes, the
+  // serialized graphs) went to the heap too and BERT-base peaked 91 MB higher; with 128 MiB the
+  // same speed and the peak of glibc's defaults (docs/PERFORMANCE.md).
+  { name: 'MALLOC_MMAP_THRESHOLD_', value: 128 * MIB, why: 'blocks under 128 MiB (a step\'s outputs) come from the heap, so a freed one is reused rather than unmapped' },
   { name: 'MALLOC_TRIM_THRESHOLD_', value: 4 * GIB, why: 'free memory at the heap top stays for the next step rather than going back to the system' },
 ];
 
