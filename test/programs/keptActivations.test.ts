@@ -115,6 +115,21 @@ test('resnet_ts_train: training-mode batch normalization runs as ONNX operators,
   assert.ok(graph.nodes.filter((n) => n.op === 'ReduceMean').length >= 2 * norms, 'batch mean and variance of every batch norm');
 });
 
+test('resnet_ts_train: a Conv\'s weight gradient stacks its im2col matrix one kernel row at a time, never the whole matrix', () => {
+  // The whole stack held its slices and itself at once: 441 MB at ResNet-18 224²'s peak.
+  const model = loadModel(path.join(FIXTURES, 'exports', 'resnet_ts_train', 'model.onnx')).graph;
+  const kernels = model.nodes.filter((n) => n.op === 'Conv').map((n) => model.initializers.get(n.inputs[1])!.dims.slice(2));
+  const graph = compiled('resnet_ts_train', 10);
+  const producers = graph.producers();
+  const isPiece = (v: string) => producers.get(v)?.op === 'Unsqueeze' && producers.get(producers.get(v)!.inputs[0])?.op === 'Slice';
+  const stacks = graph.nodes.filter((n) => n.op === 'Concat' && n.inputs.every(isPiece));
+  const multiPosition = kernels.filter(([, kw]) => kw > 1);
+  assert.ok(multiPosition.length > 0);
+  // One stack per kernel row of every Conv wider than one position, each as wide as the row.
+  assert.equal(stacks.length, multiPosition.reduce((sum, [kh]) => sum + kh, 0));
+  assert.deepEqual(stacks.map((n) => n.inputs.length).sort(), multiPosition.flatMap(([kh, kw]) => Array(kh).fill(kw)).sort());
+});
+
 test('a gradient\'s shape comes from the graph inputs\' dimensions, not from the activation it is shaped after', async () => {
   const g = new Graph();
   g.opset = 20;

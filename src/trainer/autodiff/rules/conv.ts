@@ -1,12 +1,13 @@
 // Gradient rule of Conv (any spatial rank, strides, pads, dilations, groups). The input gradient
 // is a ConvTranspose — the exact adjoint of Conv. The weight gradient of an ungrouped 2-D Conv with
-// static sizes is one matrix product over the im2col matrix of X (the usual formulation, and
-// PyTorch's); other Convs get a Conv over transposed tensors, which runs anywhere but is slow:
-// onnxruntime treats dY as a kernel as large as the image and does a product per input channel
-// with as many columns as the kernel has positions (ResNet-18's step at 64×64 takes about 10%
-// longer that way). The input gradient stays a ConvTranspose: a stride-1 input gradient written as
-// a Conv of dY with the flipped weight was measured slower (the weights are fed, not constant, so
-// onnxruntime's blocked-layout Conv does not apply to either).
+// static sizes is a matrix product over the im2col matrix of X, one per kernel row (the usual
+// formulation, and PyTorch's, in pieces that keep less); other Convs get a Conv over transposed
+// tensors, which runs anywhere but is slow: onnxruntime treats dY as a kernel as large as the
+// image and does a product per input channel with as many columns as the kernel has positions
+// (ResNet-18's step at 64×64 takes about 10% longer that way). The input gradient stays a
+// ConvTranspose: a stride-1 input gradient written as a Conv of dY with the flipped weight was
+// measured slower (the weights are fed, not constant, so onnxruntime's blocked-layout Conv does
+// not apply to either; docs/PERFORMANCE.md has what feeding blocked weights would take).
 
 import { GraphBuilder } from '../../onnx/builder';
 import { attrInt, attrInts } from '../../onnx/graph';
@@ -83,9 +84,10 @@ defineRule('Conv', {
 
 /**
  * dW[o, c, i, j] = Σ_n Σ_y Σ_x dY[n, o, y, x] · Xpad[n, c, y·s + i·d, x·s + j·d]: X is moved to
- * NHWC once, each kernel position (i, j) is a strided Slice of it ([N, Ho, Wo, C]), and the
- * positions are stacked as [N·Ho·Wo, K·C] (the im2col matrix, position-major so that each piece
- * copied is a channel row); then one MatMul with dY as [O, N·Ho·Wo] gives [O, K·C]. Needs 2-D,
+ * NHWC once, each kernel position (i, j) is a strided Slice of it ([N, Ho, Wo, C]), and each
+ * kernel row's positions are stacked as [N·Ho·Wo, Kw·C] (that row's part of the im2col matrix,
+ * position-major so that each piece copied is a channel row); a MatMul with dY as [O, N·Ho·Wo]
+ * gives [O, Kw·C], and the rows side by side [O, K·C]. Needs 2-D,
  * group 1 and static channel and spatial sizes; undefined otherwise.
  */
 function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: WindowParams, group: number): string | undefined {
@@ -105,18 +107,22 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
   const [c, ho, wo, o] = [channels, outHeight, outWidth, out] as number[];
   let nhwc = b.transpose(x, [0, 2, 3, 1]);
   if (p.pads.some((v) => v > 0)) nhwc = b.op('Pad', [nhwc, b.int64s([0, top, left, 0, 0, bottom, right, 0])]);
-  const pieces: string[] = [];
+  const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
+  // One product per kernel row: the row's positions stacked as [N·Ho·Wo, Kw·C], then MatMul with
+  // dY. Stacking all K positions at once held the slices and their stack together, twice the
+  // whole im2col matrix (ResNet-18 at 224²: 441 MB at the step's peak, peak RSS 1972 → 1724 MB
+  // with rows); one product per position re-reads dY K times and was 5–8% slower there.
+  const products: string[] = [];
   for (let i = 0; i < kh; i++) {
+    const row: string[] = [];
     for (let j = 0; j < kw; j++) {
       const start = [i * dh, j * dw];
-      const slice = b.op('Slice', [nhwc, b.int64s(start), b.int64s([start[0] + (ho - 1) * sh + 1, start[1] + (wo - 1) * sw + 1]), b.int64s([1, 2]), b.int64s([sh, sw])]);
-      pieces.push(b.unsqueeze(slice, [3]));
+      row.push(b.op('Slice', [nhwc, b.int64s(start), b.int64s([start[0] + (ho - 1) * sh + 1, start[1] + (wo - 1) * sw + 1]), b.int64s([1, 2]), b.int64s([sh, sw])]));
     }
+    const stacked = row.length === 1 ? row[0] : b.op('Concat', row.map((piece) => b.unsqueeze(piece, [3])), { axis: 3 });
+    products.push(b.op('MatMul', [dyRows, b.reshape(stacked, [-1, kw * c])]));
   }
-  const stacked = pieces.length === 1 ? pieces[0] : b.op('Concat', pieces, { axis: 3 });
-  const columns = b.reshape(stacked, [-1, kh * kw * c]);
-  const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
-  const product = b.op('MatMul', [dyRows, columns]);
+  const product = products.length === 1 ? products[0] : b.op('Concat', products, { axis: 1 });
   return b.transpose(b.reshape(product, [o, kh, kw, c]), [0, 3, 1, 2]);
 }
 
