@@ -186,6 +186,12 @@ export const opTable: OpCase[] = [
   { op: 'Gemm', label: 'Gemm with C [1]', inputs: [f([3, 4]), f([5, 4]), f([1])], attrs: { transB: 1 } },
   { op: 'Gemm', label: 'Gemm without C', inputs: [f([3, 4]), f([4, 5])] },
   { op: 'Conv', label: 'Conv 2D with bias', inputs: [f([2, 3, 5, 5]), f([4, 3, 3, 3]), f([4])], ...F32 },
+  // Outputs of up to 16 positions (these and the stride-2 and dilated cases below): the input
+  // gradient is a Gemm and a col2im product (inputGradientAsGemm); larger ones a ConvTranspose.
+  { op: 'Conv', label: 'Conv stride 1 pad 1 on a 5×5 image (ConvTranspose)', inputs: [f([1, 2, 5, 5]), f([2, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
+  { op: 'Conv', label: 'Conv stride 1 pad 1 on a small image (a ResNet 3×3)', inputs: [f([2, 3, 4, 4]), f([4, 3, 3, 3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
+  { op: 'Conv', label: 'Conv stride 1 uneven pads, non-square kernel', inputs: [f([2, 2, 3, 3]), f([3, 2, 3, 2]), f([3])], attrs: { pads: [0, 1, 2, 0] }, ...F32 },
+  { op: 'Conv', label: 'Conv 1×1 stride 1', inputs: [f([2, 3, 3, 3]), f([2, 3, 1, 1])], ...F32 },
   { op: 'Conv', label: 'Conv stride 2 pad 1', inputs: [f([2, 2, 6, 6]), f([3, 2, 3, 3]), f([3])], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 2 odd size', inputs: [f([1, 2, 7, 6]), f([3, 2, 3, 2])], attrs: { strides: [2, 2], pads: [0, 1, 0, 0] }, ...F32 },
   { op: 'Conv', label: 'Conv dilation 2', inputs: [f([2, 2, 7, 7]), f([2, 2, 3, 3])], attrs: { dilations: [2, 2] }, ...F32 },

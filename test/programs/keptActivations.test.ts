@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Graph } from '../../src/trainer/onnx/graph';
+import { Graph, attrInt } from '../../src/trainer/onnx/graph';
+import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { loadModel, serializeGraph } from '../../src/trainer/onnx/model';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { fuseGelu } from '../../src/trainer/programs/fuseGelu';
@@ -115,19 +116,32 @@ test('resnet_ts_train: training-mode batch normalization runs as ONNX operators,
   assert.ok(graph.nodes.filter((n) => n.op === 'ReduceMean').length >= 2 * norms, 'batch mean and variance of every batch norm');
 });
 
-test('resnet_ts_train: a Conv\'s weight gradient stacks its im2col matrix one kernel row at a time, never the whole matrix', () => {
-  // The whole stack held its slices and itself at once: 441 MB at ResNet-18 224²'s peak.
+test('resnet_ts_train: a Conv\'s weight gradient stacks its im2col matrix one kernel row at a time, or whole only for outputs of at most 16 positions', () => {
+  // The whole stack held its slices and itself at once: 441 MB at ResNet-18 224²'s peak. Small
+  // outputs stack it whole, channel-major, so that the product needs no transpose.
   const model = loadModel(path.join(FIXTURES, 'exports', 'resnet_ts_train', 'model.onnx')).graph;
   const kernels = model.nodes.filter((n) => n.op === 'Conv').map((n) => model.initializers.get(n.inputs[1])!.dims.slice(2));
   const graph = compiled('resnet_ts_train', 10);
+  const shapes = new ShapeTable(graph).inferAll();
   const producers = graph.producers();
-  const isPiece = (v: string) => producers.get(v)?.op === 'Unsqueeze' && producers.get(producers.get(v)!.inputs[0])?.op === 'Slice';
-  const stacks = graph.nodes.filter((n) => n.op === 'Concat' && n.inputs.every(isPiece));
-  const multiPosition = kernels.filter(([, kw]) => kw > 1);
-  assert.ok(multiPosition.length > 0);
-  // One stack per kernel row of every Conv wider than one position, each as wide as the row.
-  assert.equal(stacks.length, multiPosition.reduce((sum, [kh]) => sum + kh, 0));
-  assert.deepEqual(stacks.map((n) => n.inputs.length).sort(), multiPosition.flatMap(([kh, kw]) => Array(kh).fill(kw)).sort());
+  const sliceOf = (v: string) => (producers.get(v)?.op === 'Unsqueeze' && producers.get(producers.get(v)!.inputs[0])?.op === 'Slice' ? producers.get(v)!.inputs[0] : undefined);
+  const stacks = graph.nodes.filter((n) => n.op === 'Concat' && n.inputs.every((v) => sliceOf(v)));
+  const rows = stacks.filter((n) => attrInt(n, 'axis', 0) === 3);
+  const whole = stacks.filter((n) => attrInt(n, 'axis', 0) === 4);
+  assert.equal(rows.length + whole.length, stacks.length);
+  assert.ok(rows.length > 0 && whole.length > 0, 'the fixture has both sizes');
+  const widths = new Set(kernels.map(([, kw]) => kw));
+  const areas = new Set(kernels.map(([kh, kw]) => kh * kw));
+  for (const n of rows) {
+    assert.ok(widths.has(n.inputs.length), `${n.name}: one kernel row`);
+    const [, ho, wo] = shapes.get(sliceOf(n.inputs[0])!)!.shape!;
+    assert.ok(Number(ho) * Number(wo) > 16, `${n.name}: a large output`);
+  }
+  for (const n of whole) {
+    assert.ok(areas.has(n.inputs.length), `${n.name}: the whole kernel`);
+    const [, ho, wo] = shapes.get(sliceOf(n.inputs[0])!)!.shape!;
+    assert.ok(Number(ho) * Number(wo) <= 16, `${n.name}: a small output`);
+  }
 });
 
 test('a gradient\'s shape comes from the graph inputs\' dimensions, not from the activation it is shaped after', async () => {
