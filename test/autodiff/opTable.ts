@@ -221,6 +221,10 @@ export const opTable: OpCase[] = [
     attrs: { training_mode: 0, epsilon: 1e-5 }, floats: ['epsilon'],
   },
   { op: 'BatchNormalization', label: 'BatchNormalization 2-D input, training', inputs: [f([5, 3]), f([3]), f([3]), f([3], { grad: false }), f([3], { grad: false, sample: positive })], attrs: { training_mode: 1 }, outputs: 3, lossOutputs: 1 },
+  // SmallConv: Conv's rule, expanded to one Gemm over the batch (programs/smallConv.ts).
+  { op: 'SmallConv', label: 'SmallConv composite, 3×3 pad 1 with bias', domain: COMPOSITE_DOMAIN, inputs: [f([2, 3, 2, 2]), f([4, 3, 3, 3]), f([4])], attrs: { pads: [1, 1, 1, 1] }, outputShapes: [[2, 4, 2, 2]] },
+  { op: 'SmallConv', label: 'SmallConv composite, stride 2, uneven pads', domain: COMPOSITE_DOMAIN, inputs: [f([2, 2, 4, 3]), f([3, 2, 3, 2])], attrs: { strides: [2, 2], pads: [1, 0, 0, 1] }, outputShapes: [[2, 3, 2, 2]] },
+  { op: 'SmallConv', label: 'SmallConv composite, 1×1', domain: COMPOSITE_DOMAIN, inputs: [f([3, 4, 1, 2]), f([2, 4, 1, 1])], outputShapes: [[3, 2, 1, 2]] },
   {
     op: 'BatchNormTraining', label: 'BatchNormTraining composite (x, scale, bias → y, mean, variance)', domain: COMPOSITE_DOMAIN,
     inputs: [f([4, 3, 2, 2]), f([3], { sample: positive }), f([3])], attrs: { epsilon: 1e-5 }, floats: ['epsilon'],

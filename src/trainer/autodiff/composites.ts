@@ -7,13 +7,18 @@
 // derivative needs far less — the input alone, or the output alone — and those groups sit on the
 // largest activations: training-mode batch normalization (x − mean and (x − mean)/σ, two
 // activations per layer, where the formula needs x) and the attention's NaN-guarded softmax
-// (the softmax, its NaN mask and the guarded result, where the formula needs the result).
+// (the softmax, its NaN mask and the guarded result, where the formula needs the result). One
+// composite is there for speed instead: a Conv with a small output, differentiated as a Conv but
+// computed as one product over the batch.
 // docs/PERFORMANCE.md has the measurements.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph, Node, attrFloat, attrInt } from '../onnx/graph';
 import { DataType } from '../onnx/tensor';
 import { GradContext, GradientRule } from './registry';
+import { InferCtx } from '../onnx/shapes/facts';
+import { windowParams } from '../onnx/shapes/nn';
+import { channelMajorColumns, convRule } from './rules/conv';
 import { perChannelAxes } from './rules/norm';
 
 /** The domain of composite nodes: they exist only between graph rewriting and expandComposites. */
@@ -96,10 +101,32 @@ const batchNormTraining: Composite = {
   },
 };
 
+/**
+ * SmallConv(x, w[, b]): an ungrouped 2-D Conv with a small static output (programs/smallConv.ts
+ * says which), differentiated by Conv's own rule and computed as one Gemm over the batch: the
+ * im2col matrix of x (channel-major) times W as [O, C·K], transposed by Gemm. onnxruntime's Conv
+ * runs a product per image with Ho·Wo columns, reading all of W again for each: ResNet-18's
+ * layer-4 Convs at 2×2 took 8–9 ms each, the product under 2 ms.
+ */
+const smallConv: Composite = {
+  rule: convRule,
+  expand(b, node) {
+    const [x, w, bias] = node.inputs;
+    const xs = b.shape(x)!;
+    const [o, c, kh, kw] = b.shape(w)! as number[];
+    const p = windowParams(new InferCtx(node, [], 0), xs.slice(2), [kh, kw]);
+    const [ho, wo] = [0, 1].map((a) => Math.floor(((xs[2 + a] as number) + p.pads[a] + p.pads[a + 2] - p.dilations[a] * (p.kernel[a] - 1) - 1) / p.strides[a]) + 1);
+    const columns = channelMajorColumns(b, x, p, c, ho, wo);
+    const product = b.op('Gemm', [columns, b.reshape(w, [o, c * kh * kw]), ...(bias ? [bias] : [])], { transB: 1 });
+    b.add('Transpose', [b.reshape(product, [-1, ho, wo, o])], { perm: [0, 3, 1, 2] }, { outputs: [node.outputs[0]] });
+  },
+};
+
 /** The composites, by op type in COMPOSITE_DOMAIN. */
 export const COMPOSITES = new Map<string, Composite>([
   ['NanSafeSoftmax', nanSafeSoftmax],
   ['BatchNormTraining', batchNormTraining],
+  ['SmallConv', smallConv],
 ]);
 
 /**

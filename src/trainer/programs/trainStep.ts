@@ -19,6 +19,7 @@ import { recomputeActivations } from './recompute';
 import { fuseGelu } from './fuseGelu';
 import { formNanSafeSoftmax } from './nanSafeSoftmax';
 import { expandComposites } from '../autodiff/composites';
+import { formSmallConvs } from './smallConv';
 
 export type TrainStepMode = 'step' | 'accumulate' | 'final';
 
@@ -99,6 +100,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   const b = new GraphBuilder(graph);
   fuseGelu(graph, (name) => b.shapes.get(name)?.type);
   formNanSafeSoftmax(graph, (name) => b.shapes.get(name));
+  formSmallConvs(graph, (name) => b.shapes.get(name));
   // Losses, gradients of parameters and optimizer arithmetic stay float32 in mixed precision.
   const scalarType = half ? DataType.FLOAT : b.type(prepared.logits);
   const scalarInput = (name: string) => {

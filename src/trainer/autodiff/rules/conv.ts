@@ -14,7 +14,7 @@ import { attrInt, attrInts } from '../../onnx/graph';
 import { fromNumbers } from '../../onnx/tensor';
 import { InferCtx } from '../../onnx/shapes/facts';
 import { WindowParams, windowParams } from '../../onnx/shapes/nn';
-import { GradContext, defineRule } from '../registry';
+import { GradContext, GradientRule, defineRule } from '../registry';
 
 /** Explicit kernel, strides, pads and dilations of a Conv-like node (auto_pad resolved). */
 export function convParams(g: GradContext, kernelFromWeight: boolean) {
@@ -60,7 +60,8 @@ function fitSpatial(b: GraphBuilder, y: string, x: string, spatialRank: number):
   return out;
 }
 
-defineRule('Conv', {
+/** Conv's gradient rule, also the rule of the SmallConv composite (programs/smallConv.ts). */
+export const convRule: GradientRule = {
   inputs: 'all',
   backward: (g) => {
     const { b } = g;
@@ -81,10 +82,11 @@ defineRule('Conv', {
     }
     return [dx, dw, db];
   },
-});
+};
+defineRule('Conv', convRule);
 
 /** Output images up to this many positions get their input gradient from inputGradientAsGemm. */
-const SMALL_IMAGE = 16;
+export const SMALL_IMAGE = 16;
 
 /**
  * dX of an ungrouped 2-D Conv on small images (Ho·Wo ≤ SMALL_IMAGE, static sizes; any strides,
@@ -168,14 +170,11 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
     return b.op('Slice', [nhwc, b.int64s(start), b.int64s([start[0] + (ho - 1) * sh + 1, start[1] + (wo - 1) * sw + 1]), b.int64s([1, 2]), b.int64s([sh, sw])]);
   };
   if (ho * wo <= SMALL_IMAGE && kh * kw > 1) {
-    // Small images: the whole matrix channel-major, [N·Ho·Wo, C·K], so that the product is dW in
-    // its own [O, C, Kh, Kw] order. Position-major, the product had to be transposed back, and at
+    // Small images: the whole matrix channel-major, so that the product is dW in its own
+    // [O, C, Kh, Kw] order. Position-major, the product had to be transposed back, and at
     // ResNet-18's layer 4 moving the 512×512×3×3 gradient took ~6 ms per Conv; here the cost is
     // interleaving the slices, which are small.
-    const positions: string[] = [];
-    for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) positions.push(b.unsqueeze(slice(i, j), [4]));
-    const columns = b.reshape(b.op('Concat', positions, { axis: 4 }), [-1, c * kh * kw]);
-    return b.reshape(b.op('MatMul', [dyRows, columns]), [o, c, kh, kw]);
+    return b.reshape(b.op('MatMul', [dyRows, channelMajorColumns(b, x, p, c, ho, wo)]), [o, c, kh, kw]);
   }
   const products: string[] = [];
   for (let i = 0; i < kh; i++) {
@@ -186,6 +185,30 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
   }
   const product = products.length === 1 ? products[0] : b.op('Concat', products, { axis: 1 });
   return b.transpose(b.reshape(product, [o, kh, kw, c]), [0, 3, 1, 2]);
+}
+
+/**
+ * The im2col matrix of a 2-D X, channel-major: [N·Ho·Wo, C·Kh·Kw], row (n, y, x), column
+ * (c, i, j) = Xpad[n, c, y·sh + i·dh, x·sw + j·dw]. For small images only: the Concat along the
+ * last axis interleaves single elements.
+ */
+export function channelMajorColumns(b: GraphBuilder, x: string, p: WindowParams, c: number, ho: number, wo: number): string {
+  const [kh, kw] = p.kernel;
+  const [sh, sw] = p.strides;
+  const [dh, dw] = p.dilations;
+  const [top, left, bottom, right] = p.pads;
+  let nhwc = b.transpose(x, [0, 2, 3, 1]);
+  if (p.pads.some((v) => v > 0)) nhwc = b.op('Pad', [nhwc, b.int64s([0, top, left, 0, 0, bottom, right, 0])]);
+  const positions: string[] = [];
+  for (let i = 0; i < kh; i++) {
+    for (let j = 0; j < kw; j++) {
+      const start = [i * dh, j * dw];
+      const slice = b.op('Slice', [nhwc, b.int64s(start), b.int64s([start[0] + (ho - 1) * sh + 1, start[1] + (wo - 1) * sw + 1]), b.int64s([1, 2]), b.int64s([sh, sw])]);
+      positions.push(b.unsqueeze(slice, [4]));
+    }
+  }
+  const stacked = positions.length === 1 ? positions[0] : b.op('Concat', positions, { axis: 4 });
+  return b.reshape(stacked, [-1, c * kh * kw]);
 }
 
 /**
