@@ -1,13 +1,14 @@
 // Gradient rule of Conv (any spatial rank, strides, pads, dilations, groups). The input gradient
-// is a ConvTranspose — the exact adjoint of Conv. The weight gradient of an ungrouped 2-D Conv with
-// static sizes is a matrix product over the im2col matrix of X, one per kernel row (the usual
+// is in general a ConvTranspose — the exact adjoint of Conv; ungrouped 2-D Convs with static sizes
+// get faster forms, below. Their weight gradient is a matrix product over the im2col matrix of X,
+// one per kernel row, or channel-major in one piece on small outputs (the usual
 // formulation, and PyTorch's, in pieces that keep less); other Convs get a Conv over transposed
 // tensors, which runs anywhere but is slow: onnxruntime treats dY as a kernel as large as the
 // image and does a product per input channel with as many columns as the kernel has positions
-// (ResNet-18's step at 64×64 takes about 10% longer that way). The input gradient stays a
-// ConvTranspose: a stride-1 input gradient written as a Conv of dY with the flipped weight was
-// measured slower (the weights are fed, not constant, so onnxruntime's blocked-layout Conv does
-// not apply to either; docs/PERFORMANCE.md has what feeding blocked weights would take).
+// (ResNet-18's step at 64×64 takes about 10% longer that way). The input gradient is, by output
+// size: up to 16 positions one Gemm over the batch and a col2im product (inputGradientAsGemm);
+// from 256 positions at stride 1 a Conv with the flipped weight (inputGradientAsConv); otherwise
+// a ConvTranspose. Each was measured per operator against the others (docs/PERFORMANCE.md).
 
 import { GraphBuilder } from '../../onnx/builder';
 import { attrInt, attrInts } from '../../onnx/graph';
@@ -74,7 +75,7 @@ export const convRule: GradientRule = {
     let dw: string | undefined;
     let db: string | undefined;
     if (g.needs(0)) {
-      dx = inputGradientAsGemm(g, dy, w, x, p, group) ?? transposedWindow(b, dy, w, x, p, group);
+      dx = inputGradientAsGemm(g, dy, w, x, p, group) ?? inputGradientAsConv(g, dy, w, x, p, group) ?? transposedWindow(b, dy, w, x, p, group);
     }
     if (g.needs(1)) dw = weightGradientAsMatMul(g, x, dy, p, group) ?? weightGradient(g, x, dy, p, group);
     if (g.node.inputs[2] && g.needs(2)) {
@@ -185,6 +186,35 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
   }
   const product = products.length === 1 ? products[0] : b.op('Concat', products, { axis: 1 });
   return b.transpose(b.reshape(product, [o, kh, kw, c]), [0, 3, 1, 2]);
+}
+
+/** Stride-1 outputs from this many positions get their input gradient from inputGradientAsConv. */
+export const LARGE_IMAGE = 256;
+
+/**
+ * dX of a stride-1, ungrouped 2-D Conv on large images (Ho·Wo ≥ LARGE_IMAGE, static sizes): a
+ * Conv of dY with the weight's roles swapped and its kernel flipped, padded by (K − 1)·d − pad.
+ * onnxruntime's Conv ran these faster than its ConvTranspose (ResNet-18 224²: layer 1 46 → 30 ms,
+ * layer 2 35 → 26 ms per Conv; 64²: layer 1 4.1 → 2.5 ms); at 14×14 (layer 3 at 224²) its Conv
+ * was not faster, hence the limit. Moving and flipping W is cheap where images are large, as the
+ * channels are few there.
+ */
+function inputGradientAsConv(g: GradContext, dy: string, w: string, x: string, p: WindowParams, group: number): string | undefined {
+  const { b } = g;
+  const ys = b.shape(dy);
+  const ws = b.shape(w);
+  if (group !== 1 || p.kernel.length !== 2 || !ys || !ws) return undefined;
+  if (p.strides.some((s) => s !== 1) || [...ys.slice(2), ...ws].some((d) => typeof d !== 'number')) return undefined;
+  const [ho, wo] = ys.slice(2) as number[];
+  if (ho * wo < LARGE_IMAGE) return undefined;
+  const [kh, kw] = p.kernel;
+  const [dh, dw] = p.dilations;
+  const reach = [(kh - 1) * dh, (kw - 1) * dw];
+  const pads = [reach[0] - p.pads[0], reach[1] - p.pads[1], reach[0] - p.pads[2], reach[1] - p.pads[3]];
+  if (pads.some((v) => v < 0)) return undefined;
+  const big = Number.MAX_SAFE_INTEGER;
+  const flipped = b.op('Slice', [b.transpose(w, [1, 0, 2, 3]), b.int64s([-1, -1]), b.int64s([-big, -big]), b.int64s([2, 3]), b.int64s([-1, -1])]);
+  return fitSpatial(b, b.op('Conv', [dy, flipped], { pads, dilations: p.dilations }), x, 2);
 }
 
 /**
