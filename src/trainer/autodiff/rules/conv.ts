@@ -99,8 +99,9 @@ export const SMALL_IMAGE = 16;
  *   before the kernel positions.
  * onnxruntime's ConvTranspose does the first product image by image, each with Ho·Wo columns and
  * reading all of W again: 16 ms per Conv at ResNet-18's 2×2 layer-4 images against 9.5 ms for
- * the forward Conv (ResNet-18 64² step 0.46 → 0.39 s, stride 1 only). At 8×8 the col2im product costs more than it saves (measured), so larger
- * images keep ConvTranspose.
+ * the forward Conv (ResNet-18 64² step 0.46 → 0.39 s, stride 1 only). At 8×8 the col2im product
+ * ([4096, 576] × [576, 64] per Conv at batch 32) would cost about what ConvTranspose takes there,
+ * so larger images keep ConvTranspose.
  */
 function inputGradientAsGemm(g: GradContext, dy: string, w: string, x: string, p: WindowParams, group: number): string | undefined {
   const { b } = g;
@@ -155,21 +156,8 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
   const known = [channels, height, width, out, outHeight, outWidth, ...ws];
   if (known.some((d) => typeof d !== 'number')) return undefined;
   const [kh, kw] = p.kernel;
-  const [sh, sw] = p.strides;
-  const [dh, dw] = p.dilations;
-  const [top, left, bottom, right] = p.pads;
   const [c, ho, wo, o] = [channels, outHeight, outWidth, out] as number[];
-  let nhwc = b.transpose(x, [0, 2, 3, 1]);
-  if (p.pads.some((v) => v > 0)) nhwc = b.op('Pad', [nhwc, b.int64s([0, top, left, 0, 0, bottom, right, 0])]);
   const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
-  // One product per kernel row: the row's positions stacked as [N·Ho·Wo, Kw·C], then MatMul with
-  // dY. Stacking all K positions at once held the slices and their stack together, twice the
-  // whole im2col matrix (ResNet-18 at 224²: 441 MB at the step's peak, peak RSS 1972 → 1724 MB
-  // with rows); one product per position re-reads dY K times and was 5–8% slower there.
-  const slice = (i: number, j: number) => {
-    const start = [i * dh, j * dw];
-    return b.op('Slice', [nhwc, b.int64s(start), b.int64s([start[0] + (ho - 1) * sh + 1, start[1] + (wo - 1) * sw + 1]), b.int64s([1, 2]), b.int64s([sh, sw])]);
-  };
   if (ho * wo <= SMALL_IMAGE && kh * kw > 1) {
     // Small images: the whole matrix channel-major, so that the product is dW in its own
     // [O, C, Kh, Kw] order. Position-major, the product had to be transposed back, and at
@@ -177,6 +165,11 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
     // interleaving the slices, which are small.
     return b.reshape(b.op('MatMul', [dyRows, channelMajorColumns(b, x, p, c, ho, wo)]), [o, c, kh, kw]);
   }
+  // One product per kernel row: the row's positions stacked as [N·Ho·Wo, Kw·C], then MatMul with
+  // dY. Stacking all K positions at once held the slices and their stack together, twice the
+  // whole im2col matrix (ResNet-18 at 224²: 441 MB at the step's peak, peak RSS 1972 → 1724 MB
+  // with rows); one product per position re-reads dY K times and was 5–8% slower there.
+  const slice = windowsOf(b, x, p, ho, wo);
   const products: string[] = [];
   for (let i = 0; i < kh; i++) {
     const row: string[] = [];
@@ -224,21 +217,27 @@ function inputGradientAsConv(g: GradContext, dy: string, w: string, x: string, p
  */
 export function channelMajorColumns(b: GraphBuilder, x: string, p: WindowParams, c: number, ho: number, wo: number): string {
   const [kh, kw] = p.kernel;
+  const slice = windowsOf(b, x, p, ho, wo);
+  const positions: string[] = [];
+  for (let i = 0; i < kh; i++) for (let j = 0; j < kw; j++) positions.push(b.unsqueeze(slice(i, j), [4]));
+  const stacked = positions.length === 1 ? positions[0] : b.op('Concat', positions, { axis: 4 });
+  return b.reshape(stacked, [-1, c * kh * kw]);
+}
+
+/**
+ * X moved to NHWC and padded once; the returned function gives kernel position (i, j)'s window
+ * of it, a strided Slice [N, Ho, Wo, C] (the pieces of the im2col matrix).
+ */
+function windowsOf(b: GraphBuilder, x: string, p: WindowParams, ho: number, wo: number): (i: number, j: number) => string {
   const [sh, sw] = p.strides;
   const [dh, dw] = p.dilations;
   const [top, left, bottom, right] = p.pads;
   let nhwc = b.transpose(x, [0, 2, 3, 1]);
   if (p.pads.some((v) => v > 0)) nhwc = b.op('Pad', [nhwc, b.int64s([0, top, left, 0, 0, bottom, right, 0])]);
-  const positions: string[] = [];
-  for (let i = 0; i < kh; i++) {
-    for (let j = 0; j < kw; j++) {
-      const start = [i * dh, j * dw];
-      const slice = b.op('Slice', [nhwc, b.int64s(start), b.int64s([start[0] + (ho - 1) * sh + 1, start[1] + (wo - 1) * sw + 1]), b.int64s([1, 2]), b.int64s([sh, sw])]);
-      positions.push(b.unsqueeze(slice, [4]));
-    }
-  }
-  const stacked = positions.length === 1 ? positions[0] : b.op('Concat', positions, { axis: 4 });
-  return b.reshape(stacked, [-1, c * kh * kw]);
+  return (i, j) => {
+    const start = [i * dh, j * dw];
+    return b.op('Slice', [nhwc, b.int64s(start), b.int64s([start[0] + (ho - 1) * sh + 1, start[1] + (wo - 1) * sw + 1]), b.int64s([1, 2]), b.int64s([sh, sw])]);
+  };
 }
 
 /**
