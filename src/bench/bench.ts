@@ -90,12 +90,9 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)];
 }
 
-async function compare(setup: Setup, threads: number, rounds: number, python: string) {
+async function compare(setup: Setup, threads: number, rounds: number, python: string, env: NodeJS.ProcessEnv) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'trainer-bench-'));
   const onnx = path.join(dir, `${setup.model}.onnx`);
-  // Both sides run with the malloc settings Trainer gives its training processes (src/allocator.ts):
-  // the same allocator for both, and PyTorch at its best (it reuses its gradients' memory too).
-  const env = { ...process.env, ...allocatorEnv(process.env) };
   const torchEnv = { ...env, OPENBLAS_NUM_THREADS: String(threads) };
   const torch = new Peer(spawn(python, [path.join(__dirname, '..', 'scripts', 'bench', 'torch_peer.py')], { env: torchEnv, stdio: PROTOCOL_STDIO }), 'pytorch');
   const torchReady = await torch.ask({ ...setup, onnx, threads });
@@ -130,14 +127,17 @@ async function coordinator() {
   const only = process.env.BENCH_ONLY?.split(',');
   const setups = (process.argv.includes('--scaling') ? scalingSetups() : SETUPS).filter((s) => !only || only.includes(s.key));
   console.log(`Trainer vs PyTorch, train step (forward + cross-entropy + backward + clip 1.0 + AdamW), ${threads} threads, ${rounds} interleaved rounds after a warm-up, median\n`);
-  const malloc = MALLOC_SETTINGS.map((s) => `${s.name}=${process.env[s.name] ?? s.value}`).join(' ');
+  // Both sides run with the malloc settings Trainer gives its training processes (src/allocator.ts):
+  // the same allocator for both, and PyTorch at its best (it reuses its gradients' memory too).
+  const env = { ...process.env, ...allocatorEnv(process.env) };
+  const malloc = MALLOC_SETTINGS.map((s) => `${s.name}=${env[s.name]}`).join(' ');
   if (process.platform === 'linux') console.log(`Both sides run with glibc's ${malloc} (src/allocator.ts).\n`);
   console.log('Peak RSS is each process\'s maximum resident memory; in brackets, its growth over the process at start (runtime loaded, no model).');
   console.log('First step: seconds from loading the model to the end of the first train step (Trainer: load, compile, session, step; PyTorch: build, step; export excluded).\n');
   console.log('| model | batch | Trainer samples/s | PyTorch samples/s | Trainer / PyTorch | Trainer peak RSS | PyTorch peak RSS | RSS Trainer / PyTorch | first step s (Trainer / PyTorch) | first-step loss (Trainer / PyTorch) |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const s of setups) {
-    const r = await compare(s, threads, rounds, python);
+    const r = await compare(s, threads, rounds, python, env);
     const ours = median(r.ours);
     const torch = median(r.torch);
     const mb = (kb: number, start: number) => `${(kb / 1024).toFixed(0)} MB (+${((kb - start) / 1024).toFixed(0)})`;

@@ -17,7 +17,7 @@ import { Graph, Node, attrFloat, attrInt } from '../onnx/graph';
 import { DataType } from '../onnx/tensor';
 import { GradContext, GradientRule } from './registry';
 import { InferCtx } from '../onnx/shapes/facts';
-import { windowParams } from '../onnx/shapes/nn';
+import { windowOutput, windowParams } from '../onnx/shapes/nn';
 import { channelMajorColumns, convRule } from './rules/conv';
 import { perChannelAxes } from './rules/norm';
 
@@ -115,7 +115,7 @@ const smallConv: Composite = {
     const xs = b.shape(x)!;
     const [o, c, kh, kw] = b.shape(w)! as number[];
     const p = windowParams(new InferCtx(node, [], 0), xs.slice(2), [kh, kw]);
-    const [ho, wo] = [0, 1].map((a) => Math.floor(((xs[2 + a] as number) + p.pads[a] + p.pads[a + 2] - p.dilations[a] * (p.kernel[a] - 1) - 1) / p.strides[a]) + 1);
+    const [ho, wo] = [0, 1].map((a) => windowOutput(xs[2 + a], p.kernel[a], p.strides[a], p.pads[a], p.pads[a + 2], p.dilations[a], false) as number);
     const columns = channelMajorColumns(b, x, p, c, ho, wo);
     const product = b.op('Gemm', [columns, b.reshape(w, [o, c * kh * kw]), ...(bias ? [bias] : [])], { transB: 1 });
     b.add('Transpose', [b.reshape(product, [-1, ho, wo, o])], { perm: [0, 3, 1, 2] }, { outputs: [node.outputs[0]] });

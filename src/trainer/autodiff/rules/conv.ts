@@ -86,6 +86,21 @@ export const convRule: GradientRule = {
 };
 defineRule('Conv', convRule);
 
+/**
+ * Channels and spatial sizes of an ungrouped 2-D Conv whose x, dY and W have static sizes (the
+ * batch aside), which the product forms below need; undefined for any other Conv.
+ */
+function staticSizes(b: GraphBuilder, x: string, dy: string, w: string, p: WindowParams, group: number) {
+  const xs = b.shape(x);
+  const ys = b.shape(dy);
+  const ws = b.shape(w);
+  if (group !== 1 || p.kernel.length !== 2 || !xs || !ys || !ws) return undefined;
+  if ([...xs.slice(1), ...ys.slice(1), ...ws].some((d) => typeof d !== 'number')) return undefined;
+  const [c, height, width] = xs.slice(1) as number[];
+  const [o, ho, wo] = ys.slice(1) as number[];
+  return { c, height, width, o, ho, wo };
+}
+
 /** Output images up to this many positions get their input gradient from inputGradientAsGemm. */
 export const SMALL_IMAGE = 16;
 
@@ -105,14 +120,9 @@ export const SMALL_IMAGE = 16;
  */
 function inputGradientAsGemm(g: GradContext, dy: string, w: string, x: string, p: WindowParams, group: number): string | undefined {
   const { b } = g;
-  const xs = b.shape(x);
-  const ys = b.shape(dy);
-  const ws = b.shape(w);
-  if (group !== 1 || p.kernel.length !== 2 || !xs || !ys || !ws) return undefined;
-  const known = [...xs.slice(1), ...ys.slice(1), ...ws];
-  if (known.some((d) => typeof d !== 'number')) return undefined;
-  const [c, height, width] = xs.slice(1) as number[];
-  const [o, ho, wo] = ys.slice(1) as number[];
+  const sizes = staticSizes(b, x, dy, w, p, group);
+  if (!sizes) return undefined;
+  const { c, height, width, o, ho, wo } = sizes;
   const [kh, kw] = p.kernel;
   if (ho * wo > SMALL_IMAGE) return undefined;
   const [top, left] = p.pads;
@@ -147,16 +157,10 @@ function inputGradientAsGemm(g: GradContext, dy: string, w: string, x: string, p
  */
 function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: WindowParams, group: number): string | undefined {
   const { b } = g;
-  const xs = b.shape(x);
-  const ys = b.shape(dy);
-  const ws = b.shape(g.x(1));
-  if (group !== 1 || p.kernel.length !== 2 || !xs || !ys || !ws) return undefined;
-  const [channels, height, width] = xs.slice(1);
-  const [out, outHeight, outWidth] = ys.slice(1);
-  const known = [channels, height, width, out, outHeight, outWidth, ...ws];
-  if (known.some((d) => typeof d !== 'number')) return undefined;
+  const sizes = staticSizes(b, x, dy, g.x(1), p, group);
+  if (!sizes) return undefined;
+  const { c, o, ho, wo } = sizes;
   const [kh, kw] = p.kernel;
-  const [c, ho, wo, o] = [channels, outHeight, outWidth, out] as number[];
   const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
   if (ho * wo <= SMALL_IMAGE && kh * kw > 1) {
     // Small images: the whole matrix channel-major, so that the product is dW in its own
