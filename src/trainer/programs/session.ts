@@ -10,6 +10,7 @@ import { startedWithAllocatorSettings } from '../../allocator';
 import { Graph } from '../onnx/graph';
 import { serializeGraph } from '../onnx/model';
 import { Tensor, dataTypeFromOrt, ortTypeName } from '../onnx/tensor';
+import { blockConvs, nchwcBlockSize } from './nchwc';
 
 export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
 
@@ -26,6 +27,8 @@ export interface SessionOptions {
   memoryPattern?: boolean;
   /** onnxruntime graph transformers to turn off, by name. */
   disabledOptimizers?: string[];
+  /** false: Convs with computed weights keep onnxruntime's plain form on the CPU (nchwc.ts). */
+  blockedConvs?: boolean;
 }
 
 /** Whether onnxruntime-node's CUDA provider library is installed next to its binding. */
@@ -67,6 +70,10 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
     options.extra = { optimization: { disable_specified_optimizers: opts.disabledOptimizers.join(',') } };
   }
   if (opts.optimizedModelPath) options.optimizedModelFilePath = opts.optimizedModelPath;
+  if (device === 'cpu' && opts.blockedConvs !== false) {
+    const block = await nchwcBlockSize();
+    graph = (block && blockConvs(graph, block)) || graph;
+  }
   try {
     return await ort.InferenceSession.create(serializeGraph(graph), options);
   } catch (e) {

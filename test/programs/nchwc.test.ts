@@ -1,0 +1,134 @@
+// Convs with computed weights run in onnxruntime's blocked layout on the CPU (programs/nchwc.ts):
+// each case compares the rewritten session with onnxruntime's own Conv on the same inputs, and
+// says whether the rewrite applies. A wrong block size or weight layout gives wrong numbers here.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import { buildCnn } from '../../src/trainer/models/vision';
+import { Graph } from '../../src/trainer/onnx/graph';
+import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
+import { TrainStepRunner, compileTrainPrograms, initialState } from '../../src/trainer/programs/executor';
+import { BLOCKED_MIN_POSITIONS, NCHWC_DOMAIN, blockConvs, nchwcBlockSize } from '../../src/trainer/programs/nchwc';
+import { prepareModel } from '../../src/trainer/programs/prepare';
+import { createSession } from '../../src/trainer/programs/session';
+
+interface ConvCase {
+  name: string;
+  c: number;
+  o: number;
+  image: [number, number];
+  kernel: [number, number];
+  strides?: number[];
+  pads?: number[];
+  dilations?: number[];
+  bias?: boolean;
+  /** The weight as a constant initializer, which onnxruntime blocks by itself. */
+  constantWeight?: boolean;
+  blocked: boolean;
+}
+
+const CASES: ConvCase[] = [
+  { name: '3×3, pads 1, bias', c: 32, o: 16, image: [10, 10], kernel: [3, 3], pads: [1, 1, 1, 1], bias: true, blocked: true },
+  { name: 'stride 2, uneven pads', c: 16, o: 32, image: [17, 17], kernel: [3, 3], strides: [2, 2], pads: [0, 1, 1, 0], blocked: true },
+  { name: 'dilation 2', c: 16, o: 16, image: [12, 12], kernel: [3, 3], dilations: [2, 2], pads: [2, 2, 2, 2], blocked: true },
+  { name: '1×1, 64 output positions', c: 16, o: 48, image: [8, 8], kernel: [1, 1], bias: true, blocked: true },
+  { name: 'channels not a multiple of the block', c: 20, o: 16, image: [10, 10], kernel: [3, 3], pads: [1, 1, 1, 1], blocked: false },
+  { name: 'output smaller than BLOCKED_MIN_POSITIONS', c: 16, o: 16, image: [6, 6], kernel: [3, 3], pads: [1, 1, 1, 1], blocked: false },
+  { name: 'constant weight', c: 16, o: 16, image: [10, 10], kernel: [3, 3], pads: [1, 1, 1, 1], constantWeight: true, blocked: false },
+];
+
+function values(n: number, seed: number): number[] {
+  return Array.from({ length: n }, (_, k) => Math.sin(k * 0.37 + seed) * 0.5);
+}
+
+function convGraph(k: ConvCase): { graph: Graph; feeds: Record<string, ort.Tensor> } {
+  const graph = new Graph();
+  graph.opset = 17;
+  const x = [2, k.c, ...k.image];
+  const w = [k.o, k.c, ...k.kernel];
+  graph.inputs = [{ name: 'x', type: DataType.FLOAT, shape: x }];
+  const feeds: Record<string, ort.Tensor> = { x: new ort.Tensor('float32', Float32Array.from(values(x.reduce((a, d) => a * d), 1)), x) };
+  const weight = values(w.reduce((a, d) => a * d), 2).map((v) => v / Math.sqrt(k.c));
+  if (k.constantWeight) {
+    graph.initializers.set('w', fromNumbers(DataType.FLOAT, w, weight));
+  } else {
+    graph.inputs.push({ name: 'w', type: DataType.FLOAT, shape: w });
+    feeds.w = new ort.Tensor('float32', Float32Array.from(weight), w);
+  }
+  if (k.bias) graph.initializers.set('b', fromNumbers(DataType.FLOAT, [k.o], values(k.o, 3)));
+  const attrs = new Map<string, { kind: 'ints'; value: number[] }>();
+  if (k.strides) attrs.set('strides', { kind: 'ints', value: k.strides });
+  if (k.pads) attrs.set('pads', { kind: 'ints', value: k.pads });
+  if (k.dilations) attrs.set('dilations', { kind: 'ints', value: k.dilations });
+  graph.nodes.push({ name: 'conv', op: 'Conv', domain: '', inputs: k.bias ? ['x', 'w', 'b'] : ['x', 'w'], outputs: ['y'], attrs });
+  graph.outputs = [{ name: 'y', type: DataType.FLOAT }];
+  return { graph, feeds };
+}
+
+function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
+test('onnxruntime\'s NCHWc channel block is found on x86-64 CPUs', async () => {
+  const block = await nchwcBlockSize();
+  if (process.arch === 'x64') assert.ok(block === 8 || block === 16, `block ${block}`);
+  else assert.ok(block === undefined || block > 1);
+});
+
+for (const k of CASES) {
+  test(`blocked Conv: ${k.name}`, async () => {
+    const block = await nchwcBlockSize();
+    assert.ok(block, 'this test needs onnxruntime\'s NCHWc kernels (x86-64)');
+    const { graph, feeds } = convGraph(k);
+    const rewritten = blockConvs(graph, block);
+    assert.equal(rewritten !== undefined, k.blocked);
+    if (rewritten) {
+      assert.ok(rewritten.nodes.some((n) => n.domain === NCHWC_DOMAIN && n.op === 'Conv'));
+      assert.ok(graph.nodes.every((n) => n.domain === ''), 'the caller\'s graph is not changed');
+    }
+    const plain = await createSession(graph, { blockedConvs: false });
+    const fast = await createSession(graph);
+    const expected = (await plain.run(feeds)).y.data as Float32Array;
+    const actual = (await fast.run(feeds)).y.data as Float32Array;
+    assert.ok(maxDifference(actual, expected) < 1e-5, `max difference ${maxDifference(actual, expected)}`);
+    await plain.release();
+    await fast.release();
+  });
+}
+
+test('a CNN\'s train step gives the same losses and parameters with blocked Convs', async () => {
+  assert.ok(BLOCKED_MIN_POSITIONS <= 64);
+  const block = (await nchwcBlockSize())!;
+  // 32×32 images: the Convs' outputs have 1024 and 256 positions, and the second's input
+  // gradient is a Conv too (stride 1, at least LARGE_IMAGE positions).
+  const graph = buildCnn({ inputName: 'pixel_values', sampleShape: [block, 32, 32], channels: [block, 2 * block], dropout: 0, numLabels: 3, seed: 7 });
+  const prepared = prepareModel({ path: 'cnn.onnx', proto: {} as never, graph });
+  const loss = { problemType: 'single_label_classification' as const, numLabels: 3 };
+  const programs = compileTrainPrograms(prepared, loss, false);
+  const rewritten = blockConvs(programs.get('step')!.graph, block)!;
+  assert.ok(rewritten.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.op === 'Conv').length >= 3, 'forward Convs and an input gradient are blocked');
+  const batch = new Map([
+    ['pixel_values', fromNumbers(DataType.FLOAT, [4, block, 32, 32], values(4 * block * 1024, 4))],
+    ['labels', fromNumbers(DataType.INT64, [4], [0, 2, 1, 2])],
+  ]);
+  // SGD: the update is the gradient itself. (Adam would turn the Conv biases' gradients, zero up to
+  // rounding before BatchNorm, into steps of ±lr either way.)
+  const optimizer = { name: 'sgd' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, momentum: 0, dampening: 0, nesterov: false };
+  const run = async (blockedConvs: boolean) => {
+    const runner = await TrainStepRunner.create(prepared, loss, optimizer, false, { programs, blockedConvs });
+    const state = initialState(prepared, runner.slots);
+    const losses: number[] = [];
+    for (let step = 1; step <= 3; step++) losses.push((await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 0.1, step, maxGradNorm: 0, randomKey: 0 } })).loss);
+    await runner.release();
+    return { losses, state };
+  };
+  const plain = await run(false);
+  const fast = await run(true);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(plain.losses[i] - fast.losses[i]) < 1e-5, `step ${i + 1}: ${plain.losses[i]} vs ${fast.losses[i]}`);
+  for (const [name, t] of plain.state.params) {
+    assert.ok(maxDifference(fast.state.params.get(name)!.data as Float32Array, t.data as Float32Array) < 1e-5, name);
+  }
+});
