@@ -188,7 +188,9 @@ export const opTable: OpCase[] = [
   { op: 'Conv', label: 'Conv 2D with bias', inputs: [f([2, 3, 5, 5]), f([4, 3, 3, 3]), f([4])], ...F32 },
   // Outputs of up to 16 positions (these and the stride-2 and dilated cases below): the input
   // gradient is a Gemm and a col2im product (inputGradientAsGemm); larger ones a ConvTranspose.
-  // From 256 output positions at stride 1: the input gradient is a Conv with the flipped weight.
+  // From 32 output positions at stride 1 (LARGE_IMAGE): the input gradient is a Conv with the
+  // flipped weight.
+  { op: 'Conv', label: 'Conv stride 1 pad 1 on a 4×8 image (flipped-weight Conv, at the limit)', inputs: [f([1, 2, 4, 8]), f([2, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 1 pad 1 on a 16×16 image (flipped-weight Conv)', inputs: [f([1, 2, 16, 16]), f([2, 2, 3, 3]), f([2])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 1 dilated, uneven pads, 17×16 output (flipped-weight Conv)', inputs: [f([1, 1, 18, 17]), f([2, 1, 3, 3])], attrs: { dilations: [2, 2], pads: [2, 1, 1, 2] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 1 pad 1 on a 5×5 image (ConvTranspose)', inputs: [f([1, 2, 5, 5]), f([2, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },

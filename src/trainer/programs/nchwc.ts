@@ -3,10 +3,10 @@
 // initializer, so in a train step, where weights are fed, every Conv ran as im2col + GEMM per
 // image. Its com.microsoft.nchwc operators also take a fed weight in the blocked layout
 // [O/B, C/B, Kh, Kw, B (c), B (o)], so each such Conv here becomes: the weight reordered in the
-// graph (a Transpose, cheap where images are large and channels few), ReorderInput(x), the NCHWc
-// Conv, ReorderOutput. Measured per Conv at batch 32 (onnxruntime's profiler, reorders included):
-// ResNet-18 224²'s 3×3 Convs 37 → 33 ms (64 channels, 56×56), 40 → 35 (128, 28×28), 56 → 36
-// (256, 14×14), 48 → 41 (512, 7×7, of which 8 ms the weight's reorder). The block B is the CPU's
+// graph (a Gather with constant indices), ReorderInput(x), the NCHWc Conv, ReorderOutput. Measured
+// per Conv at batch 32 (onnxruntime's profiler, a probe with the reorder as a Transpose): ResNet-18
+// 224²'s 3×3 Convs 37 → 33 ms (64 channels, 56×56), 40 → 35 (128, 28×28), 56 → 36 (256, 14×14),
+// 48 → 41 (512, 7×7, of which 8 ms the weight's reorder). The block B is the CPU's
 // (16 with AVX-512, 8 with AVX2), read from onnxruntime itself (blockSize below), since a wrong
 // guess computes garbage without an error. The compiled programs stay plain ONNX: this rewrite is
 // made per session, for the CPU provider only.
@@ -15,16 +15,16 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/builder';
 import { Graph, Node, attrInt, attrString } from '../onnx/graph';
 import { serializeGraph } from '../onnx/model';
-import { DataType } from '../onnx/tensor';
+import { DataType, fromNumbers } from '../onnx/tensor';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 
 /**
- * Outputs of fewer positions keep the plain Conv: the weight's reorder, once per step and Conv,
- * costs what the product gains where the image is small and the weight large (ResNet-18 224²'s
- * 512 channels at 7×7: the Conv 38 → 20–24 ms, the reorder 24 ms in the train step).
+ * Outputs of fewer positions keep the plain Conv: there the weight's reorder, once per step and
+ * Conv, costs about what the product gains. ResNet-18 224² step (alternated): limit 64 → 32, which
+ * adds layer 4 (512 channels at 7×7), 1843–1874 → 1787–1793 ms.
  */
-export const BLOCKED_MIN_POSITIONS = 64;
+export const BLOCKED_MIN_POSITIONS = 32;
 
 let detected: Promise<number | undefined> | undefined;
 
@@ -79,6 +79,27 @@ function eligible(b: GraphBuilder, n: Node, block: number) {
 }
 
 /**
+ * For each element of a weight [O, C, K] in the blocked layout [O/B, C/B, K, B (c), B (o)], its
+ * index in the plain one. The reorder is a Gather with these: onnxruntime's Transpose took 8 ns
+ * per element for the six-axis permutation (4.7 ms per 256×256×3×3 weight in the train step, the
+ * Gather 1.1 ms).
+ */
+export function blockedOrder(o: number, c: number, k: number, block: number): Int32Array {
+  const order = new Int32Array(o * c * k);
+  let at = 0;
+  for (let ob = 0; ob < o / block; ob++) {
+    for (let cb = 0; cb < c / block; cb++) {
+      for (let p = 0; p < k; p++) {
+        for (let ci = 0; ci < block; ci++) {
+          for (let oi = 0; oi < block; oi++) order[at++] = ((ob * block + oi) * c + cb * block + ci) * k + p;
+        }
+      }
+    }
+  }
+  return order;
+}
+
+/**
  * A copy of `graph` with each eligible Conv (ungrouped, 2-D, float32, a weight that is not an
  * initializer, static channel counts that are multiples of `block`) in the NCHWc form, in the
  * Conv's place; undefined when there is none.
@@ -89,6 +110,7 @@ export function blockConvs(graph: Graph, block: number): Graph | undefined {
   const g = graph.clone();
   const b = new GraphBuilder(g);
   const result: Node[] = [];
+  const orders = new Map<string, string>();
   let blocked = 0;
   for (const n of g.nodes.splice(0)) {
     const sizes = eligible(b, n, block);
@@ -98,7 +120,9 @@ export function blockConvs(graph: Graph, block: number): Graph | undefined {
     }
     const { o, c, kh, kw } = sizes;
     const [x, w, bias] = n.inputs;
-    const weight = b.reshape(b.transpose(b.reshape(w, [o / block, block, c / block, block, kh, kw]), [0, 2, 4, 5, 3, 1]), [o, c, kh, kw]);
+    const key = [o, c, kh, kw].join(',');
+    if (!orders.has(key)) orders.set(key, b.constant(fromNumbers(DataType.INT32, [o * c * kh * kw], blockedOrder(o, c, kh * kw, block)), 'nchwc_weight_order'));
+    const weight = b.reshape(b.op('Gather', [b.reshape(w, [-1]), orders.get(key)!], { axis: 0 }), [o, c, kh, kw]);
     const xb = b.add('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0];
     const attrs = new Map(n.attrs);
     attrs.set('kernel_shape', { kind: 'ints', value: [kh, kw] });

@@ -7,7 +7,7 @@
 // image and does a product per input channel with as many columns as the kernel has positions
 // (ResNet-18's step at 64×64 takes about 10% longer that way). The input gradient is, by output
 // size: up to 16 positions one Gemm over the batch and a col2im product (inputGradientAsGemm);
-// from 256 positions at stride 1 a Conv with the flipped weight (inputGradientAsConv); otherwise
+// from 32 positions at stride 1 a Conv with the flipped weight (inputGradientAsConv); otherwise
 // a ConvTranspose. Each was measured per operator against the others (docs/PERFORMANCE.md).
 
 import { GraphBuilder } from '../../onnx/builder';
@@ -208,16 +208,21 @@ function windowRowsOf(b: GraphBuilder, x: string, p: WindowParams, sizes: { c: n
   };
 }
 
-/** Stride-1 outputs from this many positions get their input gradient from inputGradientAsConv. */
-export const LARGE_IMAGE = 256;
+/**
+ * Stride-1 outputs from this many positions get their input gradient from inputGradientAsConv:
+ * the same limit as the CPU's blocked Convs (programs/nchwc.ts, BLOCKED_MIN_POSITIONS), which
+ * run these Convs. ResNet-18 224²'s 14×14 input gradients (256 channels): ConvTranspose 37–40 ms,
+ * the blocked Conv 15 ms plus the weight's flip and reorder; plain, the Conv was not faster than
+ * ConvTranspose there (43–46 ms), so without NCHWc kernels (not x86-64) this costs a little.
+ */
+export const LARGE_IMAGE = 32;
 
 /**
  * dX of a stride-1, ungrouped 2-D Conv on large images (Ho·Wo ≥ LARGE_IMAGE, static sizes): a
  * Conv of dY with the weight's roles swapped and its kernel flipped, padded by (K − 1)·d − pad.
  * onnxruntime's Conv ran these faster than its ConvTranspose (ResNet-18 224²: layer 1 46 → 30 ms,
- * layer 2 35 → 26 ms per Conv; 64²: layer 1 4.1 → 2.5 ms); at 14×14 (layer 3 at 224²) its Conv
- * was not faster, hence the limit. Moving and flipping W is cheap where images are large, as the
- * channels are few there.
+ * layer 2 35 → 26 ms per Conv; 64²: layer 1 4.1 → 2.5 ms), and faster again in the blocked
+ * layout. Moving and flipping W is cheap where images are large, as the channels are few there.
  */
 function inputGradientAsConv(g: GradContext, dy: string, w: string, x: string, p: WindowParams, group: number): string | undefined {
   const { b } = g;
