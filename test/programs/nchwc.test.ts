@@ -32,6 +32,7 @@ const CASES: ConvCase[] = [
   { name: 'stride 2, uneven pads', c: 16, o: 32, image: [17, 17], kernel: [3, 3], strides: [2, 2], pads: [0, 1, 1, 0], blocked: true },
   { name: 'dilation 2', c: 16, o: 16, image: [12, 12], kernel: [3, 3], dilations: [2, 2], pads: [2, 2, 2, 2], blocked: true },
   { name: '1×1, 64 output positions', c: 16, o: 48, image: [8, 8], kernel: [1, 1], bias: true, blocked: true },
+  { name: 'fewer input channels than the block (an RGB stem, read unblocked)', c: 3, o: 32, image: [20, 20], kernel: [7, 7], strides: [2, 2], pads: [3, 3, 3, 3], bias: true, blocked: true },
   { name: 'channels not a multiple of the block', c: 20, o: 16, image: [10, 10], kernel: [3, 3], pads: [1, 1, 1, 1], blocked: false },
   { name: 'output smaller than BLOCKED_MIN_POSITIONS', c: 16, o: 16, image: [5, 5], kernel: [3, 3], pads: [1, 1, 1, 1], blocked: false },
   { name: 'constant weight', c: 16, o: 16, image: [10, 10], kernel: [3, 3], pads: [1, 1, 1, 1], constantWeight: true, blocked: false },

@@ -72,27 +72,32 @@ function eligible(b: GraphBuilder, n: Node, block: number) {
   if (xf?.type !== DataType.FLOAT || xf.shape?.length !== 4 || wf?.shape?.length !== 4) return undefined;
   const [o, c, kh, kw] = wf.shape;
   if (![o, c, kh, kw].every((d) => typeof d === 'number') || xf.shape[1] !== c) return undefined;
-  if ((o as number) % block !== 0 || (c as number) % block !== 0) return undefined;
+  // Fewer input channels than the block (an RGB stem): the NCHWc Conv reads x unblocked.
+  if ((o as number) % block !== 0 || ((c as number) % block !== 0 && (c as number) >= block)) return undefined;
   const spatial = b.shapes.get(n.outputs[0])?.shape?.slice(2);
   if (!spatial || spatial.some((d) => typeof d !== 'number') || (spatial as number[]).reduce((a, d) => a * d, 1) < BLOCKED_MIN_POSITIONS) return undefined;
   return { o: o as number, c: c as number, kh: kh as number, kw: kw as number };
 }
 
 /**
- * For each element of a weight [O, C, K] in the blocked layout [O/B, C/B, K, B (c), B (o)], its
- * index in the plain one. The reorder is a Gather with these: onnxruntime's Transpose took 8 ns
- * per element for the six-axis permutation (4.7 ms per 256×256×3×3 weight in the train step, the
- * Gather 1.1 ms).
+ * For each element of a weight [O, C, K] in the blocked layout [O/B, C/B, K, B (c), B (o)] — or,
+ * for an input of fewer than B channels, which the NCHWc Conv reads unblocked, [O/B, C, K, B (o)]
+ * — its index in the plain one. The reorder is a Gather with these: onnxruntime's Transpose took
+ * 8 ns per element for the six-axis permutation (4.7 ms per 256×256×3×3 weight in the train step,
+ * the Gather 1.1 ms).
  */
 export function blockedOrder(o: number, c: number, k: number, block: number): Int32Array {
   const order = new Int32Array(o * c * k);
+  const plain = (oc: number, ci: number, p: number) => (oc * c + ci) * k + p;
   let at = 0;
   for (let ob = 0; ob < o / block; ob++) {
+    if (c < block) {
+      for (let ci = 0; ci < c; ci++) for (let p = 0; p < k; p++) for (let oi = 0; oi < block; oi++) order[at++] = plain(ob * block + oi, ci, p);
+      continue;
+    }
     for (let cb = 0; cb < c / block; cb++) {
       for (let p = 0; p < k; p++) {
-        for (let ci = 0; ci < block; ci++) {
-          for (let oi = 0; oi < block; oi++) order[at++] = ((ob * block + oi) * c + cb * block + ci) * k + p;
-        }
+        for (let ci = 0; ci < block; ci++) for (let oi = 0; oi < block; oi++) order[at++] = plain(ob * block + oi, cb * block + ci, p);
       }
     }
   }
@@ -101,8 +106,8 @@ export function blockedOrder(o: number, c: number, k: number, block: number): In
 
 /**
  * A copy of `graph` with each eligible Conv (ungrouped, 2-D, float32, a weight that is not an
- * initializer, static channel counts that are multiples of `block`) in the NCHWc form, in the
- * Conv's place; undefined when there is none.
+ * initializer, static channel counts that are multiples of `block`, or fewer input channels than
+ * `block`) in the NCHWc form, in the Conv's place; undefined when there is none.
  */
 export function blockConvs(graph: Graph, block: number): Graph | undefined {
   const init = graph.initializers;
@@ -123,7 +128,7 @@ export function blockConvs(graph: Graph, block: number): Graph | undefined {
     const key = [o, c, kh, kw].join(',');
     if (!orders.has(key)) orders.set(key, b.constant(fromNumbers(DataType.INT32, [o * c * kh * kw], blockedOrder(o, c, kh * kw, block)), 'nchwc_weight_order'));
     const weight = b.reshape(b.op('Gather', [b.reshape(w, [-1]), orders.get(key)!], { axis: 0 }), [o, c, kh, kw]);
-    const xb = b.add('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0];
+    const xb = c < block ? x : b.add('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0];
     const attrs = new Map(n.attrs);
     attrs.set('kernel_shape', { kind: 'ints', value: [kh, kw] });
     const yb = b.add('Conv', bias ? [xb, weight, bias] : [xb, weight], attrs, { domain: NCHWC_DOMAIN, name: n.name })[0];
