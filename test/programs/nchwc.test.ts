@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
+import { LARGE_IMAGE } from '../../src/trainer/autodiff/rules/conv';
 import { buildCnn } from '../../src/trainer/models/vision';
 import { Graph } from '../../src/trainer/onnx/graph';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
@@ -79,10 +80,18 @@ test('onnxruntime\'s NCHWc channel block is found on x86-64 CPUs', async () => {
   else assert.ok(block === undefined || block > 1);
 });
 
+// Without NCHWc kernels (not x86-64) there is nothing to compare; on x86-64 the test above fails
+// if they are not found.
+const NO_KERNELS = 'onnxruntime has no NCHWc kernels on this CPU';
+
+test('the flipped-weight input gradient starts where blocked Convs start', () => {
+  assert.equal(LARGE_IMAGE, BLOCKED_MIN_POSITIONS);
+});
+
 for (const k of CASES) {
-  test(`blocked Conv: ${k.name}`, async () => {
+  test(`blocked Conv: ${k.name}`, async (t) => {
     const block = await nchwcBlockSize();
-    assert.ok(block, 'this test needs onnxruntime\'s NCHWc kernels (x86-64)');
+    if (!block) return t.skip(NO_KERNELS);
     const { graph, feeds } = convGraph(k);
     const rewritten = blockConvs(graph, block);
     assert.equal(rewritten !== undefined, k.blocked);
@@ -100,19 +109,21 @@ for (const k of CASES) {
   });
 }
 
-test('a CNN\'s train step gives the same losses and parameters with blocked Convs', async () => {
+test('a CNN\'s train step gives the same losses and parameters with blocked Convs', async (t) => {
   assert.ok(BLOCKED_MIN_POSITIONS <= 64 && BLOCKED_MIN_POSITIONS > 25, 'the cases above sit on either side of the limit');
-  const block = (await nchwcBlockSize())!;
-  // 32×32 images: the Convs' outputs have 1024 and 256 positions, and the second's input
-  // gradient is a Conv too (stride 1, at least LARGE_IMAGE positions).
-  const graph = buildCnn({ inputName: 'pixel_values', sampleShape: [block, 32, 32], channels: [block, 2 * block], dropout: 0, numLabels: 3, seed: 7 });
+  const block = await nchwcBlockSize();
+  if (!block) return t.skip(NO_KERNELS);
+  // RGB 32×32 images: the first Conv reads its 3 channels unblocked; the Convs' outputs have 1024
+  // and 256 positions, and the second's input gradient is a Conv too (stride 1, at least
+  // LARGE_IMAGE positions).
+  const graph = buildCnn({ inputName: 'pixel_values', sampleShape: [3, 32, 32], channels: [block, 2 * block], dropout: 0, numLabels: 3, seed: 7 });
   const prepared = prepareModel({ path: 'cnn.onnx', proto: {} as never, graph });
   const loss = { problemType: 'single_label_classification' as const, numLabels: 3 };
   const programs = compileTrainPrograms(prepared, loss, false);
   const rewritten = blockConvs(programs.get('step')!.graph, block)!;
   assert.ok(rewritten.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.op === 'Conv').length >= 3, 'forward Convs and an input gradient are blocked');
   const batch = new Map([
-    ['pixel_values', fromNumbers(DataType.FLOAT, [4, block, 32, 32], values(4 * block * 1024, 4))],
+    ['pixel_values', fromNumbers(DataType.FLOAT, [4, 3, 32, 32], values(4 * 3 * 1024, 4))],
     ['labels', fromNumbers(DataType.INT64, [4], [0, 2, 1, 2])],
   ]);
   // SGD: the update is the gradient itself. (Adam would turn the Conv biases' gradients, zero up to
@@ -122,13 +133,13 @@ test('a CNN\'s train step gives the same losses and parameters with blocked Conv
     const runner = await TrainStepRunner.create(prepared, loss, optimizer, false, { programs, blockedConvs });
     const state = initialState(prepared, runner.slots);
     const losses: number[] = [];
-    for (let step = 1; step <= 3; step++) losses.push((await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 0.1, step, maxGradNorm: 0, randomKey: 0 } })).loss);
+    for (let step = 1; step <= 3; step++) losses.push((await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 0.01, step, maxGradNorm: 0, randomKey: 0 } })).loss);
     await runner.release();
     return { losses, state };
   };
   const plain = await run(false);
   const fast = await run(true);
-  for (let i = 0; i < 3; i++) assert.ok(Math.abs(plain.losses[i] - fast.losses[i]) < 1e-5, `step ${i + 1}: ${plain.losses[i]} vs ${fast.losses[i]}`);
+  for (let i = 0; i < 3; i++) assert.ok(Math.abs(plain.losses[i] - fast.losses[i]) < 1e-5 * Math.max(1, Math.abs(plain.losses[i])), `step ${i + 1}: ${plain.losses[i]} vs ${fast.losses[i]}`);
   for (const [name, t] of plain.state.params) {
     assert.ok(maxDifference(fast.state.params.get(name)!.data as Float32Array, t.data as Float32Array) < 1e-5, name);
   }

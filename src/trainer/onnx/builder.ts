@@ -23,6 +23,7 @@ export class GraphBuilder {
   private counter = 0;
   private constCache = new Map<string, string>();
   private shapeCache = new Map<string, string>();
+  private sharedCache = new Map<string, string>();
 
   constructor(readonly graph: Graph, shapes?: ShapeTable, readonly prefix = '') {
     this.shapes = shapes ?? new ShapeTable(graph).inferAll();
@@ -108,6 +109,16 @@ export class GraphBuilder {
     this.graph.initializers.set(name, t);
     this.shapes.set(name, factsOfTensor(t));
     if (small) this.constCache.set(key, name);
+    return name;
+  }
+
+  /**
+   * A constant of any size shared by every request with the same `key` (an index table for one
+   * geometry, say): `make` runs for the first request only.
+   */
+  sharedConstant(key: string, make: () => Tensor, hint = 'const'): string {
+    let name = this.sharedCache.get(key);
+    if (!name) this.sharedCache.set(key, (name = this.constant(make(), hint)));
     return name;
   }
 

@@ -66,7 +66,8 @@ function eligible(b: GraphBuilder, n: Node, block: number) {
   if (n.op !== 'Conv' || n.domain !== '' || attrInt(n, 'group', 1) !== 1) return undefined;
   if (!['', 'NOTSET'].includes(attrString(n, 'auto_pad', ''))) return undefined;
   const [x, w] = n.inputs;
-  if (b.graph.initializers.has(w)) return undefined; // onnxruntime's own NCHWc transform applies
+  // A constant weight: onnxruntime's own NCHWc transform blocks it once (optimization level "all").
+  if (b.graph.initializers.has(w)) return undefined;
   const xf = b.shapes.get(x);
   const wf = b.shapes.get(w);
   if (xf?.type !== DataType.FLOAT || xf.shape?.length !== 4 || wf?.shape?.length !== 4) return undefined;
@@ -105,9 +106,10 @@ export function blockedOrder(o: number, c: number, k: number, block: number): In
 }
 
 /**
- * A copy of `graph` with each eligible Conv (ungrouped, 2-D, float32, a weight that is not an
- * initializer, static channel counts that are multiples of `block`, or fewer input channels than
- * `block`) in the NCHWc form, in the Conv's place; undefined when there is none.
+ * A copy of `graph` with each eligible Conv in the NCHWc form, in the Conv's place; undefined when
+ * there is none. Eligible: ungrouped, 2-D, float32, explicit pads (no auto_pad), a weight that is
+ * not an initializer, static channel counts that are multiples of `block` (or fewer input
+ * channels than `block`), and a static output of at least BLOCKED_MIN_POSITIONS positions.
  */
 export function blockConvs(graph: Graph, block: number): Graph | undefined {
   const init = graph.initializers;
@@ -132,7 +134,11 @@ export function blockConvs(graph: Graph, block: number): Graph | undefined {
     const attrs = new Map(n.attrs);
     attrs.set('kernel_shape', { kind: 'ints', value: [kh, kw] });
     const yb = b.add('Conv', bias ? [xb, weight, bias] : [xb, weight], attrs, { domain: NCHWC_DOMAIN, name: n.name })[0];
+    // Shape inference knows no com.microsoft.nchwc operator: the Conv's output keeps its facts, so
+    // that a Conv reading it directly is still found eligible.
+    const facts = b.shapes.get(n.outputs[0]);
     b.add('ReorderOutput', [yb], { channels: o }, { domain: NCHWC_DOMAIN, outputs: [n.outputs[0]] });
+    if (facts) b.shapes.set(n.outputs[0], facts);
     result.push(...g.nodes.splice(0));
     blocked++;
   }

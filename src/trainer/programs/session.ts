@@ -82,7 +82,11 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
   const options = ortSessionOptions(device, opts);
   if (device === 'cpu' && opts.blockedConvs !== false) {
     const block = await nchwcBlockSize();
-    graph = (block && blockConvs(graph, block)) || graph;
+    try {
+      graph = (block && blockConvs(graph, block)) || graph;
+    } catch {
+      // A speed-up only: a graph the rewrite cannot read runs as compiled.
+    }
   }
   try {
     return await ort.InferenceSession.create(serializeGraph(graph), options);

@@ -197,23 +197,28 @@ function windowRowsOf(b: GraphBuilder, x: string, p: WindowParams, sizes: { c: n
   if (p.pads.some((v) => v > 0)) nhwc = b.op('Pad', [nhwc, b.int64s([0, top, left, 0, 0, bottom, right, 0])]);
   const positions = b.reshape(nhwc, [-1, hp * wp, c]);
   return (i) => {
-    const index: number[] = [];
-    for (let y = 0; y < ho; y++) {
-      for (let xo = 0; xo < wo; xo++) {
-        for (let j = 0; j < kw; j++) index.push((y * sh + i * dh) * wp + xo * sw + j * dw);
+    // Convs of the same geometry (a ResNet stage's) share the table.
+    const key = `window_rows:${[hp, wp, ho, wo, kw, sh, sw, dh, dw, i].join(',')}`;
+    const index = b.sharedConstant(key, () => {
+      const at = new Int32Array(ho * wo * kw);
+      let k = 0;
+      for (let y = 0; y < ho; y++) {
+        for (let xo = 0; xo < wo; xo++) for (let j = 0; j < kw; j++) at[k++] = (y * sh + i * dh) * wp + xo * sw + j * dw;
       }
-    }
-    const rows = b.op('Gather', [positions, b.constant(fromNumbers(DataType.INT64, [ho * wo, kw], index), 'window_rows')], { axis: 1 });
-    return b.reshape(rows, [-1, kw * c]);
+      return fromNumbers(DataType.INT32, [ho * wo, kw], at);
+    }, 'window_rows');
+    return b.reshape(b.op('Gather', [positions, index], { axis: 1 }), [-1, kw * c]);
   };
 }
 
 /**
  * Stride-1 outputs from this many positions get their input gradient from inputGradientAsConv:
- * the same limit as the CPU's blocked Convs (programs/nchwc.ts, BLOCKED_MIN_POSITIONS), which
- * run these Convs. ResNet-18 224²'s 14×14 input gradients (256 channels): ConvTranspose 37–40 ms,
- * the blocked Conv 15 ms plus the weight's flip and reorder; plain, the Conv was not faster than
- * ConvTranspose there (43–46 ms), so without NCHWc kernels (not x86-64) this costs a little.
+ * the same limit as the CPU's blocked Convs (programs/nchwc.ts, BLOCKED_MIN_POSITIONS; a test
+ * keeps them equal), which run these Convs. ResNet-18 224²'s 14×14 input gradients (256
+ * channels): ConvTranspose 37–40 ms, the blocked Conv 15 ms plus the weight's flip and reorder.
+ * Where that Conv is not blocked (the CUDA provider, CPUs without NCHWc kernels, channel counts
+ * that are not multiples of the block) it was measured slower than ConvTranspose at 14×14 on the
+ * CPU (43–46 against 37–40 ms): the autodiff does not know the session's provider.
  */
 export const LARGE_IMAGE = 32;
 
