@@ -7,7 +7,7 @@
 // per Conv at batch 32 (onnxruntime's profiler, a probe with the reorder as a Transpose): ResNet-18
 // 224²'s 3×3 Convs 37 → 33 ms (64 channels, 56×56), 40 → 35 (128, 28×28), 56 → 36 (256, 14×14),
 // 48 → 41 (512, 7×7, of which 8 ms the weight's reorder). The block B is the CPU's
-// (16 with AVX-512, 8 with AVX2), read from onnxruntime itself (blockSize below), since a wrong
+// (16 with AVX-512, 8 with AVX2), read from onnxruntime itself (nchwcBlockSize below), since a wrong
 // guess computes garbage without an error. The compiled programs stay plain ONNX: this rewrite is
 // made per session, for the CPU provider only.
 
@@ -117,7 +117,6 @@ export function blockConvs(graph: Graph, block: number): Graph | undefined {
   const g = graph.clone();
   const b = new GraphBuilder(g);
   const result: Node[] = [];
-  const orders = new Map<string, string>();
   let blocked = 0;
   for (const n of g.nodes.splice(0)) {
     const sizes = eligible(b, n, block);
@@ -127,9 +126,9 @@ export function blockConvs(graph: Graph, block: number): Graph | undefined {
     }
     const { o, c, kh, kw } = sizes;
     const [x, w, bias] = n.inputs;
-    const key = [o, c, kh, kw].join(',');
-    if (!orders.has(key)) orders.set(key, b.constant(fromNumbers(DataType.INT32, [o * c * kh * kw], blockedOrder(o, c, kh * kw, block)), 'nchwc_weight_order'));
-    const weight = b.reshape(b.op('Gather', [b.reshape(w, [-1]), orders.get(key)!], { axis: 0 }), [o, c, kh, kw]);
+    // Convs of one weight shape share the order.
+    const order = b.sharedConstant(`nchwc_weight_order:${[o, c, kh, kw].join(',')}`, () => fromNumbers(DataType.INT32, [o * c * kh * kw], blockedOrder(o, c, kh * kw, block)), 'nchwc_weight_order');
+    const weight = b.reshape(b.op('Gather', [b.reshape(w, [-1]), order], { axis: 0 }), [o, c, kh, kw]);
     const xb = c < block ? x : b.add('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0];
     const attrs = new Map(n.attrs);
     attrs.set('kernel_shape', { kind: 'ints', value: [kh, kw] });
