@@ -81,6 +81,8 @@ export interface RunnerOptions extends SessionOptions, CompileOptions {
   skipNonFinite?: boolean;
   /** Elements per optimizer run (OPTIMIZER_CHUNK; smaller in tests). */
   optimizerChunk?: number;
+  /** false: AdamW runs as the optimizer program even where its WebAssembly kernel could (kernels/adamw.ts). */
+  optimizerKernel?: boolean;
 }
 
 /** One micro-batch of a training window. */

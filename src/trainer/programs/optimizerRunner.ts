@@ -1,9 +1,12 @@
-// Runs the optimizer program (optimizerStep.ts) over every parameter, one chunk of at most
-// OPTIMIZER_CHUNK elements per run, updating parameters and moments in the state's own buffers.
+// Runs the optimizer update over every parameter, updating parameters and moments in the state's
+// own buffers: float32 parameters under AdamW go through the WebAssembly kernel (kernels/adamw.ts,
+// one pass, no copies), the rest through the optimizer program (optimizerStep.ts), one chunk of at
+// most OPTIMIZER_CHUNK elements per run. Both compute the same bits.
 
 import * as ort from 'onnxruntime-node';
-import { Tensor, TensorData, ortTypeName, zeros } from '../onnx/tensor';
-import { OptimizerConfig, hyperParameterValues, optimizerSlots } from './optimizers';
+import { adamwKernelAvailable, adamwUpdate } from '../kernels/adamw';
+import { DataType, Tensor, TensorData, ortTypeName, zeros } from '../onnx/tensor';
+import { OptimizerConfig, adamwKernelScalars, hyperParameterValues, optimizerSlots } from './optimizers';
 import { OPTIMIZER_CHUNK, OPTIMIZER_IO, compileOptimizerStep } from './optimizerStep';
 import { SessionOptions, createSession, releaseCopies, scalar } from './session';
 
@@ -31,17 +34,22 @@ export class OptimizerRunner {
     /** Keyed by element type and decay group. */
     private readonly programs: Map<string, Program>,
     private readonly chunk: number,
+    /** Whether parameters kernelUpdates accepts go through the kernel. */
+    private readonly kernel: boolean,
   ) {}
 
-  static async create(cfg: OptimizerConfig, params: (OptimizedParam & { type: Tensor['type'] })[], opts: SessionOptions, chunk = OPTIMIZER_CHUNK): Promise<OptimizerRunner> {
+  /** `optimizerKernel: false` sends every parameter through the program (for tests and the bench comparing the two). */
+  static async create(cfg: OptimizerConfig, params: (OptimizedParam & { type: Tensor['type'] })[], opts: SessionOptions & { optimizerKernel?: boolean },
+    chunk = OPTIMIZER_CHUNK): Promise<OptimizerRunner> {
     const programs = new Map<string, Program>();
+    const kernel = opts.optimizerKernel !== false && adamwKernelAvailable();
     for (const p of params) {
       const key = `${p.type}/${p.decay}`;
-      if (programs.has(key)) continue;
+      if (programs.has(key) || (kernel && kernelUpdates(cfg, p.type, p.decay))) continue;
       const compiled = compileOptimizerStep(cfg, p.decay, p.type);
       programs.set(key, { session: await createSession(compiled.graph, opts), inPlace: new Map(compiled.inPlace.map((q) => [q.output, q.input])) });
     }
-    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk);
+    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk, kernel);
   }
 
   /**
@@ -56,6 +64,10 @@ export class OptimizerRunner {
     for (const [k, v] of Object.entries(hyperParameterValues(this.cfg, lr, step))) hyper[OPTIMIZER_IO.hyper(k)] = scalar(v);
     for (const p of order) {
       const param = params.get(p.name)!;
+      if (this.kernel && kernelUpdates(this.cfg, param.type, p.decay)) {
+        this.applyKernel(param, moments, p, grads.get(p.name)!, Number(coef.data[0]), lr, step, params, inPlace);
+        continue;
+      }
       const program = this.programs.get(`${param.type}/${p.decay}`)!;
       // Current value and where its new value goes, per output.
       const targets: [string, Tensor, Tensor][] = [[OPTIMIZER_IO.paramNext, param, inPlace ? param : zeros(param.type, param.dims)]];
@@ -93,7 +105,25 @@ export class OptimizerRunner {
     }
   }
 
+  private applyKernel(param: Tensor, moments: Map<string, Tensor>, p: OptimizedParam, grad: Tensor, coef: number, lr: number, step: number,
+    params: Map<string, Tensor>, inPlace: boolean): void {
+    const [m, v] = this.slots.map((s) => moments.get(`${s}/${p.name}`)!);
+    const into = inPlace ? undefined : { p: zeros(param.type, param.dims), m: zeros(m.type, m.dims), v: zeros(v.type, v.dims) };
+    const f = (t: Tensor) => t.data as Float32Array;
+    adamwUpdate(f(param), f(grad), f(m), f(v), adamwKernelScalars(this.cfg, p.decay, coef, lr, step)!, into && { p: f(into.p), m: f(into.m), v: f(into.v) });
+    if (into) {
+      params.set(p.name, into.p);
+      moments.set(`${this.slots[0]}/${p.name}`, into.m);
+      moments.set(`${this.slots[1]}/${p.name}`, into.v);
+    }
+  }
+
   async release(): Promise<void> {
     for (const p of this.programs.values()) await p.session.release();
   }
+}
+
+/** Whether the kernel computes the update of a parameter of this type and decay group. */
+function kernelUpdates(cfg: OptimizerConfig, type: DataType, decay: boolean): boolean {
+  return type === DataType.FLOAT && adamwKernelScalars(cfg, decay, 1, 1, 1) !== undefined;
 }

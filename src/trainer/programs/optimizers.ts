@@ -4,6 +4,7 @@
 // precision, as PyTorch computes them in Python) and fed in; constants are baked into the graph.
 
 import { GraphBuilder } from '../onnx/builder';
+import { AdamWScalars, f32 } from '../kernels/adamw';
 
 export type OptimizerName = 'adamw_torch' | 'adamw_torch_fused' | 'adam' | 'sgd';
 
@@ -91,6 +92,29 @@ export function addOptimizerUpdate(b: GraphBuilder, cfg: OptimizerConfig, param:
   const denom = b.add2(b.div(b.op('Sqrt', [v2]), hyper.bias_correction2_sqrt), c(cfg.epsilon));
   const next = b.sub(p, b.mul(b.div(m2, denom), hyper.step_size));
   return { param: next, state: [m2, v2] };
+}
+
+/**
+ * The scalars with which the AdamW kernel (kernels/adamw.ts) computes addOptimizerUpdate's update
+ * of a float32 parameter, rounded as the program rounds them (its constants and fed scalars are
+ * float32, k1 and k2 products of them); undefined where the update has another form (SGD, Adam's
+ * L2 decay). `coef` is the clipping coefficient.
+ */
+export function adamwKernelScalars(cfg: OptimizerConfig, decay: boolean, coef: number, lr: number, step: number): AdamWScalars | undefined {
+  const wd = decay ? cfg.weightDecay : 0;
+  if (cfg.name === 'sgd' || (cfg.name === 'adam' && wd)) return undefined;
+  const h = hyperParameterValues(cfg, lr, step);
+  const g = f32(coef);
+  return {
+    decay: wd ? f32(h.decay_factor) : 1,
+    beta1: f32(cfg.beta1),
+    k1: f32(g * f32(1 - cfg.beta1)),
+    beta2: f32(cfg.beta2),
+    k2: f32(f32(g * g) * f32(1 - cfg.beta2)),
+    bc2: f32(h.bias_correction2_sqrt),
+    eps: f32(cfg.epsilon),
+    step: f32(h.step_size),
+  };
 }
 
 /**

@@ -1,0 +1,105 @@
+// The AdamW kernel (WebAssembly) against the optimizer program it replaces for float32 parameters:
+// the same bits over several steps, for every configuration the kernel takes, lengths around its
+// chunk and lane widths, a clipping coefficient, and non-finite gradients.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ort from 'onnxruntime-node';
+import { ADAMW_CHUNK, adamwKernelAvailable, adamwUpdate } from '../../src/trainer/kernels/adamw';
+import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
+import { OptimizerRunner } from '../../src/trainer/programs/optimizerRunner';
+import { OptimizerConfig, adamwKernelScalars } from '../../src/trainer/programs/optimizers';
+import { rng } from '../autodiff/gradcheck';
+
+const BASE: OptimizerConfig = { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
+
+const CASES: { name: string; cfg: OptimizerConfig; decay: boolean; coef: number }[] = [
+  { name: 'adamw_torch, decay group', cfg: BASE, decay: true, coef: 1 },
+  { name: 'adamw_torch, no decay', cfg: BASE, decay: false, coef: 1 },
+  { name: 'adamw_torch_fused, clipped', cfg: { ...BASE, name: 'adamw_torch_fused' }, decay: true, coef: 0.3172 },
+  { name: 'adam without weight decay', cfg: { ...BASE, name: 'adam', weightDecay: 0 }, decay: true, coef: 0.5 },
+  { name: 'adam, no-decay group', cfg: { ...BASE, name: 'adam', weightDecay: 0.1 }, decay: false, coef: 1 },
+  { name: 'other betas and epsilon', cfg: { ...BASE, beta1: 0.8, beta2: 0.95, epsilon: 1e-6, weightDecay: 0.1 }, decay: true, coef: 1 },
+];
+
+/** Lengths: under one lane group, not a multiple of four, exactly one chunk, several chunks and a tail. */
+const LENGTHS = [1, 7, ADAMW_CHUNK, 2 * ADAMW_CHUNK + 5];
+
+function randomVector(n: number, seed: number, scale: number): Float32Array {
+  const r = rng(seed);
+  const out = new Float32Array(n);
+  // Magnitudes from 1e-6 to 1e2 and some exact zeros: the division and the square root see both ends.
+  for (let i = 0; i < n; i++) out[i] = i % 13 === 0 ? 0 : (r() * 2 - 1) * scale * 10 ** Math.floor(r() * 8 - 6);
+  return out;
+}
+
+function sameBits(a: Float32Array, b: Float32Array, what: string) {
+  assert.equal(a.length, b.length, what);
+  for (let i = 0; i < a.length; i++) {
+    if (Number.isNaN(a[i]) && Number.isNaN(b[i])) continue;
+    if (!Object.is(a[i], b[i])) assert.fail(`${what}[${i}]: kernel ${a[i]}, program ${b[i]}`);
+  }
+}
+
+async function train(cfg: OptimizerConfig, decay: boolean, coef: number, n: number, kernel: boolean, grads: Float32Array[]) {
+  const params = new Map<string, Tensor>([['w', fromNumbers(DataType.FLOAT, [n], randomVector(n, 1, 1))]]);
+  const moments = new Map<string, Tensor>();
+  const runner = await OptimizerRunner.create(cfg, [{ name: 'w', decay, type: DataType.FLOAT }], { optimizerKernel: kernel }, 4096);
+  for (const s of runner.slots) moments.set(`${s}/w`, fromNumbers(DataType.FLOAT, [n], new Float32Array(n)));
+  for (let step = 1; step <= grads.length; step++) {
+    const g = new Map([['w', fromNumbers(DataType.FLOAT, [n], grads[step - 1])]]);
+    await runner.apply(params, moments, [{ name: 'w', decay }], g, new ort.Tensor('float32', Float32Array.of(coef), []), 1e-3 * step, step, true);
+  }
+  await runner.release();
+  return { p: params.get('w')!.data as Float32Array, m: moments.get('exp_avg/w')!.data as Float32Array, v: moments.get('exp_avg_sq/w')!.data as Float32Array };
+}
+
+test('WebAssembly SIMD is available for the kernel on this Node', () => {
+  assert.equal(adamwKernelAvailable(), true);
+});
+
+for (const c of CASES) {
+  for (const n of LENGTHS) {
+    test(`AdamW kernel = optimizer program bit for bit: ${c.name}, ${n} elements, 3 steps`, async () => {
+      assert.ok(adamwKernelScalars(c.cfg, c.decay, c.coef, 1e-3, 1), 'the kernel takes this configuration');
+      const grads = [1, 2, 3].map((s) => randomVector(n, 10 + s, 3));
+      const kernel = await train(c.cfg, c.decay, c.coef, n, true, grads);
+      const program = await train(c.cfg, c.decay, c.coef, n, false, grads);
+      sameBits(kernel.p, program.p, 'parameter');
+      sameBits(kernel.m, program.m, 'exp_avg');
+      sameBits(kernel.v, program.v, 'exp_avg_sq');
+    });
+  }
+}
+
+test('non-finite gradients give what the program gives (NaN and infinities propagate the same way)', async () => {
+  const n = 37;
+  const g = randomVector(n, 5, 1);
+  g[3] = NaN;
+  g[10] = Infinity;
+  g[20] = -Infinity;
+  const kernel = await train(BASE, true, 1, n, true, [g]);
+  const program = await train(BASE, true, 1, n, false, [g]);
+  sameBits(kernel.p, program.p, 'parameter');
+  sameBits(kernel.v, program.v, 'exp_avg_sq');
+  assert.ok(Number.isNaN(kernel.p[3]) && Number.isNaN(kernel.p[10]), 'the update is not finite where the gradient is not');
+});
+
+test('configurations of another form (SGD, Adam with L2 decay) are left to the program', () => {
+  assert.equal(adamwKernelScalars({ ...BASE, name: 'sgd', momentum: 0.9 }, true, 1, 1e-3, 1), undefined);
+  assert.equal(adamwKernelScalars({ ...BASE, name: 'adam', weightDecay: 0.1 }, true, 1, 1e-3, 1), undefined);
+});
+
+test('the kernel writes into other buffers when given them, leaving its inputs as they were', () => {
+  const n = 2 * ADAMW_CHUNK + 3;
+  const [p, g, m, v] = [1, 2, 3, 4].map((s) => randomVector(n, s, 1).map(Math.abs));
+  const before = [p, g, m, v].map((a) => a.slice());
+  const into = { p: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n) };
+  const s = adamwKernelScalars(BASE, true, 1, 1e-3, 2)!;
+  adamwUpdate(p, g, m, v, s, into);
+  [p, g, m, v].forEach((a, k) => assert.deepEqual(a, before[k]));
+  adamwUpdate(p, g, m, v, s);
+  assert.deepEqual(p, into.p);
+  assert.deepEqual(m, into.m);
+  assert.deepEqual(v, into.v);
+  assert.throws(() => adamwUpdate(p, g.subarray(1), m, v, s), /lengths differ/);
+});
