@@ -25,6 +25,11 @@ interface ConvCase {
   bias?: boolean;
   /** The weight as a constant initializer, which onnxruntime blocks by itself. */
   constantWeight?: boolean;
+  /**
+   * The weight as the stride-1 input gradient's: the flipped transpose of a fed [C, O, Kh, Kw]
+   * tensor (autodiff/rules/conv.ts), which the rewrite folds into the blocked weight's rows.
+   */
+  flipped?: boolean;
   blocked: boolean;
 }
 
@@ -37,6 +42,9 @@ const CASES: ConvCase[] = [
   { name: 'channels not a multiple of the block', c: 20, o: 16, image: [10, 10], kernel: [3, 3], pads: [1, 1, 1, 1], blocked: false },
   { name: 'output smaller than BLOCKED_MIN_POSITIONS', c: 16, o: 16, image: [5, 5], kernel: [3, 3], pads: [1, 1, 1, 1], blocked: false },
   { name: 'constant weight', c: 16, o: 16, image: [10, 10], kernel: [3, 3], pads: [1, 1, 1, 1], constantWeight: true, blocked: false },
+  { name: 'flipped transpose of a weight (an input gradient)', c: 32, o: 16, image: [9, 9], kernel: [3, 3], pads: [1, 1, 1, 1], flipped: true, blocked: true },
+  { name: 'flipped transpose, 1×3 kernel', c: 16, o: 32, image: [8, 8], kernel: [1, 3], pads: [0, 2, 0, 2], flipped: true, blocked: true },
+  { name: 'flipped transpose, fewer input channels than the block', c: 3, o: 16, image: [8, 8], kernel: [3, 3], pads: [2, 2, 2, 2], flipped: true, blocked: true },
 ];
 
 function values(n: number, seed: number): number[] {
@@ -53,6 +61,14 @@ function convGraph(k: ConvCase): { graph: Graph; feeds: Record<string, ort.Tenso
   const weight = values(w.reduce((a, d) => a * d), 2).map((v) => v / Math.sqrt(k.c));
   if (k.constantWeight) {
     graph.initializers.set('w', fromNumbers(DataType.FLOAT, w, weight));
+  } else if (k.flipped) {
+    const source = [k.c, k.o, ...k.kernel];
+    graph.inputs.push({ name: 'w_source', type: DataType.FLOAT, shape: source });
+    feeds.w_source = new ort.Tensor('float32', Float32Array.from(weight), source);
+    const big = Number.MAX_SAFE_INTEGER;
+    for (const [name, v] of [['starts', [-1, -1]], ['ends', [-big, -big]], ['axes', [2, 3]], ['steps', [-1, -1]]] as const) graph.initializers.set(name, fromNumbers(DataType.INT64, [2], [...v]));
+    graph.nodes.push({ name: 'transpose', op: 'Transpose', domain: '', inputs: ['w_source'], outputs: ['w_t'], attrs: new Map([['perm', { kind: 'ints', value: [1, 0, 2, 3] }]]) });
+    graph.nodes.push({ name: 'flip', op: 'Slice', domain: '', inputs: ['w_t', 'starts', 'ends', 'axes', 'steps'], outputs: ['w'], attrs: new Map() });
   } else {
     graph.inputs.push({ name: 'w', type: DataType.FLOAT, shape: w });
     feeds.w = new ort.Tensor('float32', Float32Array.from(weight), w);
@@ -98,6 +114,7 @@ for (const k of CASES) {
     if (rewritten) {
       assert.ok(rewritten.nodes.some((n) => n.domain === NCHWC_DOMAIN && n.op === 'Conv'));
       assert.ok(graph.nodes.every((n) => n.domain === ''), 'the caller\'s graph is not changed');
+      if (k.flipped) assert.ok(!rewritten.nodes.some((n) => n.op === 'Slice'), 'the flip is folded into the weight\'s rows');
     }
     const plain = await createSession(graph, { blockedConvs: false });
     const fast = await createSession(graph);
