@@ -194,6 +194,9 @@ export const opTable: OpCase[] = [
   { op: 'Conv', label: 'Conv stride 1 pad 1 on a 16×16 image (flipped-weight Conv)', inputs: [f([1, 2, 16, 16]), f([2, 2, 3, 3]), f([2])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 1 dilated, uneven pads, 17×16 output (flipped-weight Conv)', inputs: [f([1, 1, 18, 17]), f([2, 1, 3, 3])], attrs: { dilations: [2, 2], pads: [2, 1, 1, 2] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 1 pad 1 on a 5×5 image (ConvTranspose)', inputs: [f([1, 2, 5, 5]), f([2, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
+  // The weight gradient's two product forms (PER_IMAGE_POSITIONS_PER_CHANNEL): per image and summed, and one for the batch.
+  { op: 'Conv', label: 'Conv stride 2 on 2 images of 12×10 (weight gradient per image, summed)', inputs: [f([2, 2, 12, 10]), f([2, 2, 3, 3]), f([2])], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, ...F32 },
+  { op: 'Conv', label: 'Conv stride 1 pad 1, 2 images of 5×5 into 4 channels (weight gradient as one product)', inputs: [f([2, 2, 5, 5]), f([4, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 1 pad 1 on a small image (a ResNet 3×3)', inputs: [f([2, 3, 4, 4]), f([4, 3, 3, 3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 1 uneven pads, non-square kernel', inputs: [f([2, 2, 3, 3]), f([3, 2, 3, 2]), f([3])], attrs: { pads: [0, 1, 2, 0] }, ...F32 },
   { op: 'Conv', label: 'Conv 1×1 stride 1', inputs: [f([2, 3, 3, 3]), f([2, 3, 1, 1])], ...F32 },

@@ -148,10 +148,23 @@ function inputGradientAsGemm(g: GradContext, dy: string, w: string, x: string, p
 }
 
 /**
+ * Images of at least this many positions per output channel get their weight gradient as one
+ * product per image, summed over the batch (weightGradientAsMatMul). Measured per 3×3 Conv at
+ * batch 32 (onnxruntime, the whole gradient): ResNet-18 224²'s layer 1 (3136 positions, 64
+ * channels) 47–51 → 38 ms, its 7×7 stem 100 → 80 ms and at 64² 10 → 6 ms (1024 positions);
+ * layer 2 (784, 128 channels) 32 → 30; layer 3 (196, 256) 27 → 36 and layer 4 (49, 512)
+ * 28 → 68, where the per-image products [N, O, Kw·C] outgrow the matrix they reduce.
+ */
+export const PER_IMAGE_POSITIONS_PER_CHANNEL = 8;
+
+/**
  * dW[o, c, i, j] = Σ_n Σ_y Σ_x dY[n, o, y, x] · Xpad[n, c, y·s + i·d, x·s + j·d]: each kernel
- * row's part of the im2col matrix, [N·Ho·Wo, Kw·C] (windowRowsOf: one Gather from X in NHWC), in
- * a MatMul with dY as [O, N·Ho·Wo] gives [O, Kw·C], and the rows side by side [O, K·C]. Needs 2-D,
- * group 1 and static channel and spatial sizes; undefined otherwise.
+ * row's part of the im2col matrix, [N, Ho·Wo, Kw·C] (windowRowsOf: one Gather from X in NHWC),
+ * in a MatMul with dY gives [O, Kw·C], and the rows side by side [O, K·C]. Where images are large
+ * against the channels (PER_IMAGE_POSITIONS_PER_CHANNEL) the MatMul is one per image — dY as it
+ * lies, [N, O, Ho·Wo] — and a ReduceSum over the batch: each image's rows stay in cache while
+ * they are multiplied, and dY is not transposed. Otherwise one product for the batch, dY as
+ * [O, N·Ho·Wo]. Needs 2-D, group 1 and static channel and spatial sizes; undefined otherwise.
  */
 function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: WindowParams, group: number): string | undefined {
   const { b } = g;
@@ -159,12 +172,12 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
   if (!sizes) return undefined;
   const { c, o, ho, wo } = sizes;
   const [kh, kw] = p.kernel;
-  const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
   if (ho * wo <= SMALL_IMAGE && kh * kw > 1) {
     // Small images: the whole matrix channel-major, so that the product is dW in its own
     // [O, C, Kh, Kw] order. Position-major, the product had to be transposed back, and at
     // ResNet-18's layer 4 moving the 512×512×3×3 gradient took ~6 ms per Conv; here the cost is
     // interleaving the slices, which are small.
+    const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
     return b.reshape(b.op('MatMul', [dyRows, channelMajorColumns(b, x, p, c, ho, wo)]), [o, c, kh, kw]);
   }
   // One product per kernel row. The whole matrix at once (then built from slices and a Concat)
@@ -173,7 +186,13 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
   // re-reads dY K times and was 5–8% slower there.
   const row = windowRowsOf(b, x, p, sizes);
   const products: string[] = [];
-  for (let i = 0; i < kh; i++) products.push(b.op('MatMul', [dyRows, row(i)]));
+  if (ho * wo >= PER_IMAGE_POSITIONS_PER_CHANNEL * o) {
+    const dyImages = b.reshape(dy, [-1, o, ho * wo]);
+    for (let i = 0; i < kh; i++) products.push(b.reduceSum(b.op('MatMul', [dyImages, b.reshape(row(i), [-1, ho * wo, kw * c])]), [0], false));
+  } else {
+    const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
+    for (let i = 0; i < kh; i++) products.push(b.op('MatMul', [dyRows, b.reshape(row(i), [-1, kw * c])]));
+  }
   const product = products.length === 1 ? products[0] : b.op('Concat', products, { axis: 1 });
   // [O, K, C] → [O, C, K] as a 2-D transpose to [C, O·K] and a swap of the two outer axes, whose
   // inner K stays contiguous: onnxruntime's Transpose moved a 512×9×512 gradient in 3.8 ms at
@@ -184,7 +203,7 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
 
 /**
  * X moved to NHWC and padded once, its positions flattened ([N, Hp·Wp, C]); the returned function
- * gives kernel row i's part of the im2col matrix, [N·Ho·Wo, Kw·C] position-major, as one Gather
+ * gives kernel row i's part of the im2col matrix, [N, Ho·Wo, Kw, C] position-major, as one Gather
  * of channel rows with constant indices (the same for every image, so any batch size). Strided
  * Slices of each position and a Concat of a row's slices copied the matrix twice: the Gather of
  * ResNet-18 224²'s layer-1 rows took 5–13 ms against 24–34 ms (onnxruntime's profiler).
@@ -211,7 +230,7 @@ function windowRowsOf(b: GraphBuilder, x: string, p: WindowParams, sizes: { c: n
       }
       return fromNumbers(DataType.INT32, [ho * wo, kw], at);
     }, 'window_rows');
-    return b.reshape(b.op('Gather', [positions, index], { axis: 1 }), [-1, kw * c]);
+    return b.op('Gather', [positions, index], { axis: 1 });
   };
 }
 
