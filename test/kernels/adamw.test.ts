@@ -40,14 +40,14 @@ function sameBits(a: Float32Array, b: Float32Array, what: string) {
   }
 }
 
-async function train(cfg: OptimizerConfig, decay: boolean, coef: number, n: number, kernel: boolean, grads: Float32Array[]) {
+async function train(cfg: OptimizerConfig, decay: boolean, coef: number, n: number, kernel: boolean, grads: Float32Array[], inPlace = true) {
   const params = new Map<string, Tensor>([['w', fromNumbers(DataType.FLOAT, [n], randomVector(n, 1, 1))]]);
   const moments = new Map<string, Tensor>();
   const runner = await OptimizerRunner.create(cfg, [{ name: 'w', decay, type: DataType.FLOAT }], { optimizerKernel: kernel }, 4096);
   for (const s of runner.slots) moments.set(`${s}/w`, fromNumbers(DataType.FLOAT, [n], new Float32Array(n)));
   for (let step = 1; step <= grads.length; step++) {
     const g = new Map([['w', fromNumbers(DataType.FLOAT, [n], grads[step - 1])]]);
-    await runner.apply(params, moments, [{ name: 'w', decay }], g, new ort.Tensor('float32', Float32Array.of(coef), []), 1e-3 * step, step, true);
+    await runner.apply(params, moments, [{ name: 'w', decay }], g, new ort.Tensor('float32', Float32Array.of(coef), []), 1e-3 * step, step, inPlace);
   }
   await runner.release();
   return { p: params.get('w')!.data as Float32Array, m: moments.get('exp_avg/w')!.data as Float32Array, v: moments.get('exp_avg_sq/w')!.data as Float32Array };
@@ -80,8 +80,19 @@ test('non-finite gradients give what the program gives (NaN and infinities propa
   const kernel = await train(BASE, true, 1, n, true, [g]);
   const program = await train(BASE, true, 1, n, false, [g]);
   sameBits(kernel.p, program.p, 'parameter');
+  sameBits(kernel.m, program.m, 'exp_avg');
   sameBits(kernel.v, program.v, 'exp_avg_sq');
   assert.ok(Number.isNaN(kernel.p[3]) && Number.isNaN(kernel.p[10]), 'the update is not finite where the gradient is not');
+});
+
+test('updates into new tensors (the runner\'s inPlace: false) give the same bits through the kernel as through the program', async () => {
+  const n = ADAMW_CHUNK + 3;
+  const grads = [1, 2].map((s) => randomVector(n, 20 + s, 2));
+  const kernel = await train(BASE, true, 0.7, n, true, grads, false);
+  const program = await train(BASE, true, 0.7, n, false, grads, false);
+  sameBits(kernel.p, program.p, 'parameter');
+  sameBits(kernel.m, program.m, 'exp_avg');
+  sameBits(kernel.v, program.v, 'exp_avg_sq');
 });
 
 test('configurations of another form (SGD, Adam with L2 decay) are left to the program', () => {

@@ -108,7 +108,8 @@ export function blockedRows(o: number, c: number, k: number, block: number, sour
  * The tensor `w` is the flipped transpose of — Slice(Transpose(W, [1, 0, 2, 3])) reversing both
  * kernel axes, the weight of a stride-1 input gradient (autodiff/rules/conv.ts) — or undefined.
  */
-function flippedTransposeOf(graph: Graph, producers: Map<string, Node>, w: string, s: Sizes): { source: string; nodes: Node[] } | undefined {
+function flippedTransposeOf(b: GraphBuilder, producers: Map<string, Node>, w: string, s: Sizes): { source: string; nodes: Node[] } | undefined {
+  const graph = b.graph;
   const slice = producers.get(w);
   if (slice?.op !== 'Slice' || slice.domain !== '' || slice.inputs.length !== 5) return undefined;
   const ints = (name: string) => {
@@ -122,6 +123,9 @@ function flippedTransposeOf(graph: Graph, producers: Map<string, Node>, w: strin
   if (transpose?.op !== 'Transpose' || transpose.domain !== '') return undefined;
   const perm = transpose.attrs.get('perm');
   if (perm?.kind !== 'ints' || perm.value.join() !== '1,0,2,3') return undefined;
+  // The Slice must keep the whole kernel: the source's kernel is the Conv's, not one cut shorter.
+  const source = b.shapes.get(transpose.inputs[0])?.shape;
+  if (source?.join() !== [s.c, s.o, s.kh, s.kw].join()) return undefined;
   return { source: transpose.inputs[0], nodes: [slice, transpose] };
 }
 
@@ -168,7 +172,7 @@ export function blockConvs(graph: Graph, block: number): Graph | undefined {
     }
     const { o, c } = sizes;
     const [x, w, bias] = n.inputs;
-    const flip = flippedTransposeOf(g, producers, w, sizes);
+    const flip = flippedTransposeOf(b, producers, w, sizes);
     flip?.nodes.forEach((f) => folded.add(f));
     const weight = blockedWeight(b, w, sizes, block, flip?.source);
     const xb = c < block ? x : b.add('ReorderInput', [x], {}, { domain: NCHWC_DOMAIN })[0];

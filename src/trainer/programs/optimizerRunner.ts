@@ -65,6 +65,8 @@ export class OptimizerRunner {
     for (const p of order) {
       const param = params.get(p.name)!;
       if (this.kernel && kernelUpdates(this.cfg, param.type, p.decay)) {
+        // The train step's coefficient has the parameters' type; read as a number only from float32.
+        if (coef.type !== 'float32') throw new Error(`the clipping coefficient is ${coef.type}, the AdamW kernel reads float32`);
         this.applyKernel(param, moments, p, grads.get(p.name)!, Number(coef.data[0]), lr, step, params, inPlace);
         continue;
       }
