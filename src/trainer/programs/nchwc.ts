@@ -4,12 +4,11 @@
 // image. Its com.microsoft.nchwc operators also take a fed weight in the blocked layout
 // [O/B, C/B, Kh, Kw, B (c), B (o)], so each such Conv here becomes: the weight reordered in the
 // graph (a 2-D transpose and a Gather of rows, blockedWeight), ReorderInput(x), the NCHWc Conv,
-// ReorderOutput. Measured
-// per Conv at batch 32 (onnxruntime's profiler, a probe with the reorder as a Transpose): ResNet-18
-// 224²'s 3×3 Convs 37 → 33 ms (64 channels, 56×56), 40 → 35 (128, 28×28), 56 → 36 (256, 14×14),
-// 48 → 41 (512, 7×7, of which 8 ms the weight's reorder). The block B is the CPU's
-// (16 with AVX-512, 8 with AVX2), read from onnxruntime itself (nchwcBlockSize below), since a wrong
-// guess computes garbage without an error. The compiled programs stay plain ONNX: this rewrite is
+// ReorderOutput. Measured per Conv at batch 32 (onnxruntime's profiler, a probe with the reorder
+// as a Transpose): ResNet-18 224²'s 3×3 Convs 37 → 33 ms (64 channels, 56×56), 40 → 35 (128,
+// 28×28), 56 → 36 (256, 14×14), 48 → 41 (512, 7×7, of which 8 ms the weight's reorder). The block
+// B is the CPU's (16 with AVX-512, 8 with AVX2), read from onnxruntime itself (nchwcBlockSize
+// below), since a wrong guess computes garbage without an error. The compiled programs stay plain ONNX: this rewrite is
 // made per session, for the CPU provider only.
 
 import * as ort from 'onnxruntime-node';

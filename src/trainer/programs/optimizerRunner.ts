@@ -4,9 +4,9 @@
 // most OPTIMIZER_CHUNK elements per run. Both compute the same bits.
 
 import * as ort from 'onnxruntime-node';
-import { adamwKernelAvailable, adamwUpdate } from '../kernels/adamw';
+import { AdamWScalars, adamwKernelAvailable, adamwUpdate } from '../kernels/adamw';
 import { DataType, Tensor, TensorData, ortTypeName, zeros } from '../onnx/tensor';
-import { OptimizerConfig, adamwKernelScalars, hyperParameterValues, optimizerSlots } from './optimizers';
+import { OptimizerConfig, adamwKernelComputes, adamwKernelScalars, hyperParameterValues, optimizerSlots } from './optimizers';
 import { OPTIMIZER_CHUNK, OPTIMIZER_IO, compileOptimizerStep } from './optimizerStep';
 import { SessionOptions, createSession, releaseCopies, scalar } from './session';
 
@@ -62,12 +62,18 @@ export class OptimizerRunner {
     coef: ort.Tensor, lr: number, step: number, inPlace: boolean): Promise<void> {
     const hyper: Record<string, ort.Tensor> = {};
     for (const [k, v] of Object.entries(hyperParameterValues(this.cfg, lr, step))) hyper[OPTIMIZER_IO.hyper(k)] = scalar(v);
+    // The kernel's scalars, once per decay group and step (like `hyper` for the program).
+    const kernelScalars = new Map<boolean, AdamWScalars>();
+    const scalarsOf = (decay: boolean) => {
+      if (!kernelScalars.has(decay)) kernelScalars.set(decay, adamwKernelScalars(this.cfg, decay, Number(coef.data[0]), lr, step)!);
+      return kernelScalars.get(decay)!;
+    };
     for (const p of order) {
       const param = params.get(p.name)!;
       if (this.kernel && kernelUpdates(this.cfg, param.type, p.decay)) {
         // The train step's coefficient has the parameters' type; read as a number only from float32.
         if (coef.type !== 'float32') throw new Error(`the clipping coefficient is ${coef.type}, the AdamW kernel reads float32`);
-        this.applyKernel(param, moments, p, grads.get(p.name)!, Number(coef.data[0]), lr, step, params, inPlace);
+        this.applyKernel(param, moments, p, grads.get(p.name)!, scalarsOf(p.decay), params, inPlace);
         continue;
       }
       const program = this.programs.get(`${param.type}/${p.decay}`)!;
@@ -107,12 +113,12 @@ export class OptimizerRunner {
     }
   }
 
-  private applyKernel(param: Tensor, moments: Map<string, Tensor>, p: OptimizedParam, grad: Tensor, coef: number, lr: number, step: number,
+  private applyKernel(param: Tensor, moments: Map<string, Tensor>, p: OptimizedParam, grad: Tensor, scalars: AdamWScalars,
     params: Map<string, Tensor>, inPlace: boolean): void {
     const [m, v] = this.slots.map((s) => moments.get(`${s}/${p.name}`)!);
     const into = inPlace ? undefined : { p: zeros(param.type, param.dims), m: zeros(m.type, m.dims), v: zeros(v.type, v.dims) };
     const f = (t: Tensor) => t.data as Float32Array;
-    adamwUpdate(f(param), f(grad), f(m), f(v), adamwKernelScalars(this.cfg, p.decay, coef, lr, step)!, into && { p: f(into.p), m: f(into.m), v: f(into.v) });
+    adamwUpdate(f(param), f(grad), f(m), f(v), scalars, into && { p: f(into.p), m: f(into.m), v: f(into.v) });
     if (into) {
       params.set(p.name, into.p);
       moments.set(`${this.slots[0]}/${p.name}`, into.m);
@@ -127,5 +133,5 @@ export class OptimizerRunner {
 
 /** Whether the kernel computes the update of a parameter of this type and decay group. */
 function kernelUpdates(cfg: OptimizerConfig, type: DataType, decay: boolean): boolean {
-  return type === DataType.FLOAT && adamwKernelScalars(cfg, decay, 1, 1, 1) !== undefined;
+  return type === DataType.FLOAT && adamwKernelComputes(cfg, decay);
 }

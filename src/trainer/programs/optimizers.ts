@@ -47,6 +47,16 @@ export function hyperParameterValues(cfg: OptimizerConfig, lr: number, step: num
   };
 }
 
+/**
+ * How weight decay enters an Adam-family update of a parameter in (or out of) the decay group:
+ * Adam's L2 term added to the gradient, AdamW's decoupled multiplication of p, or none. The
+ * program (addOptimizerUpdate) and the AdamW kernel (adamwKernelScalars) both branch on it.
+ */
+function adamDecay(cfg: OptimizerConfig, decay: boolean): 'l2' | 'decoupled' | 'none' {
+  if (!decay || !cfg.weightDecay) return 'none';
+  return cfg.name === 'adam' ? 'l2' : 'decoupled';
+}
+
 export interface ParamUpdate {
   param: string;
   state: string[];
@@ -77,13 +87,14 @@ export function addOptimizerUpdate(b: GraphBuilder, cfg: OptimizerConfig, param:
   let p = param;
   let m2: string;
   let v2: string;
-  if (cfg.name === 'adam' && wd) {
+  const decayForm = adamDecay(cfg, decay);
+  if (decayForm === 'l2') {
     // L2 decay joins the (clipped) gradient before the moments.
     const g = b.add2(b.mul(grad, gradScale), b.mul(param, c(wd)));
     m2 = b.add2(b.mul(m, c(cfg.beta1)), b.mul(g, c(1 - cfg.beta1)));
     v2 = b.add2(b.mul(v, c(cfg.beta2)), b.mul(b.mul(g, g), c(1 - cfg.beta2)));
   } else {
-    if (cfg.name !== 'adam' && wd) p = b.mul(param, hyper.decay_factor);
+    if (decayForm === 'decoupled') p = b.mul(param, hyper.decay_factor);
     const k1 = b.mul(gradScale, c(1 - cfg.beta1));
     const k2 = b.mul(b.mul(gradScale, gradScale), c(1 - cfg.beta2));
     m2 = b.add2(b.mul(m, c(cfg.beta1)), b.mul(grad, k1));
@@ -94,6 +105,11 @@ export function addOptimizerUpdate(b: GraphBuilder, cfg: OptimizerConfig, param:
   return { param: next, state: [m2, v2] };
 }
 
+/** Whether the AdamW kernel computes this update: an Adam-family one without Adam's L2 term. */
+export function adamwKernelComputes(cfg: OptimizerConfig, decay: boolean): boolean {
+  return cfg.name !== 'sgd' && adamDecay(cfg, decay) !== 'l2';
+}
+
 /**
  * The scalars with which the AdamW kernel (kernels/adamw.ts) computes addOptimizerUpdate's update
  * of a float32 parameter, rounded as the program rounds them (its constants and fed scalars are
@@ -101,12 +117,11 @@ export function addOptimizerUpdate(b: GraphBuilder, cfg: OptimizerConfig, param:
  * L2 decay). `coef` is the clipping coefficient.
  */
 export function adamwKernelScalars(cfg: OptimizerConfig, decay: boolean, coef: number, lr: number, step: number): AdamWScalars | undefined {
-  const wd = decay ? cfg.weightDecay : 0;
-  if (cfg.name === 'sgd' || (cfg.name === 'adam' && wd)) return undefined;
+  if (!adamwKernelComputes(cfg, decay)) return undefined;
   const h = hyperParameterValues(cfg, lr, step);
   const g = f32(coef);
   return {
-    decay: wd ? f32(h.decay_factor) : 1,
+    decay: adamDecay(cfg, decay) === 'decoupled' ? f32(h.decay_factor) : 1,
     beta1: f32(cfg.beta1),
     k1: f32(g * f32(1 - cfg.beta1)),
     beta2: f32(cfg.beta2),

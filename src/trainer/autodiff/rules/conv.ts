@@ -172,13 +172,13 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
   if (!sizes) return undefined;
   const { c, o, ho, wo } = sizes;
   const [kh, kw] = p.kernel;
+  const dyAsRows = () => b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
   if (ho * wo <= SMALL_IMAGE && kh * kw > 1) {
     // Small images: the whole matrix channel-major, so that the product is dW in its own
     // [O, C, Kh, Kw] order. Position-major, the product had to be transposed back, and at
     // ResNet-18's layer 4 moving the 512×512×3×3 gradient took ~6 ms per Conv; here the cost is
     // interleaving the slices, which are small.
-    const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
-    return b.reshape(b.op('MatMul', [dyRows, channelMajorColumns(b, x, p, c, ho, wo)]), [o, c, kh, kw]);
+    return b.reshape(b.op('MatMul', [dyAsRows(), channelMajorColumns(b, x, p, c, ho, wo)]), [o, c, kh, kw]);
   }
   // One product per kernel row. The whole matrix at once (then built from slices and a Concat)
   // held the slices and their stack together, twice the whole im2col matrix (ResNet-18 at 224²:
@@ -190,7 +190,7 @@ function weightGradientAsMatMul(g: GradContext, x: string, dy: string, p: Window
     const dyImages = b.reshape(dy, [-1, o, ho * wo]);
     for (let i = 0; i < kh; i++) products.push(b.reduceSum(b.op('MatMul', [dyImages, b.reshape(row(i), [-1, ho * wo, kw * c])]), [0], false));
   } else {
-    const dyRows = b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1]);
+    const dyRows = dyAsRows();
     for (let i = 0; i < kh; i++) products.push(b.op('MatMul', [dyRows, b.reshape(row(i), [-1, kw * c])]));
   }
   const product = products.length === 1 ? products[0] : b.op('Concat', products, { axis: 1 });
