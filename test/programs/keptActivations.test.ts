@@ -166,13 +166,17 @@ test('a gradient\'s shape comes from the graph inputs\' dimensions, not from the
   assert.deepEqual([...(out[unknown].data as BigInt64Array)].map(Number), [2, 4]);
 });
 
-test('distilbert_ts: gradient outputs stand in the reverse of the order the backward pass makes them, so onnxruntime\'s walk back from the leaves starts at the last layer', () => {
+test('distilbert_ts: the gradients\' readers on the way to the outputs stand in the reverse of the order the backward pass makes them, so onnxruntime\'s walk back from the leaves starts at the last layer', () => {
   const graph = compiled('distilbert_ts');
   const position = new Map(graph.nodes.map((n, i) => [n, i]));
   const producers = graph.producers();
-  const outputNodes = graph.outputs.filter((o) => o.name.startsWith('trainer/grad/')).map((o) => producers.get(o.name)!);
-  const made = outputNodes.map((n) => position.get(producers.get(n.inputs[0]) ?? n)!);
-  const placed = outputNodes.map((n) => position.get(n)!);
+  const consumers = graph.consumers();
+  const gradients = graph.outputs.filter((o) => o.name.startsWith('trainer/grad/')).map((o) => o.name);
+  // Each gradient is written by the node that computes it (no Identity copy), and its square
+  // for the clipping norm is the node the walk reaches it from.
+  for (const g of gradients) assert.notEqual(producers.get(g)!.op, 'Identity', g);
+  const made = gradients.map((g) => position.get(producers.get(g)!)!);
+  const placed = gradients.map((g) => position.get(consumers.get(g)!.find((n) => n.op === 'ReduceSumSquare')!)!);
   // Sorted by where the output node stands, the gradients' producers stand in decreasing order.
   const byPlace = placed.map((p, i) => ({ p, m: made[i] })).sort((a, b) => a.p - b.p).map((x) => x.m);
   assert.ok(byPlace.length > 10);

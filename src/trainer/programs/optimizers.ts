@@ -137,8 +137,11 @@ export function adamwKernelScalars(cfg: OptimizerConfig, decay: boolean, coef: n
  * coefficient min(1, max_norm / (norm + 1e-6)) every gradient is scaled by. `maxNorm` is a scalar
  * input (∞ disables clipping; the norm is still reported).
  */
-export function addGlobalNormClip(b: GraphBuilder, grads: string[], maxNorm: string, unscale?: string): { coef: string; norm: string } {
-  const squares = grads.map((g) => b.op('ReduceSumSquare', [g], { keepdims: 0 }));
+export function addGlobalNormClip(b: GraphBuilder, grads: string[], maxNorm: string, unscale?: string, creation?: number[]): { coef: string; norm: string } {
+  // The squares are summed in `grads`' order whatever order their nodes are created in (see
+  // trainStep.ts: creation order steers onnxruntime's schedule).
+  const squares: string[] = new Array(grads.length);
+  for (const i of creation ?? grads.map((_, k) => k)) squares[i] = b.op('ReduceSumSquare', [grads[i]], { keepdims: 0 });
   const total = squares.length === 1 ? squares[0] : b.op('Sum', squares);
   // With a scaled loss (fp16) the gradients are unscaled first, as GradScaler.unscale_ does:
   // the norm is measured and clipped on true gradients, and the coefficient includes 1/scale.
