@@ -11,6 +11,7 @@ import { Graph } from '../onnx/graph';
 import { serializeGraph } from '../onnx/model';
 import { Tensor, dataTypeFromOrt, ortTypeName } from '../onnx/tensor';
 import { blockConvs, nchwcBlockSize } from './nchwc';
+import { widenChannelBroadcasts } from './channelBroadcast';
 
 export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
 
@@ -80,12 +81,13 @@ export function ortSessionOptions(device: 'cpu' | 'cuda', opts: SessionOptions =
 export async function createSession(graph: Graph, opts: SessionOptions = {}): Promise<ort.InferenceSession> {
   const device = resolveDevice(opts.device);
   const options = ortSessionOptions(device, opts);
-  if (device === 'cpu' && opts.blockedConvs !== false) {
-    const block = await nchwcBlockSize();
+  if (device === 'cpu') {
+    const block = opts.blockedConvs !== false ? await nchwcBlockSize() : undefined;
     try {
+      graph = widenChannelBroadcasts(graph) ?? graph;
       graph = (block && blockConvs(graph, block)) || graph;
     } catch {
-      // A speed-up only: a graph the rewrite cannot read runs as compiled.
+      // Speed-ups only: a graph the rewrites cannot read runs as compiled.
     }
   }
   try {

@@ -107,16 +107,18 @@ export const SMALL_IMAGE = 16;
 /**
  * dX of an ungrouped 2-D Conv on small images (Ho·Wo ≤ SMALL_IMAGE, static sizes; any strides,
  * pads and dilations), as two products for the whole batch:
- * - columns = Wᵀ · dY, with W as [O, C·K] and dY as [O, N·Ho·Wo] (the transpose is Gemm's
- *   transA, so W is not moved): [C, K, N, Ho·Wo];
- * - col2im as a product with a constant 0/1 matrix [K·Ho·Wo, H·W] that adds each kernel
- *   position's column into the input position it read (padding dropped), after moving N
- *   before the kernel positions.
+ * - columns = dY · W, with dY as [N·Ho·Wo, O] and W as [O, C·K] as it lies: [N, Ho·Wo, C, K];
+ * - col2im as a product with a constant 0/1 matrix [Ho·Wo·K, H·W] that adds each kernel
+ *   position's column into the input position it read (padding dropped), after moving C
+ *   before the output positions (runs of K elements move), giving dX as [N, C, H, W].
  * onnxruntime's ConvTranspose does the first product image by image, each with Ho·Wo columns and
  * reading all of W again: 16 ms per Conv at ResNet-18's 2×2 layer-4 images against 9.5 ms for
- * the forward Conv (ResNet-18 64² step 0.46 → 0.39 s, stride 1 only). At 8×8 the col2im product
- * ([4096, 576] × [576, 64] per Conv at batch 32) would cost about what ConvTranspose takes there,
- * so larger images keep ConvTranspose.
+ * the forward Conv (ResNet-18 64² step 0.46 → 0.39 s, stride 1 only). The first product was
+ * Wᵀ · dY (Gemm with transA), [C·K, N·Ho·Wo]: onnxruntime's transposed left operand made it 2.26
+ * against 1.90 ms at layer 4 ([4608, 512] · [512, 128]), 1.87 against 1.63 ms at layer 3, and its
+ * result needed a transpose back to N, C at the end. At 8×8 the col2im product ([4096, 576] ×
+ * [576, 64] per Conv at batch 32) would cost about what ConvTranspose takes there, so larger
+ * images keep ConvTranspose.
  */
 function inputGradientAsGemm(g: GradContext, dy: string, w: string, x: string, p: WindowParams, group: number): string | undefined {
   const { b } = g;
@@ -128,23 +130,24 @@ function inputGradientAsGemm(g: GradContext, dy: string, w: string, x: string, p
   const [top, left] = p.pads;
   const [sh, sw] = p.strides;
   const [dh, dw] = p.dilations;
-  const columns = b.op('Gemm', [b.reshape(w, [o, c * kh * kw]), b.reshape(b.transpose(dy, [1, 0, 2, 3]), [o, -1])], { transA: 1 });
-  const perSample = b.reshape(b.transpose(b.reshape(columns, [c, kh * kw, -1, ho * wo]), [0, 2, 1, 3]), [-1, kh * kw * ho * wo]);
+  const k = kh * kw;
+  const columns = b.op('MatMul', [b.reshape(b.transpose(dy, [0, 2, 3, 1]), [-1, o]), b.reshape(w, [o, c * k])]);
+  const perSample = b.reshape(b.transpose(b.reshape(columns, [-1, ho * wo, c, k]), [0, 2, 1, 3]), [-1, ho * wo * k]);
   // Output position (y, x) of kernel position (i, j) read input position (y·sh + i·dh − top, x·sw + j·dw − left).
-  const scatter = new Array<number>(kh * kw * ho * wo * height * width).fill(0);
+  const scatter = new Array<number>(k * ho * wo * height * width).fill(0);
   for (let i = 0; i < kh; i++) {
     for (let j = 0; j < kw; j++) {
       for (let y = 0; y < ho; y++) {
         for (let xo = 0; xo < wo; xo++) {
           const [row, col] = [y * sh + i * dh - top, xo * sw + j * dw - left];
           if (row < 0 || row >= height || col < 0 || col >= width) continue;
-          scatter[(((i * kw + j) * ho + y) * wo + xo) * height * width + row * width + col] = 1;
+          scatter[((y * wo + xo) * k + i * kw + j) * height * width + row * width + col] = 1;
         }
       }
     }
   }
-  const placed = b.op('MatMul', [perSample, b.constant(fromNumbers(b.type(dy), [kh * kw * ho * wo, height * width], scatter), 'col2im')]);
-  return b.transpose(b.reshape(placed, [c, -1, height, width]), [1, 0, 2, 3]);
+  const placed = b.op('MatMul', [perSample, b.constant(fromNumbers(b.type(dy), [ho * wo * k, height * width], scatter), 'col2im')]);
+  return b.reshape(placed, [-1, c, height, width]);
 }
 
 /**
