@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { LARGE_IMAGE } from '../../src/trainer/autodiff/rules/conv';
 import { buildCnn } from '../../src/trainer/models/vision';
-import { Graph } from '../../src/trainer/onnx/graph';
+import { Graph, attrInt } from '../../src/trainer/onnx/graph';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { TrainStepRunner, compileTrainPrograms, initialState } from '../../src/trainer/programs/executor';
 import { BLOCKED_MIN_POSITIONS, NCHWC_DOMAIN, blockConvs, nchwcBlockSize } from '../../src/trainer/programs/nchwc';
@@ -146,6 +146,9 @@ test('a CNN\'s train step gives the same losses and parameters with blocked Conv
   assert.ok(rewritten.nodes.filter((n) => n.domain === NCHWC_DOMAIN && n.op === 'Conv').length >= 3, 'forward Convs and an input gradient are blocked');
   const slices = (g: Graph) => g.nodes.filter((n) => n.op === 'Slice').length;
   assert.ok(slices(rewritten) < slices(programs.get('step')!.graph), 'the input gradient\'s flip is folded into its weight\'s rows');
+  const channelsLast = rewritten.nodes.filter((n) => n.op === 'ReorderOutput' && attrInt(n, 'channels_last', 0) === 1);
+  assert.equal(channelsLast.length, 1, 'the second Conv\'s weight gradient reads its 16×16 input in NHWC from the forward\'s blocked copy');
+  assert.equal(rewritten.nodes.find((n) => n.outputs.includes(channelsLast[0].inputs[0]))?.op, 'ReorderInput');
   const batch = new Map([
     ['pixel_values', fromNumbers(DataType.FLOAT, [4, 3, 32, 32], values(4 * 3 * 1024, 4))],
     ['labels', fromNumbers(DataType.INT64, [4], [0, 2, 1, 2])],
