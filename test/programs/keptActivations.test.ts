@@ -166,22 +166,35 @@ test('a gradient\'s shape comes from the graph inputs\' dimensions, not from the
   assert.deepEqual([...(out[unknown].data as BigInt64Array)].map(Number), [2, 4]);
 });
 
-test('distilbert_ts: the gradients\' readers on the way to the outputs stand in the reverse of the order the backward pass makes them, so onnxruntime\'s walk back from the leaves starts at the last layer', () => {
-  const graph = compiled('distilbert_ts');
-  const position = new Map(graph.nodes.map((n, i) => [n, i]));
-  const producers = graph.producers();
-  const consumers = graph.consumers();
-  const gradients = graph.outputs.filter((o) => o.name.startsWith('trainer/grad/')).map((o) => o.name);
-  // Each gradient is written by the node that computes it (no Identity copy), and its square
-  // for the clipping norm is the node the walk reaches it from.
-  for (const g of gradients) assert.notEqual(producers.get(g)!.op, 'Identity', g);
-  const made = gradients.map((g) => position.get(producers.get(g)!)!);
-  const placed = gradients.map((g) => position.get(consumers.get(g)!.find((n) => n.op === 'ReduceSumSquare')!)!);
-  // Sorted by where the output node stands, the gradients' producers stand in decreasing order.
-  const byPlace = placed.map((p, i) => ({ p, m: made[i] })).sort((a, b) => a.p - b.p).map((x) => x.m);
-  assert.ok(byPlace.length > 10);
-  for (let i = 1; i < byPlace.length; i++) assert.ok(byPlace[i] <= byPlace[i - 1], `output ${i} of ${byPlace.length}`);
-  const names = graph.outputs.filter((o) => o.name.startsWith('trainer/grad/')).map((o) => o.name);
-  assert.match(names[names.length - 1], /classifier/, 'the classifier\'s gradient, made first, stands last: the walk starts there');
-  assert.match(names[0], /embeddings/, 'the embeddings\' gradient, made last, stands first');
-});
+for (const [mode, precision] of [['step', 'fp32'], ['final', 'fp32'], ['step', 'fp16']] as const) {
+  test(`distilbert_ts, ${mode}, ${precision}: the gradients' readers on the way to the outputs stand in the reverse of the order the backward pass makes them, so onnxruntime's walk back from the leaves starts at the last layer`, () => {
+    const prepared = prepareModel(loadModel(path.join(FIXTURES, 'exports', 'distilbert_ts', 'model.onnx')));
+    const graph = compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: 2 }, mode, { precision }).graph;
+    const position = new Map(graph.nodes.map((n, i) => [n, i]));
+    const producers = graph.producers();
+    const consumers = graph.consumers();
+    const fed = new Set(graph.inputs.map((i) => i.name));
+    const gradients = graph.outputs.filter((o) => o.name.startsWith('trainer/grad/')).map((o) => o.name);
+    // Each gradient is written by the node that computes it (no Identity copy), and its square
+    // for the clipping norm is the node the walk reaches it from.
+    for (const g of gradients) assert.notEqual(producers.get(g)!.op, 'Identity', g);
+    // Where the backward pass makes it: "final" adds the window's sum, acc + gradient · scale,
+    // after the whole backward pass, and half precision casts it to float32 where the backward
+    // pass reaches the parameter's Cast at the graph's start; look through both.
+    const made = gradients.map((g) => {
+      let node = producers.get(g)!;
+      for (;;) {
+        if (mode === 'final' && ['Add', 'Mul'].includes(node.op) && node.inputs.some((i) => fed.has(i))) node = producers.get(node.inputs.find((i) => !fed.has(i))!)!;
+        else if (node.op === 'Cast' && producers.has(node.inputs[0])) node = producers.get(node.inputs[0])!;
+        else return position.get(node)!;
+      }
+    });
+    const placed = gradients.map((g) => position.get(consumers.get(g)!.find((n) => n.op === 'ReduceSumSquare')!)!);
+    // Sorted by where their squares stand, the gradients are made in decreasing order.
+    const byPlace = placed.map((p, i) => ({ p, m: made[i], name: gradients[i] })).sort((a, b) => a.p - b.p);
+    assert.ok(byPlace.length > 10);
+    for (let i = 1; i < byPlace.length; i++) assert.ok(byPlace[i].m <= byPlace[i - 1].m, `square ${i} of ${byPlace.length}`);
+    assert.match(byPlace[byPlace.length - 1].name, /classifier/, 'the classifier\'s gradient, made first, has the last square: the walk starts there');
+    assert.match(byPlace[0].name, /embeddings/, 'the embeddings\' gradient, made last, has the first square');
+  });
+}

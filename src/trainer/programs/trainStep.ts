@@ -143,6 +143,9 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   }
 
   let total = params.map(gradOf);
+  // Ordered by where the backward pass makes each gradient, before "final" adds the window's sums
+  // (those Adds are all made after the backward pass, in parameter order).
+  const order = latestFirst(graph, total);
   if (mode === 'final') {
     const scale = scalarInput(IO.gradScale);
     total = params.map((p, i) => {
@@ -154,7 +157,6 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
     });
   }
   const unscale = lossScale && b.op('Reciprocal', [lossScale]);
-  const order = latestFirst(graph, total);
   const { coef, norm } = addGlobalNormClip(b, total, scalarInput(IO.maxGradNorm), unscale, order);
   output(b, norm, IO.gradNorm, outs);
   output(b, coef, IO.gradCoef, outs);
@@ -182,7 +184,10 @@ function latestFirst(graph: Graph, grads: string[]): number[] {
   const position = new Map(graph.nodes.map((n, i) => [n, i]));
   const producers = graph.producers();
   const at = (g: string) => {
-    const p = producers.get(g);
+    let p = producers.get(g);
+    // In half precision a gradient is cast to float32 where the backward pass reaches the
+    // parameter's own Cast, at the graph's start: it is made where the Cast's input is.
+    while (p?.op === 'Cast' && producers.has(p.inputs[0])) p = producers.get(p.inputs[0]);
     return p ? position.get(p)! : -1;
   };
   return grads.map((g, i) => ({ i, at: at(g) })).sort((a, b) => b.at - a.at).map((x) => x.i);
