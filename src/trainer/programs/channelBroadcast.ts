@@ -10,6 +10,7 @@
 
 import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node } from '../onnx/graph';
+import { isStatic } from '../onnx/shapes/dims';
 
 /** The longest broadcast run (product of the trailing broadcast axes) worth widening. */
 export const WIDEN_MAX_RUN = 16;
@@ -55,7 +56,7 @@ export function widenChannelBroadcasts(graph: Graph): Graph | undefined {
     }
     // The other operand must be the output's own shape (broadcast on one side only), and the
     // per-channel one of known sizes.
-    const k = shapes.findIndex((s, i) => shapes[1 - i]!.join() === out.join() && s!.join() !== out.join() && s!.every((d) => typeof d === 'number'));
+    const k = shapes.findIndex((s, i) => shapes[1 - i]!.join() === out.join() && s!.join() !== out.join() && isStatic(s));
     const target = k < 0 ? undefined : widenedShape(shapes[k] as number[], out);
     if (!target) {
       result.push(n);

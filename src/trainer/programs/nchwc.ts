@@ -15,7 +15,8 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/builder';
 import { Graph, Node, attrInt, attrInts, attrString } from '../onnx/graph';
 import { serializeGraph } from '../onnx/model';
-import { DataType, fromNumbers } from '../onnx/tensor';
+import { DataType, fromNumbers, sizeOf } from '../onnx/tensor';
+import { isStatic } from '../onnx/shapes/dims';
 
 export const NCHWC_DOMAIN = 'com.microsoft.nchwc';
 
@@ -75,9 +76,15 @@ function eligible(b: GraphBuilder, n: Node, block: number): Sizes | undefined {
   if (![o, c, kh, kw].every((d) => typeof d === 'number') || xf.shape[1] !== c) return undefined;
   // Fewer input channels than the block (an RGB stem): the NCHWc Conv reads x unblocked.
   if ((o as number) % block !== 0 || ((c as number) % block !== 0 && (c as number) >= block)) return undefined;
-  const spatial = b.shapes.get(n.outputs[0])?.shape?.slice(2);
-  if (!spatial || spatial.some((d) => typeof d !== 'number') || (spatial as number[]).reduce((a, d) => a * d, 1) < BLOCKED_MIN_POSITIONS) return undefined;
+  const positions = positionsOf(b, n.outputs[0]);
+  if (positions === undefined || positions < BLOCKED_MIN_POSITIONS) return undefined;
   return { o: o as number, c: c as number, kh: kh as number, kw: kw as number };
+}
+
+/** The positions (H·W) of an [N, C, H, W] value's images, where its spatial sizes are known. */
+function positionsOf(b: GraphBuilder, name: string): number | undefined {
+  const spatial = b.shapes.get(name)?.shape?.slice(2);
+  return isStatic(spatial) ? sizeOf(spatial) : undefined;
 }
 
 type Sizes = { o: number; c: number; kh: number; kw: number };
@@ -215,8 +222,8 @@ function channelsLastFromBlocked(b: GraphBuilder, nodes: Node[], reordered: Map<
     const x = n.inputs[0];
     const source = n.op === 'Transpose' && n.domain === '' ? reordered.get(x) : undefined;
     if (!source || !made.has(source.blocked) || attrInts(n, 'perm')?.join() !== '0,2,3,1') continue;
-    const spatial = b.shapes.get(x)?.shape?.slice(2);
-    if (!spatial || spatial.length !== 2 || spatial.some((d) => typeof d !== 'number') || (spatial as number[])[0] * (spatial as number[])[1] > CHANNELS_LAST_FROM_BLOCKED_MAX_POSITIONS) continue;
+    const positions = positionsOf(b, x);
+    if (positions === undefined || positions > CHANNELS_LAST_FROM_BLOCKED_MAX_POSITIONS) continue;
     n.op = 'ReorderOutput';
     n.domain = NCHWC_DOMAIN;
     n.inputs = [source.blocked];
