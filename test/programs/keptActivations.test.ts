@@ -14,6 +14,7 @@ import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { loadModel, serializeGraph } from '../../src/trainer/onnx/model';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { fuseGelu } from '../../src/trainer/programs/fuseGelu';
+import { writeOutputsDirectly } from '../../src/trainer/programs/inPlace';
 import { COMPOSITE_DOMAIN } from '../../src/trainer/autodiff/composites';
 import { GraphBuilder } from '../../src/trainer/onnx/builder';
 import { prepareModel } from '../../src/trainer/programs/prepare';
@@ -198,3 +199,67 @@ for (const [mode, precision] of [['step', 'fp32'], ['final', 'fp32'], ['step', '
     assert.match(byPlace[0].name, /embeddings/, 'the embeddings\' gradient, made last, has the first square');
   });
 }
+
+/** y = Reshape(x · w) read by a ReduceSumSquare too, both graph outputs (a weight gradient and its square). */
+function reshapedProduct(extraReader: boolean): Graph {
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs = [{ name: 'x', type: DataType.FLOAT, shape: [2, 6] }];
+  g.initializers.set('w', fromNumbers(DataType.FLOAT, [6, 4], Array.from({ length: 24 }, (_, k) => Math.sin(k))));
+  g.initializers.set('shape', fromNumbers(DataType.INT64, [3], [2, 2, 2]));
+  g.nodes.push({ name: 'p', op: 'MatMul', domain: '', inputs: ['x', 'w'], outputs: ['p'], attrs: new Map() });
+  g.nodes.push({ name: 'r', op: 'Reshape', domain: '', inputs: ['p', 'shape'], outputs: ['r'], attrs: new Map() });
+  g.nodes.push({ name: 'y', op: 'Identity', domain: '', inputs: ['r'], outputs: ['y'], attrs: new Map() });
+  g.nodes.push({ name: 's', op: 'ReduceSumSquare', domain: '', inputs: ['r'], outputs: ['s'], attrs: new Map([['keepdims', { kind: 'int', value: 0 }]]) });
+  g.outputs = [{ name: 'y', type: DataType.FLOAT, shape: [2, 2, 2] }, { name: 's', type: DataType.FLOAT, shape: [] }];
+  if (extraReader) {
+    g.nodes.push({ name: 'e', op: 'Neg', domain: '', inputs: ['p'], outputs: ['e'], attrs: new Map() });
+    g.outputs.push({ name: 'e', type: DataType.FLOAT, shape: [2, 4] });
+  }
+  g.valueInfo.set('p', { name: 'p', type: DataType.FLOAT, shape: [2, 4] });
+  return g;
+}
+
+test('an output made by a Reshape is written by the node before it, in that node\'s shape, with the same bytes; the Reshape stays for its other readers as a view', async () => {
+  const x = Float32Array.from({ length: 12 }, (_, k) => k / 3 - 1);
+  const run = async (g: Graph) => {
+    const session = await ort.InferenceSession.create(serializeGraph(g));
+    const out = await session.run({ x: new ort.Tensor('float32', x, [2, 6]) });
+    await session.release();
+    return { y: out.y.data as Float32Array, dims: out.y.dims, s: out.s.data as Float32Array };
+  };
+  const before = await run(reshapedProduct(false));
+  const g = reshapedProduct(false);
+  writeOutputsDirectly(g, new Set(['y', 's']), new Set(['y']));
+  const producers = g.producers();
+  assert.equal(producers.get('y')!.op, 'MatMul', 'the product writes the output');
+  assert.deepEqual(g.outputs[0].shape, [2, 4]);
+  assert.equal(producers.get(g.producers().get('s')!.inputs[0])!.op, 'Reshape', 'the square reads a view of the output');
+  const after = await run(g);
+  assert.deepEqual(after.y, before.y);
+  assert.deepEqual(after.s, before.s);
+  assert.deepEqual(after.dims, [2, 4]);
+  // Not reshapable, or the product read elsewhere: the Reshape writes the output as before.
+  for (const [extra, reshapable] of [[false, new Set<string>()], [true, new Set(['y'])]] as const) {
+    const kept = reshapedProduct(extra);
+    writeOutputsDirectly(kept, new Set(['y', 's']), reshapable);
+    assert.equal(kept.producers().get('y')!.op, 'Reshape');
+  }
+});
+
+test('resnet_ts_train, step: no Conv weight\'s gradient comes out through a Reshape (onnxruntime copies into an output even there); "final" keeps the parameters\' shapes for its sums', () => {
+  const prepared = prepareModel(loadModel(path.join(FIXTURES, 'exports', 'resnet_ts_train', 'model.onnx')));
+  const gradients = (mode: 'step' | 'final') => {
+    const graph = compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: 10 }, mode).graph;
+    const producers = graph.producers();
+    return graph.outputs.filter((o) => o.name.startsWith('trainer/grad/')).map((o) => ({ o, op: producers.get(o.name)!.op }));
+  };
+  const step = gradients('step');
+  const dims = new Map(prepared.params.map((p) => [`trainer/grad/${p.name}`, p.dims.join()]));
+  // The Conv weights' (a batch norm's bias gradient is its sum's view, the sum being read by dx too).
+  const convWeights = step.filter(({ o }) => dims.get(o.name)!.split(',').length === 4);
+  assert.ok(convWeights.length >= 6);
+  for (const { o, op } of convWeights) assert.notEqual(op, 'Reshape', o.name);
+  assert.ok(step.some(({ o }) => o.shape?.join() !== dims.get(o.name)), 'some come in their product\'s shape');
+  for (const { o } of gradients('final')) assert.equal(o.shape?.join(), dims.get(o.name), o.name);
+});

@@ -225,7 +225,8 @@ export class TrainStepRunner {
     // onnxruntime-node returns anyway (a buffer of our own would add the gradients' size to the peak).
     const { out, written } = await this.run(mode, f);
     const grads = new Map<string, Tensor>();
-    for (const { name } of this.params) grads.set(name, written.has(IO.grad(name)) ? acc!.get(name)! : fromOrt(out[IO.grad(name)]));
+    // A gradient may come in the shape of the node that computed it (trainStep.ts): same bytes.
+    for (const { name } of this.params) grads.set(name, written.has(IO.grad(name)) ? acc!.get(name)! : { ...fromOrt(out[IO.grad(name)]), dims: state.params.get(name)!.dims });
     this.takeBuffers(state, out, written);
     const gradNorm = Number(out[IO.gradNorm].data[0]);
     // A step whose gradients overflowed (fp16, or any precision with nan_policy: skip_step)

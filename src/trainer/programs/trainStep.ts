@@ -166,7 +166,10 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   expandComposites(b);
   // With accumulation the window's total may be written over its running sums.
   const sums = mode === 'final' ? params.map((p) => ({ input: IO.accumulated(p), output: IO.grad(p) })) : [];
-  return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)]) };
+  // In "step" the gradients come back as new tensors, so they may come in their producer's shape
+  // (the runner gives them the parameter's).
+  const reshapable = new Set(mode === 'step' ? params.map((p) => IO.grad(p)) : []);
+  return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)], reshapable) };
 }
 
 /**
@@ -203,10 +206,10 @@ function bufferPairs(prepared: PreparedModel): InPlacePair[] {
  * Identity whose output is a graph output, and copied each gradient through it (3.7 ms per
  * ResNet-18 step at 64×64, the 512-channel weights' gradients 0.6 ms each).
  */
-function safePairs(graph: Graph, candidates: InPlacePair[]): InPlacePair[] {
+function safePairs(graph: Graph, candidates: InPlacePair[], reshapable = new Set<string>()): InPlacePair[] {
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const present = candidates.filter((c) => outputs.has(c.output));
-  writeOutputsDirectly(graph, outputs);
+  writeOutputsDirectly(graph, outputs, reshapable);
   sortTopologically(graph);
   return inPlacePairs(graph, present);
 }

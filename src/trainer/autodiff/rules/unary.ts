@@ -28,8 +28,13 @@ unary('Sigmoid', (g, dy) => {
   return b.mul(dy, b.mul(y, b.sub(b.scalarLike(1, y), y)));
 });
 unary('Relu', (g, dy) => {
+  // dy · (y > 0) as a product with the mask in dy's type: onnxruntime's Where with a scalar
+  // branch took 6.7 ms per 6.4M elements against 3.9 ms for Cast and Mul (ResNet-18 224²'s
+  // layer 1, batch 32). Where dy is finite the values are PyTorch's (a masked element is −0 where
+  // dy < 0, which no sum or product downstream tells from 0); a non-finite dy at a masked
+  // element gives NaN where PyTorch gives 0, and a non-finite gradient stops the step either way.
   const { b } = g;
-  return b.op('Where', [b.op('Greater', [g.y(0), b.scalarLike(0, dy)]), dy, b.scalarLike(0, dy)]);
+  return b.mul(dy, b.cast(b.op('Greater', [g.y(0), b.scalarLike(0, dy)]), b.type(dy)));
 });
 unary('LeakyRelu', (g, dy) => {
   const { b } = g;
