@@ -40,11 +40,12 @@ function sameBits(a: Float32Array, b: Float32Array, what: string) {
   }
 }
 
-async function train(cfg: OptimizerConfig, decay: boolean, coef: number, n: number, kernel: boolean, grads: Float32Array[], inPlace = true) {
+/** `resident`: the moments are the runner's own (in the kernel's memory, where the kernel takes the parameter). */
+async function train(cfg: OptimizerConfig, decay: boolean, coef: number, n: number, kernel: boolean, grads: Float32Array[], inPlace = true, resident = false) {
   const params = new Map<string, Tensor>([['w', fromNumbers(DataType.FLOAT, [n], randomVector(n, 1, 1))]]);
   const moments = new Map<string, Tensor>();
-  const runner = await OptimizerRunner.create(cfg, [{ name: 'w', decay, type: DataType.FLOAT }], { optimizerKernel: kernel }, 4096);
-  for (const s of runner.slots) moments.set(`${s}/w`, fromNumbers(DataType.FLOAT, [n], new Float32Array(n)));
+  const runner = await OptimizerRunner.create(cfg, [{ name: 'w', decay, type: DataType.FLOAT, ...(resident ? { dims: [n] } : {}) }], { optimizerKernel: kernel }, 4096);
+  for (const s of runner.slots) moments.set(`${s}/w`, resident ? runner.moment('w', DataType.FLOAT, [n]) : fromNumbers(DataType.FLOAT, [n], new Float32Array(n)));
   for (let step = 1; step <= grads.length; step++) {
     const g = new Map([['w', fromNumbers(DataType.FLOAT, [n], grads[step - 1])]]);
     await runner.apply(params, moments, [{ name: 'w', decay }], g, new ort.Tensor('float32', Float32Array.of(coef), []), 1e-3 * step, step, inPlace);
@@ -62,11 +63,14 @@ for (const c of CASES) {
     test(`AdamW kernel = optimizer program bit for bit: ${c.name}, ${n} elements, 3 steps`, async () => {
       assert.ok(adamwKernelScalars(c.cfg, c.decay, c.coef, 1e-3, 1), 'the kernel takes this configuration');
       const grads = [1, 2, 3].map((s) => randomVector(n, 10 + s, 3));
-      const kernel = await train(c.cfg, c.decay, c.coef, n, true, grads);
       const program = await train(c.cfg, c.decay, c.coef, n, false, grads);
-      sameBits(kernel.p, program.p, 'parameter');
-      sameBits(kernel.m, program.m, 'exp_avg');
-      sameBits(kernel.v, program.v, 'exp_avg_sq');
+      // Moments copied through the kernel's memory, and moments living there.
+      for (const resident of [false, true]) {
+        const kernel = await train(c.cfg, c.decay, c.coef, n, true, grads, true, resident);
+        sameBits(kernel.p, program.p, `parameter (resident moments: ${resident})`);
+        sameBits(kernel.m, program.m, `exp_avg (resident moments: ${resident})`);
+        sameBits(kernel.v, program.v, `exp_avg_sq (resident moments: ${resident})`);
+      }
     });
   }
 }
@@ -113,4 +117,31 @@ test('the kernel writes into other buffers when given them, leaving its inputs a
   assert.deepEqual(m, into.m);
   assert.deepEqual(v, into.v);
   assert.throws(() => adamwUpdate(p, g.subarray(1), m, v, s), /lengths differ/);
+});
+
+test('moments of several parameters live side by side in one kernel\'s memory, each on its own 16-byte lanes, and update as the program updates them; a moment from elsewhere is copied through', async () => {
+  const lengths = [1, 7, ADAMW_CHUNK, 2 * ADAMW_CHUNK + 5, 3];
+  const params = lengths.map((n, k) => ({ name: `w${k}`, decay: k % 2 === 0, type: DataType.FLOAT, dims: [n] }));
+  const run = async (kernel: boolean) => {
+    const runner = await OptimizerRunner.create(BASE, params, { optimizerKernel: kernel }, 4096);
+    const state = new Map(params.map((p, k) => [p.name, fromNumbers(DataType.FLOAT, p.dims, randomVector(p.dims[0], 30 + k, 1))]));
+    const moments = new Map<string, Tensor>();
+    // The last parameter's moments are plain buffers: the kernel copies them through.
+    for (const p of params) for (const s of runner.slots) moments.set(`${s}/${p.name}`, p.name === 'w4' ? fromNumbers(DataType.FLOAT, p.dims, new Float32Array(p.dims[0])) : runner.moment(p.name, DataType.FLOAT, p.dims));
+    for (let step = 1; step <= 3; step++) {
+      const grads = new Map(params.map((p, k) => [p.name, fromNumbers(DataType.FLOAT, p.dims, randomVector(p.dims[0], 40 + 10 * step + k, 2))]));
+      await runner.apply(state, moments, params, grads, new ort.Tensor('float32', Float32Array.of(0.8), []), 1e-3, step, true);
+    }
+    await runner.release();
+    return { state, moments };
+  };
+  const kernel = await run(true);
+  const program = await run(false);
+  for (const p of params) {
+    sameBits(kernel.state.get(p.name)!.data as Float32Array, program.state.get(p.name)!.data as Float32Array, `${p.name}`);
+    for (const s of ['exp_avg', 'exp_avg_sq']) sameBits(kernel.moments.get(`${s}/${p.name}`)!.data as Float32Array, program.moments.get(`${s}/${p.name}`)!.data as Float32Array, `${s}/${p.name}`);
+  }
+  const resident = params.slice(0, 4).flatMap((p) => ['exp_avg', 'exp_avg_sq'].map((s) => kernel.moments.get(`${s}/${p.name}`)!.data as Float32Array));
+  assert.ok(resident.every((m) => m.buffer === resident[0].buffer && m.byteOffset % 16 === 0), 'one memory, aligned lanes');
+  assert.ok(resident[0].buffer !== (kernel.moments.get('exp_avg/w4')!.data as Float32Array).buffer);
 });

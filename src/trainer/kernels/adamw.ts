@@ -2,9 +2,10 @@
 // p, g, m, v and writes p, m, v, where the optimizer program (programs/optimizerStep.ts) makes
 // fourteen elementwise passes and onnxruntime-node then copies its three outputs into new
 // JavaScript buffers. Same operations in the same order, so the same bits (tested against the
-// program in test/kernels/adamw.test.ts). The arrays are copied through the module's memory one
-// chunk at a time: the kernel cannot see JavaScript's buffers, and a chunk small enough for a
-// core's cache costs little more than the one pass. docs/PERFORMANCE.md has the measurements.
+// program in test/kernels/adamw.test.ts). The kernel cannot see JavaScript's buffers: p and g are
+// copied through its memory one chunk at a time (a chunk small enough for a core's cache costs
+// little more than the one pass), and so are m and v unless they live in that memory for the whole
+// run (AdamWKernel.moment). docs/PERFORMANCE.md has the measurements.
 
 import { ADAMW_WASM } from './adamwWasm';
 
@@ -28,12 +29,9 @@ export interface AdamWScalars {
 /** Elements of each of the four arrays per call: 4 × 32 KB, well inside a core's L2 cache. */
 export const ADAMW_CHUNK = 8192;
 
-interface Kernel {
-  f32: Float32Array;
-  adamw: (p: number, g: number, m: number, v: number, bytes: number, ...s: number[]) => void;
-}
-
-let kernel: Kernel | null | undefined;
+/** WebAssembly's 32-bit memories end at 4 GiB; moments that would not fit stay in JavaScript buffers. */
+const MAX_MEMORY_BYTES = 4 * 1024 ** 3 - 65536;
+const PAGE = 65536;
 
 // The part of the WebAssembly API used here (the project's TypeScript libs do not declare it).
 interface WasmMemory {
@@ -46,51 +44,118 @@ interface WasmApi {
   Instance: new (module: object) => { exports: Record<string, unknown> };
 }
 
-/** The instantiated kernel, or null where this runtime has no WebAssembly SIMD. */
-function load(): Kernel | null {
-  if (kernel !== undefined) return kernel;
+let compiled: object | null | undefined;
+
+/** The compiled module, or null where this runtime has no WebAssembly SIMD. */
+function module(): object | null {
+  if (compiled !== undefined) return compiled;
   const bytes = Buffer.from(ADAMW_WASM, 'base64');
   const wasm = (globalThis as { WebAssembly?: WasmApi }).WebAssembly;
-  if (!wasm || !wasm.validate(bytes)) return (kernel = null);
-  const instance = new wasm.Instance(new wasm.Module(bytes));
-  const memory = instance.exports.memory as WasmMemory;
-  const need = 4 * ADAMW_CHUNK * 4;
-  if (memory.buffer.byteLength < need) memory.grow(Math.ceil((need - memory.buffer.byteLength) / 65536));
-  return (kernel = { f32: new Float32Array(memory.buffer), adamw: instance.exports.adamw as Kernel['adamw'] });
+  return (compiled = wasm && wasm.validate(bytes) ? new wasm.Module(bytes) : null);
 }
 
 /** Whether the kernel can run here (WebAssembly with SIMD). */
 export function adamwKernelAvailable(): boolean {
-  return load() !== null;
+  return module() !== null;
 }
 
 /** Single-precision rounding, as the program's float32 scalars hold each value. */
 export const f32 = Math.fround;
 
 /**
- * Updates one parameter: `p`, `m` and `v` get their new values — in place, or in `into` when given
- * (the same lengths) — from gradient `g`. All four have the same length.
+ * One instance of the kernel with its own memory: four chunk-sized arrays that each update's
+ * values are copied through, and optionally room for moments that live there for the whole run
+ * (`moment`), which the update then reads and writes where they lie. With p and g still copied
+ * through, 11M parameters took 13.4 against 17.0 ms per step (docs/PERFORMANCE.md). The memory
+ * grows once, here: growing a WebAssembly memory detaches the views made of it.
  */
+export class AdamWKernel {
+  private readonly f32: Float32Array;
+  private readonly run: (p: number, g: number, m: number, v: number, bytes: number, ...s: number[]) => void;
+  /** Next free element of the moments' region, which starts after the four chunks. */
+  private next = 4 * ADAMW_CHUNK;
+  private readonly end: number;
+
+  /** Room for `momentElements` resident elements (none by default); throws where the kernel cannot run. */
+  constructor(momentElements = 0) {
+    const m = module();
+    if (!m) throw new Error('WebAssembly SIMD is not available for the AdamW kernel');
+    const instance = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(m);
+    const memory = instance.exports.memory as WasmMemory;
+    // Each moment starts at a multiple of four elements: the kernel's lanes are 16-byte loads.
+    const need = (4 * ADAMW_CHUNK + momentElements) * 4;
+    if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    this.f32 = new Float32Array(memory.buffer);
+    this.end = this.f32.length;
+    this.run = instance.exports.adamw as AdamWKernel['run'];
+  }
+
+  /** Elements a moment of `length` takes in the region (rounded up to the lanes). */
+  static footprint(length: number): number {
+    return Math.ceil(length / 4) * 4;
+  }
+
+  /** Whether moments of these lengths fit in one memory next to the chunks. */
+  static fits(lengths: number[]): boolean {
+    const elements = 4 * ADAMW_CHUNK + lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0);
+    return elements * 4 <= MAX_MEMORY_BYTES;
+  }
+
+  /** A zeroed moment of `length` elements in the kernel's memory, or undefined when the room is used up. */
+  moment(length: number): Float32Array | undefined {
+    const size = AdamWKernel.footprint(length);
+    if (this.next + size > this.end) return undefined;
+    const view = this.f32.subarray(this.next, this.next + length);
+    this.next += size;
+    return view;
+  }
+
+  /** Whether `a` lies in this kernel's memory (a moment it handed out). */
+  private holds(a: Float32Array): boolean {
+    return a.buffer === this.f32.buffer && a.byteOffset >= 4 * ADAMW_CHUNK * 4;
+  }
+
+  /**
+   * Updates one parameter: `p`, `m` and `v` get their new values — in place, or in `into` when
+   * given (the same lengths) — from gradient `g`. All four have the same length. Moments this
+   * kernel handed out are updated where they lie; any others are copied through.
+   */
+  update(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars,
+    into: { p: Float32Array; m: Float32Array; v: Float32Array } = { p, m, v }): void {
+    const n = p.length;
+    if (g.length !== n || m.length !== n || v.length !== n) throw new Error(`AdamW kernel: lengths differ (${n}, ${g.length}, ${m.length}, ${v.length})`);
+    const C = ADAMW_CHUNK;
+    const [P, G, M, V] = [0, C, 2 * C, 3 * C];
+    const mem = this.f32;
+    const resident = into.m === m && into.v === v && this.holds(m) && this.holds(v);
+    for (let start = 0; start < n; start += C) {
+      const end = Math.min(n, start + C);
+      const len = end - start;
+      mem.set(p.subarray(start, end), P);
+      mem.set(g.subarray(start, end), G);
+      const [mAt, vAt] = resident ? [m.byteOffset / 4 + start, v.byteOffset / 4 + start] : [M, V];
+      if (!resident) {
+        mem.set(m.subarray(start, end), M);
+        mem.set(v.subarray(start, end), V);
+      }
+      // The kernel works four lanes at a time; the lanes past `len` are computed and not read
+      // back (in the moments' region they are the moment's own padding: each moment starts
+      // 16-byte aligned and takes a whole number of lanes).
+      this.run(P * 4, G * 4, mAt * 4, vAt * 4, Math.ceil(len / 4) * 16, s.decay, s.beta1, s.k1, s.beta2, s.k2, s.bc2, s.eps, s.step);
+      into.p.set(mem.subarray(P, P + len), start);
+      if (!resident) {
+        into.m.set(mem.subarray(M, M + len), start);
+        into.v.set(mem.subarray(V, V + len), start);
+      }
+    }
+  }
+}
+
+let shared: AdamWKernel | undefined;
+
+/** AdamWKernel.update on a kernel of the module's own, with no resident moments. */
 export function adamwUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars,
   into: { p: Float32Array; m: Float32Array; v: Float32Array } = { p, m, v }): void {
-  const k = load();
-  if (!k) throw new Error('WebAssembly SIMD is not available for the AdamW kernel');
-  const n = p.length;
-  if (g.length !== n || m.length !== n || v.length !== n) throw new Error(`AdamW kernel: lengths differ (${n}, ${g.length}, ${m.length}, ${v.length})`);
-  const C = ADAMW_CHUNK;
-  const [P, G, M, V] = [0, C, 2 * C, 3 * C];
-  const { f32: mem, adamw } = k;
-  for (let start = 0; start < n; start += C) {
-    const end = Math.min(n, start + C);
-    const len = end - start;
-    mem.set(p.subarray(start, end), P);
-    mem.set(g.subarray(start, end), G);
-    mem.set(m.subarray(start, end), M);
-    mem.set(v.subarray(start, end), V);
-    // The kernel works four lanes at a time; the lanes past `len` are computed and not read back.
-    adamw(P * 4, G * 4, M * 4, V * 4, Math.ceil(len / 4) * 16, s.decay, s.beta1, s.k1, s.beta2, s.k2, s.bc2, s.eps, s.step);
-    into.p.set(mem.subarray(P, P + len), start);
-    into.m.set(mem.subarray(M, M + len), start);
-    into.v.set(mem.subarray(V, V + len), start);
-  }
+  shared ??= new AdamWKernel();
+  shared.update(p, g, m, v, s, into);
 }

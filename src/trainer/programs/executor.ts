@@ -3,7 +3,7 @@
 // memory, so checkpoints are a matter of writing them out.
 
 import * as ort from 'onnxruntime-node';
-import { Tensor, cloneTensor, zeros } from '../onnx/tensor';
+import { DataType, Tensor, cloneTensor, zeros } from '../onnx/tensor';
 import { compileEvalStep, EVAL_IO } from './evalStep';
 import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig } from './optimizers';
@@ -33,6 +33,9 @@ export interface StepScalars {
   lossScale?: number;
 }
 
+/** A zeroed optimizer slot for a parameter (TrainStepRunner.moment places AdamW's where its kernel reads them). */
+export type MomentFactory = (slot: string, param: string, type: DataType, dims: number[]) => Tensor;
+
 /**
  * The state a run starts from. Train steps update it in place, as PyTorch's optimizers update a
  * model's parameters: with `adopt`, the state is the model's own initializer tensors (no second
@@ -40,13 +43,14 @@ export interface StepScalars {
  * to Hugging Face's Trainer does), otherwise copies of them (so the prepared model can start
  * another run).
  */
-export function initialState(prepared: PreparedModel, slots: string[], opts: { adopt?: boolean } = {}): TrainingState {
+export function initialState(prepared: PreparedModel, slots: string[], opts: { adopt?: boolean; moment?: MomentFactory } = {}): TrainingState {
   const init = prepared.graph.initializers;
   const take = (name: string) => (opts.adopt ? init.get(name)! : cloneTensor(init.get(name)!));
   const params = new Map(prepared.params.map((p) => [p.name, take(p.name)]));
   const buffers = new Map(prepared.buffers.map((n) => [n, take(n)]));
   const optimizer = new Map<string, Tensor>();
-  for (const p of prepared.params) for (const s of slots) optimizer.set(`${s}/${p.name}`, zeros(init.get(p.name)!.type, p.dims));
+  const moment = opts.moment ?? ((_s, _p, type, dims) => zeros(type, dims));
+  for (const p of prepared.params) for (const s of slots) optimizer.set(`${s}/${p.name}`, moment(s, p.name, init.get(p.name)!.type, p.dims));
   return { params, buffers, optimizer };
 }
 
@@ -114,6 +118,9 @@ export class TrainStepRunner {
     return this.updates.slots;
   }
 
+  /** The state's zeroed optimizer slots, for initialState: AdamW's in its kernel's memory, where it updates them in place. */
+  readonly moment: MomentFactory = (_slot, param, type, dims) => this.updates.moment(param, type, dims);
+
   /**
    * Loads the sessions of `programs` (compiled here when not given): "step", or "accumulate" +
    * "final" with gradient accumulation, and the optimizer's.
@@ -133,7 +140,7 @@ export class TrainStepRunner {
       sessions.set(mode, await createSession(compiled.graph, { ...opts, disabledOptimizers }));
     }
     const init = prepared.graph.initializers;
-    const params = prepared.params.map((p) => ({ name: p.name, decay: p.decay, type: init.get(p.name)!.type }));
+    const params = prepared.params.map((p) => ({ name: p.name, decay: p.decay, type: init.get(p.name)!.type, dims: [...init.get(p.name)!.dims] }));
     const updates = await OptimizerRunner.create(optimizer, params, opts, opts.optimizerChunk);
     return new TrainStepRunner(sessions, inPlace, updates, params, { inPlace: opts.inPlace !== false, skipNonFinite: opts.skipNonFinite === true });
   }

@@ -4,8 +4,8 @@
 // most OPTIMIZER_CHUNK elements per run. Both compute the same bits.
 
 import * as ort from 'onnxruntime-node';
-import { AdamWScalars, adamwKernelAvailable, adamwUpdate } from '../kernels/adamw';
-import { DataType, Tensor, TensorData, ortTypeName, zeros } from '../onnx/tensor';
+import { AdamWKernel, AdamWScalars, adamwKernelAvailable } from '../kernels/adamw';
+import { DataType, Tensor, TensorData, ortTypeName, sizeOf, zeros } from '../onnx/tensor';
 import { OptimizerConfig, adamwKernelComputes, adamwKernelScalars, hyperParameterValues, optimizerSlots } from './optimizers';
 import { OPTIMIZER_CHUNK, OPTIMIZER_IO, compileOptimizerStep } from './optimizerStep';
 import { SessionOptions, createSession, releaseCopies, scalar } from './session';
@@ -34,22 +34,39 @@ export class OptimizerRunner {
     /** Keyed by element type and decay group. */
     private readonly programs: Map<string, Program>,
     private readonly chunk: number,
-    /** Whether parameters kernelUpdates accepts go through the kernel. */
-    private readonly kernel: boolean,
+    /** The kernel that updates the parameters kernelUpdates accepts, or null. */
+    private readonly kernel: AdamWKernel | null,
+    /** Parameters whose moments the kernel holds room for. */
+    private readonly resident: Set<string>,
   ) {}
 
   /** `optimizerKernel: false` sends every parameter through the program (for tests and the bench comparing the two). */
-  static async create(cfg: OptimizerConfig, params: (OptimizedParam & { type: Tensor['type'] })[], opts: SessionOptions & { optimizerKernel?: boolean },
+  static async create(cfg: OptimizerConfig, params: (OptimizedParam & { type: Tensor['type']; dims?: number[] })[], opts: SessionOptions & { optimizerKernel?: boolean },
     chunk = OPTIMIZER_CHUNK): Promise<OptimizerRunner> {
     const programs = new Map<string, Program>();
-    const kernel = opts.optimizerKernel !== false && adamwKernelAvailable();
+    const useKernel = opts.optimizerKernel !== false && adamwKernelAvailable();
     for (const p of params) {
       const key = `${p.type}/${p.decay}`;
-      if (programs.has(key) || (kernel && kernelUpdates(cfg, p.type, p.decay))) continue;
+      if (programs.has(key) || (useKernel && kernelUpdates(cfg, p.type, p.decay))) continue;
       const compiled = compileOptimizerStep(cfg, p.decay, p.type);
       programs.set(key, { session: await createSession(compiled.graph, opts), inPlace: new Map(compiled.inPlace.map((q) => [q.output, q.input])) });
     }
-    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk, kernel);
+    // The kernel's parameters' moments live in its memory when they all fit there (two per parameter).
+    const kernelParams = useKernel ? params.filter((p) => p.dims && kernelUpdates(cfg, p.type, p.decay)) : [];
+    const lengths = kernelParams.flatMap((p) => [sizeOf(p.dims!), sizeOf(p.dims!)]);
+    const fits = AdamWKernel.fits(lengths);
+    const kernel = useKernel ? new AdamWKernel(fits ? lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0) : 0) : null;
+    const resident = new Set(fits ? kernelParams.map((p) => p.name) : []);
+    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk, kernel, resident);
+  }
+
+  /**
+   * A zeroed tensor for one of parameter `param`'s slots (the state's moments start so): in the
+   * kernel's memory where the kernel updates the parameter, else a JavaScript buffer.
+   */
+  moment(param: string, type: DataType, dims: number[]): Tensor {
+    const data = this.resident.has(param) ? this.kernel!.moment(sizeOf(dims)) : undefined;
+    return data ? { type, dims: [...dims], data } : zeros(type, dims);
   }
 
   /**
@@ -70,7 +87,7 @@ export class OptimizerRunner {
     };
     for (const p of order) {
       const param = params.get(p.name)!;
-      if (this.kernel && kernelUpdates(this.cfg, param.type, p.decay)) {
+      if (this.kernel !== null && kernelUpdates(this.cfg, param.type, p.decay)) {
         // The train step's coefficient has the parameters' type; read as a number only from float32.
         if (coef.type !== 'float32') throw new Error(`the clipping coefficient is ${coef.type}, the AdamW kernel reads float32`);
         this.applyKernel(param, moments, p, grads.get(p.name)!, scalarsOf(p.decay), params, inPlace);
@@ -118,7 +135,7 @@ export class OptimizerRunner {
     const [m, v] = this.slots.map((s) => moments.get(`${s}/${p.name}`)!);
     const into = inPlace ? undefined : { p: zeros(param.type, param.dims), m: zeros(m.type, m.dims), v: zeros(v.type, v.dims) };
     const f = (t: Tensor) => t.data as Float32Array;
-    adamwUpdate(f(param), f(grad), f(m), f(v), scalars, into && { p: f(into.p), m: f(into.m), v: f(into.v) });
+    this.kernel!.update(f(param), f(grad), f(m), f(v), scalars, into && { p: f(into.p), m: f(into.m), v: f(into.v) });
     if (into) {
       params.set(p.name, into.p);
       moments.set(`${this.slots[0]}/${p.name}`, into.m);
