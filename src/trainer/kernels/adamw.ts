@@ -83,8 +83,17 @@ export class AdamWKernel {
     const instance = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(m);
     const memory = instance.exports.memory as WasmMemory;
     // Each moment starts at a multiple of four elements: the kernel's lanes are 16-byte loads.
-    const need = (4 * ADAMW_CHUNK + momentElements) * 4;
-    if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    const grow = (elements: number) => {
+      const need = elements * 4;
+      if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
+    };
+    try {
+      grow(4 * ADAMW_CHUNK + momentElements);
+    } catch {
+      // No room for the moments (the memory could not grow that far): they stay in JavaScript
+      // buffers (moment() hands out none) and are copied through, as before.
+      grow(4 * ADAMW_CHUNK);
+    }
     this.f32 = new Float32Array(memory.buffer);
     this.end = this.f32.length;
     this.run = instance.exports.adamw as AdamWKernel['run'];
