@@ -88,7 +88,11 @@ const batchNormTraining: Composite = {
     },
   },
   expand(b, node) {
-    // PyTorch's training-mode formula, operator for operator as the forward pass always ran it.
+    // The batch's mean and biased variance (two passes, as PyTorch), then y = x·α + β with
+    // α = σ⁻¹·γ and β = bias − mean·α per channel, as PyTorch's CPU kernel computes it: two
+    // passes over x where (x − mean)·σ⁻¹·γ + bias took three. ResNet-18 224² (profiler, per
+    // step): Mul, Add and Sub 155 → 145 ms. onnxruntime's inference-mode BatchNormalization for
+    // the affine step (mean 0, variance 1, ε 0) saved only 5 ms: it runs on one thread.
     const [x, scale, bias] = node.inputs;
     const [y, mean, variance] = node.outputs;
     const { axes, perChannel } = perChannelAxes(b, x);
@@ -96,8 +100,8 @@ const batchNormTraining: Composite = {
     const centered = b.sub(x, mean);
     b.add('ReduceMean', [b.mul(centered, centered), b.int64s(axes)], { keepdims: 1 }, { outputs: [variance] });
     const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(variance, b.scalarLike(attrFloat(node, 'epsilon', 1e-5), x))])]);
-    const normalized = b.mul(b.mul(centered, invStd), perChannel(scale));
-    b.add('Add', [normalized, perChannel(bias)], {}, { outputs: [y] });
+    const alpha = b.mul(invStd, perChannel(scale));
+    b.add('Add', [b.mul(x, alpha), b.sub(perChannel(bias), b.mul(mean, alpha))], {}, { outputs: [y] });
   },
 };
 
