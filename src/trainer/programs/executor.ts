@@ -118,7 +118,11 @@ export class TrainStepRunner {
     return this.updates.slots;
   }
 
-  /** The state's zeroed optimizer slots, for initialState: AdamW's in its kernel's memory, where it updates them in place. */
+  /**
+   * The state's zeroed optimizer slots, for initialState: AdamW's in its kernel's memory, where the
+   * kernel updates them without copying them through (with `inPlace: false`, for tests, each step
+   * replaces them by new buffers and the kernel's memory holds the first ones to the end).
+   */
   readonly moment: MomentFactory = (_slot, param, type, dims) => this.updates.moment(param, type, dims);
 
   /**

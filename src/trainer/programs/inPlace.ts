@@ -97,13 +97,16 @@ function writeBeforeReshape(graph: Graph, reshapable: Set<string>): void {
   const producers = graph.producers();
   const consumers = graph.consumers();
   const graphOutputs = new Set(graph.outputs.map((o) => o.name));
+  // Names a subgraph reads from outside: renaming those would break the subgraph.
+  const hidden = new Set<string>();
+  for (const n of graph.nodes) for (const name of subgraphReads(n)) hidden.add(name);
   const dropped = new Set<Node>();
   for (const out of graph.outputs) {
     const reshape = producers.get(out.name);
     if (!reshapable.has(out.name) || reshape?.op !== 'Reshape' || reshape.domain !== '') continue;
     const x = reshape.inputs[0];
     const writer = producers.get(x);
-    if (!writer || graphOutputs.has(x) || (consumers.get(x) ?? []).length !== 1) continue;
+    if (!writer || graphOutputs.has(x) || hidden.has(x) || hidden.has(out.name) || (consumers.get(x) ?? []).length !== 1) continue;
     writer.outputs = writer.outputs.map((o) => (o === x ? out.name : o));
     const info = graph.valueInfo.get(x);
     out.shape = info?.shape ? [...info.shape] : undefined;
