@@ -201,6 +201,9 @@ export const opTable: OpCase[] = [
   { op: 'Conv', label: 'Conv stride 1 uneven pads, non-square kernel', inputs: [f([2, 2, 3, 3]), f([3, 2, 3, 2]), f([3])], attrs: { pads: [0, 1, 2, 0] }, ...F32 },
   { op: 'Conv', label: 'Conv 1×1 stride 1', inputs: [f([2, 3, 3, 3]), f([2, 3, 1, 1])], ...F32 },
   { op: 'Conv', label: 'Conv stride 2 pad 1', inputs: [f([2, 2, 6, 6]), f([3, 2, 3, 3]), f([3])], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, ...F32 },
+  // Few input channels at stride 2: the weight gradient's im2col rows are runs of 2 pixels, 4 per
+  // 7-wide window, and X gets an extra right column for the last window (17 + 6 → 24 wide).
+  { op: 'Conv', label: 'Conv 7×7 stride 2 pad 3 on 3 channels (an RGB stem: im2col rows by pixel pairs)', inputs: [f([2, 3, 20, 17]), f([4, 3, 7, 7])], attrs: { strides: [2, 2], pads: [3, 3, 3, 3] }, ...F32 },
   { op: 'Conv', label: 'Conv stride 2 odd size', inputs: [f([1, 2, 7, 6]), f([3, 2, 3, 2])], attrs: { strides: [2, 2], pads: [0, 1, 0, 0] }, ...F32 },
   { op: 'Conv', label: 'Conv dilation 2', inputs: [f([2, 2, 7, 7]), f([2, 2, 3, 3])], attrs: { dilations: [2, 2] }, ...F32 },
   { op: 'Conv', label: 'Conv groups 2', inputs: [f([2, 4, 5, 5]), f([6, 2, 3, 3]), f([6])], attrs: { group: 2, pads: [1, 1, 1, 1] }, ...F32 },

@@ -9,7 +9,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { Graph, attrInt } from '../../src/trainer/onnx/graph';
+import { Graph, attrInt, attrInts } from '../../src/trainer/onnx/graph';
+import { PIXEL_UNIT_MAX_CHANNELS } from '../../src/trainer/autodiff/rules/conv';
 import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { loadModel, serializeGraph } from '../../src/trainer/onnx/model';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
@@ -122,7 +123,16 @@ test('resnet_ts_train: a Conv\'s weight gradient gathers its im2col matrix one k
   // row is one Gather of X's channel rows; small outputs stack the matrix whole, channel-major, so
   // that the product needs no transpose.
   const model = loadModel(path.join(FIXTURES, 'exports', 'resnet_ts_train', 'model.onnx')).graph;
-  const kernels = model.nodes.filter((n) => n.op === 'Conv').map((n) => model.initializers.get(n.inputs[1])!.dims.slice(2));
+  const convs = model.nodes.filter((n) => n.op === 'Conv');
+  const kernels = convs.map((n) => model.initializers.get(n.inputs[1])!.dims.slice(2));
+  // A row is Kw positions wide, or ⌈Kw / stride⌉ runs of `stride` pixels where the input has few
+  // channels and the stride is 2 or more (the RGB stem).
+  const rowWidths = convs.map((n) => {
+    const [, c, , kw] = model.initializers.get(n.inputs[1])!.dims;
+    const sw = attrInts(n, 'strides')?.[1] ?? 1;
+    return c < PIXEL_UNIT_MAX_CHANNELS && sw > 1 && kw > 1 ? Math.ceil(kw / sw) : kw;
+  });
+  assert.ok(rowWidths.some((w, k) => w !== kernels[k][1]), 'the fixture has a strided RGB stem');
   const graph = compiled('resnet_ts_train', 10);
   const shapes = new ShapeTable(graph).inferAll();
   const producers = graph.producers();
@@ -131,7 +141,7 @@ test('resnet_ts_train: a Conv\'s weight gradient gathers its im2col matrix one k
   assert.ok(stacks.every((n) => attrInt(n, 'axis', 0) === 4), 'slices are stacked only for whole, channel-major matrices');
   const rows = graph.nodes.filter((n) => n.op === 'Gather' && graph.initializers.get(n.inputs[1])?.dims.length === 2);
   assert.ok(rows.length > 0 && stacks.length > 0, 'the fixture has both sizes');
-  const widths = new Set(kernels.map(([, kw]) => kw));
+  const widths = new Set(rowWidths);
   const areas = new Set(kernels.map(([kh, kw]) => kh * kw));
   for (const n of rows) {
     const [positions, width] = graph.initializers.get(n.inputs[1])!.dims;
