@@ -1,7 +1,8 @@
 // Runs the optimizer update over every parameter, updating parameters and moments in the state's
 // own buffers: float32 parameters under AdamW go through the WebAssembly kernel (kernels/adamw.ts,
-// one pass, no copies), the rest through the optimizer program (optimizerStep.ts), one chunk of at
-// most OPTIMIZER_CHUNK elements per run. Both compute the same bits.
+// one pass; p and g copied through its memory, the moments living there when the state took them
+// from `moment`), the rest through the optimizer program (optimizerStep.ts), one chunk of at most
+// OPTIMIZER_CHUNK elements per run. Both compute the same bits.
 
 import * as ort from 'onnxruntime-node';
 import { AdamWKernel, AdamWScalars, adamwKernelAvailable } from '../kernels/adamw';
