@@ -14,7 +14,7 @@
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph, Node, attrFloat, attrInt } from '../onnx/graph';
-import { DataType } from '../onnx/tensor';
+import { DataType, isFullPrecisionFloat } from '../onnx/tensor';
 import { GradContext, GradientRule } from './registry';
 import { InferCtx } from '../onnx/shapes/facts';
 import { windowOutput, windowParams } from '../onnx/shapes/nn';
@@ -101,7 +101,7 @@ const batchNormTraining: Composite = {
     const centered = b.sub(x, mean);
     b.add('ReduceMean', [b.mul(centered, centered), b.int64s(axes)], { keepdims: 1 }, { outputs: [variance] });
     const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(variance, b.scalarLike(attrFloat(node, 'epsilon', 1e-5), x))])]);
-    if (b.type(x) !== DataType.FLOAT && b.type(x) !== DataType.DOUBLE) {
+    if (!isFullPrecisionFloat(b.type(x))) {
       // In half precision x·α can overflow where (x − mean)·σ⁻¹ cannot: a nearly constant channel
       // has α ≈ γ/√ε ≈ 316·γ (PyTorch computes this form in float32 for half inputs).
       b.add('Add', [b.mul(b.mul(centered, invStd), perChannel(scale)), perChannel(bias)], {}, { outputs: [y] });

@@ -83,7 +83,6 @@ export class AdamWKernel {
     if (!m) throw new Error('WebAssembly SIMD is not available for the AdamW kernel');
     const instance = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(m);
     const memory = instance.exports.memory as WasmMemory;
-    // Each moment starts at a multiple of four elements: the kernel's lanes are 16-byte loads.
     const grow = (elements: number) => {
       const need = elements * 4;
       if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
@@ -111,7 +110,10 @@ export class AdamWKernel {
     return elements * 4 <= MAX_MEMORY_BYTES;
   }
 
-  /** A zeroed moment of `length` elements in the kernel's memory, or undefined when the room is used up. */
+  /**
+   * A zeroed moment of `length` elements in the kernel's memory, or undefined when the room is used
+   * up. Each starts at a multiple of four elements: the kernel's lanes are 16-byte loads.
+   */
   moment(length: number): Float32Array | undefined {
     const size = AdamWKernel.footprint(length);
     if (this.next + size > this.end) return undefined;

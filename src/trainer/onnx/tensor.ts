@@ -89,6 +89,11 @@ export function isFloatType(type: DataType): boolean {
   return type === DataType.FLOAT || type === DataType.DOUBLE || type === DataType.FLOAT16 || type === DataType.BFLOAT16;
 }
 
+/** float32 or float64: the types whose range a rewrite may lean on (not float16's or bfloat16's). */
+export function isFullPrecisionFloat(type: DataType): boolean {
+  return type === DataType.FLOAT || type === DataType.DOUBLE;
+}
+
 export function sizeOf(dims: readonly number[]): number {
   let n = 1;
   for (const d of dims) n *= d;

@@ -10,7 +10,7 @@
 import { compositeNode } from '../autodiff/composites';
 import { SMALL_IMAGE } from '../autodiff/rules/conv';
 import { Graph, Node, attrInt } from '../onnx/graph';
-import { DataType } from '../onnx/tensor';
+import { DataType, isFullPrecisionFloat } from '../onnx/tensor';
 
 type Facts = (name: string) => { type: DataType; shape?: (number | string)[] } | undefined;
 
@@ -24,7 +24,7 @@ export function formSmallConvs(graph: Graph, facts: Facts): number {
     if (!x?.shape || !w?.shape || !y?.shape || w.shape.length !== 4) return n;
     if ([...x.shape.slice(1), ...w.shape, ...y.shape.slice(1)].some((d) => typeof d !== 'number')) return n;
     const [ho, wo] = y.shape.slice(2) as number[];
-    if (ho * wo > SMALL_IMAGE || ![DataType.FLOAT, DataType.DOUBLE].includes(y.type)) return n;
+    if (ho * wo > SMALL_IMAGE || !isFullPrecisionFloat(y.type)) return n;
     formed++;
     return compositeNode(graph, 'SmallConv', n.name, n.inputs, [{ name: n.outputs[0], type: y.type, shape: y.shape }], n.attrs);
   });

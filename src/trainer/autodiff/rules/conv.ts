@@ -225,14 +225,14 @@ function windowRowsOf(b: GraphBuilder, x: string, p: WindowParams, sizes: { c: n
   const { c, height, width, ho, wo } = sizes;
   const [sh, sw] = p.strides;
   const [dh, dw] = p.dilations;
-  const [top, left, bottom] = p.pads;
+  const [top, left, bottom, padRight] = p.pads;
   const kw = p.kernel[1];
   const unit = c < PIXEL_UNIT_MAX_CHANNELS && sw > 1 && dw === 1 && kw > 1 ? sw : 1;
   const units = Math.ceil(kw / unit);
   const span = units * unit;
   const hp = height + top + bottom;
   // Wide enough for the last window's whole units, and a whole number of units.
-  const wp = Math.ceil(Math.max(width + left + p.pads[3], (wo - 1) * sw + span) / unit) * unit;
+  const wp = Math.ceil(Math.max(width + left + padRight, (wo - 1) * sw + span) / unit) * unit;
   const right = wp - width - left;
   let nhwc = b.transpose(x, [0, 2, 3, 1]);
   if (top || left || bottom || right) nhwc = b.op('Pad', [nhwc, b.int64s([0, top, left, 0, 0, bottom, right, 0])]);
