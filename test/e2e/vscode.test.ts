@@ -137,8 +137,15 @@ describe('Trainer in VS Code', { timeout: 900_000 }, () => {
       // The first logged loss equals what the trainer wrote to the run directory.
       const first = JSON.parse(fs.readFileSync(path.join(WS, 'moons', 'out', 'trainer_log.jsonl'), 'utf8').split('\n')[0]);
       assert.equal(lines[0].points[0][1], first.loss);
-      const progress = await frame.locator('.run[data-status="running"] .progress-text').innerText();
-      assert.match(progress, /^step \d+\/200000 · epoch [\d.]+ · loss [\d.e-]+ · [\d,.]+ samples\/s · ETA \d/);
+      // Progress messages are throttled to one per 250 ms (trainerProcess.ts) and the chart follows
+      // the log, so when the first losses are charted the line under the bar may still show the
+      // start ("step 0/200000 · epoch 0.00"): wait for it to catch up.
+      const line = /^step \d+\/200000 · epoch [\d.]+ · loss [\d.e-]+ · [\d,.]+ samples\/s · ETA \d/;
+      const progress = await waitFor('the progress line with loss, speed and ETA', async () => {
+        const text = await frame.locator('.run[data-status="running"] .progress-text').innerText();
+        return line.test(text) ? text : undefined;
+      });
+      assert.match(progress, line);
       const status = page.locator('.statusbar-item', { hasText: /moons \d+\/200000/ });
       await status.first().waitFor({ timeout: 30_000 });
       await waitFor('eval metrics charted', async () => (await chartLines(frame, 'eval_accuracy'))[0]?.points.length >= 1, 60_000);
