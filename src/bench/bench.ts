@@ -168,7 +168,7 @@ async function worker() {
   const prepared = prepareModel(loadModel(setup.onnx));
   const optimizer = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
   const runner = await TrainStepRunner.create(prepared, { problemType: 'single_label_classification', numLabels: setup.labels }, optimizer, false, { threads: setup.threads, recompute: setup.recompute === true, inPlace: process.env.BENCH_IN_PLACE !== '0' });
-  const state = initialState(prepared, runner.slots, { adopt: true, moment: runner.moment });
+  const state = initialState(prepared, runner.slots, { adopt: true, moment: runner.moment, place: runner.place });
   const batch = batchFromPeer(`${setup.onnx}.batch.json`);
   let step = 1;
   const run = () => runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 1e-4, step: step++, maxGradNorm: 1, randomKey: 0 } });

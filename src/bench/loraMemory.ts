@@ -28,7 +28,7 @@ async function worker(v: Variant, threads: number) {
   const prepared = prepareModel(lora?.model ?? base, { trainOnly: lora && adapterTensorNames(lora) });
   const optimizer = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
   const runner = await TrainStepRunner.create(prepared, { problemType: 'single_label_classification', numLabels: 2 }, optimizer, false, { threads });
-  const state = initialState(prepared, runner.slots, { moment: runner.moment });
+  const state = initialState(prepared, runner.slots, { moment: runner.moment, place: runner.place });
   const n = SHAPE.batch * SHAPE.maxPositions;
   const ids = (f: (i: number) => number) => fromNumbers(DataType.INT64, [SHAPE.batch, SHAPE.maxPositions], Array.from({ length: n }, (_, i) => f(i)));
   const batch = new Map<string, Tensor>([

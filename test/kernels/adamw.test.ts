@@ -40,12 +40,21 @@ function sameBits(a: Float32Array, b: Float32Array, what: string) {
   }
 }
 
-/** `resident`: the moments are the runner's own (in the kernel's memory, where the kernel takes the parameter). */
-async function train(cfg: OptimizerConfig, decay: boolean, coef: number, n: number, kernel: boolean, grads: Float32Array[], inPlace = true, resident = false) {
+/**
+ * `resident`: the moments are the runner's own (in the kernel's memory, where the kernel takes the
+ * parameter), and with 'all' the parameter is placed there too.
+ */
+async function train(cfg: OptimizerConfig, decay: boolean, coef: number, n: number, kernel: boolean, grads: Float32Array[], inPlace = true, resident: false | 'moments' | 'all' = false) {
   const params = new Map<string, Tensor>([['w', fromNumbers(DataType.FLOAT, [n], randomVector(n, 1, 1))]]);
   const moments = new Map<string, Tensor>();
   const runner = await OptimizerRunner.create(cfg, [{ name: 'w', decay, type: DataType.FLOAT, ...(resident ? { dims: [n] } : {}) }], { optimizerKernel: kernel }, 4096);
   for (const s of runner.slots) moments.set(`${s}/w`, resident ? runner.moment('w', DataType.FLOAT, [n]) : fromNumbers(DataType.FLOAT, [n], new Float32Array(n)));
+  if (resident === 'all') {
+    const placed = runner.place('w', params.get('w')!);
+    assert.ok(placed && placed.buffer === moments.get('exp_avg/w')!.data.buffer, 'the parameter is placed beside its moments');
+    assert.deepEqual(placed, params.get('w')!.data, 'with its values');
+    params.get('w')!.data = placed;
+  }
   for (let step = 1; step <= grads.length; step++) {
     const g = new Map([['w', fromNumbers(DataType.FLOAT, [n], grads[step - 1])]]);
     await runner.apply(params, moments, [{ name: 'w', decay }], g, new ort.Tensor('float32', Float32Array.of(coef), []), 1e-3 * step, step, inPlace);
@@ -64,12 +73,12 @@ for (const c of CASES) {
       assert.ok(adamwKernelScalars(c.cfg, c.decay, c.coef, 1e-3, 1), 'the kernel takes this configuration');
       const grads = [1, 2, 3].map((s) => randomVector(n, 10 + s, 3));
       const program = await train(c.cfg, c.decay, c.coef, n, false, grads);
-      // Moments copied through the kernel's memory, and moments living there.
-      for (const resident of [false, true]) {
+      // Moments copied through the kernel's memory, moments living there, and the parameter too.
+      for (const resident of [false, 'moments', 'all'] as const) {
         const kernel = await train(c.cfg, c.decay, c.coef, n, true, grads, true, resident);
-        sameBits(kernel.p, program.p, `parameter (resident moments: ${resident})`);
-        sameBits(kernel.m, program.m, `exp_avg (resident moments: ${resident})`);
-        sameBits(kernel.v, program.v, `exp_avg_sq (resident moments: ${resident})`);
+        sameBits(kernel.p, program.p, `parameter (resident: ${resident})`);
+        sameBits(kernel.m, program.m, `exp_avg (resident: ${resident})`);
+        sameBits(kernel.v, program.v, `exp_avg_sq (resident: ${resident})`);
       }
     });
   }
@@ -119,7 +128,7 @@ test('the kernel writes into other buffers when given them, leaving its inputs a
   assert.throws(() => adamwUpdate(p, g.subarray(1), m, v, s), /lengths differ/);
 });
 
-test('moments of several parameters live side by side in one kernel\'s memory, each on its own 16-byte lanes, and update as the program updates them; a moment from elsewhere is copied through', async () => {
+test('parameters and moments of several parameters live side by side in one kernel\'s memory, each on its own 16-byte lanes, and update as the program updates them; a parameter or moment from elsewhere is copied through', async () => {
   const lengths = [1, 7, ADAMW_CHUNK, 2 * ADAMW_CHUNK + 5, 3];
   const params = lengths.map((n, k) => ({ name: `w${k}`, decay: k % 2 === 0, type: DataType.FLOAT, dims: [n] }));
   const run = async (kernel: boolean) => {
@@ -128,6 +137,13 @@ test('moments of several parameters live side by side in one kernel\'s memory, e
     const moments = new Map<string, Tensor>();
     // The last parameter's moments are plain buffers: the kernel copies them through.
     for (const p of params) for (const s of runner.slots) moments.set(`${s}/${p.name}`, p.name === 'w4' ? fromNumbers(DataType.FLOAT, p.dims, new Float32Array(p.dims[0])) : runner.moment(p.name, DataType.FLOAT, p.dims));
+    // Parameters placed between the moments, except w2, which stays a plain buffer.
+    for (const p of params) {
+      const placed = kernel && p.name !== 'w2' ? runner.place(p.name, state.get(p.name)!) : undefined;
+      if (placed) state.get(p.name)!.data = placed;
+      else if (kernel) assert.equal(p.name, 'w2', `${p.name} is placed`);
+    }
+    if (kernel) assert.equal(runner.place('w0', state.get('w0')!), undefined, 'a parameter is placed once');
     for (let step = 1; step <= 3; step++) {
       const grads = new Map(params.map((p, k) => [p.name, fromNumbers(DataType.FLOAT, p.dims, randomVector(p.dims[0], 40 + 10 * step + k, 2))]));
       await runner.apply(state, moments, params, grads, new ort.Tensor('float32', Float32Array.of(0.8), []), 1e-3, step, true);
@@ -141,7 +157,11 @@ test('moments of several parameters live side by side in one kernel\'s memory, e
     sameBits(kernel.state.get(p.name)!.data as Float32Array, program.state.get(p.name)!.data as Float32Array, `${p.name}`);
     for (const s of ['exp_avg', 'exp_avg_sq']) sameBits(kernel.moments.get(`${s}/${p.name}`)!.data as Float32Array, program.moments.get(`${s}/${p.name}`)!.data as Float32Array, `${s}/${p.name}`);
   }
-  const resident = params.slice(0, 4).flatMap((p) => ['exp_avg', 'exp_avg_sq'].map((s) => kernel.moments.get(`${s}/${p.name}`)!.data as Float32Array));
+  const resident = [
+    ...params.slice(0, 4).flatMap((p) => ['exp_avg', 'exp_avg_sq'].map((s) => kernel.moments.get(`${s}/${p.name}`)!.data as Float32Array)),
+    ...['w0', 'w1', 'w3', 'w4'].map((p) => kernel.state.get(p)!.data as Float32Array),
+  ];
   assert.ok(resident.every((m) => m.buffer === resident[0].buffer && m.byteOffset % 16 === 0), 'one memory, aligned lanes');
   assert.ok(resident[0].buffer !== (kernel.moments.get('exp_avg/w4')!.data as Float32Array).buffer);
+  assert.ok(resident[0].buffer !== (kernel.state.get('w2')!.data as Float32Array).buffer);
 });

@@ -12,6 +12,7 @@ import { inPlacePairs } from '../../src/trainer/programs/inPlace';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
 import { compileOptimizerStep } from '../../src/trainer/programs/optimizerStep';
+import { collectGarbage } from '../../src/trainer/programs/session';
 import { FIXTURES } from '../helpers';
 import { parityBatch } from './parityBatch';
 
@@ -39,8 +40,10 @@ for (const c of CASES) {
       const accumulation = variant === 'accumulation';
       const run = async (inPlace: boolean) => {
         const runner = await TrainStepRunner.create(prepared, loss, OPT, accumulation, { inPlace, skipNonFinite: variant === 'skip non-finite' });
-        const state = initialState(prepared, runner.slots);
+        // In place, as the Trainer runs: AdamW's moments and parameters in its kernel's memory.
+        const state = initialState(prepared, runner.slots, inPlace ? { moment: runner.moment, place: runner.place } : {});
         const first = [...state.params.values()][0];
+        if (inPlace) assert.equal(first.data.buffer, state.optimizer.get(`exp_avg/${[...state.params.keys()][0]}`)!.data.buffer, 'placed beside its moments');
         const out = [];
         for (let step = 1; step <= 3; step++) {
           const scalars = { lr: 1e-3, step, maxGradNorm: 1, randomKey: 5 };
@@ -54,7 +57,7 @@ for (const c of CASES) {
       const inPlace = await run(true);
       assert.deepEqual(inPlace.out, fresh.out);
       sameState(inPlace.state, fresh.state);
-      assert.equal(inPlace.kept, true, 'the state tensor was updated where it lies');
+      assert.equal(inPlace.kept, true, 'the state tensor was updated where it lies (in the kernel\'s memory)');
       assert.equal(fresh.kept, false, 'without in-place updates each step returns new tensors');
     });
   }
@@ -144,4 +147,30 @@ test('the in-place rule refuses a writer that is not elementwise, and an input t
   assert.deepEqual(inPlacePairs(matmul, PAIR), []);
   const echoed = tinyGraph((graph) => graph.outputs.push({ name: 'p', type: DataType.FLOAT, shape: [4] }));
   assert.deepEqual(inPlacePairs(echoed, PAIR), []);
+});
+
+test('adopted parameters placed in the AdamW kernel\'s memory stay the model\'s own tensors and train there', async () => {
+  const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', 'cnn', 'model.onnx')));
+  const loss = { problemType: 'single_label_classification' as const, numLabels: 3 };
+  const runner = await TrainStepRunner.create(prepared, loss, OPT, false);
+  const name = prepared.params[0].name;
+  const own = prepared.graph.initializers.get(name)!;
+  const before = Float32Array.from(own.data as Float32Array);
+  const state = initialState(prepared, runner.slots, { adopt: true, moment: runner.moment, place: runner.place });
+  assert.equal(state.params.get(name), own, 'the state holds the model\'s tensor object');
+  assert.equal(own.data.buffer, state.optimizer.get(`exp_avg/${name}`)!.data.buffer, 'whose values moved beside the moments');
+  assert.deepEqual(own.data, before, 'unchanged by the move');
+  await runner.microBatch(state, { batch: parityBatch('cnn', prepared), weight: 1, last: true, scalars: { lr: 1e-2, step: 1, maxGradNorm: 1, randomKey: 0 } });
+  assert.notDeepEqual(own.data, before, 'the model\'s tensor holds the trained values');
+  await runner.release();
+});
+
+test('collectGarbage collects now (what initialState calls once the weights have moved)', async () => {
+  let held: ArrayBuffer | undefined = new ArrayBuffer(64 << 20);
+  const ref = new WeakRef(held);
+  held = undefined;
+  // A WeakRef keeps its target through the job that made it.
+  await new Promise((r) => setImmediate(r));
+  collectGarbage();
+  assert.equal(ref.deref(), undefined);
 });

@@ -2,10 +2,11 @@
 // p, g, m, v and writes p, m, v, where the optimizer program (programs/optimizerStep.ts) makes
 // fourteen elementwise passes and onnxruntime-node then copies its three outputs into new
 // JavaScript buffers. Same operations in the same order, so the same bits (tested against the
-// program in test/kernels/adamw.test.ts). The kernel cannot see JavaScript's buffers: p and g are
-// copied through its memory one chunk at a time (a chunk small enough for a core's cache costs
-// little more than the one pass), and so are m and v unless they live in that memory for the whole
-// run (AdamWKernel.moment). docs/PERFORMANCE.md has the measurements.
+// program in test/kernels/adamw.test.ts). The kernel cannot see JavaScript's buffers: what does not
+// live in its memory for the whole run (AdamWKernel.place: the moments, and the parameters where
+// they fit too) is copied through it one chunk at a time (a chunk small enough for a core's cache
+// costs little more than the one pass). The gradient always is: it arrives as the copy
+// onnxruntime-node makes of a train-step output. docs/PERFORMANCE.md has the measurements.
 
 import { ADAMW_WASM } from './adamwWasm';
 
@@ -29,7 +30,7 @@ export interface AdamWScalars {
 /** Elements of each of the four arrays per call: 4 × 32 KB, well inside a core's L2 cache. */
 export const ADAMW_CHUNK = 8192;
 
-/** WebAssembly's 32-bit memories end at 4 GiB; moments that would not fit stay in JavaScript buffers. */
+/** WebAssembly's 32-bit memories end at 4 GiB; arrays that would not fit stay in JavaScript buffers. */
 const MAX_MEMORY_BYTES = 4 * 1024 ** 3 - 65536;
 const PAGE = 65536;
 
@@ -64,21 +65,21 @@ export const f32 = Math.fround;
 
 /**
  * One instance of the kernel with its own memory: four chunk-sized arrays that each update's
- * values are copied through, and optionally room for moments that live there for the whole run
- * (`moment`), which the update then reads and writes where they lie. With p and g still copied
- * through, 11M parameters took 13.4 against 17.0 ms per step standalone and ResNet-18 64²'s
- * optimizer 15 against 18–21 ms (docs/PERFORMANCE.md, seventh session). The memory
- * grows once, here: growing a WebAssembly memory detaches the views made of it.
+ * values are copied through, and optionally room for arrays that live there for the whole run
+ * (`place`: moments and parameters), which the update then reads and writes where they lie. With
+ * p and g still copied through, 11M parameters took 13.4 against 17.0 ms per step standalone and
+ * ResNet-18 64²'s optimizer 15 against 18–21 ms (docs/PERFORMANCE.md, seventh session). The
+ * memory grows once, here: growing a WebAssembly memory detaches the views made of it.
  */
 export class AdamWKernel {
   private readonly f32: Float32Array;
   private readonly run: (p: number, g: number, m: number, v: number, bytes: number, ...s: number[]) => void;
-  /** Next free element of the moments' region, which starts after the four chunks. */
+  /** Next free element of the resident region, which starts after the four chunks. */
   private next = 4 * ADAMW_CHUNK;
   private readonly end: number;
 
-  /** Room for `momentElements` resident elements (none by default); throws where the kernel cannot run. */
-  constructor(momentElements = 0) {
+  /** Room for `residentElements` resident elements (none by default); throws where the kernel cannot run. */
+  constructor(residentElements = 0) {
     const m = module();
     if (!m) throw new Error('WebAssembly SIMD is not available for the AdamW kernel');
     const instance = new (globalThis as unknown as { WebAssembly: WasmApi }).WebAssembly.Instance(m);
@@ -88,10 +89,10 @@ export class AdamWKernel {
       if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     };
     try {
-      grow(4 * ADAMW_CHUNK + momentElements);
+      grow(4 * ADAMW_CHUNK + residentElements);
     } catch {
-      // No room for the moments (the memory could not grow that far): they stay in JavaScript
-      // buffers (moment() hands out none) and are copied through, as before.
+      // No room (the memory could not grow that far): everything stays in JavaScript buffers
+      // (place() hands out nothing) and is copied through.
       grow(4 * ADAMW_CHUNK);
     }
     this.f32 = new Float32Array(memory.buffer);
@@ -99,22 +100,22 @@ export class AdamWKernel {
     this.run = instance.exports.adamw as AdamWKernel['run'];
   }
 
-  /** Elements a moment of `length` takes in the region (rounded up to the lanes). */
+  /** Elements an array of `length` takes in the region (rounded up to the lanes). */
   static footprint(length: number): number {
     return Math.ceil(length / 4) * 4;
   }
 
-  /** Whether moments of these lengths fit in one memory next to the chunks. */
+  /** Whether resident arrays of these lengths fit in one memory next to the chunks. */
   static fits(lengths: number[]): boolean {
     const elements = 4 * ADAMW_CHUNK + lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0);
     return elements * 4 <= MAX_MEMORY_BYTES;
   }
 
   /**
-   * A zeroed moment of `length` elements in the kernel's memory, or undefined when the room is used
+   * A zeroed array of `length` elements in the kernel's memory, or undefined when the room is used
    * up. Each starts at a multiple of four elements: the kernel's lanes are 16-byte loads.
    */
-  moment(length: number): Float32Array | undefined {
+  place(length: number): Float32Array | undefined {
     const size = AdamWKernel.footprint(length);
     if (this.next + size > this.end) return undefined;
     const view = this.f32.subarray(this.next, this.next + length);
@@ -122,15 +123,16 @@ export class AdamWKernel {
     return view;
   }
 
-  /** Whether `a` lies in this kernel's memory (a moment it handed out). */
+  /** Whether `a` lies in this kernel's memory (an array place() handed out). */
   private holds(a: Float32Array): boolean {
     return a.buffer === this.f32.buffer && a.byteOffset >= 4 * ADAMW_CHUNK * 4;
   }
 
   /**
    * Updates one parameter: `p`, `m` and `v` get their new values — in place, or in `into` when
-   * given (the same lengths) — from gradient `g`. All four have the same length. Moments this
-   * kernel handed out are updated where they lie; any others are copied through.
+   * given (the same lengths) — from gradient `g`. All four have the same length. A parameter or
+   * the moments updated in place in arrays this kernel handed out are read and written where they
+   * lie; anything else is copied through.
    */
   update(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars,
     into: { p: Float32Array; m: Float32Array; v: Float32Array } = { p, m, v }): void {
@@ -140,10 +142,12 @@ export class AdamWKernel {
     const [P, G, M, V] = [0, C, 2 * C, 3 * C];
     const mem = this.f32;
     const resident = into.m === m && into.v === v && this.holds(m) && this.holds(v);
+    const residentP = into.p === p && this.holds(p);
     for (let start = 0; start < n; start += C) {
       const end = Math.min(n, start + C);
       const len = end - start;
-      mem.set(p.subarray(start, end), P);
+      const pAt = residentP ? p.byteOffset / 4 + start : P;
+      if (!residentP) mem.set(p.subarray(start, end), P);
       mem.set(g.subarray(start, end), G);
       const [mAt, vAt] = resident ? [m.byteOffset / 4 + start, v.byteOffset / 4 + start] : [M, V];
       if (!resident) {
@@ -151,10 +155,10 @@ export class AdamWKernel {
         mem.set(v.subarray(start, end), V);
       }
       // The kernel works four lanes at a time; the lanes past `len` are computed and not read
-      // back (in the moments' region they are the moment's own padding: each moment starts
+      // back (in the resident region they are the array's own padding: each array starts
       // 16-byte aligned and takes a whole number of lanes).
-      this.run(P * 4, G * 4, mAt * 4, vAt * 4, Math.ceil(len / 4) * 16, s.decay, s.beta1, s.k1, s.beta2, s.k2, s.bc2, s.eps, s.step);
-      into.p.set(mem.subarray(P, P + len), start);
+      this.run(pAt * 4, G * 4, mAt * 4, vAt * 4, Math.ceil(len / 4) * 16, s.decay, s.beta1, s.k1, s.beta2, s.k2, s.bc2, s.eps, s.step);
+      if (!residentP) into.p.set(mem.subarray(P, P + len), start);
       if (!resident) {
         into.m.set(mem.subarray(M, M + len), start);
         into.v.set(mem.subarray(V, V + len), start);

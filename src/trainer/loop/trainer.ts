@@ -179,7 +179,7 @@ export class Trainer {
     const precision = precisionOf(args);
     const skipNonFinite = args.nan_policy === 'skip_step';
     const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision, skipNonFinite, programs: this.compileTrainStep() });
-    this.training = initialState(this.prepared, runner.slots, { adopt: true, moment: runner.moment });
+    this.training = initialState(this.prepared, runner.slots, { adopt: true, moment: runner.moment, place: runner.place });
     this.state = freshTrainerState(plan, batchSize);
     const book: ResumeState = { schedulerStep: 0, optimizerSteps: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
     const scaler = precision === 'fp16' ? new GradScaler() : undefined;
@@ -276,11 +276,13 @@ export class Trainer {
 
   private resume(dir: string, plan: TrainPlan, book: ResumeState) {
     const loaded = loadCheckpoint(dir, this.training);
-    // The moments are read into the state's own tensors, which may live where the optimizer's
-    // kernel updates them in place (initialState's moment); loadCheckpoint checked their shapes.
-    const moments = this.training.optimizer;
+    // The parameters and moments are read into the state's own tensors, which may live where the
+    // optimizer's kernel updates them in place (initialState's place and moment); loadCheckpoint
+    // checked their shapes.
+    const { params, optimizer: moments } = this.training;
+    for (const [k, t] of loaded.training.params) params.get(k)!.data.set(t.data as never);
     for (const [k, t] of loaded.training.optimizer) moments.get(k)!.data.set(t.data as never);
-    this.training = { ...loaded.training, optimizer: moments };
+    this.training = { ...loaded.training, params, optimizer: moments };
     const s = loaded.trainerState;
     // Hugging Face keeps the checkpoint's state but recomputes the plan from the current args.
     s.max_steps = plan.maxSteps;

@@ -9,7 +9,7 @@ import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig } from './optimizers';
 import { OptimizedParam, OptimizerRunner } from './optimizerRunner';
 import { PreparedModel } from './prepare';
-import { DeviceError, SessionOptions, createSession, fromOrt, keepFreedMemory, releaseCopies, resolveDevice, scalar, toOrt } from './session';
+import { DeviceError, SessionOptions, collectGarbage, createSession, fromOrt, keepFreedMemory, releaseCopies, resolveDevice, scalar, toOrt } from './session';
 import { CompileOptions, CompiledTrainStep, IO, TrainStepMode, compileTrainStep } from './trainStep';
 import { precisionUnsupported } from './precision';
 
@@ -36,6 +36,9 @@ export interface StepScalars {
 /** A zeroed optimizer slot for a parameter (TrainStepRunner.moment places AdamW's where its kernel reads them). */
 export type MomentFactory = (slot: string, param: string, type: DataType, dims: number[]) => Tensor;
 
+/** A copy of a parameter's values where the optimizer reads and writes it, or undefined to keep it where it is (TrainStepRunner.place). */
+export type ParamPlacer = (param: string, values: Tensor) => Tensor['data'] | undefined;
+
 /**
  * The state a run starts from. Train steps update it in place, as PyTorch's optimizers update a
  * model's parameters: with `adopt`, the state is the model's own initializer tensors (no second
@@ -43,10 +46,19 @@ export type MomentFactory = (slot: string, param: string, type: DataType, dims: 
  * to Hugging Face's Trainer does), otherwise copies of them (so the prepared model can start
  * another run).
  */
-export function initialState(prepared: PreparedModel, slots: string[], opts: { adopt?: boolean; moment?: MomentFactory } = {}): TrainingState {
+export function initialState(prepared: PreparedModel, slots: string[], opts: { adopt?: boolean; moment?: MomentFactory; place?: ParamPlacer } = {}): TrainingState {
   const init = prepared.graph.initializers;
   const take = (name: string) => (opts.adopt ? init.get(name)! : cloneTensor(init.get(name)!));
-  const params = new Map(prepared.params.map((p) => [p.name, take(p.name)]));
+  let moved = false;
+  const placed = (name: string) => {
+    const t = take(name);
+    // The tensor object stays (adopted, it is the model's own initializer) and its values move.
+    const data = opts.place?.(name, t);
+    if (data) [t.data, moved] = [data, true];
+    return t;
+  };
+  const params = new Map(prepared.params.map((p) => [p.name, placed(p.name)]));
+  if (moved) collectGarbage();
   const buffers = new Map(prepared.buffers.map((n) => [n, take(n)]));
   const optimizer = new Map<string, Tensor>();
   const moment = opts.moment ?? ((_s, _p, type, dims) => zeros(type, dims));
@@ -124,6 +136,14 @@ export class TrainStepRunner {
    * replaces them by new buffers and the kernel's memory holds the first ones to the end).
    */
   readonly moment: MomentFactory = (_slot, param, type, dims) => this.updates.moment(param, type, dims);
+
+  /**
+   * For initialState: AdamW's float32 parameters moved into its kernel's memory where they fit
+   * there with their moments, so that each step's update reads and writes them where they lie
+   * instead of copying them in and out (a checkpoint loaded later is copied into them, see
+   * Trainer.resume). Everything else stays where it is.
+   */
+  readonly place: ParamPlacer = (param, values) => this.updates.place(param, values);
 
   /**
    * Loads the sessions of `programs` (compiled here when not given): "step", or "accumulate" +

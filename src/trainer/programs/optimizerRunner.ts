@@ -1,8 +1,9 @@
 // Runs the optimizer update over every parameter, updating parameters and moments in the state's
 // own buffers: float32 parameters under AdamW go through the WebAssembly kernel (kernels/adamw.ts,
-// one pass; p and g copied through its memory, the moments living there when the state took them
-// from `moment`), the rest through the optimizer program (optimizerStep.ts), one chunk of at most
-// OPTIMIZER_CHUNK elements per run. Both compute the same bits.
+// one pass; g copied through its memory, the moments living there when the state took them from
+// `moment`, and the parameter too when the state placed it there with `place`), the rest through
+// the optimizer program (optimizerStep.ts), one chunk of at most OPTIMIZER_CHUNK elements per run.
+// Both compute the same bits.
 
 import * as ort from 'onnxruntime-node';
 import { AdamWKernel, AdamWScalars, adamwKernelAvailable } from '../kernels/adamw';
@@ -39,6 +40,8 @@ export class OptimizerRunner {
     private readonly kernel: AdamWKernel | null,
     /** Parameters whose moments the kernel holds room for. */
     private readonly resident: Set<string>,
+    /** Whether the kernel also holds room for those parameters themselves. */
+    private readonly residentParams: boolean,
   ) {}
 
   /** `optimizerKernel: false` sends every parameter through the program (for tests and the bench comparing the two). */
@@ -52,13 +55,15 @@ export class OptimizerRunner {
       const compiled = compileOptimizerStep(cfg, p.decay, p.type);
       programs.set(key, { session: await createSession(compiled.graph, opts), inPlace: new Map(compiled.inPlace.map((q) => [q.output, q.input])) });
     }
-    // The kernel's parameters' moments live in its memory when they all fit there (two per parameter).
+    // The kernel's parameters and their moments live in its memory when all three fit there, else
+    // the moments alone when they fit.
     const kernelParams = useKernel ? params.filter((p) => p.dims && kernelUpdates(cfg, p.type, p.decay)) : [];
-    const lengths = kernelParams.flatMap((p) => [sizeOf(p.dims!), sizeOf(p.dims!)]);
-    const fits = AdamWKernel.fits(lengths);
-    const kernel = useKernel ? new AdamWKernel(fits ? lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0) : 0) : null;
-    const resident = new Set(fits ? kernelParams.map((p) => p.name) : []);
-    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk, kernel, resident);
+    const sizes = kernelParams.map((p) => sizeOf(p.dims!));
+    const residentParams = AdamWKernel.fits([...sizes, ...sizes, ...sizes]);
+    const lengths = residentParams ? [...sizes, ...sizes, ...sizes] : AdamWKernel.fits([...sizes, ...sizes]) ? [...sizes, ...sizes] : [];
+    const kernel = useKernel ? new AdamWKernel(lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0)) : null;
+    const resident = new Set(lengths.length ? kernelParams.map((p) => p.name) : []);
+    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk, kernel, resident, residentParams);
   }
 
   /**
@@ -66,9 +71,25 @@ export class OptimizerRunner {
    * kernel's memory where the kernel updates the parameter, else a JavaScript buffer.
    */
   moment(param: string, type: DataType, dims: number[]): Tensor {
-    const data = this.resident.has(param) ? this.kernel!.moment(sizeOf(dims)) : undefined;
+    const data = this.resident.has(param) ? this.kernel!.place(sizeOf(dims)) : undefined;
     return data ? { type, dims: [...dims], data } : zeros(type, dims);
   }
+
+  /**
+   * Where the kernel updates parameter `param` and has room for it: a copy of `values` in the
+   * kernel's memory, which the update then reads and writes where it lies (no copy of p in and
+   * out per step). undefined otherwise, and for a second request for the same parameter.
+   */
+  place(param: string, values: Tensor): Float32Array | undefined {
+    if (!this.residentParams || !this.resident.has(param) || this.placed.has(param) || values.type !== DataType.FLOAT) return undefined;
+    const data = this.kernel!.place(values.data.length);
+    if (!data) return undefined;
+    data.set(values.data as Float32Array);
+    this.placed.add(param);
+    return data;
+  }
+
+  private readonly placed = new Set<string>();
 
   /**
    * One optimizer step at learning rate `lr` (1-based step `step`) with gradients `grads` scaled
