@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { ADAMW_CHUNK, adamwKernelAvailable, adamwUpdate } from '../../src/trainer/kernels/adamw';
+import { ADAMW_CHUNK, AdamWKernel, adamwKernelAvailable, adamwUpdate } from '../../src/trainer/kernels/adamw';
 import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { OptimizerRunner } from '../../src/trainer/programs/optimizerRunner';
 import { OptimizerConfig, adamwKernelScalars } from '../../src/trainer/programs/optimizers';
@@ -164,4 +164,26 @@ test('parameters and moments of several parameters live side by side in one kern
   assert.ok(resident.every((m) => m.buffer === resident[0].buffer && m.byteOffset % 16 === 0), 'one memory, aligned lanes');
   assert.ok(resident[0].buffer !== (kernel.moments.get('exp_avg/w4')!.data as Float32Array).buffer);
   assert.ok(resident[0].buffer !== (kernel.state.get('w2')!.data as Float32Array).buffer);
+});
+
+test('where the memory cannot grow to hold parameters and moments, the moments alone live there; where not even those, everything is copied through', async () => {
+  const n = 3 * ADAMW_CHUNK + 5;
+  const params = [{ name: 'w', decay: true, type: DataType.FLOAT, dims: [n] }];
+  const limits: [number, boolean, boolean][] = [[Infinity, true, true], [(4 * ADAMW_CHUNK + 2.5 * n) * 4, true, false], [(4 * ADAMW_CHUNK + n) * 4, false, false]];
+  try {
+    for (const [limit, moments, parameter] of limits) {
+      AdamWKernel.growLimitBytes = limit;
+      const runner = await OptimizerRunner.create(BASE, params, {}, 4096);
+      const p = fromNumbers(DataType.FLOAT, [n], randomVector(n, 7, 1));
+      const m = runner.moment('w', DataType.FLOAT, [n]);
+      const placed = runner.place('w', p);
+      assert.equal(placed !== undefined, parameter, `limit ${limit}: parameter placed`);
+      assert.equal(placed === undefined ? false : m.data.buffer === placed.buffer, parameter, `limit ${limit}: beside its moment`);
+      // A moment in the kernel's memory is 16-byte aligned; a JavaScript buffer starts at 0.
+      assert.equal(m.data.byteOffset > 0, moments, `limit ${limit}: moment in the kernel's memory`);
+      await runner.release();
+    }
+  } finally {
+    AdamWKernel.growLimitBytes = Infinity;
+  }
 });

@@ -4,6 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
+import * as vm from 'node:vm';
 import { Graph } from '../../src/trainer/onnx/graph';
 import { loadModel } from '../../src/trainer/onnx/model';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
@@ -173,4 +174,5 @@ test('collectGarbage collects now (what initialState calls once the weights have
   await new Promise((r) => setImmediate(r));
   collectGarbage();
   assert.equal(ref.deref(), undefined);
+  assert.equal(vm.runInNewContext('typeof gc'), 'undefined', 'contexts made later get no global gc');
 });

@@ -86,6 +86,7 @@ export class AdamWKernel {
     const memory = instance.exports.memory as WasmMemory;
     const grow = (elements: number) => {
       const need = elements * 4;
+      if (need > AdamWKernel.growLimitBytes) throw new RangeError(`WebAssembly.Memory.grow(): limited to ${AdamWKernel.growLimitBytes} bytes`);
       if (need > memory.buffer.byteLength) memory.grow(Math.ceil((need - memory.buffer.byteLength) / PAGE));
     };
     try {
@@ -98,6 +99,17 @@ export class AdamWKernel {
     this.f32 = new Float32Array(memory.buffer);
     this.end = this.f32.length;
     this.run = instance.exports.adamw as AdamWKernel['run'];
+  }
+
+  /**
+   * Where a memory fails to grow (tests set this to stand for a process's memory limit, which
+   * makes WebAssembly.Memory.grow throw).
+   */
+  static growLimitBytes = Infinity;
+
+  /** Elements left for place() (less than asked for where the memory could not grow that far). */
+  get room(): number {
+    return this.end - this.next;
   }
 
   /** Elements an array of `length` takes in the region (rounded up to the lanes). */

@@ -18,7 +18,7 @@ import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel, PrepareOptions, prepareModel } from '../programs/prepare';
 import { precisionOf } from '../programs/precision';
 import { keyOf, permutation } from '../programs/random';
-import { DeviceRequest } from '../programs/session';
+import { DeviceRequest, collectGarbage } from '../programs/session';
 import { CallbackList, TrainerCallback, defaultFlowCallback } from './callbacks';
 import { ResumeState, checkpointName, lastCheckpoint, listCheckpoints, loadCheckpoint, loadCheckpointWeights, removeStaleTemporaryFolders, rotateCheckpoints, saveCheckpoint } from './checkpoints';
 import { Evaluator } from './evaluation';
@@ -90,6 +90,8 @@ export class Trainer {
   private lastSavedStep = -1;
   private plateau?: PlateauScheduler;
   private evalRunner?: Evaluator;
+  /** The train step's runner while a run is under way (released by train() when the run fails). */
+  private running?: TrainStepRunner;
 
   constructor(private readonly opts: TrainerOptions) {
     this.args = opts.args;
@@ -141,6 +143,9 @@ export class Trainer {
         try {
           return await this.trainWithBatchSize(batchSize, resumeFrom);
         } catch (e) {
+          // The failed attempt's sessions and optimizer memory go before a retry makes new ones.
+          await this.running?.release().catch(() => undefined);
+          this.running = undefined;
           if (!this.args.auto_find_batch_size || !isOutOfMemory(e)) throw e;
           const next = Math.floor(batchSize * 0.9);
           if (next < 1) throw new Error(`out of memory even with a train batch size of ${batchSize}: ${(e as Error).message}`);
@@ -178,7 +183,12 @@ export class Trainer {
     this.plateau = args.lr_scheduler_type === 'reduce_lr_on_plateau' ? new PlateauScheduler(args.learning_rate, args.lr_scheduler_kwargs) : undefined;
     const precision = precisionOf(args);
     const skipNonFinite = args.nan_policy === 'skip_step';
+    // A previous run's state (an earlier train() or an out-of-memory attempt) goes first: its
+    // moments live in that run's optimizer kernel, whose memory initialState's collection can
+    // then free once the weights have moved into the new one.
+    this.training = initialState(this.prepared, [], { adopt: true });
     const runner = await TrainStepRunner.create(this.prepared, this.loss, optimizerFromArgs(args), ga > 1, { ...this.sessionOptions(), recompute: args.gradient_checkpointing, precision, skipNonFinite, programs: this.compileTrainStep() });
+    this.running = runner;
     this.training = initialState(this.prepared, runner.slots, { adopt: true, moment: runner.moment, place: runner.place });
     this.state = freshTrainerState(plan, batchSize);
     const book: ResumeState = { schedulerStep: 0, optimizerSteps: 0, seed: args.seed, dataSeed: args.data_seed ?? args.seed, lossSinceLog: 0, lastLoggedStep: 0, totalLoss: 0 };
@@ -258,6 +268,7 @@ export class Trainer {
       await this.fire('on_epoch_end');
       await this.maybeLogSaveEvaluate(book, gradNorm, lr);
     }
+    this.running = undefined;
     await runner.release();
 
     const metrics = trainSummary((performance.now() - start) / 1000, plan, this.state, book);
@@ -283,6 +294,8 @@ export class Trainer {
     for (const [k, t] of loaded.training.params) params.get(k)!.data.set(t.data as never);
     for (const [k, t] of loaded.training.optimizer) moments.get(k)!.data.set(t.data as never);
     this.training = { ...loaded.training, params, optimizer: moments };
+    // The checkpoint's copies of the weights and moments are garbage now (BERT-base: 1.3 GB).
+    collectGarbage();
     const s = loaded.trainerState;
     // Hugging Face keeps the checkpoint's state but recomputes the plan from the current args.
     s.max_steps = plan.maxSteps;

@@ -59,10 +59,16 @@ export class OptimizerRunner {
     // the moments alone when they fit.
     const kernelParams = useKernel ? params.filter((p) => p.dims && kernelUpdates(cfg, p.type, p.decay)) : [];
     const sizes = kernelParams.map((p) => sizeOf(p.dims!));
-    const residentParams = AdamWKernel.fits([...sizes, ...sizes, ...sizes]);
-    const lengths = residentParams ? [...sizes, ...sizes, ...sizes] : AdamWKernel.fits([...sizes, ...sizes]) ? [...sizes, ...sizes] : [];
-    const kernel = useKernel ? new AdamWKernel(lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0)) : null;
-    const resident = new Set(lengths.length ? kernelParams.map((p) => p.name) : []);
+    const room = (lengths: number[]) => lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0);
+    let residentParams = AdamWKernel.fits([...sizes, ...sizes, ...sizes]);
+    let kernel = useKernel ? new AdamWKernel(residentParams ? room([...sizes, ...sizes, ...sizes]) : AdamWKernel.fits([...sizes, ...sizes]) ? room([...sizes, ...sizes]) : 0) : null;
+    if (kernel && residentParams && kernel.room < room([...sizes, ...sizes, ...sizes])) {
+      // The memory could not grow that far (a process limit): the moments alone, as they fit.
+      residentParams = false;
+      kernel = new AdamWKernel(room([...sizes, ...sizes]));
+    }
+    // Moments the kernel has no room for are JavaScript buffers (moment()), copied through.
+    const resident = new Set(kernel && kernel.room > 0 ? kernelParams.map((p) => p.name) : []);
     return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk, kernel, resident, residentParams);
   }
 

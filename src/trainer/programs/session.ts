@@ -181,11 +181,19 @@ let gc: (() => void) | null | undefined;
  */
 export function collectGarbage(): void {
   if (gc === undefined) {
-    try {
-      v8.setFlagsFromString('--expose-gc');
-      gc = (vm.runInNewContext('gc') as (() => void) | undefined) ?? null;
-    } catch {
-      gc = null;
+    const own = (globalThis as { gc?: () => void }).gc;
+    if (own) {
+      gc = own;
+    } else {
+      try {
+        v8.setFlagsFromString('--expose-gc');
+        gc = (vm.runInNewContext('gc') as (() => void) | undefined) ?? null;
+      } catch {
+        gc = null;
+      } finally {
+        // Only this function was wanted: contexts and workers made later get no global gc.
+        v8.setFlagsFromString('--no-expose-gc');
+      }
     }
   }
   gc?.();
