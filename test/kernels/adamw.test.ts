@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
-import { ADAMW_CHUNK, AdamWKernel, adamwKernelAvailable, adamwUpdate } from '../../src/trainer/kernels/adamw';
+import { ADAMW_CHUNK, AdamWKernel, adamwKernelAvailable } from '../../src/trainer/kernels/adamw';
 import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { OptimizerRunner } from '../../src/trainer/programs/optimizerRunner';
 import { OptimizerConfig, adamwKernelScalars } from '../../src/trainer/programs/optimizers';
@@ -119,13 +119,14 @@ test('the kernel writes into other buffers when given them, leaving its inputs a
   const before = [p, g, m, v].map((a) => a.slice());
   const into = { p: new Float32Array(n), m: new Float32Array(n), v: new Float32Array(n) };
   const s = adamwKernelScalars(BASE, true, 1, 1e-3, 2)!;
-  adamwUpdate(p, g, m, v, s, into);
+  const kernel = new AdamWKernel();
+  kernel.update(p, g, m, v, s, into);
   [p, g, m, v].forEach((a, k) => assert.deepEqual(a, before[k]));
-  adamwUpdate(p, g, m, v, s);
+  kernel.update(p, g, m, v, s);
   assert.deepEqual(p, into.p);
   assert.deepEqual(m, into.m);
   assert.deepEqual(v, into.v);
-  assert.throws(() => adamwUpdate(p, g.subarray(1), m, v, s), /lengths differ/);
+  assert.throws(() => kernel.update(p, g.subarray(1), m, v, s), /lengths differ/);
 });
 
 test('parameters and moments of several parameters live side by side in one kernel\'s memory, each on its own 16-byte lanes, and update as the program updates them; a parameter or moment from elsewhere is copied through', async () => {

@@ -117,10 +117,9 @@ export class AdamWKernel {
     return Math.ceil(length / 4) * 4;
   }
 
-  /** Whether resident arrays of these lengths fit in one memory next to the chunks. */
-  static fits(lengths: number[]): boolean {
-    const elements = 4 * ADAMW_CHUNK + lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0);
-    return elements * 4 <= MAX_MEMORY_BYTES;
+  /** Whether `residentElements` (footprints summed) fit in one memory next to the chunks. */
+  static fits(residentElements: number): boolean {
+    return (4 * ADAMW_CHUNK + residentElements) * 4 <= MAX_MEMORY_BYTES;
   }
 
   /**
@@ -177,13 +176,4 @@ export class AdamWKernel {
       }
     }
   }
-}
-
-let shared: AdamWKernel | undefined;
-
-/** AdamWKernel.update on a kernel of the module's own, with no resident moments. */
-export function adamwUpdate(p: Float32Array, g: Float32Array, m: Float32Array, v: Float32Array, s: AdamWScalars,
-  into: { p: Float32Array; m: Float32Array; v: Float32Array } = { p, m, v }): void {
-  shared ??= new AdamWKernel();
-  shared.update(p, g, m, v, s, into);
 }

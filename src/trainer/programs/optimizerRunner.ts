@@ -55,21 +55,16 @@ export class OptimizerRunner {
       const compiled = compileOptimizerStep(cfg, p.decay, p.type);
       programs.set(key, { session: await createSession(compiled.graph, opts), inPlace: new Map(compiled.inPlace.map((q) => [q.output, q.input])) });
     }
-    // The kernel's parameters and their moments live in its memory when all three fit there, else
-    // the moments alone when they fit.
+    // The kernel's parameters and both their moments live in its memory when all three copies fit
+    // there and the memory can grow that far (not under a process limit), else the moments alone.
     const kernelParams = useKernel ? params.filter((p) => p.dims && kernelUpdates(cfg, p.type, p.decay)) : [];
-    const sizes = kernelParams.map((p) => sizeOf(p.dims!));
-    const room = (lengths: number[]) => lengths.reduce((a, n) => a + AdamWKernel.footprint(n), 0);
-    let residentParams = AdamWKernel.fits([...sizes, ...sizes, ...sizes]);
-    let kernel = useKernel ? new AdamWKernel(residentParams ? room([...sizes, ...sizes, ...sizes]) : AdamWKernel.fits([...sizes, ...sizes]) ? room([...sizes, ...sizes]) : 0) : null;
-    if (kernel && residentParams && kernel.room < room([...sizes, ...sizes, ...sizes])) {
-      // The memory could not grow that far (a process limit): the moments alone, as they fit.
-      residentParams = false;
-      kernel = new AdamWKernel(room([...sizes, ...sizes]));
-    }
+    const copy = kernelParams.reduce((a, p) => a + AdamWKernel.footprint(sizeOf(p.dims!)), 0);
+    const withRoomFor = (copies: number) => new AdamWKernel(AdamWKernel.fits(copies * copy) ? copies * copy : 0);
+    let kernel = useKernel ? withRoomFor(3) : null;
+    if (kernel && kernel.room < 3 * copy) kernel = withRoomFor(2);
     // Moments the kernel has no room for are JavaScript buffers (moment()), copied through.
     const resident = new Set(kernel && kernel.room > 0 ? kernelParams.map((p) => p.name) : []);
-    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk, kernel, resident, residentParams);
+    return new OptimizerRunner(cfg, optimizerSlots(cfg), programs, chunk, kernel, resident, kernel !== null && kernel.room >= 3 * copy);
   }
 
   /**
