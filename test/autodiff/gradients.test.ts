@@ -51,6 +51,55 @@ test('gradient of Dropout in training mode is the forward mask scaled by 1/(1 �
   dx.forEach((v, i) => assert.ok(Math.abs(v - (mask[i] ? dy[i] / 0.6 : 0)) < 1e-6, `element ${i}`));
 });
 
+test('gradient of Relu in float32 is dy where y > 0 and 0 where y is 0, from the smallest normal float to +∞', async () => {
+  // The float32 rule's mask is HardSigmoid(y·FLT_MAX) (rules/unary.ts): checked here against
+  // y > 0 exactly, at the values where a clamp could go wrong.
+  const g = new Graph();
+  g.opset = 20;
+  const xs = [0, -0, -1, -3.4e38, 1.1754944e-38, 3e-39, 1e-30, 1e-7, 1, 3.4e38, Infinity, -Infinity];
+  g.inputs.push({ name: 'x', type: DataType.FLOAT, shape: [xs.length] }, { name: 'dy', type: DataType.FLOAT, shape: [xs.length] });
+  g.nodes.push({ name: 'relu', op: 'Relu', domain: '', inputs: ['x'], outputs: ['y'], attrs: new Map() });
+  const b = new GraphBuilder(g);
+  const loss = b.op('ReduceSum', [b.mul('y', 'dy')], { keepdims: 0 });
+  const { grads } = buildBackward(b, loss, ['x']);
+  b.add('Identity', [grads.get('x')!], {}, { outputs: ['dx'] });
+  g.outputs = [{ name: 'dx', type: DataType.FLOAT, shape: [xs.length] }];
+  const session = await createSession(g);
+  const x = Float32Array.from(xs);
+  const dy = Float32Array.from(xs, (_, i) => (i % 2 ? -1.5 : 2.25) * (i + 1));
+  const out = await session.run({ x: new ort.Tensor('float32', x, [xs.length]), dy: new ort.Tensor('float32', dy, [xs.length]) });
+  const dx = Array.from(out.dx.data as Float32Array);
+  assert.deepEqual(dx.map((v) => (v === 0 ? 0 : v)), Array.from(x, (v, i) => (v > 0 ? dy[i] : 0)));
+});
+
+test('a stride-2 1×1 Conv on an even size gets its input gradient from one ConvTranspose with output_padding, no Pad after it', () => {
+  // The last row no window reached is ConvTranspose's own zeros (rules/conv.ts, trailingPositions);
+  // the values are checked by the op table's case of the same shape.
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs.push({ name: 'x', type: DataType.FLOAT, shape: [2, 3, 12, 9] }, { name: 'w', type: DataType.FLOAT, shape: [4, 3, 1, 1] });
+  g.nodes.push({ name: 'conv', op: 'Conv', domain: '', inputs: ['x', 'w'], outputs: ['y'], attrs: new Map([['strides', { kind: 'ints', value: [2, 2] }]]) });
+  const b = new GraphBuilder(g);
+  const { grads } = buildBackward(b, b.op('ReduceSum', ['y'], { keepdims: 0 }), ['x']);
+  const transposes = g.nodes.filter((n) => n.op === 'ConvTranspose');
+  assert.equal(transposes.length, 1);
+  assert.deepEqual(transposes[0].attrs.get('output_padding'), { kind: 'ints', value: [1, 0] });
+  assert.equal(g.nodes.filter((n) => n.op === 'Pad').length, 0);
+  assert.deepEqual(b.shape(grads.get('x')!), [2, 3, 12, 9]);
+});
+
+test('two gradient contributions to one value are added by Add (multithreaded), three or more by Sum', () => {
+  const g = new Graph();
+  g.opset = 20;
+  g.inputs.push({ name: 'x', type: DataType.FLOAT, shape: [2, 3] });
+  const b = new GraphBuilder(g);
+  const twice = b.mul('x', b.op('Relu', ['x']));
+  const thrice = b.mul(twice, b.op('Sigmoid', ['x']));
+  buildBackward(b, b.op('ReduceSum', [b.add2(twice, thrice)], { keepdims: 0 }), ['x']);
+  const sums = g.nodes.filter((n) => n.op === 'Sum');
+  assert.deepEqual(sums.map((n) => n.inputs.length), [3]);
+});
+
 test('gradient of ReduceMax is shared evenly among tied maxima, as torch.amax', async () => {
   // Ties are where finite differences do not apply; the rule's choice is checked directly.
   const g = new Graph();

@@ -148,6 +148,7 @@ export const opTable: OpCase[] = [
   ...unary('Tanh'),
   ...unary('Sigmoid'),
   ...unary('Relu', {}, away),
+  ...unary('Relu', F32, away).map((c) => ({ ...c, label: `${c.label} float32` })),
   ...unary('Abs', {}, away),
   ...unary('LeakyRelu', { ...F32, attrs: { alpha: 0.2 }, floats: ['alpha'] }, away),
   ...unary('Erf', F32),
@@ -212,6 +213,7 @@ export const opTable: OpCase[] = [
   { op: 'Conv', label: 'Conv depthwise', inputs: [f([2, 3, 5, 5]), f([3, 1, 3, 3])], attrs: { group: 3 }, ...F32 },
   { op: 'Conv', label: 'Conv 1D', inputs: [f([2, 3, 8]), f([4, 3, 3]), f([4])], attrs: { strides: [2], pads: [1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv 1×1 stride 2 (a ResNet shortcut)', inputs: [f([2, 3, 5, 5]), f([4, 3, 1, 1])], attrs: { strides: [2, 2] }, ...F32 },
+  { op: 'Conv', label: 'Conv 1×1 stride 2 on an even height (ConvTranspose with output_padding on one axis)', inputs: [f([2, 3, 12, 9]), f([4, 3, 1, 1])], attrs: { strides: [2, 2] }, ...F32 },
   // Symbolic spatial sizes: the weight gradient cannot be an im2col product and is a Conv over transposed tensors.
   { op: 'Conv', label: 'Conv 2D with symbolic spatial sizes', inputs: [f([2, 2, 5, 4], { symbolic: [0, 2, 3] }), f([3, 2, 3, 3]), f([3])], attrs: { pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'Conv', label: 'Conv auto_pad SAME_UPPER', inputs: [f([1, 2, 5, 5]), f([2, 2, 3, 3])], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] }, ...F32 },

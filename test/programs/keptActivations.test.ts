@@ -274,19 +274,20 @@ test('resnet_ts_train, step: no Conv weight\'s gradient comes out through a Resh
   for (const { o } of gradients('final')) assert.equal(o.shape?.join(), dims.get(o.name), o.name);
 });
 
-test('resnet_ts_train: ReLU\'s gradient multiplies by the mask in float32 and selects with Where in half precision (0 where dy overflowed, as PyTorch)', () => {
+test('resnet_ts_train: ReLU\'s gradient multiplies by a HardSigmoid mask in float32 and selects with Where in half precision (0 where dy overflowed, as PyTorch)', () => {
   const prepared = prepareModel(loadModel(path.join(FIXTURES, 'exports', 'resnet_ts_train', 'model.onnx')));
   const relus = prepared.graph.nodes.filter((n) => n.op === 'Relu').length;
   assert.ok(relus > 0);
   for (const precision of ['fp32', 'fp16'] as const) {
     const graph = compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: 10 }, 'step', { precision }).graph;
     const producers = graph.producers();
-    const masks = graph.nodes.filter((n) => n.op === 'Greater' && producers.get(n.inputs[0])?.op === 'Relu');
+    const maskOp = precision === 'fp32' ? 'HardSigmoid' : 'Greater';
+    const masks = graph.nodes.filter((n) => n.op === maskOp && producers.get(n.inputs[0])?.op === 'Relu');
     assert.equal(masks.length, relus, precision);
     const readers = graph.consumers();
     for (const m of masks) {
       const [reader] = readers.get(m.outputs[0])!;
-      assert.equal(reader.op, precision === 'fp32' ? 'Cast' : 'Where', `${precision}: ${m.name}`);
+      assert.equal(reader.op, precision === 'fp32' ? 'Mul' : 'Where', `${precision}: ${m.name}`);
     }
   }
 });

@@ -88,7 +88,10 @@ export function buildBackward(b: GraphBuilder, loss: string, wrt: readonly strin
     const list = contributions.get(v);
     if (!list || list.length === 0) return undefined;
     if (list.length === 1) return list[0];
-    const s = b.op('Sum', list);
+    // Two contributions (a residual branch and its shortcut) as Add, the same sum: onnxruntime's
+    // Sum runs on one thread, its Add on all (ResNet-18 224²: 11.2 ms of Sum per step; 10.5
+    // against 7.1 ms isolated at [32, 64, 112, 112]).
+    const s = list.length === 2 ? b.add2(list[0], list[1]) : b.op('Sum', list);
     contributions.set(v, [s]);
     return s;
   };
