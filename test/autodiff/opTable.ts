@@ -220,6 +220,7 @@ export const opTable: OpCase[] = [
   { op: 'MaxPool', label: 'MaxPool 2x2 stride 2', inputs: [f([2, 2, 4, 4], { sample: distinct })], attrs: { kernel_shape: [2, 2], strides: [2, 2] } },
   { op: 'MaxPool', label: 'MaxPool 3x3 stride 2 pad 1', inputs: [f([1, 2, 5, 5], { sample: distinct })], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] } },
   { op: 'AveragePool', label: 'AveragePool 2x2 stride 2', inputs: [f([2, 2, 4, 4])], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, ...F32 },
+  { op: 'AveragePool', label: 'AveragePool 2x2 stride 2 on an odd height (the last row unread: output_padding)', inputs: [f([2, 2, 5, 4])], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, ...F32 },
   { op: 'AveragePool', label: 'AveragePool 3x3 pad 1 excluding pads', inputs: [f([1, 2, 5, 5])], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1] }, ...F32 },
   { op: 'AveragePool', label: 'AveragePool 3x3 pad 1 counting pads', inputs: [f([1, 2, 5, 5])], attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], count_include_pad: 1, strides: [2, 2] }, ...F32 },
   { op: 'GlobalAveragePool', label: 'GlobalAveragePool', inputs: [f([2, 3, 4, 5])], ...F32 },
