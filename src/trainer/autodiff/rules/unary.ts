@@ -32,9 +32,10 @@ unary('Sigmoid', (g, dy) => {
  * y·FLT_MAX to [0, 1], 1 from y ≥ 1/FLT_MAX ≈ 2.9e-39 (every normal float, and +∞), 0 at 0.
  * onnxruntime runs HardSigmoid on all threads, and Cast on one: at [32, 64, 112, 112], dy times
  * the mask took 9.7 ms against 13.7 ms for Greater, Cast and Mul (isolated; ResNet-18 224²'s
- * Casts took 23 ms per step). The one difference: a subnormal y under 2.9e-39 scales its
- * gradient by y·FLT_MAX < 1 where Greater gives 1 (a batch-norm output landing there needs
- * operands under ~1e-31).
+ * Casts took 23 ms per step). The differences: a subnormal y under 2.9e-39 scales its gradient
+ * by y·FLT_MAX < 1 where Greater gives 1 (a batch-norm output landing there needs operands under
+ * ~1e-31); at a NaN y the mask is NaN where Greater gave 0 (PyTorch passes dy there), and a NaN
+ * activation has made the loss NaN, which stops or skips the step either way.
  */
 const FLOAT32_MAX = 3.4028234663852886e38;
 function positiveMask(b: GradContext['b'], y: string): string {
