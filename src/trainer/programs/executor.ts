@@ -154,6 +154,11 @@ export class TrainStepRunner {
     if (unsupported) throw new DeviceError(unsupported);
     keepFreedMemory();
     const programs = opts.programs ?? compileTrainPrograms(prepared, loss, accumulation, opts);
+    const init = prepared.graph.initializers;
+    const params = prepared.params.map((p) => ({ name: p.name, decay: p.decay, type: init.get(p.name)!.type, dims: [...init.get(p.name)!.dims] }));
+    // The step's threads spin between parallel sections where no optimizer program's session
+    // alternates with it (session.ts says what each costs).
+    const spinning = !OptimizerRunner.needsPrograms(optimizer, params, opts);
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     const inPlace = new Map<TrainStepMode, Map<string, string>>();
     for (const [mode, compiled] of programs) {
@@ -161,10 +166,8 @@ export class TrainStepRunner {
       // Common-subexpression elimination would merge the recomputing clones back into the
       // forward nodes they copy, undoing gradient checkpointing.
       const disabledOptimizers = opts.recompute ? ['CommonSubexpressionElimination'] : [];
-      sessions.set(mode, await createSession(compiled.graph, { ...opts, disabledOptimizers }));
+      sessions.set(mode, await createSession(compiled.graph, { ...opts, disabledOptimizers, spinning }));
     }
-    const init = prepared.graph.initializers;
-    const params = prepared.params.map((p) => ({ name: p.name, decay: p.decay, type: init.get(p.name)!.type, dims: [...init.get(p.name)!.dims] }));
     const updates = await OptimizerRunner.create(optimizer, params, opts, opts.optimizerChunk);
     return new TrainStepRunner(sessions, inPlace, updates, params, { inPlace: opts.inPlace !== false, skipNonFinite: opts.skipNonFinite === true });
   }

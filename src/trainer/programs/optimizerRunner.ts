@@ -45,6 +45,15 @@ export class OptimizerRunner {
   ) {}
 
   /** `optimizerKernel: false` sends every parameter through the program (for tests and the bench comparing the two). */
+  /**
+   * Whether create would make an optimizer program (a session of its own) for some parameter: not
+   * where AdamW's kernel updates them all.
+   */
+  static needsPrograms(cfg: OptimizerConfig, params: { type: Tensor['type']; decay: boolean }[], opts: { optimizerKernel?: boolean }): boolean {
+    const useKernel = opts.optimizerKernel !== false && adamwKernelAvailable();
+    return !useKernel || params.some((p) => !kernelUpdates(cfg, p.type, p.decay));
+  }
+
   static async create(cfg: OptimizerConfig, params: (OptimizedParam & { type: Tensor['type']; dims?: number[] })[], opts: SessionOptions & { optimizerKernel?: boolean },
     chunk = OPTIMIZER_CHUNK): Promise<OptimizerRunner> {
     const programs = new Map<string, Program>();
