@@ -10,6 +10,7 @@ import { Graph } from '../../src/trainer/onnx/graph';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { createSession, ortSessionOptions } from '../../src/trainer/programs/session';
 import { OptimizerRunner } from '../../src/trainer/programs/optimizerRunner';
+import { trainStepSessionOptions } from '../../src/trainer/programs/executor';
 import { OptimizerConfig } from '../../src/trainer/programs/optimizers';
 
 test('sessions run without spinning intra-op threads unless asked, and keep the optimizers a caller turns off', () => {
@@ -44,4 +45,16 @@ test('a train step spins only where AdamW\'s kernel updates every parameter (no 
   assert.equal(OptimizerRunner.needsPrograms(adamw, f32, { optimizerKernel: false }), true, 'kernel turned off');
   assert.equal(OptimizerRunner.needsPrograms(adamw, [...f32, { type: DataType.DOUBLE, decay: true }], {}), true, 'a float64 parameter');
   assert.equal(OptimizerRunner.needsPrograms({ ...adamw, name: 'sgd' }, f32, {}), true, 'SGD runs as a program');
+});
+
+test('the train step\'s sessions spin with AdamW\'s kernel alone, and turn off common-subexpression elimination under gradient checkpointing', () => {
+  const adamw: OptimizerConfig = { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
+  const params = [{ type: DataType.FLOAT, decay: true }];
+  const plain = trainStepSessionOptions({ threads: 2 }, adamw, params);
+  assert.equal(plain.spinning, true);
+  assert.deepEqual(plain.disabledOptimizers, []);
+  assert.equal(plain.threads, 2);
+  assert.equal(trainStepSessionOptions({}, { ...adamw, name: 'sgd' }, params).spinning, false);
+  assert.equal(trainStepSessionOptions({ optimizerKernel: false }, adamw, params).spinning, false);
+  assert.deepEqual(trainStepSessionOptions({ recompute: true }, adamw, params).disabledOptimizers, ['CommonSubexpressionElimination']);
 });

@@ -111,6 +111,20 @@ export interface MicroBatch {
   scalars: StepScalars;
 }
 
+/**
+ * The train step's session options: common-subexpression elimination off under gradient
+ * checkpointing (it would merge the recomputing clones back into the forward nodes they copy),
+ * and threads that spin between parallel sections where no optimizer program's session alternates
+ * with the step (session.ts says what each costs).
+ */
+export function trainStepSessionOptions(opts: RunnerOptions, optimizer: OptimizerConfig, params: { type: DataType; decay: boolean }[]): SessionOptions {
+  return {
+    ...opts,
+    disabledOptimizers: opts.recompute ? ['CommonSubexpressionElimination'] : [],
+    spinning: !OptimizerRunner.needsPrograms(optimizer, params, opts),
+  };
+}
+
 export class TrainStepRunner {
   /** The window's gradient sums so far (between the first and the last micro-batch of a window). */
   private sums: Map<string, Tensor> | undefined;
@@ -156,17 +170,11 @@ export class TrainStepRunner {
     const programs = opts.programs ?? compileTrainPrograms(prepared, loss, accumulation, opts);
     const init = prepared.graph.initializers;
     const params = prepared.params.map((p) => ({ name: p.name, decay: p.decay, type: init.get(p.name)!.type, dims: [...init.get(p.name)!.dims] }));
-    // The step's threads spin between parallel sections where no optimizer program's session
-    // alternates with it (session.ts says what each costs).
-    const spinning = !OptimizerRunner.needsPrograms(optimizer, params, opts);
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     const inPlace = new Map<TrainStepMode, Map<string, string>>();
     for (const [mode, compiled] of programs) {
       inPlace.set(mode, new Map(opts.inPlace === false ? [] : compiled.inPlace.map((p) => [p.output, p.input])));
-      // Common-subexpression elimination would merge the recomputing clones back into the
-      // forward nodes they copy, undoing gradient checkpointing.
-      const disabledOptimizers = opts.recompute ? ['CommonSubexpressionElimination'] : [];
-      sessions.set(mode, await createSession(compiled.graph, { ...opts, disabledOptimizers, spinning }));
+      sessions.set(mode, await createSession(compiled.graph, trainStepSessionOptions(opts, optimizer, params)));
     }
     const updates = await OptimizerRunner.create(optimizer, params, opts, opts.optimizerChunk);
     return new TrainStepRunner(sessions, inPlace, updates, params, { inPlace: opts.inPlace !== false, skipNonFinite: opts.skipNonFinite === true });
