@@ -38,8 +38,9 @@ test('onnxruntime accepts those options and runs a graph with two threads', asyn
   await session.release();
 });
 
+const adamw: OptimizerConfig = { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
+
 test('a train step spins only where AdamW\'s kernel updates every parameter (no optimizer program alternates with it)', () => {
-  const adamw: OptimizerConfig = { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
   const f32 = [{ type: DataType.FLOAT, decay: true }, { type: DataType.FLOAT, decay: false }];
   assert.equal(OptimizerRunner.needsPrograms(adamw, f32, {}), false);
   assert.equal(OptimizerRunner.needsPrograms(adamw, f32, { optimizerKernel: false }), true, 'kernel turned off');
@@ -48,7 +49,6 @@ test('a train step spins only where AdamW\'s kernel updates every parameter (no 
 });
 
 test('the train step\'s sessions spin with AdamW\'s kernel alone, and turn off common-subexpression elimination under gradient checkpointing', () => {
-  const adamw: OptimizerConfig = { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
   const params = [{ type: DataType.FLOAT, decay: true }];
   const plain = trainStepSessionOptions({ threads: 2 }, adamw, params);
   assert.equal(plain.spinning, true);

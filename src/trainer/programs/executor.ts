@@ -170,11 +170,12 @@ export class TrainStepRunner {
     const programs = opts.programs ?? compileTrainPrograms(prepared, loss, accumulation, opts);
     const init = prepared.graph.initializers;
     const params = prepared.params.map((p) => ({ name: p.name, decay: p.decay, type: init.get(p.name)!.type, dims: [...init.get(p.name)!.dims] }));
+    const sessionOptions = trainStepSessionOptions(opts, optimizer, params);
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     const inPlace = new Map<TrainStepMode, Map<string, string>>();
     for (const [mode, compiled] of programs) {
       inPlace.set(mode, new Map(opts.inPlace === false ? [] : compiled.inPlace.map((p) => [p.output, p.input])));
-      sessions.set(mode, await createSession(compiled.graph, trainStepSessionOptions(opts, optimizer, params)));
+      sessions.set(mode, await createSession(compiled.graph, sessionOptions));
     }
     const updates = await OptimizerRunner.create(optimizer, params, opts, opts.optimizerChunk);
     return new TrainStepRunner(sessions, inPlace, updates, params, { inPlace: opts.inPlace !== false, skipNonFinite: opts.skipNonFinite === true });

@@ -44,20 +44,19 @@ export class OptimizerRunner {
     private readonly residentParams: boolean,
   ) {}
 
-  /** `optimizerKernel: false` sends every parameter through the program (for tests and the bench comparing the two). */
   /**
    * Whether create would make an optimizer program (a session of its own) for some parameter: not
    * where AdamW's kernel updates them all.
    */
   static needsPrograms(cfg: OptimizerConfig, params: { type: Tensor['type']; decay: boolean }[], opts: { optimizerKernel?: boolean }): boolean {
-    const useKernel = opts.optimizerKernel !== false && adamwKernelAvailable();
-    return !useKernel || params.some((p) => !kernelUpdates(cfg, p.type, p.decay));
+    return !kernelWanted(opts) || params.some((p) => !kernelUpdates(cfg, p.type, p.decay));
   }
 
+  /** `optimizerKernel: false` sends every parameter through the program (for tests and the bench comparing the two). */
   static async create(cfg: OptimizerConfig, params: (OptimizedParam & { type: Tensor['type']; dims?: number[] })[], opts: SessionOptions & { optimizerKernel?: boolean },
     chunk = OPTIMIZER_CHUNK): Promise<OptimizerRunner> {
     const programs = new Map<string, Program>();
-    const useKernel = opts.optimizerKernel !== false && adamwKernelAvailable();
+    const useKernel = kernelWanted(opts);
     for (const p of params) {
       const key = `${p.type}/${p.decay}`;
       if (programs.has(key) || (useKernel && kernelUpdates(cfg, p.type, p.decay))) continue;
@@ -181,6 +180,11 @@ export class OptimizerRunner {
 }
 
 /** Whether the kernel computes the update of a parameter of this type and decay group. */
+/** Whether AdamW's kernel may run at all: not turned off, and WebAssembly there. */
+function kernelWanted(opts: { optimizerKernel?: boolean }): boolean {
+  return opts.optimizerKernel !== false && adamwKernelAvailable();
+}
+
 function kernelUpdates(cfg: OptimizerConfig, type: DataType, decay: boolean): boolean {
   return type === DataType.FLOAT && adamwKernelComputes(cfg, decay);
 }

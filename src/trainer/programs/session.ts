@@ -78,8 +78,9 @@ export function ortSessionOptions(device: 'cpu' | 'cuda', opts: SessionOptions =
   // MLP row's step 24–50 → 20–24 ms, ResNet-18 64² 243–289 → 226–257 ms. Where the step is the
   // only session (AdamW's kernel updates every parameter), spinning gains back the wake-up of a
   // sleeping thread at each of the step's parallel sections: ResNet-18 64², 18 alternated pairs,
-  // spinning faster in 15, by 7.6 ms per step (4%) in the median pair; 224² about 2%;
-  // DistilBERT-base even (docs/PERFORMANCE.md).
+  // spinning faster in 15, by 7.6 ms per step (4%) in the median pair, and faster in 6 of 6
+  // order-balanced rounds of the two builds; 224² inconclusive; DistilBERT-base and the MLP even
+  // (docs/PERFORMANCE.md).
   const extra: Record<string, Record<string, unknown>> = { session: { intra_op: { allow_spinning: opts.spinning ? '1' : '0' } } };
   if (opts.disabledOptimizers?.length) extra.optimization = { disable_specified_optimizers: opts.disabledOptimizers.join(',') };
   options.extra = extra;
