@@ -179,12 +179,12 @@ export class OptimizerRunner {
   }
 }
 
-/** Whether the kernel computes the update of a parameter of this type and decay group. */
 /** Whether AdamW's kernel may run at all: not turned off, and WebAssembly there. */
 function kernelWanted(opts: { optimizerKernel?: boolean }): boolean {
   return opts.optimizerKernel !== false && adamwKernelAvailable();
 }
 
+/** Whether the kernel computes the update of a parameter of this type and decay group. */
 function kernelUpdates(cfg: OptimizerConfig, type: DataType, decay: boolean): boolean {
   return type === DataType.FLOAT && adamwKernelComputes(cfg, decay);
 }
