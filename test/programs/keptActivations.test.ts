@@ -291,3 +291,25 @@ test('resnet_ts_train: ReLU\'s gradient multiplies by a HardSigmoid mask in floa
     }
   }
 });
+
+test('resnet_ts_train: batch norm\'s per-channel sums and means reduce each image\'s positions, then the batch, in float32 (one stage over [0, 2, 3] in half precision)', () => {
+  const prepared = prepareModel(loadModel(path.join(FIXTURES, 'exports', 'resnet_ts_train', 'model.onnx')));
+  const norms = prepared.graph.nodes.filter((n) => n.op === 'BatchNormTraining' || n.op === 'BatchNormalization').length;
+  assert.ok(norms > 0);
+  for (const precision of ['fp32', 'fp16'] as const) {
+    const graph = compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: 10 }, 'step', { precision }).graph;
+    const axesOf = (n: Graph['nodes'][number]) => {
+      const input = n.inputs[1] && graph.initializers.get(n.inputs[1]);
+      return input ? Array.from(input.data as BigInt64Array, Number).join() : attrInts(n, 'axes', []).join();
+    };
+    const reductions = graph.nodes.filter((n) => n.op === 'ReduceMean' || n.op === 'ReduceSum');
+    const count = (axes: string) => reductions.filter((n) => axesOf(n) === axes).length;
+    // Per batch norm: its mean and variance forward, Σ dy and Σ dy·xc backward.
+    if (precision === 'fp32') {
+      assert.equal(count('0,2,3'), 0, precision);
+      assert.ok(count('2,3') >= 4 * norms, `${precision}: ${count('2,3')} reductions over [2, 3] for ${norms} batch norms`);
+    } else {
+      assert.ok(count('0,2,3') >= 4 * norms, `${precision}: ${count('0,2,3')} reductions over [0, 2, 3] for ${norms} batch norms`);
+    }
+  }
+});

@@ -69,11 +69,11 @@ const batchNormTraining: Composite = {
       const { b } = g;
       const dy = g.dy()!;
       const [x, scale] = [g.x(0), g.x(1)];
-      const { axes, perChannel } = perChannelAxes(b, x);
+      const { perChannel, reduce } = perChannelAxes(b, x);
       const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(g.y(2), b.scalarLike(attrFloat(g.node, 'epsilon', 1e-5), x))])]);
       const xc = b.sub(x, g.y(1));
-      const sumDy = b.reduceSum(dy, axes, true);
-      const sumDyXc = b.reduceSum(b.mul(dy, xc), axes, true);
+      const sumDy = reduce('ReduceSum', dy);
+      const sumDyXc = reduce('ReduceSum', b.mul(dy, xc));
       const squeeze = (v: string) => b.reshape(v, [-1]);
       let dx: string | undefined;
       if (g.needs(0)) {
@@ -96,10 +96,10 @@ const batchNormTraining: Composite = {
     // and float64 only; half precision keeps (x − mean)·σ⁻¹·γ + bias.
     const [x, scale, bias] = node.inputs;
     const [y, mean, variance] = node.outputs;
-    const { axes, perChannel } = perChannelAxes(b, x);
-    b.add('ReduceMean', [x, b.int64s(axes)], { keepdims: 1 }, { outputs: [mean] });
+    const { perChannel, reduce } = perChannelAxes(b, x);
+    b.add('Identity', [reduce('ReduceMean', x)], {}, { outputs: [mean] });
     const centered = b.sub(x, mean);
-    b.add('ReduceMean', [b.mul(centered, centered), b.int64s(axes)], { keepdims: 1 }, { outputs: [variance] });
+    b.add('Identity', [reduce('ReduceMean', b.mul(centered, centered))], {}, { outputs: [variance] });
     const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(variance, b.scalarLike(attrFloat(node, 'epsilon', 1e-5), x))])]);
     if (!isFullPrecisionFloat(b.type(x))) {
       // In half precision x·α can overflow where (x − mean)·σ⁻¹ cannot: a nearly constant channel
