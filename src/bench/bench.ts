@@ -96,7 +96,7 @@ async function compare(setup: Setup, threads: number, rounds: number, python: st
   const torchEnv = { ...env, OPENBLAS_NUM_THREADS: String(threads) };
   const torch = new Peer(spawn(python, [path.join(__dirname, '..', 'scripts', 'bench', 'torch_peer.py')], { env: torchEnv, stdio: PROTOCOL_STDIO }), 'pytorch');
   const torchReady = await torch.ask({ ...setup, onnx, threads });
-  console.error(`[bench] ${setup.key}: PyTorch ${torchReady.torch} with ${torchReady.torch_threads} intra-op thread(s)`);
+  console.error(`[bench] ${setup.key}: PyTorch ${torchReady.torch} with ${torchReady.torch_threads} intra-op thread(s), ${torchReady.memory_format} tensors`);
   const ours = new Peer(spawn(process.execPath, [__filename, '--worker'], { env, stdio: PROTOCOL_STDIO }), 'trainer');
   const oursReady = await ours.ask({ ...setup, onnx, threads });
   const rows: { ours: number[]; torch: number[]; oursRss: number; torchRss: number } = { ours: [], torch: [], oursRss: oursReady.max_rss_kb, torchRss: torchReady.max_rss_kb ?? 0 };
