@@ -248,6 +248,15 @@ export const opTable: OpCase[] = [
     op: 'BatchNormTraining', label: 'BatchNormTraining composite, 2-D input', domain: COMPOSITE_DOMAIN,
     inputs: [f([5, 3]), f([3]), f([3])], outputs: 3, lossOutputs: 1, outputShapes: [[5, 3], [1, 3], [1, 3]],
   },
+  // Ranks 3 and 5 reduce each sample's positions, then the batch (rules/norm.ts, reduceInTwo).
+  {
+    op: 'BatchNormTraining', label: 'BatchNormTraining composite, 3-D input', domain: COMPOSITE_DOMAIN,
+    inputs: [f([3, 2, 5]), f([2], { sample: positive }), f([2])], outputs: 3, lossOutputs: 1, outputShapes: [[3, 2, 5], [1, 2, 1], [1, 2, 1]],
+  },
+  {
+    op: 'BatchNormTraining', label: 'BatchNormTraining composite, 5-D input', domain: COMPOSITE_DOMAIN,
+    inputs: [f([2, 2, 2, 3, 2]), f([2], { sample: positive }), f([2])], outputs: 3, lossOutputs: 1, outputShapes: [[2, 2, 2, 3, 2], [1, 2, 1, 1, 1], [1, 2, 1, 1, 1]],
+  },
   { op: 'LayerNormalization', label: 'LayerNormalization last axis', inputs: [f([2, 3, 4]), f([4]), f([4])], attrs: { axis: -1, epsilon: 1e-5 }, floats: ['epsilon'], ...F32 },
   { op: 'LayerNormalization', label: 'LayerNormalization axis 1', inputs: [f([2, 3, 4]), f([3, 4]), f([3, 4])], attrs: { axis: 1 }, ...F32 },
   { op: 'LayerNormalization', label: 'LayerNormalization without bias', inputs: [f([3, 5]), f([5])], ...F32 },
