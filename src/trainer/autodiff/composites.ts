@@ -97,9 +97,9 @@ const batchNormTraining: Composite = {
     const [x, scale, bias] = node.inputs;
     const [y, mean, variance] = node.outputs;
     const { perChannel, reduce } = perChannelAxes(b, x);
-    b.add('Identity', [reduce('ReduceMean', x)], {}, { outputs: [mean] });
+    reduce('ReduceMean', x, mean);
     const centered = b.sub(x, mean);
-    b.add('Identity', [reduce('ReduceMean', b.mul(centered, centered))], {}, { outputs: [variance] });
+    reduce('ReduceMean', b.mul(centered, centered), variance);
     const invStd = b.op('Reciprocal', [b.op('Sqrt', [b.add2(variance, b.scalarLike(attrFloat(node, 'epsilon', 1e-5), x))])]);
     if (!isFullPrecisionFloat(b.type(x))) {
       // In half precision x·α can overflow where (x − mean)·σ⁻¹ cannot: a nearly constant channel

@@ -33,12 +33,13 @@ function normalizeBackward(b: GraphBuilder, d: string, xhat: string, invStd: str
 
 /**
  * Batch normalization's axes (all but the channel axis 1), a reshape of [C] to broadcast against
- * x, and `reduce`: a sum or mean over those axes of a tensor shaped like x, kept as [1, C, 1, …].
+ * x, and `reduce`: a sum or mean over those axes of a tensor shaped like x, kept as [1, C, 1, …]
+ * (into `output` where given).
  */
 export function perChannelAxes(b: GraphBuilder, x: string): {
   axes: number[];
   perChannel: (v: string) => string;
-  reduce: (op: 'ReduceSum' | 'ReduceMean', v: string) => string;
+  reduce: (op: 'ReduceSum' | 'ReduceMean', v: string, output?: string) => string;
 } {
   const rank = b.rank(x);
   const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
@@ -47,7 +48,14 @@ export function perChannelAxes(b: GraphBuilder, x: string): {
   // moved 1.7% away from PyTorch's float32 one (test/programs/precision.test.ts), with one it
   // stays within that test's bounds.
   const inTwo = rank >= 3 && isFullPrecisionFloat(b.type(x));
-  return { axes, perChannel, reduce: (op, v) => (inTwo ? reduceInTwo(b, op, v, rank) : b.op(op, [v, b.int64s(axes)], { keepdims: 1 })) };
+  const reduce = (op: 'ReduceSum' | 'ReduceMean', v: string, output?: string) =>
+    (inTwo ? reduceInTwo(b, op, v, rank, output) : reduceOver(b, op, v, axes, output));
+  return { axes, perChannel, reduce };
+}
+
+/** One ReduceSum or ReduceMean over `axes`, dims kept, into `output` where given. */
+function reduceOver(b: GraphBuilder, op: 'ReduceSum' | 'ReduceMean', v: string, axes: number[], output?: string): string {
+  return b.add(op, [v, b.int64s(axes)], { keepdims: 1 }, output ? { outputs: [output] } : {})[0];
 }
 
 /**
@@ -61,9 +69,9 @@ export function perChannelAxes(b: GraphBuilder, x: string): {
  * to [512, 2, 2] 0.09 / 0.07 and 0.13 / 0.12–0.13. The mean of the images' means is the mean:
  * every image has the same number of positions.
  */
-function reduceInTwo(b: GraphBuilder, op: 'ReduceSum' | 'ReduceMean', v: string, rank: number): string {
-  const perImage = b.op(op, [v, b.int64s(Array.from({ length: rank - 2 }, (_, i) => i + 2))], { keepdims: 1 });
-  return b.op(op, [perImage, b.int64s([0])], { keepdims: 1 });
+function reduceInTwo(b: GraphBuilder, op: 'ReduceSum' | 'ReduceMean', v: string, rank: number, output?: string): string {
+  const perImage = reduceOver(b, op, v, Array.from({ length: rank - 2 }, (_, i) => i + 2));
+  return reduceOver(b, op, perImage, [0], output);
 }
 
 defineRule('BatchNormalization', {
