@@ -12,6 +12,7 @@ import { serializeGraph } from '../onnx/model';
 import { Tensor, dataTypeFromOrt, ortTypeName } from '../onnx/tensor';
 import { blockConvs, nchwcBlockSize } from './nchwc';
 import { widenChannelBroadcasts } from './channelBroadcast';
+import { keepChannelsLast } from './channelsLast';
 
 export type DeviceRequest = 'auto' | 'cpu' | 'cuda';
 
@@ -30,6 +31,8 @@ export interface SessionOptions {
   disabledOptimizers?: string[];
   /** false: Convs with computed weights keep onnxruntime's plain form on the CPU (nchwc.ts). */
   blockedConvs?: boolean;
+  /** false: values between the small-image products go back to NCHW as compiled (channelsLast.ts). */
+  channelsLast?: boolean;
   /**
    * Whether onnxruntime's intra-op threads wait for the next parallel section spinning rather
    * than asleep: only for a session that no other session of ours alternates with (see
@@ -94,6 +97,7 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
   if (device === 'cpu') {
     const block = opts.blockedConvs !== false ? await nchwcBlockSize() : undefined;
     try {
+      if (opts.channelsLast !== false) graph = keepChannelsLast(graph) ?? graph;
       graph = widenChannelBroadcasts(graph) ?? graph;
       graph = (block && blockConvs(graph, block)) || graph;
     } catch {
