@@ -11,6 +11,7 @@ import { Graph, attrInts } from '../../src/trainer/onnx/graph';
 import { loadModel, serializeGraph } from '../../src/trainer/onnx/model';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { keepChannelsLast, transposedElements } from '../../src/trainer/programs/channelsLast';
+import { SMALL_IMAGE } from '../../src/trainer/autodiff/rules/conv';
 import { GraphBuilder } from '../../src/trainer/onnx/builder';
 import { TrainStepRunner, compileTrainPrograms, initialState } from '../../src/trainer/programs/executor';
 import { prepareModel } from '../../src/trainer/programs/prepare';
@@ -99,7 +100,7 @@ test('onnxruntime computes the same results from the rewritten graph as from the
   }
 });
 
-test('no rewrite where nothing would be transposed less: no Transpose to NCHW, or one only a graph output reads', () => {
+test('no rewrite where nothing would be transposed less (no Transpose to NCHW, or one only a graph output reads) or where images are larger than the small-image products\' limit', () => {
   const none = graph();
   none.nodes[0].attrs.set('perm', { kind: 'ints', value: [0, 2, 1, 3] });
   assert.equal(keepChannelsLast(none), undefined, 'no seed');
@@ -109,6 +110,9 @@ test('no rewrite where nothing would be transposed less: no Transpose to NCHW, o
   alone.outputs = [{ name: 'v', type: DataType.FLOAT, shape: undefined }];
   alone.nodes = [{ name: 't', op: 'Transpose', domain: '', inputs: ['u'], outputs: ['v'], attrs: new Map([['perm', { kind: 'ints', value: [0, 3, 1, 2] }]]) }];
   assert.equal(keepChannelsLast(alone), undefined, 'a seed that only a graph output reads');
+  const large = graph();
+  large.inputs[0].shape = [2, 8, 8, 8];
+  assert.equal(keepChannelsLast(large), undefined, `8×8 images, over SMALL_IMAGE (${SMALL_IMAGE}) positions`);
 });
 
 test('resnet_ts_train (PyTorch 2.13): the train step transposes fewer elements, and three SGD steps give the same losses and parameters with and without the rewrite', async () => {

@@ -10,12 +10,22 @@
 // the value is the twin transposed back. The arithmetic is unchanged (each operator meets the
 // same pairs of elements), so results are the same bits, except a reduction's order of addition.
 // A rewrite of each CPU session's graph, like channelBroadcast.ts: the compiled programs stay as
-// they are. It is kept only where it leaves fewer elements to transpose than before.
+// they are. It starts only from small images (SMALL_IMAGE), and is kept only where it leaves
+// fewer elements to transpose than before.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph, Node, attrInt, attrInts } from '../onnx/graph';
 import { isStatic } from '../onnx/shapes/dims';
+import { SMALL_IMAGE } from '../autodiff/rules/conv';
 import { DataType, sizeOf } from '../onnx/tensor';
+
+/**
+ * Only values of images of at most SMALL_IMAGE positions (the small-image products' own limit) are
+ * kept in NHWC: onnxruntime reduces [N, H, W, C] over [0, 1, 2] far more slowly than [N, C, H, W]
+ * over [2, 3] then [0] once images are larger. Batch norm's forward and backward operators alone,
+ * batch 32, NCHW / NHWC: [64, 56, 56] 21–26 / 65–73 ms (each reduction 8 ms against 0.4–0.8);
+ * [256, 14, 14] 4.9–6.0 / 7.5–9.5; [512, 7, 7] 3.1–4.2 / 3.7–4.7 (docs/PERFORMANCE.md).
+ */
 
 /** NHWC → NCHW: the seeds' permutation. */
 const TO_NCHW = [0, 3, 1, 2];
@@ -88,6 +98,10 @@ export function keepChannelsLast(graph: Graph): Graph | undefined {
   const reshaped = new Map<string, string>();
   const result: Node[] = [];
   const rank4 = (v: string) => b.shapes.get(v)?.shape?.length === 4;
+  const smallImage = (v: string) => {
+    const [h, w] = b.shapes.get(v)?.shape?.slice(2) ?? [];
+    return typeof h === 'number' && typeof w === 'number' && h * w <= SMALL_IMAGE;
+  };
 
   /**
    * A per-channel operand's shape as rank 4 — static, broadcast over both image axes — or
@@ -128,7 +142,7 @@ export function keepChannelsLast(graph: Graph): Graph | undefined {
           renamed.set(n.outputs[0], source);
           continue;
         }
-      } else if (perm.join() === TO_NCHW.join()) {
+      } else if (perm.join() === TO_NCHW.join() && smallImage(n.outputs[0])) {
         twin.set(n.outputs[0], n.inputs[0]);
         seeds.add(n);
       }
