@@ -94,6 +94,22 @@ export class Graph {
 }
 
 /**
+ * `nodes` without those of `candidates` whose outputs nothing reads any more (latest first, so a
+ * chain goes); the graph's outputs count as read.
+ */
+export function dropUnread(nodes: Node[], candidates: Set<Node>, graphOutputs: Set<string>): Node[] {
+  const reads = new Map<string, number>();
+  for (const n of nodes) for (const i of n.inputs) reads.set(i, (reads.get(i) ?? 0) + 1);
+  const dropped = new Set<Node>();
+  for (const n of [...nodes].reverse()) {
+    if (!candidates.has(n) || n.outputs.some((o) => (reads.get(o) ?? 0) > 0 || graphOutputs.has(o))) continue;
+    dropped.add(n);
+    for (const i of n.inputs) reads.set(i, reads.get(i)! - 1);
+  }
+  return nodes.filter((n) => !dropped.has(n));
+}
+
+/**
  * Reorders nodes so every value is produced before it is read, keeping the existing order
  * wherever it is already valid (passes append nodes at the end).
  */

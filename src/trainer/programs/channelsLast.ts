@@ -14,7 +14,7 @@
 // fewer elements to transpose than before.
 
 import { GraphBuilder } from '../onnx/builder';
-import { Graph, Node, attrInt, attrInts } from '../onnx/graph';
+import { Graph, Node, attrInt, attrInts, dropUnread } from '../onnx/graph';
 import { isStatic } from '../onnx/shapes/dims';
 import { SMALL_IMAGE } from '../autodiff/rules/conv';
 import { DataType, sizeOf } from '../onnx/tensor';
@@ -246,17 +246,4 @@ export function keepChannelsLast(graph: Graph): Graph | undefined {
   if (transposedElements(b, kept) >= before) return undefined;
   g.nodes = kept;
   return g;
-}
-
-/** `nodes` without those of `candidates` whose outputs nothing reads (latest first, so that chains go). */
-function dropUnread(nodes: Node[], candidates: Set<Node>, graphOutputs: Set<string>): Node[] {
-  const reads = new Map<string, number>();
-  for (const n of nodes) for (const i of n.inputs) reads.set(i, (reads.get(i) ?? 0) + 1);
-  const dropped = new Set<Node>();
-  for (const n of [...nodes].reverse()) {
-    if (!candidates.has(n) || n.outputs.some((o) => (reads.get(o) ?? 0) > 0 || graphOutputs.has(o))) continue;
-    dropped.add(n);
-    for (const i of n.inputs) reads.set(i, reads.get(i)! - 1);
-  }
-  return nodes.filter((n) => !dropped.has(n));
 }

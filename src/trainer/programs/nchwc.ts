@@ -13,7 +13,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../onnx/builder';
-import { Graph, Node, attrInt, attrInts, attrString } from '../onnx/graph';
+import { Graph, Node, attrInt, attrInts, attrString, dropUnread } from '../onnx/graph';
 import { serializeGraph } from '../onnx/model';
 import { DataType, fromNumbers, sizeOf } from '../onnx/tensor';
 import { isStatic } from '../onnx/shapes/dims';
@@ -230,17 +230,4 @@ function channelsLastFromBlocked(b: GraphBuilder, nodes: Node[], reordered: Map<
     n.attrs = new Map([['channels', { kind: 'int', value: source.channels }], ['channels_last', { kind: 'int', value: 1 }]]);
   }
   return nodes;
-}
-
-/** `nodes` without those of `candidates` whose outputs nothing reads any more (latest first, so a chain goes). */
-function dropUnread(nodes: Node[], candidates: Set<Node>, graphOutputs: Set<string>): Node[] {
-  const reads = new Map<string, number>();
-  for (const n of nodes) for (const i of n.inputs) reads.set(i, (reads.get(i) ?? 0) + 1);
-  const dropped = new Set<Node>();
-  for (const n of [...nodes].reverse()) {
-    if (!candidates.has(n) || n.outputs.some((o) => (reads.get(o) ?? 0) > 0 || graphOutputs.has(o))) continue;
-    dropped.add(n);
-    for (const i of n.inputs) reads.set(i, reads.get(i)! - 1);
-  }
-  return nodes.filter((n) => !dropped.has(n));
 }
