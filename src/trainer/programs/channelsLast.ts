@@ -15,22 +15,17 @@
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph, Node, attrInt, attrInts, dropUnread } from '../onnx/graph';
-import { isStatic } from '../onnx/shapes/dims';
+import { isStatic, normalizeAxis } from '../onnx/shapes/dims';
 import { SMALL_IMAGE } from '../autodiff/rules/conv';
-import { DataType, sizeOf } from '../onnx/tensor';
-
-/**
- * Only values of images of at most SMALL_IMAGE positions (the small-image products' own limit) are
- * kept in NHWC: onnxruntime reduces [N, H, W, C] over [0, 1, 2] far more slowly than [N, C, H, W]
- * over [2, 3] then [0] once images are larger. Batch norm's forward and backward operators alone,
- * batch 32, NCHW / NHWC: [64, 56, 56] 21–26 / 65–73 ms (each reduction 8 ms against 0.4–0.8);
- * [256, 14, 14] 4.9–6.0 / 7.5–9.5; [512, 7, 7] 3.1–4.2 / 3.7–4.7 (docs/PERFORMANCE.md).
- */
+import { sizeOf } from '../onnx/tensor';
 
 /** NHWC → NCHW: the seeds' permutation. */
 const TO_NCHW = [0, 3, 1, 2];
 /** What a twin is: the value transposed by this (NCHW → NHWC). */
 const TO_NHWC = [0, 2, 3, 1];
+
+/** A value's axis `a` (possibly negative) is its twin's axis twinAxis(a). */
+const twinAxis = (a: number) => TO_NCHW[normalizeAxis(a, 4)];
 
 /** Operators that compute each output element from the elements at the same (broadcast) index. */
 const ELEMENTWISE = new Set([
@@ -44,12 +39,6 @@ const REDUCTIONS = new Set(['ReduceSum', 'ReduceMean', 'ReduceSumSquare', 'Reduc
 function compose(first: number[], then: number[]): number[] {
   // Transpose(Transpose(x, first), then) = Transpose(x, c) with c[i] = first[then[i]].
   return then.map((i) => first[i]);
-}
-
-function inverse(p: number[]): number[] {
-  const r = new Array<number>(p.length);
-  p.forEach((v, i) => (r[v] = i));
-  return r;
 }
 
 const isIdentity = (p: number[]) => p.every((v, i) => v === i);
@@ -68,14 +57,12 @@ export function transposedElements(b: GraphBuilder, nodes: Node[]): number {
   return total;
 }
 
-/** The reduction's axes where they are constant (attribute, or an initializer input), else undefined. */
-function reductionAxes(g: Graph, n: Node): number[] | undefined {
+/** The reduction's axes where they are known (attribute, or a constant input), else undefined. */
+function reductionAxes(b: GraphBuilder, n: Node): number[] | undefined {
   const attr = attrInts(n, 'axes');
   if (attr) return attr;
-  const input = n.inputs[1];
-  if (!input) return undefined;
-  const t = g.initializers.get(input);
-  return t && t.type === DataType.INT64 ? [...t.data].map(Number) : undefined;
+  const known = n.inputs[1] ? b.shapes.get(n.inputs[1])?.value : undefined;
+  return known?.every((a) => typeof a === 'number') ? (known as number[]) : undefined;
 }
 
 /**
@@ -98,6 +85,13 @@ export function keepChannelsLast(graph: Graph): Graph | undefined {
   const reshaped = new Map<string, string>();
   const result: Node[] = [];
   const rank4 = (v: string) => b.shapes.get(v)?.shape?.length === 4;
+  /**
+   * Only images of at most SMALL_IMAGE positions (the small-image products' own limit) are kept in
+   * NHWC: onnxruntime reduces [N, H, W, C] over [0, 1, 2] far more slowly than [N, C, H, W] over
+   * [2, 3] then [0] once images are larger. Batch norm's forward and backward operators alone,
+   * batch 32, NCHW / NHWC: [64, 56, 56] 21–26 / 65–73 ms (each reduction ~8 ms against 0.4–0.8);
+   * [256, 14, 14] 4.9–6.0 / 7.5–9.5; [512, 7, 7] 3.1–4.2 / 3.7–4.7 (docs/PERFORMANCE.md).
+   */
   const smallImage = (v: string) => {
     const [h, w] = b.shapes.get(v)?.shape?.slice(2) ?? [];
     return typeof h === 'number' && typeof w === 'number' && h * w <= SMALL_IMAGE;
@@ -152,11 +146,11 @@ export function keepChannelsLast(graph: Graph): Graph | undefined {
     if (REDUCTIONS.has(n.op) && twin.has(n.inputs[0]) && attrInt(n, 'keepdims', 1) === 0 && attrInt(n, 'noop_with_empty_axes', 0) === 0) {
       // Without dims kept, the axes left over come out in their order: the same result from the
       // twin where that order is the same there (the final pooling's [N, C, H, W] → [N, C]).
-      const axes = reductionAxes(g, n)?.map((a) => (a < 0 ? a + 4 : a));
-      const kept = [0, 1, 2, 3].filter((a) => !axes?.includes(a)).map((a) => TO_NCHW[a]);
+      const axes = reductionAxes(b, n)?.map((a) => normalizeAxis(a, 4));
+      const kept = [0, 1, 2, 3].filter((a) => !axes?.includes(a)).map(twinAxis);
       if (axes?.length && kept.every((a, k) => k === 0 || a > kept[k - 1])) {
-        n.inputs = [twin.get(n.inputs[0])!, ...(n.attrs.has('axes') ? [] : [b.int64s(axes.map((a) => TO_NCHW[a]))])];
-        if (n.attrs.has('axes')) n.attrs.set('axes', { kind: 'ints', value: axes.map((a) => TO_NCHW[a]) });
+        n.inputs = [twin.get(n.inputs[0])!, ...(n.attrs.has('axes') ? [] : [b.int64s(axes.map(twinAxis))])];
+        if (n.attrs.has('axes')) n.attrs.set('axes', { kind: 'ints', value: axes.map(twinAxis) });
         result.push(...g.nodes.splice(0), n);
         continue;
       }
@@ -179,7 +173,7 @@ export function keepChannelsLast(graph: Graph): Graph | undefined {
       const attrs = new Map(n.attrs);
       let inputs = lifted;
       if (REDUCTIONS.has(n.op)) {
-        const axes = reductionAxes(g, n)!.map((a) => inverse(TO_NHWC)[a < 0 ? a + 4 : a]);
+        const axes = reductionAxes(b, n)!.map(twinAxis);
         if (attrs.has('axes')) attrs.set('axes', { kind: 'ints', value: axes });
         else inputs = [lifted[0], b.int64s(axes)];
       }
@@ -199,7 +193,7 @@ export function keepChannelsLast(graph: Graph): Graph | undefined {
     if (!n.inputs.some((i) => twin.has(i))) return undefined;
     if (reduction) {
       if (!twin.has(n.inputs[0]) || attrInt(n, 'keepdims', 1) !== 1 || attrInt(n, 'noop_with_empty_axes', 0) !== 0) return undefined;
-      const axes = reductionAxes(g, n);
+      const axes = reductionAxes(b, n);
       if (!axes?.length) return undefined;
       return [twin.get(n.inputs[0])!];
     }
