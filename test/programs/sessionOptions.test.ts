@@ -48,13 +48,13 @@ test('a train step spins only where AdamW\'s kernel updates every parameter (no 
   assert.equal(OptimizerRunner.needsPrograms({ ...adamw, name: 'sgd' }, f32, {}), true, 'SGD runs as a program');
 });
 
-test('the train step\'s sessions spin with AdamW\'s kernel alone, and turn off common-subexpression elimination under gradient checkpointing', () => {
+test('the train step\'s sessions spin with AdamW\'s kernel alone, and turn off common-subexpression elimination where the step recomputes forward values', () => {
   const params = [{ type: DataType.FLOAT, decay: true }];
-  const plain = trainStepSessionOptions({ threads: 2 }, adamw, params);
+  const plain = trainStepSessionOptions({ threads: 2 }, adamw, params, 0);
   assert.equal(plain.spinning, true);
   assert.deepEqual(plain.disabledOptimizers, []);
   assert.equal(plain.threads, 2);
-  assert.equal(trainStepSessionOptions({}, { ...adamw, name: 'sgd' }, params).spinning, false);
-  assert.equal(trainStepSessionOptions({ optimizerKernel: false }, adamw, params).spinning, false);
-  assert.deepEqual(trainStepSessionOptions({ recompute: true }, adamw, params).disabledOptimizers, ['CommonSubexpressionElimination']);
+  assert.equal(trainStepSessionOptions({}, { ...adamw, name: 'sgd' }, params, 0).spinning, false);
+  assert.equal(trainStepSessionOptions({ optimizerKernel: false }, adamw, params, 0).spinning, false);
+  assert.deepEqual(trainStepSessionOptions({ recompute: true }, adamw, params, 24).disabledOptimizers, ['CommonSubexpressionElimination']);
 });

@@ -86,7 +86,7 @@ export type TrainPrograms = Map<TrainStepMode, CompiledTrainStep>;
 /** Compiles the train-step graphs a run executes (the expensive part of starting one). */
 export function compileTrainPrograms(prepared: PreparedModel, loss: LossHeadOptions, accumulation: boolean, opts: CompileOptions = {}): TrainPrograms {
   const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
-  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, mode, { recompute: opts.recompute, precision: opts.precision })]));
+  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, mode, { recompute: opts.recompute, recomputeAttention: opts.recomputeAttention, precision: opts.precision })]));
 }
 
 export interface RunnerOptions extends SessionOptions, CompileOptions {
@@ -112,15 +112,15 @@ export interface MicroBatch {
 }
 
 /**
- * The train step's session options: common-subexpression elimination off under gradient
- * checkpointing (it would merge the recomputing clones back into the forward nodes they copy),
- * and threads that spin between parallel sections where no optimizer program's session alternates
- * with the step (session.ts says what each costs).
+ * A train step's session options: common-subexpression elimination off where the step recomputes
+ * forward values (`clones`, recompute.ts; it would merge the recomputing clones back into the
+ * forward nodes they copy), and threads that spin between parallel sections where no optimizer
+ * program's session alternates with the step (session.ts says what each costs).
  */
-export function trainStepSessionOptions(opts: RunnerOptions, optimizer: OptimizerConfig, params: { type: DataType; decay: boolean }[]): SessionOptions {
+export function trainStepSessionOptions(opts: RunnerOptions, optimizer: OptimizerConfig, params: { type: DataType; decay: boolean }[], clones: number): SessionOptions {
   return {
     ...opts,
-    disabledOptimizers: opts.recompute ? ['CommonSubexpressionElimination'] : [],
+    disabledOptimizers: clones > 0 ? ['CommonSubexpressionElimination'] : [],
     spinning: !OptimizerRunner.needsPrograms(optimizer, params, opts),
   };
 }
@@ -170,12 +170,11 @@ export class TrainStepRunner {
     const programs = opts.programs ?? compileTrainPrograms(prepared, loss, accumulation, opts);
     const init = prepared.graph.initializers;
     const params = prepared.params.map((p) => ({ name: p.name, decay: p.decay, type: init.get(p.name)!.type, dims: [...init.get(p.name)!.dims] }));
-    const sessionOptions = trainStepSessionOptions(opts, optimizer, params);
     const sessions = new Map<TrainStepMode, ort.InferenceSession>();
     const inPlace = new Map<TrainStepMode, Map<string, string>>();
     for (const [mode, compiled] of programs) {
       inPlace.set(mode, new Map(opts.inPlace === false ? [] : compiled.inPlace.map((p) => [p.output, p.input])));
-      sessions.set(mode, await createSession(compiled.graph, sessionOptions));
+      sessions.set(mode, await createSession(compiled.graph, trainStepSessionOptions(opts, optimizer, params, compiled.clones)));
     }
     const updates = await OptimizerRunner.create(optimizer, params, opts, opts.optimizerChunk);
     return new TrainStepRunner(sessions, inPlace, updates, params, { inPlace: opts.inPlace !== false, skipNonFinite: opts.skipNonFinite === true });

@@ -1,12 +1,21 @@
-// Gradient checkpointing: the backward pass recomputes forward activations instead of keeping
-// them alive from the forward pass. Kept ("checkpointed") values are the graph inputs, the
+// Values the backward pass recomputes instead of keeping them alive from the forward pass.
+//
+// Gradient checkpointing (recomputeActivations): kept values are the graph inputs, the
 // initializers and the forward values read by more than one forward node — branch points such as
 // a transformer's residual stream. Every other forward value a backward node reads is recomputed
 // from kept values by a clone of its producers, placed just before its first backward use, so
 // onnxruntime frees the originals after the forward pass and holds one layer's activations at a
 // time during the backward pass.
+//
+// Attention probabilities (recomputeAttention), always: softmax(q·kᵀ·scale + mask) is as large as
+// [batch, heads, sequence, sequence] and the backward pass reads it (for the softmax's gradient and
+// for dV = pᵀ·dO), while q and k, which the backward pass keeps anyway for the scores' own
+// gradient, take sequence/head_dim times less room. Recomputing it from them, one layer at a time
+// in the backward pass, is what PyTorch's scaled_dot_product_attention does (it keeps only the
+// softmax's log-sum-exp). BERT-base at 16 × 256 keeps 12 such tensors of 50 MB each otherwise.
 
-import { Graph, Node } from '../onnx/graph';
+import { COMPOSITE_DOMAIN } from '../autodiff/composites';
+import { Dim, Graph, Node } from '../onnx/graph';
 
 export interface RecomputeStats {
   /** Forward nodes cloned into the backward pass. */
@@ -18,37 +27,143 @@ export interface RecomputeStats {
  * activations. `fresh` makes unique value names.
  */
 export function recomputeActivations(graph: Graph, backwardStart: number, fresh: (hint: string) => string): RecomputeStats {
+  const { producer } = forwardFacts(graph, backwardStart);
+  const uses = new Map<string, number>();
+  for (const n of graph.nodes.slice(0, backwardStart)) for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  return rematerialize(graph, backwardStart, fresh, (v) => producer.has(v) && (uses.get(v) ?? 0) <= 1 && !outputs.has(v));
+}
+
+/** Operators a recomputed attention chain may run: the scores' product, scaling, masking, softmax. */
+const CHAIN_OPS = new Set(['MatMul', 'Mul', 'Div', 'Add', 'Sub', 'Where', 'Cast', 'Softmax', 'Transpose', 'Reshape', 'Unsqueeze', 'Squeeze', 'NanSafeSoftmax']);
+/** The chain's operators that broadcast an operand to their output's shape. */
+const BROADCASTING = new Set(['Mul', 'Div', 'Add', 'Sub', 'Where']);
+/** Nodes one chain may clone (BERT's: MatMul, Div, Add, softmax; a Transpose or Cast more elsewhere). */
+const MAX_CHAIN = 8;
+
+/**
+ * Recomputes each softmax output that the backward pass reads from values it keeps anyway (the
+ * scores' operands) and operands smaller than the output by broadcasting (the attention mask):
+ * see the file's comment. `shapeOf` gives a value's shape where known. Returns how many nodes were
+ * cloned; nothing changes where no chain qualifies.
+ */
+export function recomputeAttention(graph: Graph, backwardStart: number, fresh: (hint: string) => string, shapeOf: (v: string) => Dim[] | undefined): RecomputeStats {
+  const { producer, readByBackward } = forwardFacts(graph, backwardStart);
+  const outputs = new Set(graph.outputs.map((o) => o.name));
+  const recomputed = new Set<string>();
+  for (const v of readByBackward) {
+    const n = producer.get(v);
+    if (!n || !isSoftmax(n) || outputs.has(v)) continue;
+    const target = shapeOf(v);
+    if (!target) continue;
+    // The chain's values, back to leaves that stay alive anyway or are broadcast operands.
+    const chain = new Set<string>();
+    let nodes = 0;
+    const walk = (value: string, root: boolean, reader?: Node): boolean => {
+      const p = producer.get(value);
+      if (!p) return true; // a graph input or an initializer
+      if (!root && readByBackward.has(value)) return true;
+      if (reader && BROADCASTING.has(reader.op) && isBroadcastOperand(shapeOf(value), target)) return true;
+      if (chain.has(value)) return true;
+      if (!CHAIN_OPS.has(p.op) || (p.domain !== '' && !(p.domain === COMPOSITE_DOMAIN && p.op === 'NanSafeSoftmax'))) return false;
+      if (outputs.has(value) || ++nodes > MAX_CHAIN) return false;
+      // A product of two kept activations (q·kᵀ), never one with a parameter: that would redo a projection.
+      if (p.op === 'MatMul' && !p.inputs.every((i) => readByBackward.has(i))) return false;
+      p.outputs.forEach((o) => o && chain.add(o));
+      return p.inputs.every((i) => !i || walk(i, false, p));
+    };
+    if (walk(v, true)) for (const c of chain) recomputed.add(c);
+  }
+  if (recomputed.size === 0) return { cloned: 0 };
+  return rematerialize(graph, backwardStart, fresh, (v) => recomputed.has(v), throughBackwardTransposes(graph, backwardStart, fresh));
+}
+
+/**
+ * The recomputed product reads each kept operand through the Transpose that the product's own
+ * gradient reads it through (dk = qᵀ·ds reads Transpose(q)), transposed back. onnxruntime's
+ * transpose optimizer moves the forward pass's head transposes past the scaling and composes
+ * the gradient's Transpose with them, so the backward pass reads q in the projection's layout
+ * [batch, sequence, heads, head_dim]; a product reading q as the forward pass left it would keep
+ * the [batch, heads, sequence, head_dim] copy alive as well — as much memory as the probabilities
+ * saved at sequence 128 (measured, docs/PERFORMANCE.md). Read this way, both layouts compose to
+ * the one the backward pass keeps.
+ */
+function throughBackwardTransposes(graph: Graph, backwardStart: number, fresh: (hint: string) => string): OperandReader {
+  const swapped = new Map<string, Node>();
+  for (const n of graph.nodes.slice(backwardStart)) {
+    const perm = n.op === 'Transpose' && n.domain === '' ? n.attrs.get('perm') : undefined;
+    if (perm?.kind === 'ints' && swapsLastTwo(perm.value)) swapped.set(n.inputs[0], n);
+  }
+  return (reader, value, emit) => {
+    const t = reader.op === 'MatMul' ? swapped.get(value) : undefined;
+    if (!t) return value;
+    const back = fresh(`${value}_reread`);
+    emit({ name: fresh(`${t.name}_reread`), op: 'Transpose', domain: '', inputs: [t.outputs[0]], outputs: [back], attrs: new Map(t.attrs) });
+    return back;
+  };
+}
+
+function swapsLastTwo(perm: number[]): boolean {
+  const r = perm.length;
+  return r >= 2 && perm[r - 2] === r - 1 && perm[r - 1] === r - 2 && perm.slice(0, r - 2).every((p, i) => p === i);
+}
+
+/** How a clone reads a value that is not recomputed (`emit` adds nodes before the clone). */
+type OperandReader = (reader: Node, value: string, emit: (n: Node) => void) => string;
+
+function isSoftmax(n: Node): boolean {
+  return (n.op === 'Softmax' && n.domain === '') || (n.op === 'NanSafeSoftmax' && n.domain === COMPOSITE_DOMAIN);
+}
+
+/**
+ * Whether an operand of an elementwise operator in the chain (which broadcasts it to the chain's
+ * shape, so it is never larger than the target) is smaller than the target: of lower rank, or 1
+ * in an axis where the target has a fixed size above 1. A mask of [batch, 1, sequence, sequence]
+ * beside scores of [batch, heads, sequence, sequence] is; exporters' masks often carry dimensions
+ * shape inference cannot name, which this does not need.
+ */
+function isBroadcastOperand(shape: Dim[] | undefined, target: Dim[]): boolean {
+  if (!shape || shape.length > target.length) return false;
+  const offset = target.length - shape.length;
+  return offset > 0 || shape.some((d, k) => d === 1 && typeof target[offset + k] === 'number' && (target[offset + k] as number) > 1);
+}
+
+function forwardFacts(graph: Graph, backwardStart: number) {
+  const producer = new Map<string, Node>();
+  for (const n of graph.nodes.slice(0, backwardStart)) for (const o of n.outputs) if (o) producer.set(o, n);
+  const readByBackward = new Set<string>();
+  for (const n of graph.nodes.slice(backwardStart)) for (const i of n.inputs) if (i && producer.has(i)) readByBackward.add(i);
+  return { producer, readByBackward };
+}
+
+/**
+ * Clones the producers of each value `recompute` selects (recursively, through the values it
+ * reads that are selected too) into the backward pass, just before the first backward node that
+ * reads it, and points the backward nodes at the clones.
+ */
+function rematerialize(graph: Graph, backwardStart: number, fresh: (hint: string) => string, recompute: (v: string) => boolean, operand?: OperandReader): RecomputeStats {
   const forward = graph.nodes.slice(0, backwardStart);
   const backward = graph.nodes.slice(backwardStart);
-  const producer = new Map<string, Node>();
-  const uses = new Map<string, number>();
-  for (const n of forward) {
-    for (const o of n.outputs) if (o) producer.set(o, n);
-    for (const i of n.inputs) if (i) uses.set(i, (uses.get(i) ?? 0) + 1);
-  }
-  const outputs = new Set(graph.outputs.map((o) => o.name));
-  const kept = (v: string) => !producer.has(v) || (uses.get(v) ?? 0) > 1 || outputs.has(v);
-
+  const { producer } = forwardFacts(graph, backwardStart);
   const cloneOf = new Map<string, string>();
   const emitted: Node[] = [];
   let cloned = 0;
-  // Clones a value's producer (and, recursively, what it reads that is not kept).
-  const recompute = (v: string): string => {
-    if (kept(v)) return v;
+  const clone = (v: string): string => {
+    if (!recompute(v)) return v;
     const done = cloneOf.get(v);
     if (done) return done;
     const n = producer.get(v)!;
-    const inputs = n.inputs.map((i) => (i ? recompute(i) : i));
+    const emit = (e: Node) => emitted.push(e);
+    const inputs = n.inputs.map((i) => (!i ? i : recompute(i) || !operand ? clone(i) : operand(n, i, emit)));
     const outs = n.outputs.map((o) => (o ? fresh(`${o}_recomputed`) : o));
     n.outputs.forEach((o, k) => o && cloneOf.set(o, outs[k]));
     emitted.push({ ...n, name: fresh(`${n.name}_recompute`), inputs, outputs: outs, attrs: new Map(n.attrs) });
     cloned++;
     return cloneOf.get(v)!;
   };
-
   const rewritten: Node[] = [];
   for (const n of backward) {
-    n.inputs = n.inputs.map((i) => (i && producer.has(i) ? recompute(i) : i));
+    n.inputs = n.inputs.map((i) => (i && producer.has(i) ? clone(i) : i));
     rewritten.push(...emitted.splice(0), n);
   }
   graph.nodes = [...forward, ...rewritten];

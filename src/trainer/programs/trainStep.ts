@@ -15,7 +15,7 @@ import { addGlobalNormClip } from './optimizers';
 import { PreparedModel } from './prepare';
 import { Precision, halfType, toHalfPrecision } from './precision';
 import { InPlacePair, inPlacePairs, writeOutputsDirectly } from './inPlace';
-import { recomputeActivations } from './recompute';
+import { recomputeActivations, recomputeAttention } from './recompute';
 import { fuseGelu } from './fuseGelu';
 import { formNanSafeSoftmax } from './nanSafeSoftmax';
 import { expandComposites } from '../autodiff/composites';
@@ -49,6 +49,11 @@ export interface CompiledTrainStep {
   graph: Graph;
   /** Updated tensors whose new value may be written over the old one's buffer (inPlace.ts). */
   inPlace: InPlacePair[];
+  /**
+   * Forward nodes cloned into the backward pass (recompute.ts). Where there are any, the session
+   * must run without onnxruntime's common-subexpression elimination, which would merge them back.
+   */
+  clones: number;
 }
 
 /** The graph inputs of the loss's targets, shaped after the logits output. */
@@ -83,6 +88,8 @@ function withoutRow(b: GraphBuilder, grad: string, row: number, dims: number[]):
 export interface CompileOptions {
   /** Gradient checkpointing: recompute activations in the backward pass (less memory). */
   recompute?: boolean;
+  /** false: keep the attention probabilities for the backward pass instead of recomputing them (recompute.ts). */
+  recomputeAttention?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
 }
@@ -136,10 +143,10 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
       output(b, b.add2(acc, b.mul(gradOf(p), scale)), IO.accumulatedNext(p), outs);
     }
     graph.outputs = outs;
-    if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
+    const clones = recomputeValues(b, backwardStart, opts);
     expandComposites(b);
     const candidates = [...params.map((p) => ({ input: IO.accumulated(p), output: IO.accumulatedNext(p) })), ...bufferPairs(prepared)];
-    return { mode, graph, inPlace: safePairs(graph, candidates) };
+    return { mode, graph, inPlace: safePairs(graph, candidates), clones };
   }
 
   let total = params.map(gradOf);
@@ -162,14 +169,22 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   output(b, coef, IO.gradCoef, outs);
   for (const i of order) output(b, total[i], IO.grad(params[i]), outs);
   graph.outputs = outs;
-  if (opts.recompute) recomputeActivations(graph, backwardStart, (h) => b.fresh(h));
+  const clones = recomputeValues(b, backwardStart, opts);
   expandComposites(b);
   // With accumulation the window's total may be written over its running sums.
   const sums = mode === 'final' ? params.map((p) => ({ input: IO.accumulated(p), output: IO.grad(p) })) : [];
   // In "step" the gradients come back as new tensors, so they may come in their producer's shape
   // (the runner gives them the parameter's).
   const reshapable = new Set(mode === 'step' ? params.map((p) => IO.grad(p)) : []);
-  return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)], reshapable) };
+  return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)], reshapable), clones };
+}
+
+/** Gradient checkpointing's recomputation where asked for, else the attention probabilities'. */
+function recomputeValues(b: GraphBuilder, backwardStart: number, opts: CompileOptions): number {
+  const fresh = (h: string) => b.fresh(h);
+  if (opts.recompute) return recomputeActivations(b.graph, backwardStart, fresh).cloned;
+  if (opts.recomputeAttention === false) return 0;
+  return recomputeAttention(b.graph, backwardStart, fresh, (v) => b.shapes.get(v)?.shape).cloned;
 }
 
 /**
