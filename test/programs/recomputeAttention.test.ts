@@ -7,14 +7,11 @@ import * as path from 'node:path';
 import { Graph } from '../../src/trainer/onnx/graph';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { loadModel } from '../../src/trainer/onnx/model';
-import { TrainStepRunner, initialState } from '../../src/trainer/programs/executor';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
 import { createSession } from '../../src/trainer/programs/session';
 import { FIXTURES, tempDir } from '../helpers';
-import { parityBatch } from './parityBatch';
-
-const OPT = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
+import { assertTrainedAlike, threeSteps } from './sameTraining';
 
 /** The attention probabilities of a graph as exported: Softmax outputs and Hugging Face's NaN-guarded Where(IsNaN(s), 0, s). */
 function probabilities(g: Graph): string[] {
@@ -94,26 +91,5 @@ test('a softmax over a projection is kept: recomputing it would redo the product
 test('bert: recomputing the attention probabilities trains identically to keeping them', async () => {
   const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', 'bert', 'model.onnx')));
   const loss = { problemType: 'single_label_classification' as const, numLabels: 2 };
-  const batch = parityBatch('bert', prepared);
-  const run = async (recomputeAttention: boolean) => {
-    const runner = await TrainStepRunner.create(prepared, loss, OPT, false, { recomputeAttention });
-    const state = initialState(prepared, runner.slots);
-    const out = [];
-    for (let step = 1; step <= 3; step++) out.push(await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 1e-3, step, maxGradNorm: 1, randomKey: 5 } }));
-    await runner.release();
-    return { out, state };
-  };
-  const a = await run(false);
-  const b = await run(true);
-  a.out.forEach((r, i) => {
-    assert.ok(Math.abs(r.loss - b.out[i].loss) <= 1e-6 * Math.abs(r.loss), `step ${i + 1} loss ${r.loss} vs ${b.out[i].loss}`);
-    assert.ok(Math.abs(r.gradNorm! - b.out[i].gradNorm!) <= 1e-5 * r.gradNorm!, `step ${i + 1} grad norm`);
-  });
-  for (const [k, t] of a.state.params) {
-    // An attention key bias has a true gradient of zero (softmax ignores a constant shift): its
-    // gradient is rounding noise that Adam scales up to ±lr, so it cannot be compared.
-    if (k.endsWith('key.bias')) continue;
-    const other = b.state.params.get(k)!.data as Float32Array;
-    (t.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - other[i]) < 1e-5, `${k}[${i}]`));
-  }
+  assertTrainedAlike(await threeSteps('bert', prepared, loss, { recomputeAttention: false }), await threeSteps('bert', prepared, loss, {}));
 });
