@@ -22,14 +22,10 @@ function probabilities(g: Graph): string[] {
 
 const readers = (g: Graph, v: string) => g.nodes.filter((n) => n.inputs.includes(v)).length;
 
-const EXPORTS: [name: string, loss: Parameters<typeof compileTrainStep>[1]][] = [
-  ['bert_ts', { problemType: 'single_label_classification', numLabels: 2 }],
-  ['distilbert_dynamo', { problemType: 'single_label_classification', numLabels: 2 }],
-  ['roberta_ts', { problemType: 'single_label_classification', numLabels: 2 }],
-  ['gpt2_ts', { problemType: 'single_label_classification', numLabels: 2 }],
-  ['llama_dynamo', { problemType: 'single_label_classification', numLabels: 2 }],
-  ['vit_ts', { problemType: 'single_label_classification', numLabels: 2 }],
-];
+/** Both exporters' files of every attention family in test/fixtures/exports. */
+const EXPORTS: [name: string, loss: Parameters<typeof compileTrainStep>[1]][] = ['bert', 'distilbert', 'roberta', 'gpt2', 'llama', 'vit']
+  .flatMap((family) => [`${family}_ts`, `${family}_dynamo`])
+  .map((name) => [name, { problemType: 'single_label_classification', numLabels: 2 }]);
 
 for (const [name, loss] of EXPORTS) {
   test(`${name}: the backward pass reads no attention probabilities kept from the forward pass`, () => {
