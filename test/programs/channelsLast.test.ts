@@ -13,9 +13,10 @@ import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { keepChannelsLast, transposedElements } from '../../src/trainer/programs/channelsLast';
 import { SMALL_IMAGE } from '../../src/trainer/autodiff/rules/conv';
 import { GraphBuilder } from '../../src/trainer/onnx/builder';
-import { TrainStepRunner, compileTrainPrograms, initialState } from '../../src/trainer/programs/executor';
+import { compileTrainPrograms } from '../../src/trainer/programs/executor';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { FIXTURES } from '../helpers';
+import { SGD, maxDifference, trainSteps } from './sameTraining';
 
 const values = (n: number, seed: number) => Float32Array.from({ length: n }, (_, k) => Math.sin(k * 12.9898 + seed) * 3);
 
@@ -131,23 +132,15 @@ test('resnet_ts_train (PyTorch 2.13): the train step transposes fewer elements, 
     ['pixel_values', fromNumbers(DataType.FLOAT, [4, 3, 32, 32], values(4 * 3 * 1024, 5))],
     ['labels', fromNumbers(DataType.INT64, [4], [0, 2, 1, 2])],
   ]);
-  const optimizer = { name: 'sgd' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, momentum: 0, dampening: 0, nesterov: false };
   const train = async (channelsLast: boolean) => {
-    const runner = await TrainStepRunner.create(prepared, loss, optimizer, false, { programs, channelsLast });
-    const state = initialState(prepared, runner.slots);
-    const losses: number[] = [];
-    for (let s = 1; s <= 3; s++) losses.push((await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 0.05, step: s, maxGradNorm: 0, randomKey: 0 } })).loss);
-    await runner.release();
-    return { losses, state };
+    const { out, state } = await trainSteps(prepared, loss, batch, { programs, channelsLast }, { optimizer: SGD, lr: 0.05, maxGradNorm: 0, randomKey: 0 });
+    return { losses: out.map((r) => r.loss), state };
   };
   const plain = await train(false);
   const nhwc = await train(true);
   plain.losses.forEach((l, i) => assert.ok(Math.abs(nhwc.losses[i] - l) <= 1e-6 * Math.max(1, Math.abs(l)), `step ${i + 1}: ${nhwc.losses[i]} vs ${l}`));
   for (const [name, t] of plain.state.params) {
-    const a = t.data as Float32Array;
-    const b = nhwc.state.params.get(name)!.data as Float32Array;
-    let worst = 0;
-    for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    const worst = maxDifference(t.data as Float32Array, nhwc.state.params.get(name)!.data as Float32Array);
     assert.ok(worst <= 1e-6, `${name}: ${worst}`);
   }
 });

@@ -8,10 +8,11 @@ import { LARGE_IMAGE } from '../../src/trainer/autodiff/rules/conv';
 import { buildCnn } from '../../src/trainer/models/vision';
 import { Graph, attrInt } from '../../src/trainer/onnx/graph';
 import { DataType, fromNumbers } from '../../src/trainer/onnx/tensor';
-import { TrainStepRunner, compileTrainPrograms, initialState } from '../../src/trainer/programs/executor';
+import { compileTrainPrograms } from '../../src/trainer/programs/executor';
 import { BLOCKED_MIN_POSITIONS, NCHWC_DOMAIN, blockConvs, nchwcBlockSize } from '../../src/trainer/programs/nchwc';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { createSession } from '../../src/trainer/programs/session';
+import { SGD, maxDifference, trainSteps } from './sameTraining';
 
 interface ConvCase {
   name: string;
@@ -88,13 +89,6 @@ function convGraph(k: ConvCase): { graph: Graph; feeds: Record<string, ort.Tenso
   return { graph, feeds };
 }
 
-function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let d = 0;
-  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
-  return d;
-}
-
 test('onnxruntime\'s NCHWc channel block is found on x86-64 CPUs', async () => {
   const block = await nchwcBlockSize();
   if (process.arch === 'x64') assert.ok(block === 8 || block === 16, `block ${block}`);
@@ -155,14 +149,9 @@ test('a CNN\'s train step gives the same losses and parameters with blocked Conv
   ]);
   // SGD: the update is the gradient itself. (Adam would turn the Conv biases' gradients, zero up to
   // rounding before BatchNorm, into steps of ±lr either way.)
-  const optimizer = { name: 'sgd' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, momentum: 0, dampening: 0, nesterov: false };
   const run = async (blockedConvs: boolean) => {
-    const runner = await TrainStepRunner.create(prepared, loss, optimizer, false, { programs, blockedConvs });
-    const state = initialState(prepared, runner.slots);
-    const losses: number[] = [];
-    for (let step = 1; step <= 3; step++) losses.push((await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 0.01, step, maxGradNorm: 0, randomKey: 0 } })).loss);
-    await runner.release();
-    return { losses, state };
+    const { out, state } = await trainSteps(prepared, loss, batch, { programs, blockedConvs }, { optimizer: SGD, lr: 0.01, maxGradNorm: 0, randomKey: 0 });
+    return { losses: out.map((r) => r.loss), state };
   };
   const plain = await run(false);
   const fast = await run(true);

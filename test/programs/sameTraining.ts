@@ -1,26 +1,51 @@
-// Three AdamW steps of a parity fixture's whole batch under given runner options, and the check
-// that two such runs trained alike: for rewrites that must change how a step is computed, not
-// what it computes (gradient checkpointing, the attention probabilities recomputed).
+// Three optimizer steps on one batch under given runner options, and the check that two such runs
+// trained alike: for rewrites that must change how a step is computed, not what it computes
+// (gradient checkpointing, the attention probabilities recomputed, the CPU sessions' layouts).
 import assert from 'node:assert/strict';
 import { TrainStepRunner, initialState, type RunnerOptions } from '../../src/trainer/programs/executor';
+import type { OptimizerConfig } from '../../src/trainer/programs/optimizers';
 import type { prepareModel } from '../../src/trainer/programs/prepare';
 import type { LossHeadOptions } from '../../src/trainer/programs/lossHeads';
+import type { Tensor } from '../../src/trainer/onnx/tensor';
 import { parityBatch } from './parityBatch';
 
-const OPT = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
+const ADAMW: OptimizerConfig = { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
+/** SGD without momentum: the update is the gradient itself. */
+export const SGD: OptimizerConfig = { name: 'sgd', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, momentum: 0, dampening: 0, nesterov: false };
 
-export async function threeSteps(name: string, prepared: ReturnType<typeof prepareModel>, loss: LossHeadOptions, opts: RunnerOptions) {
-  const batch = parityBatch(name, prepared);
-  const runner = await TrainStepRunner.create(prepared, loss, OPT, false, opts);
+export interface StepSettings {
+  optimizer: OptimizerConfig;
+  lr: number;
+  maxGradNorm: number;
+  randomKey: number;
+}
+
+/** Steps 1–3 on `batch`, each a whole window; the step results and the state after them. */
+export async function trainSteps(prepared: ReturnType<typeof prepareModel>, loss: LossHeadOptions, batch: Map<string, Tensor>, opts: RunnerOptions, settings: StepSettings) {
+  const { optimizer, lr, maxGradNorm, randomKey } = settings;
+  const runner = await TrainStepRunner.create(prepared, loss, optimizer, false, opts);
   const state = initialState(prepared, runner.slots);
   const out = [];
-  for (let step = 1; step <= 3; step++) out.push(await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr: 1e-3, step, maxGradNorm: 1, randomKey: 5 } }));
+  for (let step = 1; step <= 3; step++) out.push(await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr, step, maxGradNorm, randomKey } }));
   await runner.release();
   return { out, state };
 }
 
+/** Three AdamW steps (clipping at 1) over a parity fixture's whole train.jsonl. */
+export function threeSteps(name: string, prepared: ReturnType<typeof prepareModel>, loss: LossHeadOptions, opts: RunnerOptions) {
+  return trainSteps(prepared, loss, parityBatch(name, prepared), opts, { optimizer: ADAMW, lr: 1e-3, maxGradNorm: 1, randomKey: 5 });
+}
+
+/** The largest absolute difference between two arrays of the same length. */
+export function maxDifference(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let d = 0;
+  for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
+  return d;
+}
+
 /** Losses to 1e-6 and gradient norms to 1e-5 relative, parameters to 1e-5. */
-export function assertTrainedAlike(a: Awaited<ReturnType<typeof threeSteps>>, b: Awaited<ReturnType<typeof threeSteps>>) {
+export function assertTrainedAlike(a: Awaited<ReturnType<typeof trainSteps>>, b: Awaited<ReturnType<typeof trainSteps>>) {
   a.out.forEach((r, i) => {
     assert.ok(Math.abs(r.loss - b.out[i].loss) <= 1e-6 * Math.abs(r.loss), `step ${i + 1} loss ${r.loss} vs ${b.out[i].loss}`);
     assert.ok(Math.abs(r.gradNorm! - b.out[i].gradNorm!) <= 1e-5 * r.gradNorm!, `step ${i + 1} grad norm`);
