@@ -1,5 +1,5 @@
-// The whole train.jsonl of a parity fixture (test/fixtures/parity/NAME) as one batch for the
-// prepared model's inputs, with its labels.
+// The whole train.jsonl of a parity fixture (test/fixtures/parity/NAME), or of any fixture, as one
+// batch for the prepared model's inputs, with its labels.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
@@ -7,7 +7,12 @@ import type { prepareModel } from '../../src/trainer/programs/prepare';
 import { FIXTURES } from '../helpers';
 
 export function parityBatch(name: string, prepared: ReturnType<typeof prepareModel>): Map<string, Tensor> {
-  const rows = fs.readFileSync(path.join(FIXTURES, 'parity', name, 'train.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  return jsonlBatch(path.join(FIXTURES, 'parity', name, 'train.jsonl'), prepared);
+}
+
+/** The rows of a train.jsonl (a parity fixture's or an export's) as one batch. */
+export function jsonlBatch(file: string, prepared: ReturnType<typeof prepareModel>): Map<string, Tensor> {
+  const rows = fs.readFileSync(file, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
   const batch = new Map<string, Tensor>();
   for (const input of prepared.inputs) {
     const first = rows[0][input.name];

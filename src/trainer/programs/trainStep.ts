@@ -20,6 +20,7 @@ import { fuseGelu } from './fuseGelu';
 import { formNanSafeSoftmax } from './nanSafeSoftmax';
 import { expandComposites } from '../autodiff/composites';
 import { formSmallConvs } from './smallConv';
+import { mergeCommonValues } from './commonValues';
 
 export type TrainStepMode = 'step' | 'accumulate' | 'final';
 
@@ -102,6 +103,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.outputs = [];
   graph.inputs.push(...lossTargetInputs(prepared, loss));
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
+  mergeCommonValues(graph, new Set([...prepared.outputs, prepared.logits]));
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
   const b = new GraphBuilder(graph);
