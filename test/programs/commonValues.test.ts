@@ -117,3 +117,17 @@ test('random draws, batch norm and the values the loss reads are never merged', 
   assert.equal(mergeCommonValues(g, new Set()), 1);
   assert.deepEqual(g.nodes.at(-1)!.inputs.slice(-2), ['other', 'other']);
 });
+
+test('a value a subgraph reads keeps its name: the subgraph is not rewritten', () => {
+  const g = small([
+    ['Relu', ['features'], 'a'],
+    ['Relu', ['features'], 'b'],
+    ['Add', ['features', 'zero_b'], 'c'],
+    ['Sum', ['a', 'b', 'c'], 'out'],
+  ]);
+  const branch = { node: [{ opType: 'Add', input: ['b', 'zero_b'], output: ['y'] }], output: [{ name: 'y' }] };
+  g.nodes.push({ name: 'if', op: 'If', domain: '', inputs: ['cond'], outputs: ['z'], attrs: new Map([['then_branch', { kind: 'raw', value: { name: 'then_branch', g: branch } }]]) });
+  assert.equal(mergeCommonValues(g, new Set()), 0);
+  assert.ok(g.initializers.has('zero_b'));
+  assert.deepEqual(g.nodes.map((n) => n.inputs), [['features'], ['features'], ['features', 'zero_b'], ['a', 'b', 'c'], ['cond']]);
+});

@@ -174,6 +174,26 @@ export function attrTensor(node: Node, name: string): Tensor | undefined {
   return a && a.kind === 'tensor' ? a.value : undefined;
 }
 
+/** Names a node reads, counting the outer-scope names its subgraphs use. */
+export function subgraphReads(node: Node): Set<string> {
+  const names = new Set<string>();
+  const visit = (g: { node?: { input?: string[] | null; attribute?: unknown[] | null }[] | null } | null | undefined) => {
+    for (const n of g?.node ?? []) {
+      for (const i of n.input ?? []) names.add(i);
+      for (const a of (n.attribute ?? []) as { g?: unknown; graphs?: unknown[] }[]) {
+        if (a.g) visit(a.g as Parameters<typeof visit>[0]);
+        for (const s of a.graphs ?? []) visit(s as Parameters<typeof visit>[0]);
+      }
+    }
+  };
+  for (const a of node.attrs.values()) {
+    if (a.kind !== 'raw') continue;
+    if (a.value.g) visit(a.value.g);
+    for (const s of a.value.graphs ?? []) visit(s);
+  }
+  return names;
+}
+
 /** How errors name a node: its op and its name (or first output when unnamed). */
 export function describeNode(node: Node): string {
   return `${node.op} node "${node.name || node.outputs[0] || '?'}"`;

@@ -6,7 +6,7 @@
 // copy was kept until that layer's backward pass (88 MB at 8 × 512 for BERT-base). Run on the
 // forward graph before the backward pass is built, so that the merged value has one gradient.
 
-import { Attribute, Graph, Node } from '../onnx/graph';
+import { Attribute, Graph, Node, subgraphReads } from '../onnx/graph';
 import { Tensor, toBytes } from '../onnx/tensor';
 
 /**
@@ -24,7 +24,8 @@ const SMALL_CONSTANT_BYTES = 1024;
  * head reads) are never merged away. Returns the number of nodes removed.
  */
 export function mergeCommonValues(graph: Graph, keep: ReadonlySet<string>): number {
-  const named = new Set([...keep, ...graph.outputs.map((o) => o.name)]);
+  // Names a subgraph reads from the outer scope are not renamed inside it, so they stay.
+  const named = new Set([...keep, ...graph.outputs.map((o) => o.name), ...graph.nodes.flatMap((n) => [...subgraphReads(n)])]);
   const alias = new Map<string, string>();
   const constantByValue = new Map<string, string>();
   const fed = new Set(graph.inputs.map((v) => v.name));

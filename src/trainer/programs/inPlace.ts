@@ -18,7 +18,7 @@
 //   i is written and no other element depends on it;
 // - the input is not itself a graph output, and no subgraph reads it.
 
-import { Graph, Node } from '../onnx/graph';
+import { Graph, Node, subgraphReads } from '../onnx/graph';
 
 export interface InPlacePair {
   /** The graph input holding the current value. */
@@ -29,26 +29,6 @@ export interface InPlacePair {
 
 /** Ops whose output element i depends only on the inputs' element i (no reordering). */
 const ELEMENTWISE = new Set(['Add', 'Sub', 'Mul', 'Div', 'Where', 'Neg', 'Sqrt', 'Max', 'Min', 'Identity', 'Cast', 'Clip']);
-
-/** Names a node reads, counting the outer-scope names its subgraphs use. */
-function subgraphReads(node: Node): Set<string> {
-  const names = new Set<string>();
-  const visit = (g: { node?: { input?: string[] | null; attribute?: unknown[] | null }[] | null } | null | undefined) => {
-    for (const n of g?.node ?? []) {
-      for (const i of n.input ?? []) names.add(i);
-      for (const a of (n.attribute ?? []) as { g?: unknown; graphs?: unknown[] }[]) {
-        if (a.g) visit(a.g as Parameters<typeof visit>[0]);
-        for (const s of a.graphs ?? []) visit(s as Parameters<typeof visit>[0]);
-      }
-    }
-  };
-  for (const a of node.attrs.values()) {
-    if (a.kind !== 'raw') continue;
-    if (a.value.g) visit(a.value.g);
-    for (const s of a.value.graphs ?? []) visit(s);
-  }
-  return names;
-}
 
 /**
  * Lets the nodes that compute `outputs` write them directly: an output written as Identity(x) is
