@@ -13,6 +13,12 @@
 // gradient, take sequence/head_dim times less room. Recomputing it from them, one layer at a time
 // in the backward pass, is what PyTorch's scaled_dot_product_attention does (it keeps only the
 // softmax's log-sum-exp). BERT-base at 16 × 256 keeps 12 such tensors of 50 MB each otherwise.
+//
+// Elementwise results over kept operands (recomputeElementwise), always: GELU(h) is read by the
+// next product's weight gradient, while h is kept anyway for GELU's own gradient, so the output
+// — as large as h, [tokens, 4 × hidden] in a transformer's feed-forward block — can be remade by
+// one elementwise pass just before its backward use instead of living through the backward pass.
+// PyTorch keeps both.
 
 import { COMPOSITE_DOMAIN } from '../autodiff/composites';
 import { Dim, Graph, Node } from '../onnx/graph';
@@ -41,15 +47,40 @@ const BROADCASTING = new Set(['Mul', 'Div', 'Add', 'Sub', 'Where']);
 /** Nodes one chain may clone (BERT's: MatMul, Div, Add, softmax; a Transpose or Cast more elsewhere). */
 const MAX_CHAIN = 8;
 
+/** Which cheap recomputations recomputeCheapValues makes (both by default). */
+export interface CheapRecompute {
+  /** The attention probabilities (attentionChains). */
+  attention?: boolean;
+  /** Elementwise results over kept operands (elementwiseRemakes). */
+  elementwise?: boolean;
+}
+
 /**
- * Recomputes each softmax output that the backward pass reads from values it keeps anyway (the
- * scores' operands) and operands smaller than the output by broadcasting (the attention mask):
- * see the file's comment. `shapeOf` gives a value's shape where known. Returns how many nodes were
- * cloned; nothing changes where no chain qualifies.
+ * Recomputes, in the backward pass, the forward values that are cheap to remake from values the
+ * backward pass keeps anyway: each layer's attention probabilities and elementwise results such
+ * as GELU's output (see the file's comment). `shapeOf` gives a value's shape where known. Returns
+ * how many nodes were cloned; nothing changes where no value qualifies.
  */
-export function recomputeAttention(graph: Graph, backwardStart: number, fresh: (hint: string) => string, shapeOf: (v: string) => Dim[] | undefined): RecomputeStats {
-  const { producer, readByBackward } = forwardFacts(graph, backwardStart);
+export function recomputeCheapValues(graph: Graph, backwardStart: number, fresh: (hint: string) => string, shapeOf: (v: string) => Dim[] | undefined,
+  which: CheapRecompute = {}): RecomputeStats {
+  const facts = forwardFacts(graph, backwardStart);
   const outputs = new Set(graph.outputs.map((o) => o.name));
+  const recomputed = new Set([
+    ...(which.attention !== false ? attentionChains(facts, outputs, shapeOf) : []),
+    ...(which.elementwise !== false ? elementwiseRemakes(facts, outputs, shapeOf) : []),
+  ]);
+  if (recomputed.size === 0) return { cloned: 0 };
+  return rematerialize(graph, backwardStart, fresh, (v) => recomputed.has(v), throughBackwardTransposes(graph, backwardStart, fresh));
+}
+
+type ForwardFacts = ReturnType<typeof forwardFacts>;
+
+/**
+ * The values of each softmax output's chain that the backward pass reads, when the chain starts
+ * from values it keeps anyway (the scores' operands) and operands smaller than the output by
+ * broadcasting (the attention mask).
+ */
+function attentionChains({ producer, readByBackward }: ForwardFacts, outputs: Set<string>, shapeOf: (v: string) => Dim[] | undefined): Set<string> {
   const recomputed = new Set<string>();
   for (const v of readByBackward) {
     const n = producer.get(v);
@@ -74,9 +105,29 @@ export function recomputeAttention(graph: Graph, backwardStart: number, fresh: (
     };
     if (walk(v, true)) for (const c of chain) recomputed.add(c);
   }
-  if (recomputed.size === 0) return { cloned: 0 };
-  return rematerialize(graph, backwardStart, fresh, (v) => recomputed.has(v), throughBackwardTransposes(graph, backwardStart, fresh));
+  return recomputed;
 }
+
+/** Elementwise operators remade in the backward pass: one pass over the output each. */
+const ELEMENTWISE = new Set(['Gelu', 'Relu', 'Sigmoid', 'Tanh', 'Erf', 'Neg', 'Mul', 'Add', 'Sub', 'Div', 'Pow', 'Cast']);
+
+/**
+ * Forward values the backward pass reads that one elementwise operator computes from operands it
+ * keeps anyway (or from inputs, initializers and operands smaller by broadcasting, which cost
+ * nothing to keep): GELU(h) beside h, SwiGLU's silu(g)·u beside silu(g) and u.
+ */
+function elementwiseRemakes({ producer, readByBackward }: ForwardFacts, outputs: Set<string>, shapeOf: (v: string) => Dim[] | undefined): Set<string> {
+  const recomputed = new Set<string>();
+  for (const v of readByBackward) {
+    const n = producer.get(v);
+    if (!n || n.domain !== '' || !ELEMENTWISE.has(n.op) || n.outputs.length !== 1 || outputs.has(v)) continue;
+    const target = shapeOf(v);
+    const kept = (i: string) => !i || !producer.has(i) || readByBackward.has(i) || (!!target && isBroadcastOperand(shapeOf(i), target));
+    if (n.inputs.every(kept)) recomputed.add(v);
+  }
+  return recomputed;
+}
+
 
 /**
  * The recomputed product reads each kept operand through the Transpose that the product's own

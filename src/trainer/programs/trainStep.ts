@@ -15,7 +15,7 @@ import { addGlobalNormClip } from './optimizers';
 import { PreparedModel } from './prepare';
 import { Precision, halfType, toHalfPrecision } from './precision';
 import { InPlacePair, inPlacePairs, writeOutputsDirectly } from './inPlace';
-import { recomputeActivations, recomputeAttention } from './recompute';
+import { recomputeActivations, recomputeCheapValues } from './recompute';
 import { fuseGelu } from './fuseGelu';
 import { formNanSafeSoftmax } from './nanSafeSoftmax';
 import { expandComposites } from '../autodiff/composites';
@@ -91,6 +91,8 @@ export interface CompileOptions {
   recompute?: boolean;
   /** false: keep the attention probabilities for the backward pass instead of recomputing them (recompute.ts). */
   recomputeAttention?: boolean;
+  /** false: keep elementwise results such as GELU's output instead of remaking them from their kept operands (recompute.ts). */
+  recomputeElementwise?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
 }
@@ -181,12 +183,12 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)], reshapable), clones };
 }
 
-/** Gradient checkpointing's recomputation where asked for, else the attention probabilities'. */
+/** Gradient checkpointing's recomputation where asked for, else the cheap values' (attention probabilities, elementwise results). */
 function recomputeValues(b: GraphBuilder, backwardStart: number, opts: CompileOptions): number {
   const fresh = (h: string) => b.fresh(h);
   if (opts.recompute) return recomputeActivations(b.graph, backwardStart, fresh).cloned;
-  if (opts.recomputeAttention === false) return 0;
-  return recomputeAttention(b.graph, backwardStart, fresh, (v) => b.shapes.get(v)?.shape).cloned;
+  const which = { attention: opts.recomputeAttention !== false, elementwise: opts.recomputeElementwise !== false };
+  return recomputeCheapValues(b.graph, backwardStart, fresh, (v) => b.shapes.get(v)?.shape, which).cloned;
 }
 
 /**
