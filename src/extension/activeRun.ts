@@ -19,6 +19,8 @@ export interface ActiveRunOptions {
   job: JobOptions;
   /** A few words for the Output channel: "resume from checkpoint-40". */
   what: string;
+  /** The starter shows the result's own notification (runController.ts, StartOptions). */
+  announcesResult: boolean;
   run: Run;
   registry: RunRegistry;
   output: vscode.OutputChannel;
@@ -161,7 +163,7 @@ export class ActiveRun implements vscode.Disposable {
         if (command === 'evaluate' && this.evalMetrics) {
           const text = Object.entries(this.evalMetrics).filter(([k]) => k.startsWith('eval_') && !/runtime|per_second/.test(k)).map(([k, v]) => `${k} ${v === null ? 'NaN' : formatMetric(v)}`).join(', ');
           void show('info', `Trainer: ${label}: ${this.o.what}: ${text}`);
-        } else if (command !== 'train') {
+        } else if (command !== 'train' && !this.o.announcesResult) {
           void show('info', `Trainer: ${label}: ${command} finished (${this.o.what}).`);
         }
         break;

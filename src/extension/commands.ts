@@ -81,7 +81,7 @@ const predictWithCheckpoint: CommandFactory = (ctx) => async (arg) => {
   if (!picked) return;
   const { run, checkpoint } = picked;
   const output = path.join(run.outputDir, `predictions-${checkpoint.name}.jsonl`);
-  const active = await ctx.controller.start('predict', configOf(run), { job: { checkpoint: checkpoint.path, output }, what: `predict with ${checkpoint.name}` });
+  const active = await ctx.controller.start('predict', configOf(run), { job: { checkpoint: checkpoint.path, output }, what: `predict with ${checkpoint.name}`, announcesResult: true });
   const outcome = await active?.done;
   if (outcome?.kind === 'finished' && fs.existsSync(output)) {
     const pick = await vscode.window.showInformationMessage(`Trainer: predictions written to ${shortPath(output)}.`, 'Open Predictions');
@@ -102,7 +102,7 @@ const exportModel: CommandFactory = (ctx) => async (arg) => {
   });
   if (!output) return;
   const dir = path.resolve(path.dirname(configOf(run)), output.trim());
-  const active = await ctx.controller.start('export', configOf(run), { job: { checkpoint: checkpoint.path, output: dir }, what: `export ${checkpoint.name} to ${shortPath(dir)}` });
+  const active = await ctx.controller.start('export', configOf(run), { job: { checkpoint: checkpoint.path, output: dir }, what: `export ${checkpoint.name} to ${shortPath(dir)}`, announcesResult: true });
   const outcome = await active?.done;
   if (outcome?.kind !== 'finished') return;
   const model = path.join(dir, 'model.onnx');

@@ -16,6 +16,13 @@ export interface StartOptions {
   job?: JobOptions;
   /** A few words for the Output channel and notifications: "resume from checkpoint-40". */
   what?: string;
+  /**
+   * The caller tells the user the result itself once the run finishes (predictions written,
+   * model exported, with a button to open it), so no generic "… finished" notification: a
+   * second toast for the same result only crowds out the one that can be acted on (VS Code
+   * shows three at a time).
+   */
+  announcesResult?: boolean;
 }
 
 export class RunController implements vscode.Disposable {
@@ -76,7 +83,7 @@ export class RunController implements vscode.Disposable {
       return undefined;
     }
     const active = new ActiveRun({
-      script: this.script, command, config, job: opts.job ?? {}, what: opts.what ?? '', run, registry: this.registry, output: this.outputOf(run),
+      script: this.script, command, config, job: opts.job ?? {}, what: opts.what ?? '', announcesResult: opts.announcesResult === true, run, registry: this.registry, output: this.outputOf(run),
     });
     this.active.set(run.id, active);
     void active.done.then(() => {

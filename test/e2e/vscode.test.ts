@@ -232,17 +232,23 @@ describe('Trainer in VS Code', { timeout: 900_000 }, () => {
         log(`${what}: ${((Date.now() - since) / 1000).toFixed(1)} s`);
         since = Date.now();
       };
+      // VS Code shows at most three toasts; a fourth waits in the notification center while they
+      // stay up (seen in a clean-clone run on a second machine: the earlier commands' three toasts
+      // stayed for the whole minute and the export's never showed), so each command starts from none.
+      await runCommand(page, 'Notifications: Clear All Notifications');
       await contextMenu(page, row(), 'Evaluate Checkpoint');
       const evaluated = await waitFor('the evaluation', async () => (await notifications(page)).find((t) => t.includes(`evaluate checkpoint-${ck}:`)), 60_000);
       took('evaluate from the context menu');
       assert.match(evaluated, new RegExp(`^Trainer: moons: evaluate checkpoint-${ck}: eval_loss [\\d.e-]+, eval_accuracy [\\d.]+, eval_f1 [\\d.]+$`));
 
+      await runCommand(page, 'Notifications: Clear All Notifications');
       await contextMenu(page, row(), 'Predict with Checkpoint');
       const predictions = path.join(WS, 'moons', 'out', `predictions-checkpoint-${ck}.jsonl`);
       await waitFor('the predictions notification', async () => (await notifications(page)).some((t) => t.includes(`predictions-checkpoint-${ck}.jsonl`)), 60_000);
       took('predict from the context menu');
       assert.equal(fs.readFileSync(predictions, 'utf8').trim().split('\n').length, 200, 'one prediction per evaluation sample');
 
+      await runCommand(page, 'Notifications: Clear All Notifications');
       await contextMenu(page, row(), 'Export Model');
       const input = page.locator('.quick-input-widget .quick-input-box input');
       await input.waitFor();

@@ -9,6 +9,7 @@ import { installFakeVscode, outputChannel, recorded } from './fakeVscode';
 import { Emitter } from '../../src/extension/events';
 import { LogHistory } from '../../src/extension/logHistory';
 import { twoMoons } from '../../src/extension/scaffold';
+import type { JobKind, JobOptions } from '../../src/protocol';
 import type { RunProgress, RunStatus } from '../../src/webviewProtocol';
 import { ROOT, tempDir } from '../helpers';
 
@@ -57,12 +58,12 @@ async function until(what: string, fn: () => boolean, ms = 60_000): Promise<void
   }
 }
 
-function start(file: string) {
+function start(file: string, command: JobKind = 'train', job: JobOptions = {}, announcesResult = false, what = '') {
   const f = fakeRegistry(path.join(path.dirname(file), 'out'));
   const output = outputChannel();
   const listenersBefore = f.changes.listenerCount;
   const active = new ActiveRun({
-    script: SCRIPT, command: 'train', config: file, job: {}, what: '', run: f.run as never, registry: f.registry as never, output: output as never,
+    script: SCRIPT, command, config: file, job, what, announcesResult, run: f.run as never, registry: f.registry as never, output: output as never,
   });
   return { ...f, output, active, listenersBefore };
 }
@@ -115,4 +116,22 @@ test('disposing a run (VS Code closing) kills its trainer and releases everythin
       return true;
     }
   }, 10_000);
+});
+
+test('a finished export tells the user once: the generic notification only where the starter does not announce the result', async () => {
+  const file = config();
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('max_steps: 100000', 'max_steps: 5').replace('save_steps: 50', 'save_steps: 5'));
+  const trained = start(file);
+  assert.deepEqual(await trained.active.done, { kind: 'finished' });
+  const checkpoint = path.join(path.dirname(file), 'out', 'checkpoint-5');
+  const exportTo = (dir: string, announcesResult: boolean) => start(file, 'export', { checkpoint, output: path.join(path.dirname(file), dir) }, announcesResult, `export to ${dir}`);
+
+  const before = recorded.info.length;
+  const plain = exportTo('plain', false);
+  assert.deepEqual(await plain.active.done, { kind: 'finished' });
+  assert.deepEqual(recorded.info.slice(before), ['Trainer: moons: export finished (export to plain).']);
+  const announced = exportTo('announced', true);
+  assert.deepEqual(await announced.active.done, { kind: 'finished' });
+  assert.ok(fs.existsSync(path.join(path.dirname(file), 'announced', 'model.onnx')));
+  assert.equal(recorded.info.length, before + 1, 'no second notification for the same result');
 });
