@@ -14,7 +14,7 @@ const UNARY = [
   'Sign', 'Floor', 'Ceil', 'Round', 'Softplus', 'Softsign', 'Sin', 'Cos', 'Elu', 'Selu', 'HardSigmoid',
   'HardSwish', 'Softmax', 'LogSoftmax', 'Clip', 'Identity', 'CumSum', 'Trilu', 'BitwiseNot',
   'Mish', 'ThresholdedRelu', 'Celu', 'Hardmax', 'PRelu', 'Tan', 'Sinh', 'Cosh', 'Atan', 'InstanceNormalization',
-  'GroupNormalization',
+  'GroupNormalization', 'Shrink',
 ];
 
 const BOOL_UNARY = ['IsNaN', 'IsInf'];
