@@ -58,7 +58,14 @@ async function until(what: string, fn: () => boolean, ms = 60_000): Promise<void
   }
 }
 
-function start(file: string, command: JobKind = 'train', job: JobOptions = {}, announcesResult = false, what = '') {
+interface StartAs {
+  command?: JobKind;
+  job?: JobOptions;
+  announcesResult?: boolean;
+  what?: string;
+}
+
+function start(file: string, { command = 'train', job = {}, announcesResult = false, what = '' }: StartAs = {}) {
   const f = fakeRegistry(path.join(path.dirname(file), 'out'));
   const output = outputChannel();
   const listenersBefore = f.changes.listenerCount;
@@ -124,7 +131,7 @@ test('a finished export tells the user once: the generic notification only where
   const trained = start(file);
   assert.deepEqual(await trained.active.done, { kind: 'finished' });
   const checkpoint = path.join(path.dirname(file), 'out', 'checkpoint-5');
-  const exportTo = (dir: string, announcesResult: boolean) => start(file, 'export', { checkpoint, output: path.join(path.dirname(file), dir) }, announcesResult, `export to ${dir}`);
+  const exportTo = (dir: string, announcesResult: boolean) => start(file, { command: 'export', job: { checkpoint, output: path.join(path.dirname(file), dir) }, announcesResult, what: `export to ${dir}` });
 
   const before = recorded.info.length;
   const plain = exportTo('plain', false);

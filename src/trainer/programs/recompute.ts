@@ -12,14 +12,14 @@
 // softmax's gradient and for dV = pᵀ·dO), while q and k, which the backward pass keeps anyway for
 // the scores' own gradient, take sequence/head_dim times less room. Recomputing it from them, one
 // layer at a time in the backward pass, is what PyTorch's scaled_dot_product_attention does (it
-// keeps only the softmax's log-sum-exp). BERT-base at 16 × 256 keeps 12 such tensors of 50 MB each otherwise.
+// keeps only the softmax's log-sum-exp). BERT-base at 16 × 256 keeps 12 such tensors of 50 MB
+// each otherwise.
 //
 // Elementwise results over kept operands (recomputeCheapValues, elementwiseRemakes), always:
 // GELU(h) is read by the next product's weight gradient, while h is kept anyway for GELU's own
 // gradient, so the output — as large as h, [tokens, 4 × hidden] in a transformer's feed-forward
 // block — can be remade by one elementwise pass just before its backward use instead of living
-// through the backward pass.
-// PyTorch keeps both.
+// through the backward pass. PyTorch keeps both.
 
 import { COMPOSITE_DOMAIN } from '../autodiff/composites';
 import { Dim, Graph, Node } from '../onnx/graph';
@@ -128,7 +128,6 @@ function elementwiseRemakes({ producer, readByBackward }: ForwardFacts, outputs:
   }
   return recomputed;
 }
-
 
 /**
  * The recomputed product reads each kept operand through the Transpose that the product's own
