@@ -8,11 +8,12 @@ import { Graph } from '../onnx/graph';
 import { LossHeadOptions, addLossHead } from './lossHeads';
 import { toInferenceForm } from './lowering';
 import { PreparedModel } from './prepare';
-import { IO, lossTargetInputs } from './trainStep';
+import { CompileOptions, IO, lossTargetInputs } from './trainStep';
+import { computeSelectedRowsOnly } from './selectedRows';
 
 export const EVAL_IO = { logits: 'trainer/logits', loss: IO.loss, labels: IO.labels };
 
-export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions | undefined): Graph {
+export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: Pick<CompileOptions, 'selectedRowsOnly'> = {}): Graph {
   const graph = prepared.graph.clone();
   graph.name = loss ? 'eval_step' : 'predict_step';
   for (const n of [...prepared.params.map((p) => p.name), ...prepared.buffers]) {
@@ -21,6 +22,7 @@ export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions |
     graph.inputs.push({ name: n, type: t.type, shape: [...t.dims] });
   }
   toInferenceForm(graph);
+  if (opts.selectedRowsOnly !== false) computeSelectedRowsOnly(graph, new Set([...prepared.outputs, prepared.logits]));
   if (loss) graph.inputs.push(...lossTargetInputs(prepared, loss));
   const b = new GraphBuilder(graph);
   const logits = prepared.outputs.length === 1 ? prepared.logits : b.op('Concat', prepared.outputs.map((o) => b.unsqueeze(o, [-1])), { axis: -1 });

@@ -21,6 +21,7 @@ import { formNanSafeSoftmax } from './nanSafeSoftmax';
 import { expandComposites } from '../autodiff/composites';
 import { formSmallConvs } from './smallConv';
 import { mergeCommonValues } from './commonValues';
+import { computeSelectedRowsOnly } from './selectedRows';
 
 export type TrainStepMode = 'step' | 'accumulate' | 'final';
 
@@ -93,6 +94,8 @@ export interface CompileOptions {
   recomputeAttention?: boolean;
   /** false: keep elementwise results such as GELU's output instead of remaking them from their kept operands (recompute.ts). */
   recomputeElementwise?: boolean;
+  /** false: compute every row of a value the loss reads only some rows of (selectedRows.ts). */
+  selectedRowsOnly?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
 }
@@ -105,7 +108,9 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.outputs = [];
   graph.inputs.push(...lossTargetInputs(prepared, loss));
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
-  mergeCommonValues(graph, new Set([...prepared.outputs, prepared.logits]));
+  const read = new Set([...prepared.outputs, prepared.logits]);
+  if (opts.selectedRowsOnly !== false) computeSelectedRowsOnly(graph, read);
+  mergeCommonValues(graph, read);
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
   const b = new GraphBuilder(graph);

@@ -1,0 +1,103 @@
+// A classifier that reads token 0 of its last hidden states computes its last layer for token 0
+// only, apart from the keys and values every token's row feeds (programs/selectedRows.ts), on
+// every family the exporters write, and trains and predicts exactly as the whole computation.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { loadModel } from '../../src/trainer/onnx/model';
+import { ShapeTable } from '../../src/trainer/onnx/shapes';
+import { Graph } from '../../src/trainer/onnx/graph';
+import { prepareModel } from '../../src/trainer/programs/prepare';
+import { computeSelectedRowsOnly } from '../../src/trainer/programs/selectedRows';
+import { compileTrainStep } from '../../src/trainer/programs/trainStep';
+import { EvalRunner, TrainStepRunner, initialState } from '../../src/trainer/programs/executor';
+import { FIXTURES } from '../helpers';
+import { assertTrainedAlike, maxDifference, threeSteps, trainSteps } from './sameTraining';
+import { jsonlBatch } from './parityBatch';
+
+const LOSS = { problemType: 'single_label_classification', numLabels: 2 } as const;
+const exportDir = (name: string) => path.join(FIXTURES, name.includes('_lora') || /_(mlm|qa|tokcls|clm)_/.test(name) ? 'tasks' : 'exports', name);
+const prepare = (name: string) => prepareModel(loadModel(path.join(exportDir(name), 'model.onnx')));
+
+/** Products whose output has size 1 on the selected (sequence) axis: the rows still computed of the last layer. */
+function oneRowProducts(graph: Graph): number {
+  const shapes = new ShapeTable(graph).inferAll();
+  return graph.nodes.filter((n) => {
+    const s = shapes.get(n.outputs[0])?.shape;
+    return n.op === 'MatMul' && !!s && s[s.length - 2] === 1;
+  }).length;
+}
+
+/** The pooled families: every head reads hidden[:, 0]. */
+const POOLED = ['bert', 'distilbert', 'roberta', 'vit'].flatMap((f) => [`${f}_ts`, `${f}_dynamo`]).concat('bert_cls_lora_ts');
+
+for (const name of POOLED) {
+  test(`${name}: the last layer's query, attention, output projection and feed-forward products compute token 0 only`, () => {
+    const prepared = prepare(name);
+    const graph = prepared.graph.clone();
+    assert.equal(oneRowProducts(graph), 0);
+    const moves = computeSelectedRowsOnly(graph, new Set([...prepared.outputs, prepared.logits]));
+    assert.ok(moves >= 20, `${moves} operators moved`);
+    // Q, Q·Kᵀ, P·V, the output projection and both feed-forward products: six.
+    assert.equal(oneRowProducts(graph), 6);
+  });
+}
+
+// Families whose loss reads every position (token classification, QA, masked and causal LM), and
+// GPT-2 and Llama sequence classification (the last non-padding token, a computed index).
+for (const name of ['bert_tokcls_ts', 'bert_qa_dynamo', 'bert_mlm_ts', 'gpt2_clm_ts', 'gpt2_ts', 'llama_dynamo', 'resnet_ts']) {
+  test(`${name}: nothing is selected, so nothing moves`, () => {
+    const prepared = prepare(name);
+    const graph = prepared.graph.clone();
+    const before = graph.nodes.map((n) => n.name);
+    assert.equal(computeSelectedRowsOnly(graph, new Set([...prepared.outputs, prepared.logits])), 0);
+    assert.deepEqual(graph.nodes.map((n) => n.name), before);
+  });
+}
+
+for (const name of POOLED) {
+  test(`${name}: the selected last layer's attention probabilities and activations are remade in the backward pass as the others are`, () => {
+    const prepared = prepare(name);
+    const clones = (selectedRowsOnly: boolean) => compileTrainStep(prepared, LOSS, 'step', { selectedRowsOnly }).clones;
+    assert.equal(clones(true), clones(false));
+  });
+}
+
+test('bert_ts: a value also read whole (here: named as kept) is never replaced by its selected rows', () => {
+  const prepared = prepare('bert_ts');
+  const graph = prepared.graph.clone();
+  const pooled = graph.nodes.find((n) => n.op === 'Gather' && n.name.includes('pooler'))!;
+  assert.equal(computeSelectedRowsOnly(graph, new Set([...prepared.outputs, prepared.logits, pooled.inputs[0]])), 0);
+});
+
+test('bert: computing token 0 only trains identically to computing every token', async () => {
+  const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', 'bert', 'model.onnx')));
+  assertTrainedAlike(await threeSteps('bert', prepared, LOSS, { selectedRowsOnly: false }), await threeSteps('bert', prepared, LOSS, {}));
+});
+
+for (const name of ['distilbert_dynamo', 'roberta_ts', 'vit_ts']) {
+  test(`${name}: computing token 0 only trains identically to computing every token`, async () => {
+    const prepared = prepare(name);
+    const loss = { problemType: 'single_label_classification', numLabels: Number(prepared.graph.outputs[0].shape?.[1]) } as const;
+    const batch = jsonlBatch(path.join(exportDir(name), 'train.jsonl'), prepared);
+    const settings = { optimizer: { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false }, lr: 1e-3, maxGradNorm: 1, randomKey: 5 } as const;
+    assertTrainedAlike(await trainSteps(prepared, loss, batch, { selectedRowsOnly: false }, settings), await trainSteps(prepared, loss, batch, {}, settings));
+  });
+}
+
+test('distilbert_ts: the eval step computing token 0 only gives the same logits and loss', async () => {
+  const prepared = prepare('distilbert_ts');
+  const batch = jsonlBatch(path.join(exportDir('distilbert_ts'), 'train.jsonl'), prepared);
+  const runner = await TrainStepRunner.create(prepared, LOSS, { name: 'sgd', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0, momentum: 0, dampening: 0, nesterov: false }, false, {});
+  const state = initialState(prepared, runner.slots);
+  await runner.release();
+  const results = [];
+  for (const selectedRowsOnly of [false, true]) {
+    const evaluator = await EvalRunner.create(prepared, LOSS, { selectedRowsOnly });
+    results.push(await evaluator.run(state, batch));
+    await evaluator.release();
+  }
+  const [whole, selected] = results;
+  assert.ok(maxDifference(whole.logits.data as Float32Array, selected.logits.data as Float32Array) <= 1e-6);
+  assert.ok(Math.abs(whole.loss! - selected.loss!) <= 1e-6 * Math.abs(whole.loss!));
+});
