@@ -144,10 +144,15 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     shapes.set(name, factsOfTensor(t));
     return name;
   };
-  /** Puts `added` where `at` is in the node list (or after it), keeping the rest in order. */
-  const place = (at: Node, added: Node[], replace: boolean) => {
-    const i = graph.nodes.indexOf(at);
-    graph.nodes.splice(replace ? i : i + 1, replace ? 1 : 0, ...added);
+  /** Puts `added` where `old` was in the node list, keeping the rest in order. */
+  const replaceNode = (old: Node, added: Node[]) => {
+    unreads(old);
+    old.outputs.forEach((o) => producers.get(o) === old && producers.delete(o));
+    graph.nodes.splice(graph.nodes.indexOf(old), 1, ...added);
+    for (const n of added) {
+      reads(n);
+      n.outputs.forEach((o) => producers.set(o, n));
+    }
   };
   const made = new Set<Node>();
   const gather = (data: string, indices: string, axis: number): Node => {
@@ -178,7 +183,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     if (!rule || !out) return false;
     // Several readers: only when all of them make this very selection, which then becomes one.
     const others = [...readers.get(x)!].filter((r) => r !== g);
-    if (others.some((r) => r.op !== 'Gather' || r.inputs[1] !== g.inputs[1] || selection(r)?.axis !== sel.axis)) return false;
+    if (others.some((r) => r.op !== 'Gather' || r.inputs[1] !== g.inputs[1] || selection(r)?.axis !== sel.axis || held.has(r.outputs[0]))) return false;
     const plan = rule({ node: p, axis: sel.axis, out, facts: (i) => (p.inputs[i] ? shapes.get(p.inputs[i]) : undefined), edgeOnly: sel.indices.every((i) => i === 0 || i === -1), opset: graph.opset });
     if (!plan || plan.routes.some((r) => r === undefined)) return false;
     if (sel.scalar) return toVectorSelection(g, sel.axis);
@@ -188,8 +193,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
         reads(reader);
       }
       readers.delete(r.outputs[0]);
-      unreads(r);
-      graph.nodes.splice(graph.nodes.indexOf(r), 1);
+      replaceNode(r, []);
     }
     const added: Node[] = [];
     const inputs = p.inputs.map((v, i) => {
@@ -197,21 +201,14 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
       if (c) return constant(`${p.name}/shape`, c);
       const route = plan.routes[i];
       if (!v || route === 'whole') return v;
-      const made = gather(v, g.inputs[1], route as number);
-      added.push(made);
-      return made.outputs[0];
+      const picked = gather(v, g.inputs[1], route as number);
+      added.push(picked);
+      return picked.outputs[0];
     });
     const moved: Node = { ...p, inputs, outputs: [g.outputs[0]], attrs: new Map(p.attrs) };
     if (p.op === 'Reshape') moved.attrs.delete('allowzero');
-    unreads(p);
-    unreads(g);
-    graph.nodes.splice(graph.nodes.indexOf(g), 1);
-    place(p, [...added, moved], true);
-    for (const n of [...added, moved]) {
-      reads(n);
-      n.outputs.forEach((o) => producers.set(o, n));
-    }
-    producers.delete(x);
+    replaceNode(g, []);
+    replaceNode(p, [...added, moved]);
     p.inputs.forEach((v, i) => plan.constants?.has(i) && dropIfUnread(v));
     return true;
   };
@@ -225,12 +222,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
       graph.opset >= 13
         ? { name: fresh(`${g.name}/squeeze`), op: 'Squeeze', domain: '', inputs: [kept.outputs[0], constant(`${g.name}/axes`, fromNumbers(DataType.INT64, [1], [axis]))], outputs: [g.outputs[0]], attrs: new Map() }
         : { name: fresh(`${g.name}/squeeze`), op: 'Squeeze', domain: '', inputs: [kept.outputs[0]], outputs: [g.outputs[0]], attrs: new Map([['axes', { kind: 'ints', value: [axis] }]]) };
-    unreads(g);
-    place(g, [kept, squeeze], true);
-    for (const n of [kept, squeeze]) {
-      reads(n);
-      n.outputs.forEach((o) => producers.set(o, n));
-    }
+    replaceNode(g, [kept, squeeze]);
     return true;
   };
 
@@ -238,9 +230,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
   const dropIfUnread = (v: string) => {
     const p = producers.get(v);
     if (!p || p.outputs.some((o) => o && (readers.get(o)?.size || held.has(o)))) return;
-    unreads(p);
-    graph.nodes.splice(graph.nodes.indexOf(p), 1);
-    p.outputs.forEach((o) => producers.delete(o));
+    replaceNode(p, []);
     new Set(p.inputs).forEach(dropIfUnread);
   };
 
