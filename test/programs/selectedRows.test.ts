@@ -16,7 +16,9 @@ import { assertTrainedAlike, maxDifference, threeSteps, trainSteps } from './sam
 import { jsonlBatch } from './parityBatch';
 
 const LOSS = { problemType: 'single_label_classification', numLabels: 2 } as const;
-const exportDir = (name: string) => path.join(FIXTURES, name.includes('_lora') || /_(mlm|qa|tokcls|clm)_/.test(name) ? 'tasks' : 'exports', name);
+const PROBED = ['albert_ts', 'deberta_v2_ts', 'deberta_v2_dynamo', 'deit_dynamo'];
+const exportDir = (name: string) =>
+  path.join(FIXTURES, PROBED.includes(name) ? 'exports-probe' : name.includes('_lora') || /_(mlm|qa|tokcls|clm)_/.test(name) ? 'tasks' : 'exports', name);
 const prepare = (name: string) => prepareModel(loadModel(path.join(exportDir(name), 'model.onnx')));
 
 /** Products whose output has size 1 on the selected (sequence) axis: the rows still computed of the last layer. */
@@ -29,7 +31,7 @@ function oneRowProducts(graph: Graph): number {
 }
 
 /** The pooled families: every head reads hidden[:, 0]. */
-const POOLED = ['bert', 'distilbert', 'roberta', 'vit'].flatMap((f) => [`${f}_ts`, `${f}_dynamo`]).concat('bert_cls_lora_ts');
+const POOLED = ['bert', 'distilbert', 'roberta', 'vit'].flatMap((f) => [`${f}_ts`, `${f}_dynamo`]).concat('bert_cls_lora_ts', 'albert_ts', 'deit_dynamo');
 
 for (const name of POOLED) {
   test(`${name}: the last layer's query, attention, output projection and feed-forward products compute token 0 only`, () => {
@@ -40,6 +42,17 @@ for (const name of POOLED) {
     assert.ok(moves >= 20, `${moves} operators moved`);
     // Q, Q·Kᵀ, P·V, the output projection and both feed-forward products: six.
     assert.equal(oneRowProducts(graph), 6);
+  });
+}
+
+// DeBERTa-v2's disentangled attention gathers relative-position scores by index (GatherElements,
+// no rule): the selection stops at the attention's output, below the output projection.
+for (const name of ['deberta_v2_ts', 'deberta_v2_dynamo']) {
+  test(`${name}: the last layer's output projection and feed-forward products compute token 0 only`, () => {
+    const prepared = prepare(name);
+    const graph = prepared.graph.clone();
+    computeSelectedRowsOnly(graph, new Set([...prepared.outputs, prepared.logits]));
+    assert.equal(oneRowProducts(graph), 3);
   });
 }
 
@@ -75,7 +88,7 @@ test('bert: computing token 0 only trains identically to computing every token',
   assertTrainedAlike(await threeSteps('bert', prepared, LOSS, { selectedRowsOnly: false }), await threeSteps('bert', prepared, LOSS, {}));
 });
 
-for (const name of ['distilbert_dynamo', 'roberta_ts', 'vit_ts']) {
+for (const name of ['distilbert_dynamo', 'roberta_ts', 'vit_ts', 'deberta_v2_ts', 'albert_ts']) {
   test(`${name}: computing token 0 only trains identically to computing every token`, async () => {
     const prepared = prepare(name);
     const loss = { problemType: 'single_label_classification', numLabels: Number(prepared.graph.outputs[0].shape?.[1]) } as const;
