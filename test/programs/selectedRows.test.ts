@@ -45,6 +45,18 @@ for (const name of POOLED) {
   });
 }
 
+test('bert_ts: where the selection stops (the previous layer\'s output, read whole by the keys and values), it is a Slice, whose gradient is a Pad', () => {
+  const prepared = prepare('bert_ts');
+  const graph = prepared.graph.clone();
+  computeSelectedRowsOnly(graph, new Set([...prepared.outputs, prepared.logits]));
+  const made = graph.nodes.filter((n) => n.name.includes('/select'));
+  assert.deepEqual([...new Set(made.map((n) => n.op))], ['Slice']);
+  // The whole computation scatters the embeddings' gradients and the head's token-0 gradient
+  // back; with the selection, the embeddings' alone.
+  const scatters = (selectedRowsOnly: boolean) => compileTrainStep(prepared, LOSS, 'step', { selectedRowsOnly }).graph.nodes.filter((n) => n.op.startsWith('Scatter')).length;
+  assert.equal(scatters(true), scatters(false) - 1);
+});
+
 // DeBERTa-v2's disentangled attention gathers relative-position scores by index (GatherElements,
 // no rule): the selection stops at the attention's output, below the output projection.
 for (const name of ['deberta_v2_ts', 'deberta_v2_dynamo']) {

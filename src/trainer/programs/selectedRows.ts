@@ -246,5 +246,15 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
       }
     }
   }
+  // Where a selection stopped, one run of rows becomes a Slice: its gradient is one Pad, where a
+  // Gather's is a scatter into zeros with the axis transposed to the front and back.
+  for (const g of made) {
+    const sel = graph.nodes.includes(g) ? selection(g) : undefined;
+    const first = sel?.indices[0];
+    if (!sel || first === undefined || !sel.indices.every((v, i) => v === first + i) || (first < 0 && sel.indices.length > 1)) continue;
+    const bound = (name: string, v: number) => constant(`${g.name}/${name}`, fromNumbers(DataType.INT64, [1], [v]));
+    const end = first === -1 ? 2 ** 62 : first + sel.indices.length;
+    replaceNode(g, [{ ...g, op: 'Slice', inputs: [g.inputs[0], bound('starts', first), bound('ends', end), bound('axes', sel.axis)], attrs: new Map() }]);
+  }
   return moves;
 }
