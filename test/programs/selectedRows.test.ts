@@ -57,8 +57,9 @@ test('bert_ts: where the selection stops (the previous layer\'s output, read who
   assert.equal(scatters(true), scatters(false) - 1);
 });
 
-// DeBERTa-v2's disentangled attention gathers relative-position scores by index (GatherElements,
-// no rule): the selection stops at the attention's output, below the output projection.
+// DeBERTa-v2 computes its attention over [batch · heads, seq, head_dim]; the Reshape splitting the
+// heads out again changes the dims before the sequence axis, which the Reshape rule does not
+// follow: the selection stops at the attention's output, below the output projection.
 for (const name of ['deberta_v2_ts', 'deberta_v2_dynamo']) {
   test(`${name}: the last layer's output projection and feed-forward products compute token 0 only`, () => {
     const prepared = prepare(name);
