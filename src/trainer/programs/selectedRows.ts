@@ -144,8 +144,11 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     shapes.set(name, factsOfTensor(t));
     return name;
   };
+  const live = new Set(graph.nodes);
   /** Puts `added` where `old` was in the node list, keeping the rest in order. */
   const replaceNode = (old: Node, added: Node[]) => {
+    live.delete(old);
+    added.forEach((n) => live.add(n));
     unreads(old);
     old.outputs.forEach((o) => producers.get(o) === old && producers.delete(o));
     graph.nodes.splice(graph.nodes.indexOf(old), 1, ...added);
@@ -238,7 +241,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
   for (let progress = true; progress; ) {
     progress = false;
     for (const g of [...graph.nodes]) {
-      if (!graph.nodes.includes(g)) continue;
+      if (!live.has(g)) continue;
       const scalar = selection(g)?.scalar;
       if (moveUp(g)) {
         progress = true;
@@ -249,7 +252,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
   // Where a selection stopped, one run of rows becomes a Slice: its gradient is one Pad, where a
   // Gather's is a scatter into zeros with the axis transposed to the front and back.
   for (const g of made) {
-    const sel = graph.nodes.includes(g) ? selection(g) : undefined;
+    const sel = live.has(g) ? selection(g) : undefined;
     const first = sel?.indices[0];
     if (!sel || first === undefined || !sel.indices.every((v, i) => v === first + i) || (first < 0 && sel.indices.length > 1)) continue;
     const bound = (name: string, v: number) => constant(`${g.name}/${name}`, fromNumbers(DataType.INT64, [1], [v]));
