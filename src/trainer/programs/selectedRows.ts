@@ -10,11 +10,11 @@
 // token 0 alone: about five sixths of a layer's products, in both passes. The rows the model
 // reads are computed by the same operators on the same operands, so they are unchanged.
 
+import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node, attrInt, attrInts, subgraphReads } from '../onnx/graph';
 import { Facts, ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
-import { factsOfTensor } from '../onnx/shapes/facts';
-import { DataType, Tensor, fromNumbers, isFloatType } from '../onnx/tensor';
+import { DataType, Tensor, fromNumbers, isFloatType, sizeOf } from '../onnx/tensor';
 
 /** Where a selection of rows goes through one input of a node: along an axis, or nowhere (the input broadcasts over it). */
 type Route = number | 'whole' | undefined;
@@ -37,7 +37,6 @@ interface RuleInput {
    * operand whose size there is unknown may be selected from as well.
    */
   edgeOnly: boolean;
-  opset: number;
 }
 
 type Rule = (c: RuleInput) => Plan | undefined;
@@ -79,8 +78,8 @@ const RULES: Record<string, Rule> = {
     return { routes: [attrInt(c.node, 'transA', 0) ? 1 : 0, 'whole', broadcastRoute(c, 2)] };
   },
   LayerNormalization: (c) => (c.axis < normalizeAxis(attrInt(c.node, 'axis', -1), c.out.length) ? { routes: [c.axis, 'whole', 'whole'] } : undefined),
-  Softmax: (c) => softmaxRows(c),
-  LogSoftmax: (c) => softmaxRows(c),
+  Softmax: softmaxRows,
+  LogSoftmax: softmaxRows,
   Transpose: (c) => {
     const perm = attrInts(c.node, 'perm') ?? c.out.map((_, i) => c.out.length - 1 - i);
     return { routes: [perm[c.axis]] };
@@ -88,11 +87,9 @@ const RULES: Record<string, Rule> = {
   Reshape: reshapeRows,
 };
 
-/** Softmax normalizes along one axis (opset 13 on), or over the axes from `axis` on (before). */
+/** Softmax normalizes along one axis (prepared graphs are at opset 20 or newer, prepare.ts). */
 function softmaxRows(c: RuleInput): Plan | undefined {
-  const axis = normalizeAxis(attrInt(c.node, 'axis', c.opset >= 13 ? -1 : 1), c.out.length);
-  const independent = c.opset >= 13 ? c.axis !== axis : c.axis < axis;
-  return independent ? { routes: [c.axis] } : undefined;
+  return c.axis !== normalizeAxis(attrInt(c.node, 'axis', -1), c.out.length) ? { routes: [c.axis] } : undefined;
 }
 
 /**
@@ -108,12 +105,10 @@ function reshapeRows(c: RuleInput): Plan | undefined {
   const tailIn = input.slice(c.axis + 1);
   const tailOut = c.out.slice(c.axis + 1);
   const known = (dims: readonly Dim[]): dims is number[] => dims.every((d) => typeof d === 'number' && d > 0);
-  if (!known(tailIn) || !known(tailOut) || product(tailIn) !== product(tailOut)) return undefined;
+  if (!known(tailIn) || !known(tailOut) || sizeOf(tailIn) !== sizeOf(tailOut)) return undefined;
   const shape = [...new Array<number>(c.axis + 1).fill(0), ...tailOut];
   return { routes: [c.axis, 'whole'], constants: new Map([[1, fromNumbers(DataType.INT64, [shape.length], shape)]]) };
 }
-
-const product = (dims: number[]) => dims.reduce((p, d) => p * d, 1);
 
 /**
  * Moves every Gather of constant indices over a floating-point value as close to the graph's
@@ -129,21 +124,8 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
   const reads = (node: Node) => node.inputs.forEach((v) => v && (readers.get(v) ?? readers.set(v, new Set()).get(v)!).add(node));
   const unreads = (node: Node) => node.inputs.forEach((v) => readers.get(v)?.delete(node));
   graph.nodes.forEach(reads);
-  const used = new Set([...graph.initializers.keys(), ...graph.inputs.map((v) => v.name), ...graph.nodes.flatMap((n) => [n.name, ...n.outputs])]);
-  let counter = 0;
-  const fresh = (hint: string) => {
-    let name: string;
-    do name = `${hint}/rows_${counter++}`;
-    while (used.has(name));
-    used.add(name);
-    return name;
-  };
-  const constant = (hint: string, t: Tensor) => {
-    const name = fresh(hint);
-    graph.initializers.set(name, t);
-    shapes.set(name, factsOfTensor(t));
-    return name;
-  };
+  // Names and constants come from a builder over the same graph and facts; nodes are placed by hand.
+  const b = new GraphBuilder(graph, shapes);
   const live = new Set(graph.nodes);
   /** Puts `added` where `old` was in the node list, keeping the rest in order. */
   const replaceNode = (old: Node, added: Node[]) => {
@@ -159,7 +141,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
   };
   const made = new Set<Node>();
   const gather = (data: string, indices: string, axis: number): Node => {
-    const node: Node = { name: fresh(`${data}/select`), op: 'Gather', domain: '', inputs: [data, indices], outputs: [fresh(data)], attrs: new Map([['axis', { kind: 'int', value: axis }]]) };
+    const node: Node = { name: b.fresh(`${data}/select`), op: 'Gather', domain: '', inputs: [data, indices], outputs: [b.fresh(data)], attrs: new Map([['axis', { kind: 'int', value: axis }]]) };
     made.add(node);
     return node;
   };
@@ -187,7 +169,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     // Several readers: only when all of them make this very selection, which then becomes one.
     const others = [...readers.get(x)!].filter((r) => r !== g);
     if (others.some((r) => r.op !== 'Gather' || r.inputs[1] !== g.inputs[1] || selection(r)?.axis !== sel.axis || held.has(r.outputs[0]))) return false;
-    const plan = rule({ node: p, axis: sel.axis, out, facts: (i) => (p.inputs[i] ? shapes.get(p.inputs[i]) : undefined), edgeOnly: sel.indices.every((i) => i === 0 || i === -1), opset: graph.opset });
+    const plan = rule({ node: p, axis: sel.axis, out, facts: (i) => (p.inputs[i] ? shapes.get(p.inputs[i]) : undefined), edgeOnly: sel.indices.every((i) => i === 0 || i === -1) });
     if (!plan || plan.routes.some((r) => r === undefined)) return false;
     if (sel.scalar) return toVectorSelection(g, sel.axis);
     for (const r of others) {
@@ -201,7 +183,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     const added: Node[] = [];
     const inputs = p.inputs.map((v, i) => {
       const c = plan.constants?.get(i);
-      if (c) return constant(`${p.name}/shape`, c);
+      if (c) return b.constant(c, `${p.name}/shape`);
       const route = plan.routes[i];
       if (!v || route === 'whole') return v;
       const picked = gather(v, g.inputs[1], route as number);
@@ -219,12 +201,9 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
   /** Gather(x, i) drops the axis; Squeeze(Gather(x, [i]), axis) keeps it while the Gather moves. */
   const toVectorSelection = (g: Node, axis: number): boolean => {
     const indices = graph.initializers.get(g.inputs[1])!;
-    const vector = constant(`${g.inputs[1]}/vector`, fromNumbers(indices.type, [1], [Number(indices.data[0])]));
+    const vector = b.constant(fromNumbers(indices.type, [1], [Number(indices.data[0])]), `${g.inputs[1]}/vector`);
     const kept: Node = gather(g.inputs[0], vector, axis);
-    const squeeze: Node =
-      graph.opset >= 13
-        ? { name: fresh(`${g.name}/squeeze`), op: 'Squeeze', domain: '', inputs: [kept.outputs[0], constant(`${g.name}/axes`, fromNumbers(DataType.INT64, [1], [axis]))], outputs: [g.outputs[0]], attrs: new Map() }
-        : { name: fresh(`${g.name}/squeeze`), op: 'Squeeze', domain: '', inputs: [kept.outputs[0]], outputs: [g.outputs[0]], attrs: new Map([['axes', { kind: 'ints', value: [axis] }]]) };
+    const squeeze: Node = { name: b.fresh(`${g.name}/squeeze`), op: 'Squeeze', domain: '', inputs: [kept.outputs[0], b.int64s([axis])], outputs: [g.outputs[0]], attrs: new Map() };
     replaceNode(g, [kept, squeeze]);
     return true;
   };
@@ -255,9 +234,8 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     const sel = live.has(g) ? selection(g) : undefined;
     const first = sel?.indices[0];
     if (!sel || first === undefined || !sel.indices.every((v, i) => v === first + i) || (first < 0 && sel.indices.length > 1)) continue;
-    const bound = (name: string, v: number) => constant(`${g.name}/${name}`, fromNumbers(DataType.INT64, [1], [v]));
-    const end = first === -1 ? 2 ** 62 : first + sel.indices.length;
-    replaceNode(g, [{ ...g, op: 'Slice', inputs: [g.inputs[0], bound('starts', first), bound('ends', end), bound('axes', sel.axis)], attrs: new Map() }]);
+        const end = first === -1 ? 2 ** 62 : first + sel.indices.length;
+    replaceNode(g, [{ ...g, op: 'Slice', inputs: [g.inputs[0], b.int64s([first]), b.int64s([end]), b.int64s([sel.axis])], attrs: new Map() }]);
   }
   return moves;
 }
