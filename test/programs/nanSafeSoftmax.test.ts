@@ -1,7 +1,7 @@
 // Hugging Face's NaN-guarded attention softmax (Where(IsNaN(Softmax(x)), 0, Softmax(x))) becomes a
 // NanSafeSoftmax composite for the backward pass (programs/nanSafeSoftmax.ts) and is expanded back
-// with the guard as one float32 Shrink (autodiff/composites.ts). The expansion must compute what
-// the exported guard computes, bit for bit, fully masked and NaN rows included.
+// with the guard as one float32 ThresholdedRelu of alpha 0 (autodiff/composites.ts). The expansion
+// must compute what the exported guard computes, bit for bit, fully masked and NaN rows included.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as path from 'node:path';
@@ -50,14 +50,14 @@ async function run(g: Graph, type: DataType): Promise<number[]> {
   return [...fromOrt(out.y).data as Float32Array | Float64Array];
 }
 
-for (const [type, guard] of [[DataType.FLOAT, 'Shrink'], [DataType.DOUBLE, 'Where']] as const) {
+for (const [type, guard] of [[DataType.FLOAT, 'ThresholdedRelu'], [DataType.DOUBLE, 'Where']] as const) {
   test(`the expanded NanSafeSoftmax (${DataType[type]}, guard ${guard}) computes the exported guard's values bit for bit`, async () => {
     const expected = await run(exportedGuard(type), type);
     const g = exportedGuard(type);
     const b = new GraphBuilder(g);
     assert.equal(formNanSafeSoftmax(g, (v) => b.shapes.get(v)), 1);
     assert.equal(expandComposites(b), 1);
-    assert.deepEqual(g.nodes.map((n) => n.op), guard === 'Shrink' ? ['Softmax', 'Shrink'] : ['Softmax', 'IsNaN', 'Where']);
+    assert.deepEqual(g.nodes.map((n) => n.op), guard === 'ThresholdedRelu' ? ['Softmax', 'ThresholdedRelu'] : ['Softmax', 'IsNaN', 'Where']);
     const actual = await run(g, type);
     assert.equal(actual.length, expected.length);
     for (let i = 0; i < actual.length; i++) assert.ok(Object.is(actual[i], expected[i]), `element ${i}: ${actual[i]} against ${expected[i]}`);
@@ -66,12 +66,12 @@ for (const [type, guard] of [[DataType.FLOAT, 'Shrink'], [DataType.DOUBLE, 'Wher
   });
 }
 
-test('bert_ts: the compiled step guards its attention with Shrink, forward and recomputed, and runs no IsNaN', () => {
+test('bert_ts: the compiled step guards its attention with ThresholdedRelu, forward and recomputed, and runs no IsNaN', () => {
   const prepared = prepareModel(loadModel(path.join(FIXTURES, 'exports', 'bert_ts', 'model.onnx')));
   const guards = prepared.graph.nodes.filter((n) => n.op === 'IsNaN').length;
   assert.ok(guards > 0, 'the export guards its softmax');
   const step = compileTrainStep(prepared, { problemType: 'single_label_classification', numLabels: 2 }, 'step');
   const ops = step.graph.nodes.map((n) => n.op);
   assert.equal(ops.filter((o) => o === 'IsNaN').length, 0);
-  assert.equal(ops.filter((o) => o === 'Shrink').length, 2 * guards, 'one in the forward pass and one in the recomputed chain per layer');
+  assert.equal(ops.filter((o) => o === 'ThresholdedRelu').length, 2 * guards, 'one in the forward pass and one in the recomputed chain per layer');
 });

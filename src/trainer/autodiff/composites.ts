@@ -47,19 +47,21 @@ const nanSafeSoftmax: Composite = {
       return [b.mul(y, b.sub(dy, s))];
     },
   },
-  // The guard is one Shrink with bias and lambd 0 (x > 0 → x, x < 0 → x, otherwise — zero and
-  // NaN — 0), which by the operator's definition equals Where(IsNaN(y), 0, y) on a softmax's
-  // output (the composite is formed only with a zero fill, nanSafeSoftmax.ts): one pass with no
-  // temporaries, where onnxruntime's Where makes two selections and a merge on one thread with
-  // two output-sized temporaries (per guard 2.7 → 2.0 ms at [16, 12, 128, 128], 27 → 17 ms at
-  // [8, 12, 512, 512]; docs/PERFORMANCE.md). float32 only: onnxruntime 1.30's double Shrink
-  // rounds its values to float32 (probed), so other types keep the Where. The type is read from
+  // The guard is one ThresholdedRelu with alpha 0 (x > 0 → x, otherwise — zero and NaN — 0),
+  // which by the operator's definition equals Where(IsNaN(y), 0, y) on a softmax's output, ≥ 0 or
+  // NaN (the composite is formed only with a zero fill, nanSafeSoftmax.ts): one pass with no
+  // temporaries, where onnxruntime's Where makes two selections and a merge on one thread with two
+  // output-sized temporaries, and its Shrink (the same values, with bias and lambd 0; the guard of
+  // 2026-12-05) took three times as long. Per guard (Softmax + guard less Softmax alone), 2 threads: [16, 12, 128, 128] Where 2.7, Shrink 2.0–2.2,
+  // ThresholdedRelu 0.6–0.7 ms; [8, 12, 512, 512] 27, 17–21 and 5 ms (docs/PERFORMANCE.md). Relu
+  // and HardSigmoid are as fast but pass NaN through (probed). float32 only: onnxruntime's CPU
+  // provider has no double ThresholdedRelu, so other types keep the Where. The type is read from
   // the zero fill, an initializer of the scores' type (Where's operands agree): the clones that
   // recompute.ts makes have no shape facts of their own.
   expand(b, node) {
     const softmax = b.op('Softmax', [node.inputs[0]], { axis: attrInt(node, 'axis', -1) });
     if (b.graph.initializers.get(node.inputs[1])?.type === DataType.FLOAT) {
-      b.add('Shrink', [softmax], { bias: 0, lambd: 0 }, { outputs: [node.outputs[0]], floats: ['bias', 'lambd'] });
+      b.add('ThresholdedRelu', [softmax], { alpha: 0 }, { outputs: [node.outputs[0]], floats: ['alpha'] });
     } else {
       b.add('Where', [b.op('IsNaN', [softmax]), node.inputs[1], softmax], {}, { outputs: [node.outputs[0]] });
     }
