@@ -10,6 +10,7 @@ import { toInferenceForm } from './lowering';
 import { PreparedModel } from './prepare';
 import { CompileOptions, IO, lossTargetInputs } from './trainStep';
 import { computeSelectedRowsOnly } from './selectedRows';
+import { computeSelectedTokensOnly } from './selectedTokens';
 
 export const EVAL_IO = { logits: 'trainer/logits', loss: IO.loss, labels: IO.labels };
 
@@ -22,7 +23,11 @@ export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions |
     graph.inputs.push({ name: n, type: t.type, shape: [...t.dims] });
   }
   toInferenceForm(graph);
-  if (opts.selectedRowsOnly !== false) computeSelectedRowsOnly(graph, new Set([...prepared.outputs, prepared.logits]));
+  if (opts.selectedRowsOnly !== false) {
+    const read = new Set([...prepared.outputs, prepared.logits]);
+    computeSelectedRowsOnly(graph, read);
+    computeSelectedTokensOnly(graph, read);
+  }
   if (loss) graph.inputs.push(...lossTargetInputs(prepared, loss));
   const b = new GraphBuilder(graph);
   const logits = prepared.outputs.length === 1 ? prepared.logits : b.op('Concat', prepared.outputs.map((o) => b.unsqueeze(o, [-1])), { axis: -1 });

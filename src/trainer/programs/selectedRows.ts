@@ -55,7 +55,7 @@ function broadcastRoute(c: RuleInput, i: number): Route {
 const elementwise: Rule = (c) => ({ routes: c.node.inputs.map((_, i) => broadcastRoute(c, i)) });
 
 /** Operators that compute each output element from the operands' elements at the same (broadcast) position. */
-const ELEMENTWISE = [
+export const ELEMENTWISE = [
   'Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', 'Where', 'Equal', 'Less', 'LessOrEqual', 'Greater',
   'GreaterOrEqual', 'And', 'Or', 'Xor', 'Not', 'PRelu', 'Relu', 'Tanh', 'Sigmoid', 'Erf', 'Gelu', 'Sqrt', 'Exp', 'Log',
   'Neg', 'Abs', 'Reciprocal', 'Cast', 'Identity', 'IsNaN', 'IsInf', 'Softplus', 'Softsign', 'HardSigmoid', 'HardSwish',

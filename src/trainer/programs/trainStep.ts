@@ -22,6 +22,7 @@ import { expandComposites } from '../autodiff/composites';
 import { formSmallConvs } from './smallConv';
 import { mergeCommonValues } from './commonValues';
 import { computeSelectedRowsOnly } from './selectedRows';
+import { computeSelectedTokensOnly } from './selectedTokens';
 
 export type TrainStepMode = 'step' | 'accumulate' | 'final';
 
@@ -94,7 +95,7 @@ export interface CompileOptions {
   recomputeAttention?: boolean;
   /** false: keep elementwise results such as GELU's output instead of remaking them from their kept operands (recompute.ts). */
   recomputeElementwise?: boolean;
-  /** false: compute every row of a value the loss reads only some rows of (selectedRows.ts). */
+  /** false: compute every row of a value the loss reads only some rows of (selectedRows.ts, selectedTokens.ts). */
   selectedRowsOnly?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
@@ -109,7 +110,10 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.inputs.push(...lossTargetInputs(prepared, loss));
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
   const read = new Set([...prepared.outputs, prepared.logits]);
-  if (opts.selectedRowsOnly !== false) computeSelectedRowsOnly(graph, read);
+  if (opts.selectedRowsOnly !== false) {
+    computeSelectedRowsOnly(graph, read);
+    computeSelectedTokensOnly(graph, read);
+  }
   mergeCommonValues(graph, read);
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
