@@ -2,7 +2,7 @@
 // trained alike: for rewrites that must change how a step is computed, not what it computes
 // (gradient checkpointing, the attention probabilities recomputed, the CPU sessions' layouts).
 import assert from 'node:assert/strict';
-import { TrainStepRunner, initialState, type RunnerOptions } from '../../src/trainer/programs/executor';
+import { EvalRunner, TrainStepRunner, initialState, type RunnerOptions } from '../../src/trainer/programs/executor';
 import type { OptimizerConfig } from '../../src/trainer/programs/optimizers';
 import type { prepareModel } from '../../src/trainer/programs/prepare';
 import type { LossHeadOptions } from '../../src/trainer/programs/lossHeads';
@@ -57,4 +57,20 @@ export function assertTrainedAlike(a: Awaited<ReturnType<typeof trainSteps>>, b:
     const other = b.state.params.get(k)!.data as Float32Array;
     (t.data as Float32Array).forEach((v, i) => assert.ok(Math.abs(v - other[i]) < 1e-5, `${k}[${i}]`));
   }
+}
+
+/** The eval step with and without computing only the rows the loss reads: logits and loss to 1e-6. */
+export async function assertEvalAlike(prepared: ReturnType<typeof prepareModel>, loss: LossHeadOptions, batch: Map<string, Tensor>) {
+  const runner = await TrainStepRunner.create(prepared, loss, SGD, false, {});
+  const state = initialState(prepared, runner.slots);
+  await runner.release();
+  const results = [];
+  for (const selectedRowsOnly of [false, true]) {
+    const evaluator = await EvalRunner.create(prepared, loss, { selectedRowsOnly });
+    results.push(await evaluator.run(state, batch));
+    await evaluator.release();
+  }
+  const [whole, selected] = results;
+  assert.ok(maxDifference(whole.logits.data as Float32Array, selected.logits.data as Float32Array) <= 1e-6);
+  assert.ok(Math.abs(whole.loss! - selected.loss!) <= 1e-6 * Math.abs(whole.loss!));
 }

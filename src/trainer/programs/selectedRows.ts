@@ -11,10 +11,11 @@
 // reads are computed by the same operators on the same operands, so they are unchanged.
 
 import { GraphBuilder } from '../onnx/builder';
-import { Dim, Graph, Node, attrInt, attrInts, subgraphReads } from '../onnx/graph';
+import { Dim, Graph, Node, attrInt, attrInts } from '../onnx/graph';
 import { Facts, ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
 import { DataType, Tensor, fromNumbers, isFloatType, sizeOf } from '../onnx/tensor';
+import { NodeIndex } from './nodeIndex';
 
 /** Where a selection of rows goes through one input of a node: along an axis, or nowhere (the input broadcasts over it). */
 type Route = number | 'whole' | undefined;
@@ -118,27 +119,10 @@ function reshapeRows(c: RuleInput): Plan | undefined {
  */
 export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>): number {
   const shapes = new ShapeTable(graph).inferAll();
-  const held = new Set([...keep, ...graph.outputs.map((o) => o.name), ...graph.nodes.flatMap((n) => [...subgraphReads(n)])]);
-  const producers = graph.producers();
-  const readers = new Map<string, Set<Node>>();
-  const reads = (node: Node) => node.inputs.forEach((v) => v && (readers.get(v) ?? readers.set(v, new Set()).get(v)!).add(node));
-  const unreads = (node: Node) => node.inputs.forEach((v) => readers.get(v)?.delete(node));
-  graph.nodes.forEach(reads);
+  const index = new NodeIndex(graph, keep);
+  const { held, producers, live } = index;
   // Names and constants come from a builder over the same graph and facts; nodes are placed by hand.
   const b = new GraphBuilder(graph, shapes);
-  const live = new Set(graph.nodes);
-  /** Puts `added` where `old` was in the node list, keeping the rest in order. */
-  const replaceNode = (old: Node, added: Node[]) => {
-    live.delete(old);
-    added.forEach((n) => live.add(n));
-    unreads(old);
-    old.outputs.forEach((o) => producers.get(o) === old && producers.delete(o));
-    graph.nodes.splice(graph.nodes.indexOf(old), 1, ...added);
-    for (const n of added) {
-      reads(n);
-      n.outputs.forEach((o) => producers.set(o, n));
-    }
-  };
   const made = new Set<Node>();
   const gather = (data: string, indices: string, axis: number): Node => {
     const node: Node = { name: b.fresh(`${data}/select`), op: 'Gather', domain: '', inputs: [data, indices], outputs: [b.fresh(data)], attrs: new Map([['axis', { kind: 'int', value: axis }]]) };
@@ -162,23 +146,19 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     const sel = selection(g);
     const x = g.inputs[0];
     const p = producers.get(x);
-    if (!sel || !p || p.domain !== '' || held.has(x) || p.outputs.slice(1).some((o) => o && (readers.get(o)?.size || held.has(o)))) return false;
+    if (!sel || !p || p.domain !== '' || held.has(x) || p.outputs.slice(1).some((o) => o && index.readElsewhere(o))) return false;
     const rule = RULES[p.op];
     const out = shapes.get(x)?.shape;
     if (!rule || !out) return false;
     // Several readers: only when all of them make this very selection, which then becomes one.
-    const others = [...readers.get(x)!].filter((r) => r !== g);
+    const others = [...index.readers(x)].filter((r) => r !== g);
     if (others.some((r) => r.op !== 'Gather' || r.inputs[1] !== g.inputs[1] || selection(r)?.axis !== sel.axis || held.has(r.outputs[0]))) return false;
     const plan = rule({ node: p, axis: sel.axis, out, facts: (i) => (p.inputs[i] ? shapes.get(p.inputs[i]) : undefined), edgeOnly: sel.indices.every((i) => i === 0 || i === -1) });
     if (!plan || plan.routes.some((r) => r === undefined)) return false;
     if (sel.scalar) return toVectorSelection(g, sel.axis);
     for (const r of others) {
-      for (const reader of readers.get(r.outputs[0]) ?? []) {
-        reader.inputs = reader.inputs.map((v) => (v === r.outputs[0] ? g.outputs[0] : v));
-        reads(reader);
-      }
-      readers.delete(r.outputs[0]);
-      replaceNode(r, []);
+      for (const reader of [...index.readers(r.outputs[0])]) index.rewire(reader, r.outputs[0], g.outputs[0]);
+      index.replace(r, []);
     }
     const added: Node[] = [];
     const inputs = p.inputs.map((v, i) => {
@@ -192,9 +172,9 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     });
     const moved: Node = { ...p, inputs, outputs: [g.outputs[0]], attrs: new Map(p.attrs) };
     if (p.op === 'Reshape') moved.attrs.delete('allowzero');
-    replaceNode(g, []);
-    replaceNode(p, [...added, moved]);
-    p.inputs.forEach((v, i) => plan.constants?.has(i) && dropIfUnread(v));
+    index.replace(g, []);
+    index.replace(p, [...added, moved]);
+    p.inputs.forEach((v, i) => plan.constants?.has(i) && index.dropIfUnread(v));
     return true;
   };
 
@@ -204,16 +184,8 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     const vector = b.constant(fromNumbers(indices.type, [1], [Number(indices.data[0])]), `${g.inputs[1]}/vector`);
     const kept: Node = gather(g.inputs[0], vector, axis);
     const squeeze: Node = { name: b.fresh(`${g.name}/squeeze`), op: 'Squeeze', domain: '', inputs: [kept.outputs[0], b.int64s([axis])], outputs: [g.outputs[0]], attrs: new Map() };
-    replaceNode(g, [kept, squeeze]);
+    index.replace(g, [kept, squeeze]);
     return true;
-  };
-
-  /** Removes what computed a value nothing reads any more (a Reshape's old target shape), and so on up. */
-  const dropIfUnread = (v: string) => {
-    const p = producers.get(v);
-    if (!p || p.outputs.some((o) => o && (readers.get(o)?.size || held.has(o)))) return;
-    replaceNode(p, []);
-    new Set(p.inputs).forEach(dropIfUnread);
   };
 
   let moves = 0;
@@ -235,7 +207,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     const first = sel?.indices[0];
     if (!sel || first === undefined || !sel.indices.every((v, i) => v === first + i) || (first < 0 && sel.indices.length > 1)) continue;
         const end = first === -1 ? 2 ** 62 : first + sel.indices.length;
-    replaceNode(g, [{ ...g, op: 'Slice', inputs: [g.inputs[0], b.int64s([first]), b.int64s([end]), b.int64s([sel.axis])], attrs: new Map() }]);
+    index.replace(g, [{ ...g, op: 'Slice', inputs: [g.inputs[0], b.int64s([first]), b.int64s([end]), b.int64s([sel.axis])], attrs: new Map() }]);
   }
   return moves;
 }

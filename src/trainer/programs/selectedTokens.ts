@@ -16,10 +16,11 @@
 // products. The rows the head reads are computed by the same operators on the same operands.
 
 import { GraphBuilder } from '../onnx/builder';
-import { Dim, Graph, Node, attrInt, attrInts, sortTopologically, subgraphReads } from '../onnx/graph';
+import { Dim, Graph, Node, attrInt, attrInts, sortTopologically } from '../onnx/graph';
 import { Facts, ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
 import { DataType, Tensor, fromNumbers, isFloatType, sizeOf } from '../onnx/tensor';
+import { NodeIndex } from './nodeIndex';
 import { ELEMENTWISE } from './selectedRows';
 
 /** How the selected rows reach one input: its own leading axes merged, or not at all (it broadcasts over them). */
@@ -139,36 +140,19 @@ function reshapeRows(c: RuleInput): Plan | undefined {
  */
 export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string>): number {
   const shapes = new ShapeTable(graph).inferAll();
-  const held = new Set([...keep, ...graph.outputs.map((o) => o.name), ...graph.nodes.flatMap((n) => [...subgraphReads(n)])]);
-  const producers = graph.producers();
-  const readers = new Map<string, Set<Node>>();
-  const reads = (node: Node) => node.inputs.forEach((v) => v && (readers.get(v) ?? readers.set(v, new Set()).get(v)!).add(node));
-  const unreads = (node: Node) => node.inputs.forEach((v) => readers.get(v)?.delete(node));
-  graph.nodes.forEach(reads);
+  const index = new NodeIndex(graph, keep);
+  const { held, producers, live } = index;
   // New nodes come from a builder over the same graph and facts (appended, with their shapes
   // inferred); the graph is sorted once at the end.
   const b = new GraphBuilder(graph, shapes);
-  const live = new Set(graph.nodes);
-  const track = (nodes: Node[]) => {
-    for (const n of nodes) {
-      live.add(n);
-      reads(n);
-      n.outputs.forEach((o) => producers.set(o, n));
-    }
-  };
   /** Appends what `build` adds through the builder, tracked; returns build's result. */
   const building = <T>(build: () => T): T => {
     const mark = graph.nodes.length;
     const result = build();
-    track(graph.nodes.slice(mark));
+    index.track(graph.nodes.slice(mark));
     return result;
   };
-  const remove = (old: Node) => {
-    live.delete(old);
-    unreads(old);
-    old.outputs.forEach((o) => producers.get(o) === old && producers.delete(o));
-    graph.nodes.splice(graph.nodes.indexOf(old), 1);
-  };
+  const remove = (old: Node) => index.replace(old);
   /** Gathers made here (they may select any type, masks included), and the Reshapes that merge a value's leading axes for them, with how many. */
   const made = new Set<string>();
   const merges = new Map<string, { data: string; m: number }>();
@@ -206,20 +190,20 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
     if (!sel) return false;
     const x = sel.data;
     const p = producers.get(x);
-    if (!p || p.domain !== '' || held.has(x) || p.outputs.slice(1).some((o) => o && (readers.get(o)?.size || held.has(o)))) return false;
-    if (sel.via && (held.has(g.inputs[0]) || readers.get(g.inputs[0])?.size !== 1)) return false;
+    if (!p || p.domain !== '' || held.has(x) || p.outputs.slice(1).some((o) => o && index.readElsewhere(o))) return false;
+    if (sel.via && index.readElsewhere(g.inputs[0], g)) return false;
     // Only a value nothing else reads but for its shape, or to select the very same rows (each
     // operator it feeds was moved above): its selected rows replace it.
     const shapeReaders: Node[] = [];
     const twins: Node[] = [];
-    for (const r of readers.get(x) ?? []) {
+    for (const r of index.readers(x)) {
       if (r === (sel.via ?? g)) continue;
       if (r.op === 'Shape') {
         shapeReaders.push(r);
         continue;
       }
       const merged = merges.get(r.outputs[0]);
-      const twin = !sel.via ? r : merged?.m === sel.m && readers.get(r.outputs[0])?.size === 1 ? [...readers.get(r.outputs[0])!][0] : undefined;
+      const twin = !sel.via ? r : merged?.m === sel.m && index.readers(r.outputs[0]).size === 1 ? [...index.readers(r.outputs[0])][0] : undefined;
       if (!twin || twin.inputs[1] !== g.inputs[1] || selection(twin)?.data !== x || held.has(twin.outputs[0]) || (merged && held.has(r.outputs[0]))) return false;
       twins.push(twin);
     }
@@ -254,11 +238,7 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
       building(() => shapeFromInputs(dims, false, r.outputs[0]));
     }
     for (const twin of twins) {
-      for (const reader of [...(readers.get(twin.outputs[0]) ?? [])]) {
-        unreads(reader);
-        reader.inputs = reader.inputs.map((v) => (v === twin.outputs[0] ? g.outputs[0] : v));
-        reads(reader);
-      }
+      for (const reader of [...index.readers(twin.outputs[0])]) index.rewire(reader, twin.outputs[0], g.outputs[0]);
       const twinVia = sel.via && producers.get(twin.inputs[0]);
       remove(twin);
       if (twinVia) remove(twinVia);
@@ -267,17 +247,9 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
     if (sel.via) remove(sel.via);
     remove(p);
     graph.nodes.push(moved);
-    track([moved]);
-    p.inputs.forEach((v, i) => plan.constants?.has(i) && dropIfUnread(v));
+    index.track([moved]);
+    p.inputs.forEach((v, i) => plan.constants?.has(i) && index.dropIfUnread(v));
     return true;
-  };
-
-  /** Removes what computed a value nothing reads any more (a Reshape's old target shape), and so on up. */
-  const dropIfUnread = (v: string) => {
-    const p = producers.get(v);
-    if (!p || p.outputs.some((o) => o && (readers.get(o)?.size || held.has(o)))) return;
-    remove(p);
-    new Set(p.inputs).forEach(dropIfUnread);
   };
 
   /**
