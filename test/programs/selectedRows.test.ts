@@ -69,7 +69,8 @@ for (const name of ['deberta_v2_ts', 'deberta_v2_dynamo']) {
 }
 
 // Families whose loss reads every position (token classification, QA, masked and causal LM), and
-// GPT-2 and Llama sequence classification (the last non-padding token, a computed index).
+// GPT-2 and Llama sequence classification (the last non-padding token, a computed index, which
+// selectedTokens.ts moves).
 for (const name of ['bert_tokcls_ts', 'bert_qa_dynamo', 'bert_mlm_ts', 'gpt2_clm_ts', 'gpt2_ts', 'llama_dynamo', 'resnet_ts']) {
   test(`${name}: nothing is selected, so nothing moves`, () => {
     const prepared = prepare(name);
