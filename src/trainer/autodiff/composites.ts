@@ -52,8 +52,9 @@ const nanSafeSoftmax: Composite = {
   // NaN (the composite is formed only with a zero fill, nanSafeSoftmax.ts): one pass with no
   // temporaries, where onnxruntime's Where makes two selections and a merge on one thread with two
   // output-sized temporaries, and its Shrink (the same values, with bias and lambd 0; the guard of
-  // 2026-12-05) took three times as long. Per guard (Softmax + guard less Softmax alone), 2 threads: [16, 12, 128, 128] Where 2.7, Shrink 2.0–2.2,
-  // ThresholdedRelu 0.6–0.7 ms; [8, 12, 512, 512] 27, 17–21 and 5 ms (docs/PERFORMANCE.md). Relu
+  // 2026-12-05) took three times as long. Per guard (Softmax + guard less Softmax alone), 2
+  // threads: [16, 12, 128, 128] Where 2.7, Shrink 2.0–2.3, ThresholdedRelu 0.7 ms; [8, 12, 512,
+  // 512] 27, 17–21 and 5 ms (docs/PERFORMANCE.md). Relu
   // and HardSigmoid are as fast but pass NaN through (probed). float32 only: onnxruntime's CPU
   // provider has no double ThresholdedRelu, so other types keep the Where. The type is read from
   // the zero fill, an initializer of the scores' type (Where's operands agree): the clones that

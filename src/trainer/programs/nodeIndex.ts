@@ -57,7 +57,7 @@ export class NodeIndex {
   /** Removes what computed a value nothing reads any more (a Reshape's old target shape), and so on up. */
   dropIfUnread(v: string): void {
     const p = this.producers.get(v);
-    if (!p || p.outputs.some((o) => o && (this.readers(o).size || this.held.has(o)))) return;
+    if (!p || p.outputs.some((o) => o && this.readElsewhere(o))) return;
     this.replace(p);
     new Set(p.inputs).forEach((i) => this.dropIfUnread(i));
   }

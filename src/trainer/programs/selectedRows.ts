@@ -158,7 +158,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     if (sel.scalar) return toVectorSelection(g, sel.axis);
     for (const r of others) {
       for (const reader of [...index.readers(r.outputs[0])]) index.rewire(reader, r.outputs[0], g.outputs[0]);
-      index.replace(r, []);
+      index.replace(r);
     }
     const added: Node[] = [];
     const inputs = p.inputs.map((v, i) => {
@@ -172,7 +172,7 @@ export function computeSelectedRowsOnly(graph: Graph, keep: ReadonlySet<string>)
     });
     const moved: Node = { ...p, inputs, outputs: [g.outputs[0]], attrs: new Map(p.attrs) };
     if (p.op === 'Reshape') moved.attrs.delete('allowzero');
-    index.replace(g, []);
+    index.replace(g);
     index.replace(p, [...added, moved]);
     p.inputs.forEach((v, i) => plan.constants?.has(i) && index.dropIfUnread(v));
     return true;

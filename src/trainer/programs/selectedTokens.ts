@@ -45,6 +45,9 @@ interface RuleInput {
 
 type Rule = (c: RuleInput) => Plan | undefined;
 
+/** One dim of a shape read again from the graph's inputs: a number, or axis `at` of an input. */
+type DimSource = { input: string; at: number } | { value: number };
+
 const known = (dims: readonly Dim[]): dims is number[] => dims.every((d) => typeof d === 'number' && d > 0);
 /** An axis ≥ m of the output, counted in the selected value, whose m leading axes became one. */
 const shifted = (axis: number, m: number) => axis - m + 1;
@@ -156,10 +159,15 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
   /** Gathers made here (they may select any type, masks included), and the Reshapes that merge a value's leading axes for them, with how many. */
   const made = new Set<string>();
   const merges = new Map<string, { data: string; m: number }>();
-  /** Rows `f` of `v` over its `m` leading axes (undefined where its trailing dims are not all known). */
-  const rowsOf = (v: string, m: number, f: string, output?: string): string | undefined => {
+  /** Whether rows of `v` over its `m` leading axes can be selected: more than one merged axis needs the trailing dims. */
+  const selectable = (v: string, m: number) => {
     const shape = shapes.get(v)?.shape;
-    if (!shape || shape.length < m || (m > 1 && !known(shape.slice(m)))) return undefined;
+    return !!shape && shape.length >= m && (m === 1 || known(shape.slice(m)));
+  };
+  /** Rows `f` of `v` over its `m` leading axes (undefined where they cannot be selected). */
+  const rowsOf = (v: string, m: number, f: string, output?: string): string | undefined => {
+    if (!selectable(v, m)) return undefined;
+    const shape = shapes.get(v)!.shape!;
     return building(() => {
       let data = v;
       if (m > 1) {
@@ -209,12 +217,11 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
     }
     const rule = RULES[p.op];
     const out = shapes.get(x)?.shape;
-    if (!rule || !out || (shapeReaders.length && !shapeFromInputs(out, true))) return false;
+    if (!rule || !out || (shapeReaders.length && !dimSources(out))) return false;
     const plan = rule({ node: p, m: sel.m, out, facts: (i) => (p.inputs[i] ? shapes.get(p.inputs[i]) : undefined) });
     if (!plan || plan.routes.some((r) => r === undefined)) return false;
     const routes = plan.routes as Route[];
-    // Every selected operand needs its trailing dims (checked before anything changes).
-    const selectable = (v: string, m: number) => m === 1 || known(shapes.get(v)?.shape?.slice(m) ?? [0]);
+    // Every selected operand must be selectable (checked before anything changes).
     if (p.inputs.some((v, i) => v && !plan.constants?.has(i) && 'rows' in routes[i] && !selectable(v, (routes[i] as { rows: number }).rows))) return false;
     const inputs = p.inputs.map((v, i) => {
       const c = plan.constants?.get(i);
@@ -235,7 +242,7 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
       const end = r.attrs.has('end') ? attrInt(r, 'end', out.length) : out.length;
       const dims = out.slice(start < 0 ? start + out.length : start, end < 0 ? end + out.length : end);
       remove(r);
-      building(() => shapeFromInputs(dims, false, r.outputs[0]));
+      building(() => shapeFromInputs(dimSources(dims)!, r.outputs[0]));
     }
     for (const twin of twins) {
       for (const reader of [...index.readers(twin.outputs[0])]) index.rewire(reader, twin.outputs[0], g.outputs[0]);
@@ -253,13 +260,12 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
   };
 
   /**
-   * A 1-D tensor of `dims` computed from the graph's inputs' shapes (a named dim is the same
-   * size wherever shape inference gave it that name), or undefined where a dim is neither a
-   * number nor named by some input's shape. `check` only answers whether it can be.
+   * Where each of `dims` can be read from the graph's inputs' shapes (a named dim is the same size
+   * wherever shape inference gave it that name), or undefined where a dim is neither a number nor
+   * named by some input's shape.
    */
-  const shapeFromInputs = (dims: readonly Dim[], check: boolean, output?: string): string | boolean | undefined => {
-    type Source = { input: string; at: number } | { value: number };
-    const sources: (Source | undefined)[] = dims.map((d) => {
+  const dimSources = (dims: readonly Dim[]): DimSource[] | undefined => {
+    const sources = dims.map((d): DimSource | undefined => {
       if (typeof d === 'number') return d >= 0 ? { value: d } : undefined;
       for (const input of graph.inputs) {
         const at = input.shape?.indexOf(d) ?? -1;
@@ -267,10 +273,12 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
       }
       return undefined;
     });
-    if (sources.some((s) => s === undefined)) return check ? false : undefined;
-    if (check) return true;
-    const parts = (sources as Source[]).map((s) => ('value' in s ? b.int64s([s.value]) : b.op('Shape', [s.input], { start: s.at, end: s.at + 1 })));
-    return b.add('Concat', parts.length ? parts : [b.int64s([])], { axis: 0 }, output ? { outputs: [output] } : {})[0];
+    return sources.every((x) => x !== undefined) ? (sources as DimSource[]) : undefined;
+  };
+  /** The 1-D shape tensor those sources give, written to `output`. */
+  const shapeFromInputs = (sources: DimSource[], output: string): string => {
+    const parts = sources.map((x) => ('value' in x ? b.int64s([x.value]) : b.op('Shape', [x.input], { start: x.at, end: x.at + 1 })));
+    return b.add('Concat', parts.length ? parts : [b.int64s([])], { axis: 0 }, { outputs: [output] })[0];
   };
 
   /**
