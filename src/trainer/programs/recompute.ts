@@ -20,6 +20,13 @@
 // gradient, so the output — as large as h, [tokens, 4 × hidden] in a transformer's feed-forward
 // block — can be remade by one elementwise pass just before its backward use instead of living
 // through the backward pass. PyTorch keeps both.
+//
+// Layer normalizations' outputs (recomputeCheapValues, normalizedRemakes), always: a transformer
+// layer's two LayerNorm outputs are read by the next products' weight gradients, while the
+// LayerNorm's own gradient keeps its input (the residual sum) — so the output, [tokens, hidden],
+// is remade from that input, the scale and the bias by one LayerNormalization pass before its
+// backward use. A view of it (GPT-2's Conv1D flattens it to [tokens, hidden] before its Gemm) is
+// remade with it. PyTorch keeps both.
 
 import { COMPOSITE_DOMAIN } from '../autodiff/composites';
 import { Dim, Graph, Node } from '../onnx/graph';
@@ -54,12 +61,14 @@ export interface CheapRecompute {
   attention?: boolean;
   /** Elementwise results over kept operands (elementwiseRemakes). */
   elementwise?: boolean;
+  /** Layer normalizations' outputs, from their kept inputs (normalizedRemakes). */
+  normalized?: boolean;
 }
 
 /**
  * Recomputes, in the backward pass, the forward values that are cheap to remake from values the
- * backward pass keeps anyway: each layer's attention probabilities and elementwise results such
- * as GELU's output (see the file's comment). `shapeOf` gives a value's shape where known. Returns
+ * backward pass keeps anyway: each layer's attention probabilities, elementwise results such as
+ * GELU's output and layer normalizations' outputs (see the file's comment). `shapeOf` gives a value's shape where known. Returns
  * how many nodes were cloned; nothing changes where no value qualifies.
  */
 export function recomputeCheapValues(graph: Graph, backwardStart: number, fresh: (hint: string) => string, shapeOf: (v: string) => Dim[] | undefined,
@@ -69,6 +78,7 @@ export function recomputeCheapValues(graph: Graph, backwardStart: number, fresh:
   const recomputed = new Set([
     ...(which.attention !== false ? attentionChains(facts, outputs, shapeOf) : []),
     ...(which.elementwise !== false ? elementwiseRemakes(facts, outputs, shapeOf) : []),
+    ...(which.normalized !== false ? normalizedRemakes(facts, outputs, shapeOf) : []),
   ]);
   if (recomputed.size === 0) return { cloned: 0 };
   return rematerialize(graph, backwardStart, fresh, (v) => recomputed.has(v), throughBackwardTransposes(graph, backwardStart, fresh));
@@ -126,6 +136,35 @@ function elementwiseRemakes({ producer, readByBackward }: ForwardFacts, outputs:
     const kept = (i: string) => !i || !producer.has(i) || readByBackward.has(i) || (!!target && isBroadcastOperand(shapeOf(i), target));
     if (n.inputs.every(kept)) recomputed.add(v);
   }
+  return recomputed;
+}
+
+/** Operators that only give their first operand another shape (an alias in onnxruntime). */
+const VIEWS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
+
+/**
+ * Forward values the backward pass reads that a LayerNormalization computes from an input the
+ * backward pass keeps anyway (its own gradient reads it) and a scale and bias that cost nothing to
+ * keep (parameters), or views of such outputs (then both are remade: a view aliases its operand, so
+ * remaking the view alone would keep the output alive as before).
+ */
+function normalizedRemakes({ producer, readByBackward }: ForwardFacts, outputs: Set<string>, shapeOf: (v: string) => Dim[] | undefined): Set<string> {
+  const recomputed = new Set<string>();
+  // The values that remake v, v first, or undefined where it is not remade.
+  const chain = (v: string, depth: number): string[] | undefined => {
+    const n = producer.get(v);
+    if (!n || n.domain !== '' || outputs.has(v) || depth > 4) return undefined;
+    const target = shapeOf(v);
+    // Operands that cost nothing to keep: inputs, initializers, kept values, broadcast ones
+    // (a [hidden] scale, a Reshape's [rank] shape).
+    const cheap = (i: string) => !i || !producer.has(i) || readByBackward.has(i) || (!!target && isBroadcastOperand(shapeOf(i), target));
+    const [data, ...rest] = n.inputs;
+    if (n.op === 'LayerNormalization') return v === n.outputs[0] && readByBackward.has(data) && rest.every(cheap) ? [v] : undefined;
+    if (!VIEWS.has(n.op) || readByBackward.has(data) || !rest.every(cheap)) return undefined;
+    const below = chain(data, depth + 1);
+    return below && [v, ...below];
+  };
+  for (const v of readByBackward) chain(v, 0)?.forEach((c) => recomputed.add(c));
   return recomputed;
 }
 

@@ -95,6 +95,8 @@ export interface CompileOptions {
   recomputeAttention?: boolean;
   /** false: keep elementwise results such as GELU's output instead of remaking them from their kept operands (recompute.ts). */
   recomputeElementwise?: boolean;
+  /** false: keep layer normalizations' outputs instead of remaking them from their kept inputs (recompute.ts). */
+  recomputeNormalized?: boolean;
   /** false: compute every row of a value the loss reads only some rows of (selectedRows.ts, selectedTokens.ts). */
   selectedRowsOnly?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
@@ -192,11 +194,11 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)], reshapable), clones };
 }
 
-/** Gradient checkpointing's recomputation where asked for, else the cheap values' (attention probabilities, elementwise results). */
+/** Gradient checkpointing's recomputation where asked for, else the cheap values' (attention probabilities, elementwise results, layer norms' outputs). */
 function recomputeValues(b: GraphBuilder, backwardStart: number, opts: CompileOptions): number {
   const fresh = (h: string) => b.fresh(h);
   if (opts.recompute) return recomputeActivations(b.graph, backwardStart, fresh).cloned;
-  const which = { attention: opts.recomputeAttention !== false, elementwise: opts.recomputeElementwise !== false };
+  const which = { attention: opts.recomputeAttention !== false, elementwise: opts.recomputeElementwise !== false, normalized: opts.recomputeNormalized !== false };
   return recomputeCheapValues(b.graph, backwardStart, fresh, (v) => b.shapes.get(v)?.shape, which).cloned;
 }
 
