@@ -43,12 +43,25 @@ for (const name of Object.keys(ACTIVATION).flatMap((f) => [`${f}_ts`, `${f}_dyna
   });
 }
 
+test('llama_ts: RMSNorm\'s cast(x · rsqrt), read by its scale\'s gradient, is remade from x by the chain that made it', () => {
+  const prepared = prepareModel(loadModel(path.join(FIXTURES, 'exports', 'llama_ts', 'model.onnx')));
+  const forwardNames = new Set(prepared.graph.nodes.map((n) => n.name));
+  // One Pow per RMSNorm (x²); each casts x to float and its normalized value back.
+  const norms = prepared.graph.nodes.filter((n) => n.op === 'Pow').length;
+  const casts = (opts: { recomputeElementwise?: boolean }) =>
+    [...keptFor(compileTrainStep(prepared, LOSS, 'step', { ...opts, selectedRowsOnly: false }).graph, forwardNames)].filter(([, op]) => op === 'Cast').length;
+  assert.ok(norms >= 4, `${norms} RMSNorms`);
+  assert.equal(casts({ recomputeElementwise: false }), 2 * norms);
+  // x's cast stays (the norm's own gradient reads it); the normalized one is remade.
+  assert.equal(casts({}), norms);
+});
+
 test('bert: remaking GELU\'s output trains identically to keeping it', async () => {
   const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', 'bert', 'model.onnx')));
   assertTrainedAlike(await threeSteps('bert', prepared, LOSS, { recomputeElementwise: false }), await threeSteps('bert', prepared, LOSS, {}));
 });
 
-for (const name of ['gpt2_ts', 'llama_dynamo']) {
+for (const name of ['gpt2_ts', 'llama_ts', 'llama_dynamo']) {
   test(`${name}: remaking the feed-forward activations trains identically to keeping them`, async () => {
     const dir = path.join(FIXTURES, 'exports', name);
     const prepared = prepareModel(loadModel(path.join(dir, 'model.onnx')));

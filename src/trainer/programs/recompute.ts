@@ -15,13 +15,15 @@
 // keeps only the softmax's log-sum-exp). BERT-base at 16 × 256 keeps 12 such tensors of 50 MB
 // each otherwise.
 //
-// Elementwise results over kept operands (recomputeCheapValues, elementwiseRemakes), always:
+// Elementwise results over kept operands (recomputeCheapValues, cheapRemakes), always:
 // GELU(h) is read by the next product's weight gradient, while h is kept anyway for GELU's own
 // gradient, so the output — as large as h, [tokens, 4 × hidden] in a transformer's feed-forward
 // block — can be remade by one elementwise pass just before its backward use instead of living
-// through the backward pass. PyTorch keeps both.
+// through the backward pass. PyTorch keeps both. Short chains are remade the same way where their
+// leaves are kept: RMSNorm's cast(x · rsqrt(mean(x²) + ε)), read by its scale's gradient, from x
+// and the [tokens, 1] rsqrt.
 //
-// Layer normalizations' outputs (recomputeCheapValues, normalizedRemakes), always: a transformer
+// Layer normalizations' outputs (recomputeCheapValues, cheapRemakes), always: a transformer
 // layer's two LayerNorm outputs are read by the next products' weight gradients, while the
 // LayerNorm's own gradient keeps its input (the residual sum) — so the output, [tokens, hidden],
 // is remade from that input, the scale and the bias by one LayerNormalization pass before its
@@ -59,9 +61,9 @@ const MAX_CHAIN = 8;
 export interface CheapRecompute {
   /** The attention probabilities (attentionChains). */
   attention?: boolean;
-  /** Elementwise results over kept operands (elementwiseRemakes). */
+  /** Elementwise results over kept operands (cheapRemakes). */
   elementwise?: boolean;
-  /** Layer normalizations' outputs, from their kept inputs (normalizedRemakes). */
+  /** Layer normalizations' outputs, from their kept inputs (cheapRemakes). */
   normalized?: boolean;
 }
 
@@ -77,8 +79,7 @@ export function recomputeCheapValues(graph: Graph, backwardStart: number, fresh:
   const outputs = new Set(graph.outputs.map((o) => o.name));
   const recomputed = new Set([
     ...(which.attention !== false ? attentionChains(facts, outputs, shapeOf) : []),
-    ...(which.elementwise !== false ? elementwiseRemakes(facts, outputs, shapeOf) : []),
-    ...(which.normalized !== false ? normalizedRemakes(facts, outputs, shapeOf) : []),
+    ...cheapRemakes(facts, outputs, shapeOf, { elementwise: which.elementwise !== false, normalized: which.normalized !== false }),
   ]);
   if (recomputed.size === 0) return { cloned: 0 };
   return rematerialize(graph, backwardStart, fresh, (v) => recomputed.has(v), throughBackwardTransposes(graph, backwardStart, fresh));
@@ -121,50 +122,43 @@ function attentionChains({ producer, readByBackward }: ForwardFacts, outputs: Se
 
 /** Elementwise operators remade in the backward pass: one pass over the output each. */
 const ELEMENTWISE = new Set(['Gelu', 'Relu', 'Sigmoid', 'Tanh', 'Erf', 'Neg', 'Mul', 'Add', 'Sub', 'Div', 'Pow', 'Cast']);
-
-/**
- * Forward values the backward pass reads that one elementwise operator computes from operands it
- * keeps anyway (or from inputs, initializers and operands smaller by broadcasting, which cost
- * nothing to keep): GELU(h) beside h, SwiGLU's silu(g)·u beside silu(g) and u.
- */
-function elementwiseRemakes({ producer, readByBackward }: ForwardFacts, outputs: Set<string>, shapeOf: (v: string) => Dim[] | undefined): Set<string> {
-  const recomputed = new Set<string>();
-  for (const v of readByBackward) {
-    const n = producer.get(v);
-    if (!n || n.domain !== '' || !ELEMENTWISE.has(n.op) || n.outputs.length !== 1 || outputs.has(v)) continue;
-    const target = shapeOf(v);
-    const kept = (i: string) => !i || !producer.has(i) || readByBackward.has(i) || (!!target && isBroadcastOperand(shapeOf(i), target));
-    if (n.inputs.every(kept)) recomputed.add(v);
-  }
-  return recomputed;
-}
-
 /** Operators that only give their first operand another shape (an alias in onnxruntime). */
 const VIEWS = new Set(['Reshape', 'Flatten', 'Squeeze', 'Unsqueeze']);
+/** Operators one remade value may chain through, views included (RMSNorm's scaling and casts: 3). */
+const MAX_REMAKE = 4;
 
 /**
- * Forward values the backward pass reads that a LayerNormalization computes from an input the
- * backward pass keeps anyway (its own gradient reads it) and a scale and bias that cost nothing to
- * keep (parameters), or views of such outputs (then both are remade: a view aliases its operand, so
- * remaking the view alone would keep the output alive as before).
+ * Forward values the backward pass reads that a short chain of cheap operators computes from
+ * values it keeps anyway, or from inputs, initializers and operands smaller by broadcasting (which
+ * cost nothing to keep): GELU(h) beside h, SwiGLU's silu(g)·u beside silu(g) and u, RMSNorm's
+ * cast(x·rsqrt) beside x, and — where `normalized` — LayerNorm(x) beside x (its own gradient
+ * keeps x). Views of such values are remade with them; a view of a kept value is not (it aliases
+ * it, so nothing would be freed). Every value of a chain is returned.
  */
-function normalizedRemakes({ producer, readByBackward }: ForwardFacts, outputs: Set<string>, shapeOf: (v: string) => Dim[] | undefined): Set<string> {
+function cheapRemakes({ producer, readByBackward }: ForwardFacts, outputs: Set<string>, shapeOf: (v: string) => Dim[] | undefined,
+  which: { elementwise: boolean; normalized: boolean }): Set<string> {
   const recomputed = new Set<string>();
+  const remade = (op: string) => (which.elementwise && ELEMENTWISE.has(op)) || (which.normalized && op === 'LayerNormalization') || VIEWS.has(op);
   // The values that remake v, v first, or undefined where it is not remade.
-  const chain = (v: string, depth: number): string[] | undefined => {
+  const chain = (v: string, length: number): string[] | undefined => {
     const n = producer.get(v);
-    if (!n || n.domain !== '' || outputs.has(v) || depth > 4) return undefined;
+    if (!n || n.domain !== '' || !remade(n.op) || v !== n.outputs[0] || outputs.has(v) || length > MAX_REMAKE) return undefined;
     const target = shapeOf(v);
-    // Operands that cost nothing to keep: inputs, initializers, kept values, broadcast ones
-    // (a [hidden] scale, a Reshape's [rank] shape).
     const cheap = (i: string) => !i || !producer.has(i) || readByBackward.has(i) || (!!target && isBroadcastOperand(shapeOf(i), target));
-    const [data, ...rest] = n.inputs;
-    if (n.op === 'LayerNormalization') return v === n.outputs[0] && readByBackward.has(data) && rest.every(cheap) ? [v] : undefined;
-    if (!VIEWS.has(n.op) || readByBackward.has(data) || !rest.every(cheap)) return undefined;
-    const below = chain(data, depth + 1);
-    return below && [v, ...below];
+    const values = [v];
+    for (const [k, i] of n.inputs.entries()) {
+      if (cheap(i)) {
+        if (k === 0 && VIEWS.has(n.op)) return undefined;
+        continue;
+      }
+      const below = chain(i, length + 1);
+      if (!below) return undefined;
+      values.push(...below);
+    }
+    // A chain of views alone computes nothing.
+    return values.some((c) => !VIEWS.has(producer.get(c)!.op)) ? values : undefined;
   };
-  for (const v of readByBackward) chain(v, 0)?.forEach((c) => recomputed.add(c));
+  for (const v of readByBackward) chain(v, 1)?.forEach((c) => recomputed.add(c));
   return recomputed;
 }
 
