@@ -52,7 +52,7 @@ test('bert_ts: where the selection stops (the previous layer\'s output, read who
   assert.deepEqual([...new Set(made.map((n) => n.op))], ['Slice']);
   // The whole computation scatters the embeddings' gradients and the head's token-0 gradient
   // back; with the selection, the embeddings' alone.
-  const scatters = (selectedRowsOnly: boolean) => compileTrainStep(prepared, LOSS, 'step', { selectedRowsOnly }).graph.nodes.filter((n) => n.op.startsWith('Scatter')).length;
+  const scatters = (selectedRowsOnly: boolean) => compileTrainStep(prepared, LOSS, 'step', { selectedRowsOnly, paddingRowsOnly: false }).graph.nodes.filter((n) => n.op.startsWith('Scatter')).length;
   assert.equal(scatters(true), scatters(false) - 1);
 });
 

@@ -10,11 +10,12 @@ import { toInferenceForm } from './lowering';
 import { PreparedModel } from './prepare';
 import { CompileOptions, IO, lossTargetInputs } from './trainStep';
 import { computeSelectedRowsOnly } from './selectedRows';
+import { insertPaddingRows } from './paddingRows';
 import { computeSelectedTokensOnly } from './selectedTokens';
 
 export const EVAL_IO = { logits: 'trainer/logits', loss: IO.loss, labels: IO.labels };
 
-export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: Pick<CompileOptions, 'selectedRowsOnly'> = {}): Graph {
+export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: Pick<CompileOptions, 'selectedRowsOnly' | 'paddingRowsOnly'> = {}): Graph {
   const graph = prepared.graph.clone();
   graph.name = loss ? 'eval_step' : 'predict_step';
   for (const n of [...prepared.params.map((p) => p.name), ...prepared.buffers]) {
@@ -25,6 +26,7 @@ export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions |
   toInferenceForm(graph);
   if (opts.selectedRowsOnly !== false) {
     const read = new Set([...prepared.outputs, prepared.logits]);
+    if (opts.paddingRowsOnly !== false) insertPaddingRows(graph);
     computeSelectedRowsOnly(graph, read);
     computeSelectedTokensOnly(graph, read);
   }

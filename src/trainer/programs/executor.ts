@@ -86,7 +86,7 @@ export type TrainPrograms = Map<TrainStepMode, CompiledTrainStep>;
 /** Compiles the train-step graphs a run executes (the expensive part of starting one). */
 export function compileTrainPrograms(prepared: PreparedModel, loss: LossHeadOptions, accumulation: boolean, opts: CompileOptions = {}): TrainPrograms {
   const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
-  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, mode, { recompute: opts.recompute, recomputeAttention: opts.recomputeAttention, recomputeElementwise: opts.recomputeElementwise, recomputeNormalized: opts.recomputeNormalized, selectedRowsOnly: opts.selectedRowsOnly, precision: opts.precision })]));
+  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, mode, { recompute: opts.recompute, recomputeAttention: opts.recomputeAttention, recomputeElementwise: opts.recomputeElementwise, recomputeNormalized: opts.recomputeNormalized, selectedRowsOnly: opts.selectedRowsOnly, paddingRowsOnly: opts.paddingRowsOnly, precision: opts.precision })]));
 }
 
 export interface RunnerOptions extends SessionOptions, CompileOptions {
@@ -315,7 +315,7 @@ function overlappingFeeds(feeds: Record<string, ort.Tensor>): Set<string> {
 export class EvalRunner {
   private constructor(private readonly session: ort.InferenceSession, readonly withLoss: boolean) {}
 
-  static async create(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: SessionOptions & Pick<CompileOptions, 'selectedRowsOnly'> = {}): Promise<EvalRunner> {
+  static async create(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: SessionOptions & Pick<CompileOptions, 'selectedRowsOnly' | 'paddingRowsOnly'> = {}): Promise<EvalRunner> {
     return new EvalRunner(await createSession(compileEvalStep(prepared, loss, opts), opts), !!loss);
   }
 

@@ -23,8 +23,11 @@ import { DataType, Tensor, fromNumbers, isFloatType, sizeOf } from '../onnx/tens
 import { NodeIndex } from './nodeIndex';
 import { ELEMENTWISE } from './selectedRows';
 
-/** How the selected rows reach one input: its own leading axes merged, or not at all (it broadcasts over them). */
-type Route = { rows: number } | { whole: true; squeeze: number };
+/**
+ * How the selected rows reach one input: its own leading axes merged (with its trailing dims where
+ * the operator knows them better than shape inference), or not at all (it broadcasts over them).
+ */
+type Route = { rows: number; trailing?: number[] } | { whole: true; squeeze: number };
 
 interface Plan {
   routes: (Route | undefined)[];
@@ -84,9 +87,12 @@ const RULES: Record<string, Rule> = {
   ...Object.fromEntries(ELEMENTWISE.map((op) => [op, (c: RuleInput) => ({ routes: c.node.inputs.map((_, i) => operandRoute(c, i)) })])),
   MatMul: (c) => {
     const [a, w] = [c.facts(0)?.shape, c.facts(1)?.shape];
-    // A weight without batch axes: each row of the left operand gives one row of the product.
+    // A weight without batch axes: each row of the left operand gives one row of the product. The
+    // left operand's last dim is the weight's first (shape inference may have lost it behind a
+    // Reshape to [.., -1, head_dim], as an attention's merged heads are).
     if (!a || !w || w.length !== 2 || a.length !== c.out.length || c.m > a.length - 1) return undefined;
-    return { routes: [{ rows: c.m }, WHOLE] };
+    const trailing = c.m === a.length - 1 && typeof w[0] === 'number' ? [w[0]] : undefined;
+    return { routes: [{ rows: c.m, trailing }, WHOLE] };
   },
   Gemm: (c) => (c.m === 1 && !attrInt(c.node, 'transA', 0) ? { routes: [{ rows: 1 }, WHOLE, operandRoute(c, 2)] } : undefined),
   LayerNormalization: alongTrailingAxis(3),
@@ -160,18 +166,18 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
   const made = new Set<string>();
   const merges = new Map<string, { data: string; m: number }>();
   /** Whether rows of `v` over its `m` leading axes can be selected: more than one merged axis needs the trailing dims. */
-  const selectable = (v: string, m: number) => {
+  const selectable = (v: string, m: number, trailing?: number[]) => {
     const shape = shapes.get(v)?.shape;
-    return !!shape && shape.length >= m && (m === 1 || known(shape.slice(m)));
+    return !!shape && shape.length >= m && (m === 1 || known(trailing ?? shape.slice(m)));
   };
   /** Rows `f` of `v` over its `m` leading axes (undefined where they cannot be selected). */
-  const rowsOf = (v: string, m: number, f: string, output?: string): string | undefined => {
-    if (!selectable(v, m)) return undefined;
+  const rowsOf = (v: string, m: number, f: string, output?: string, trailing?: number[]): string | undefined => {
+    if (!selectable(v, m, trailing)) return undefined;
     const shape = shapes.get(v)!.shape!;
     return building(() => {
       let data = v;
       if (m > 1) {
-        data = b.reshape(v, [-1, ...(shape.slice(m) as number[])]);
+        data = b.reshape(v, [-1, ...(trailing ?? (shape.slice(m) as number[]))]);
         merges.set(data, { data: v, m });
       }
       const [rows] = b.add('Gather', [data, f], { axis: 0 }, output ? { outputs: [output] } : {});
@@ -222,14 +228,14 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
     if (!plan || plan.routes.some((r) => r === undefined)) return false;
     const routes = plan.routes as Route[];
     // Every selected operand must be selectable (checked before anything changes).
-    if (p.inputs.some((v, i) => v && !plan.constants?.has(i) && 'rows' in routes[i] && !selectable(v, (routes[i] as { rows: number }).rows))) return false;
+    if (p.inputs.some((v, i) => v && !plan.constants?.has(i) && 'rows' in routes[i] && !selectable(v, routes[i].rows, routes[i].trailing))) return false;
     const inputs = p.inputs.map((v, i) => {
       const c = plan.constants?.get(i);
       if (c) return b.constant(c, `${p.name}/${i}`);
       const route = routes[i];
       if (!v) return v;
       if ('whole' in route) return route.squeeze ? building(() => b.squeeze(v, Array.from({ length: route.squeeze }, (_, k) => k))) : v;
-      return rowsOf(v, route.rows, g.inputs[1])!;
+      return rowsOf(v, route.rows, g.inputs[1], undefined, route.trailing)!;
     });
     const attrs = new Map(p.attrs);
     for (const [k, v] of plan.attrs ?? []) attrs.set(k, Array.isArray(v) ? { kind: 'ints', value: v } : { kind: 'int', value: v });

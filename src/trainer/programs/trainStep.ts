@@ -16,6 +16,7 @@ import { PreparedModel } from './prepare';
 import { Precision, halfType, toHalfPrecision } from './precision';
 import { InPlacePair, inPlacePairs, writeOutputsDirectly } from './inPlace';
 import { recomputeActivations, recomputeCheapValues } from './recompute';
+import { insertPaddingRows } from './paddingRows';
 import { fuseGelu } from './fuseGelu';
 import { formNanSafeSoftmax } from './nanSafeSoftmax';
 import { expandComposites } from '../autodiff/composites';
@@ -99,6 +100,8 @@ export interface CompileOptions {
   recomputeNormalized?: boolean;
   /** false: compute every row of a value the loss reads only some rows of (selectedRows.ts, selectedTokens.ts). */
   selectedRowsOnly?: boolean;
+  /** false (or selectedRowsOnly false): compute padding tokens' rows too (paddingRows.ts). */
+  paddingRowsOnly?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
 }
@@ -113,6 +116,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
   const read = new Set([...prepared.outputs, prepared.logits]);
   if (opts.selectedRowsOnly !== false) {
+    if (opts.paddingRowsOnly !== false) insertPaddingRows(graph);
     computeSelectedRowsOnly(graph, read);
     computeSelectedTokensOnly(graph, read);
   }

@@ -1,0 +1,166 @@
+// Leaves padding tokens out of an encoder classifier's token-wise operators.
+//
+// A batch padded to one length carries rows no real token depends on: each padding position's key
+// gets the attention mask's large negative score, so its softmax weight is exactly 0, and the
+// classifier reads one row per sequence (BERT's, DistilBERT's, RoBERTa's first token). Both
+// PyTorch and the exported graph still run every projection, feed-forward block and norm over
+// them — a quarter of the work when a quarter of the batch is padding.
+//
+// This pass keeps the attention as exported and puts a pair of operators in front of each of its
+// q, k and v projections (where they enter the head-splitting Reshape): Gather the real rows of
+// the flattened [batch·sequence, hidden] value, then ScatterND them back in place over zeros. The
+// zeros only land on padding rows: as keys and values they are masked to weight 0, as queries
+// they give rows nothing real reads. selectedTokens.ts then moves each Gather up through the
+// operators that compute every row on its own, as it moves a decoder head's selection — through
+// the projections, the previous layer's norms, feed-forward block, residual sums and output
+// projection, to the previous attention — so that all of those run on the real rows only. The
+// classifier's read of the last hidden states gets the same pair, and row 0 of every sequence
+// counts as real, so the row it reads is computed as exported even where it is padding.
+//
+// Applied only where it is exact: every softmax of the graph is an attention over [B, S, H]
+// projections whose mask comes from one [B, S] graph input, and the loss reads the hidden states
+// through a constant row 0 of the sequence axis. Anything else (token-level heads, decoders'
+// causal masks, models without a mask) is left unchanged.
+
+import { GraphBuilder } from '../onnx/builder';
+import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
+import { ShapeTable } from '../onnx/shapes';
+import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
+import { isFloatType } from '../onnx/tensor';
+
+/** Operators between a projection's [B, S, H] output and the attention's products (head split, scaling). */
+const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast']);
+/** Operators between a softmax and the product with v (Hugging Face's NaN guard). */
+const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink']);
+
+/** Inserts the Gather / ScatterND pairs where every condition above holds; returns how many (0: unchanged). */
+export function insertPaddingRows(graph: Graph): number {
+  const shapes = new ShapeTable(graph).inferAll();
+  const producer = new Map<string, Node>();
+  const readers = new Map<string, Node[]>();
+  for (const n of graph.nodes) {
+    for (const o of n.outputs) if (o) producer.set(o, n);
+    for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
+  }
+  const shapeOf = (v: string) => shapes.get(v)?.shape;
+  const softmaxes = graph.nodes.filter((n) => n.op === 'Softmax' && n.domain === '');
+  if (!softmaxes.length) return 0;
+
+  // The graph inputs a value depends on through its data (a Shape reads no data).
+  const inputsUnder = (v: string): Set<string> => {
+    const found = new Set<string>();
+    const seen = new Set<string>();
+    const walk = (x: string) => {
+      if (seen.has(x)) return;
+      seen.add(x);
+      const p = producer.get(x);
+      if (!p) {
+        if (graph.inputs.some((i) => i.name === x)) found.add(x);
+        return;
+      }
+      if (p.op === 'Shape' || p.op === 'Size') return;
+      p.inputs.forEach((i) => i && walk(i));
+    };
+    walk(v);
+    return found;
+  };
+
+  let mask: string | undefined;
+  const entries: Node[] = [];
+  for (const s of softmaxes) {
+    const rank = shapeOf(s.inputs[0])?.length;
+    if (!rank || normalizeAxis(attrInt(s, 'axis', -1), rank) !== rank - 1) return 0;
+    // scores (+ mask): the Add's operand that comes from a product is the scores.
+    const add = producer.get(s.inputs[0]);
+    if (!add || add.op !== 'Add') return 0;
+    const scoresAt = add.inputs.findIndex((i) => reachesProduct(i, producer));
+    if (scoresAt < 0) return 0;
+    const masks = inputsUnder(add.inputs[1 - scoresAt]);
+    if (masks.size !== 1) return 0;
+    const m = [...masks][0];
+    if (mask && m !== mask) return 0;
+    mask = m;
+    const scores = productOf(add.inputs[scoresAt], producer);
+    const context = contextProduct(s.outputs[0], readers);
+    if (!scores || !context) return 0;
+    for (const operand of [scores.inputs[0], scores.inputs[1], context.inputs[1]]) {
+      const entry = headEntry(operand, producer, shapeOf, graph.inputs.find((i) => i.name === mask)?.shape);
+      if (!entry) return 0;
+      entries.push(entry);
+    }
+  }
+  const maskShape = graph.inputs.find((i) => i.name === mask)?.shape;
+  if (!mask || !maskShape || maskShape.length !== 2) return 0;
+  // The loss's read: row 0 of the sequence axis of a [B, S, H] value.
+  const heads = graph.nodes.filter((n) => readsFirstRow(n, shapeOf, maskShape, (v) => shapes.get(v)?.type, (v) => shapes.get(v)?.value as readonly unknown[] | undefined));
+  if (heads.length !== 1) return 0;
+
+  const b = new GraphBuilder(graph, shapes);
+  // Real rows: mask ≠ 0, and every sequence's first position.
+  const flat = b.reshape(mask, [-1]);
+  const zero = b.op('Cast', [b.int64s([0])], { to: shapes.get(mask)!.type });
+  const real = b.op('Not', [b.op('Equal', [flat, zero])]);
+  const length = b.op('Shape', [mask], { start: 1, end: 2 });
+  const total = b.op('Mul', [b.op('Shape', [mask], { start: 0, end: 1 }), length]);
+  const positions = b.op('Range', [b.squeeze(b.int64s([0]), [0]), b.squeeze(total, [0]), b.squeeze(b.int64s([1]), [0])]);
+  const first = b.op('Equal', [b.op('Mod', [positions, length]), b.int64s([0])]);
+  const rows = b.squeeze(b.op('NonZero', [b.op('Or', [real, first])]), [0]);
+  const at = b.unsqueeze(rows, [1]);
+  const inPlace = (x: string, hidden: number): string => {
+    const selected = b.add('Gather', [b.reshape(x, [-1, hidden]), rows], { axis: 0 })[0];
+    const zeros = b.add('ConstantOfShape', [b.add('Concat', [total, b.int64s([hidden])], { axis: 0 })[0]], {})[0];
+    return b.add('ScatterND', [zeros, at, selected], {})[0];
+  };
+  for (const e of entries) e.inputs[0] = inPlace(e.inputs[0], shapeOf(e.inputs[0])![2] as number);
+  const head = heads[0];
+  const hidden = shapeOf(head.inputs[0])![2] as number;
+  const dims = b.add('Concat', [b.op('Shape', [mask]), b.int64s([hidden])], { axis: 0 })[0];
+  head.inputs[0] = b.reshape(inPlace(head.inputs[0], hidden), dims);
+  sortTopologically(graph);
+  return entries.length + 1;
+}
+
+/** Whether v is a MatMul's output, possibly scaled (Mul / Div) after it. */
+function reachesProduct(v: string, producer: Map<string, Node>): boolean {
+  return !!productOf(v, producer);
+}
+
+function productOf(v: string, producer: Map<string, Node>): Node | undefined {
+  for (let p = producer.get(v), k = 0; p && k < 3; p = producer.get(p.inputs[0]), k++) {
+    if (p.op === 'MatMul') return p;
+    if (p.op !== 'Mul' && p.op !== 'Div') return undefined;
+  }
+  return undefined;
+}
+
+/** The product of the probabilities with v: a MatMul reading the softmax (through its NaN guard) as its left operand. */
+function contextProduct(probs: string, readers: Map<string, Node[]>): Node | undefined {
+  const queue = [probs];
+  for (let k = 0; k < queue.length && k < 8; k++) {
+    for (const r of readers.get(queue[k]) ?? []) {
+      if (r.op === 'MatMul' && r.inputs[0] === queue[k]) return r;
+      if (GUARD.has(r.op)) queue.push(r.outputs[0]);
+    }
+  }
+  return undefined;
+}
+
+/** The head-splitting Reshape whose input is a [B, S, H] projection (B, S the mask's dims) above an attention operand. */
+function headEntry(v: string, producer: Map<string, Node>, shapeOf: (v: string) => readonly Dim[] | undefined, maskShape: readonly Dim[] | undefined): Node | undefined {
+  if (!maskShape) return undefined;
+  for (let p = producer.get(v), k = 0; p && k < 6; p = producer.get(p.inputs.find((i) => (shapeOf(i)?.length ?? 0) >= 3) ?? p.inputs[0]), k++) {
+    if (!HEAD_PATH.has(p.op)) return undefined;
+    const x = shapeOf(p.inputs[0]);
+    if (p.op === 'Reshape' && x?.length === 3 && typeof x[2] === 'number' && compareDims(x[0], maskShape[0]) === 'equal' && compareDims(x[1], maskShape[1]) === 'equal') return p;
+  }
+  return undefined;
+}
+
+/** A Gather of constant index 0 (or a Slice [0, 1)) along axis 1 of a float [B, S, H] value. */
+function readsFirstRow(n: Node, shapeOf: (v: string) => readonly Dim[] | undefined, maskShape: readonly Dim[], type: (v: string) => number | undefined, value: (v: string) => readonly unknown[] | undefined): boolean {
+  const x = shapeOf(n.inputs[0]);
+  if (!x || x.length !== 3 || typeof x[2] !== 'number' || compareDims(x[0], maskShape[0]) !== 'equal' || compareDims(x[1], maskShape[1]) !== 'equal') return false;
+  if (n.op !== 'Gather' || n.domain !== '' || attrInt(n, 'axis', 0) !== 1 || !isFloatType(type(n.inputs[0]) ?? 0)) return false;
+  const index = value(n.inputs[1]);
+  return !!index && index.length === 1 && Number(index[0]) === 0;
+}

@@ -1,0 +1,104 @@
+// Padding tokens left out of encoder classifiers' token-wise operators (programs/paddingRows.ts,
+// moved by selectedTokens.ts): where it applies, every projection and feed-forward product runs on
+// the batch's real rows, and three AdamW steps and the eval step give what computing every row gives.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as path from 'node:path';
+import { Graph } from '../../src/trainer/onnx/graph';
+import { loadModel } from '../../src/trainer/onnx/model';
+import { ShapeTable } from '../../src/trainer/onnx/shapes';
+import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
+import { EvalRunner, TrainStepRunner, initialState } from '../../src/trainer/programs/executor';
+import { insertPaddingRows } from '../../src/trainer/programs/paddingRows';
+import { prepareModel } from '../../src/trainer/programs/prepare';
+import { compileTrainStep } from '../../src/trainer/programs/trainStep';
+import { FIXTURES } from '../helpers';
+import { SGD, assertTrainedAlike, maxDifference, trainSteps } from './sameTraining';
+import { jsonlBatch, parityBatch } from './parityBatch';
+
+const LOSS = { problemType: 'single_label_classification', numLabels: 2 } as const;
+const PROBED = ['albert_ts', 'deberta_v2_ts', 'deberta_v2_dynamo', 'bart_ts'];
+const file = (name: string) => path.join(FIXTURES, PROBED.includes(name) ? 'exports-probe' : 'exports', name, 'model.onnx');
+const prepare = (name: string) => prepareModel(loadModel(file(name)));
+const ADAMW = { optimizer: { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false }, lr: 1e-3, maxGradNorm: 1, randomKey: 5 } as const;
+
+/** Products of a [rows, hidden] operand with a 2-D weight (lifted to a graph input in the train step). */
+function productsOnRows(graph: Graph): number {
+  const shapes = new ShapeTable(graph).inferAll();
+  return graph.nodes.filter((n) => n.op === 'MatMul' && shapes.get(n.inputs[0])?.shape?.length === 2 && shapes.get(n.inputs[1])?.shape?.length === 2).length;
+}
+
+const ENCODERS = ['bert_ts', 'bert_dynamo', 'distilbert_ts', 'distilbert_dynamo', 'roberta_ts', 'roberta_dynamo', 'albert_ts'];
+
+for (const name of ENCODERS) {
+  test(`${name}: every projection and feed-forward product runs on the real rows`, () => {
+    const prepared = prepare(name);
+    const attentions = prepared.graph.nodes.filter((n) => n.op === 'Softmax').length;
+    // q, k and v of each attention, and the head's read.
+    assert.equal(insertPaddingRows(prepared.graph.clone()), 3 * attentions + 1);
+    const packed = productsOnRows(compileTrainStep(prepared, LOSS, 'step').graph);
+    const whole = productsOnRows(compileTrainStep(prepared, LOSS, 'step', { paddingRowsOnly: false }).graph);
+    // Six products a layer (q, k, v, output, two feed-forward), forward and in the backward pass's input gradients.
+    assert.ok(packed >= 6 * attentions, `${packed} products on rows for ${attentions} layers`);
+    assert.ok(packed > whole, `${packed} against ${whole} without`);
+  });
+}
+
+for (const name of ['vit_ts', 'gpt2_ts', 'llama_dynamo', 'deberta_v2_ts', 'bart_ts']) {
+  test(`${name}: no attention mask from a [batch, sequence] input with a first-token head — left unchanged`, () => {
+    const graph = prepare(name).graph.clone();
+    const before = graph.nodes.map((n) => n.name);
+    assert.equal(insertPaddingRows(graph), 0);
+    assert.deepEqual(graph.nodes.map((n) => n.name), before);
+  });
+}
+
+/** Whether a batch pads some rows (so that the comparison means something). */
+function padded(batch: Map<string, Tensor>): boolean {
+  return Array.from(batch.get('attention_mask')!.data as BigInt64Array).some((v) => Number(v) === 0);
+}
+
+test('bert: leaving the padding rows out trains identically to computing them', async () => {
+  const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', 'bert', 'model.onnx')));
+  const batch = parityBatch('bert', prepared);
+  assert.ok(padded(batch));
+  assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
+});
+
+for (const name of ['distilbert_ts', 'roberta_dynamo', 'albert_ts']) {
+  test(`${name}: leaving the padding rows out trains identically to computing them`, async () => {
+    const prepared = prepare(name);
+    const batch = jsonlBatch(path.join(path.dirname(file(name)), 'train.jsonl'), prepared);
+    assert.ok(padded(batch));
+    assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
+  });
+}
+
+test('bert_ts: a sequence whose first position is padding still has that row computed as exported', async () => {
+  const prepared = prepare('bert_ts');
+  const batch = jsonlBatch(path.join(path.dirname(file('bert_ts')), 'train.jsonl'), prepared);
+  const mask = batch.get('attention_mask')!;
+  const values = Array.from(mask.data as BigInt64Array, Number);
+  const length = mask.dims[1];
+  // Left-pad three sequences: their first positions become padding, the head still reads them.
+  for (const row of [1, 4, 7]) for (let s = 0; s < 3; s++) values[row * length + s] = 0;
+  batch.set('attention_mask', fromNumbers(DataType.INT64, [...mask.dims], values));
+  assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
+});
+
+test('roberta_ts: the eval step leaving the padding rows out gives the same logits and loss', async () => {
+  const prepared = prepare('roberta_ts');
+  const batch = jsonlBatch(path.join(path.dirname(file('roberta_ts')), 'train.jsonl'), prepared);
+  const runner = await TrainStepRunner.create(prepared, LOSS, SGD, false, {});
+  const state = initialState(prepared, runner.slots);
+  await runner.release();
+  const results = [];
+  for (const paddingRowsOnly of [false, true]) {
+    const evaluator = await EvalRunner.create(prepared, LOSS, { paddingRowsOnly });
+    results.push(await evaluator.run(state, batch));
+    await evaluator.release();
+  }
+  const [whole, packed] = results;
+  assert.ok(maxDifference(whole.logits.data as Float32Array, packed.logits.data as Float32Array) <= 1e-6);
+  assert.ok(Math.abs(whole.loss! - packed.loss!) <= 1e-6 * Math.abs(whole.loss!));
+});
