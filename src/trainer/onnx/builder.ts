@@ -166,7 +166,16 @@ export class GraphBuilder {
     return s;
   }
 
-  private shapeFromInputs(x: string): string | undefined {
+  /**
+   * Shape(x) as shapeOf gives it, where also a dimension that is a product of the graph inputs'
+   * dimensions ("batch*sequence": rows of a [-1, H] reshape) is assembled from them. For the
+   * Gather rule, whose scatter back needs only its data's shape (paddingRows.ts's rows).
+   */
+  shapeOfRows(x: string): string {
+    return this.shapeFromInputs(x, true) ?? this.shapeOf(x);
+  }
+
+  private shapeFromInputs(x: string, products = false): string | undefined {
     const dims = this.shape(x);
     if (!dims || this.graph.inputs.some((i) => i.name === x)) return undefined;
     const pieces: string[] = [];
@@ -180,14 +189,45 @@ export class GraphBuilder {
         constants.push(d);
         continue;
       }
-      const source = this.inputWithDim(d);
-      if (!source) return undefined;
+      const piece = products ? this.dimFromInputs(d) : this.readDim(d);
+      if (!piece) return undefined;
       flush();
-      pieces.push(this.op('Shape', [source.input], { start: source.axis, end: source.axis + 1 }));
+      pieces.push(piece);
     }
     flush();
     if (pieces.length === 0) return this.int64s([]);
     return pieces.length === 1 ? pieces[0] : this.op('Concat', pieces, { axis: 0 });
+  }
+
+  /**
+   * A [1] tensor holding the symbolic dimension `dim` read from the graph inputs: one input's axis,
+   * or a product of such dimensions and a constant ("batch*sequence", a [-1, H] reshape of
+   * [batch, sequence, H]); undefined where some factor is named by no input.
+   */
+  private dimFromInputs(dim: string): string | undefined {
+    const read = (symbol: string) => this.readDim(symbol);
+    const whole = read(dim);
+    if (whole || dim.startsWith('?') || !dim.includes('*')) return whole;
+    let coef = 1;
+    const factors: string[] = [];
+    for (const part of dim.split('*')) {
+      const n = Number(part);
+      if (part !== '' && Number.isFinite(n)) {
+        coef *= n;
+        continue;
+      }
+      const f = read(part);
+      if (!f) return undefined;
+      factors.push(f);
+    }
+    if (coef !== 1) factors.push(this.int64s([coef]));
+    return factors.reduce((a, f) => this.op('Mul', [a, f]));
+  }
+
+  /** A [1] tensor holding the symbolic dimension `dim`, read from the graph input that names it. */
+  private readDim(dim: string): string | undefined {
+    const source = this.inputWithDim(dim);
+    return source && this.op('Shape', [source.input], { start: source.axis, end: source.axis + 1 });
   }
 
   /** A graph input and axis whose dimension is the symbolic dimension `dim`. */

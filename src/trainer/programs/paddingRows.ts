@@ -26,7 +26,7 @@ import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
 import { ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
-import { isFloatType } from '../onnx/tensor';
+import { fromNumbers, isFloatType } from '../onnx/tensor';
 
 /** Operators between a projection's [B, S, H] output and the attention's products (head split, scaling). */
 const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast']);
@@ -108,7 +108,7 @@ export function insertPaddingRows(graph: Graph): number {
   const at = b.unsqueeze(rows, [1]);
   const inPlace = (x: string, hidden: number): string => {
     const selected = b.add('Gather', [b.reshape(x, [-1, hidden]), rows], { axis: 0 })[0];
-    const zeros = b.add('ConstantOfShape', [b.add('Concat', [total, b.int64s([hidden])], { axis: 0 })[0]], {})[0];
+    const zeros = b.add('ConstantOfShape', [b.add('Concat', [total, b.int64s([hidden])], { axis: 0 })[0]], { value: fromNumbers(shapes.get(x)!.type, [1], [0]) })[0];
     return b.add('ScatterND', [zeros, at, selected], {})[0];
   };
   for (const e of entries) e.inputs[0] = inPlace(e.inputs[0], shapeOf(e.inputs[0])![2] as number);

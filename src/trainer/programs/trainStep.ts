@@ -100,7 +100,7 @@ export interface CompileOptions {
   recomputeNormalized?: boolean;
   /** false: compute every row of a value the loss reads only some rows of (selectedRows.ts, selectedTokens.ts). */
   selectedRowsOnly?: boolean;
-  /** false (or selectedRowsOnly false): compute padding tokens' rows too (paddingRows.ts). */
+  /** false (or selectedRowsOnly false, or half precision): compute padding tokens' rows too (paddingRows.ts). */
   paddingRowsOnly?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
@@ -116,7 +116,8 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
   const read = new Set([...prepared.outputs, prepared.logits]);
   if (opts.selectedRowsOnly !== false) {
-    if (opts.paddingRowsOnly !== false) insertPaddingRows(graph);
+    // Not under mixed precision: the pairs' zeros would stay float32 where their rows become half.
+    if (opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32')) insertPaddingRows(graph);
     computeSelectedRowsOnly(graph, read);
     computeSelectedTokensOnly(graph, read);
   }
