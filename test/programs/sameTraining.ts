@@ -59,14 +59,17 @@ export function assertTrainedAlike(a: Awaited<ReturnType<typeof trainSteps>>, b:
   }
 }
 
-/** The eval step with and without computing only the rows the loss reads: logits and loss to 1e-6. */
-export async function assertEvalAlike(prepared: ReturnType<typeof prepareModel>, loss: LossHeadOptions, batch: Map<string, Tensor>) {
+type EvalOptions = Parameters<typeof EvalRunner.create>[2];
+
+/** The eval step under two sets of options (by default: without and with computing only the rows the loss reads): logits and loss to 1e-6. */
+export async function assertEvalAlike(prepared: ReturnType<typeof prepareModel>, loss: LossHeadOptions, batch: Map<string, Tensor>,
+  variants: [EvalOptions, EvalOptions] = [{ selectedRowsOnly: false }, { selectedRowsOnly: true }]) {
   const runner = await TrainStepRunner.create(prepared, loss, SGD, false, {});
   const state = initialState(prepared, runner.slots);
   await runner.release();
   const results = [];
-  for (const selectedRowsOnly of [false, true]) {
-    const evaluator = await EvalRunner.create(prepared, loss, { selectedRowsOnly });
+  for (const options of variants) {
+    const evaluator = await EvalRunner.create(prepared, loss, options);
     results.push(await evaluator.run(state, batch));
     await evaluator.release();
   }
