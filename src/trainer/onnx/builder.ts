@@ -294,10 +294,10 @@ export class GraphBuilder {
     return this.cast(sum, t);
   }
 
-  /** Zeros with the shape and type of `like`. */
-  zerosLike(like: string): string {
+  /** Zeros of the type of `like`, with its shape or the given 1-D shape tensor. */
+  zerosLike(like: string, shape: string = this.shapeOf(like)): string {
     const t = fromNumbers(this.type(like), [1], [0]);
-    return this.op('ConstantOfShape', [this.shapeOf(like)], { value: t });
+    return this.op('ConstantOfShape', [shape], { value: t });
   }
 
   mul(a: string, b: string): string {

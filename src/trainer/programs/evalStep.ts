@@ -8,10 +8,7 @@ import { Graph } from '../onnx/graph';
 import { LossHeadOptions, addLossHead } from './lossHeads';
 import { toInferenceForm } from './lowering';
 import { PreparedModel } from './prepare';
-import { CompileOptions, IO, lossTargetInputs } from './trainStep';
-import { computeSelectedRowsOnly } from './selectedRows';
-import { insertPaddingRows } from './paddingRows';
-import { computeSelectedTokensOnly } from './selectedTokens';
+import { CompileOptions, IO, computeReadRowsOnly, lossTargetInputs } from './trainStep';
 
 export const EVAL_IO = { logits: 'trainer/logits', loss: IO.loss, labels: IO.labels };
 
@@ -24,12 +21,7 @@ export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions |
     graph.inputs.push({ name: n, type: t.type, shape: [...t.dims] });
   }
   toInferenceForm(graph);
-  if (opts.selectedRowsOnly !== false) {
-    const read = new Set([...prepared.outputs, prepared.logits]);
-    if (opts.paddingRowsOnly !== false) insertPaddingRows(graph);
-    computeSelectedRowsOnly(graph, read);
-    computeSelectedTokensOnly(graph, read);
-  }
+  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, new Set([...prepared.outputs, prepared.logits]), opts.paddingRowsOnly !== false);
   if (loss) graph.inputs.push(...lossTargetInputs(prepared, loss));
   const b = new GraphBuilder(graph);
   const logits = prepared.outputs.length === 1 ? prepared.logits : b.op('Concat', prepared.outputs.map((o) => b.unsqueeze(o, [-1])), { axis: -1 });

@@ -26,7 +26,8 @@ import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
 import { ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
-import { fromNumbers, isFloatType } from '../onnx/tensor';
+import { DataType, isFloatType } from '../onnx/tensor';
+import { NodeIndex } from './nodeIndex';
 
 /** Operators between a projection's [B, S, H] output and the attention's products (head split, scaling). */
 const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast']);
@@ -36,12 +37,8 @@ const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink']);
 /** Inserts the Gather / ScatterND pairs where every condition above holds; returns how many (0: unchanged). */
 export function insertPaddingRows(graph: Graph): number {
   const shapes = new ShapeTable(graph).inferAll();
-  const producer = new Map<string, Node>();
-  const readers = new Map<string, Node[]>();
-  for (const n of graph.nodes) {
-    for (const o of n.outputs) if (o) producer.set(o, n);
-    for (const i of n.inputs) if (i) readers.set(i, [...(readers.get(i) ?? []), n]);
-  }
+  const index = new NodeIndex(graph, new Set());
+  const producer = index.producers;
   const shapeOf = (v: string) => shapes.get(v)?.shape;
   const softmaxes = graph.nodes.filter((n) => n.op === 'Softmax' && n.domain === '');
   if (!softmaxes.length) return 0;
@@ -66,6 +63,7 @@ export function insertPaddingRows(graph: Graph): number {
   };
 
   let mask: string | undefined;
+  let maskShape: readonly Dim[] | undefined;
   const entries: Node[] = [];
   for (const s of softmaxes) {
     const rank = shapeOf(s.inputs[0])?.length;
@@ -73,24 +71,25 @@ export function insertPaddingRows(graph: Graph): number {
     // scores (+ mask): the Add's operand that comes from a product is the scores.
     const add = producer.get(s.inputs[0]);
     if (!add || add.op !== 'Add') return 0;
-    const scoresAt = add.inputs.findIndex((i) => reachesProduct(i, producer));
+    const scoresAt = add.inputs.findIndex((i) => productOf(i, producer));
     if (scoresAt < 0) return 0;
     const masks = inputsUnder(add.inputs[1 - scoresAt]);
     if (masks.size !== 1) return 0;
     const m = [...masks][0];
     if (mask && m !== mask) return 0;
     mask = m;
-    const scores = productOf(add.inputs[scoresAt], producer);
-    const context = contextProduct(s.outputs[0], readers);
-    if (!scores || !context) return 0;
+    maskShape = graph.inputs.find((i) => i.name === m)?.shape;
+    if (maskShape?.length !== 2) return 0;
+    const scores = productOf(add.inputs[scoresAt], producer)!;
+    const context = contextProduct(s.outputs[0], index);
+    if (!context) return 0;
     for (const operand of [scores.inputs[0], scores.inputs[1], context.inputs[1]]) {
-      const entry = headEntry(operand, producer, shapeOf, graph.inputs.find((i) => i.name === mask)?.shape);
+      const entry = headEntry(operand, producer, shapeOf, maskShape);
       if (!entry) return 0;
       entries.push(entry);
     }
   }
-  const maskShape = graph.inputs.find((i) => i.name === mask)?.shape;
-  if (!mask || !maskShape || maskShape.length !== 2) return 0;
+  if (!mask || !maskShape) return 0;
   // The loss's read: row 0 of the sequence axis of a [B, S, H] value.
   const heads = graph.nodes.filter((n) => readsFirstRow(n, shapeOf, maskShape, (v) => shapes.get(v)?.type, (v) => shapes.get(v)?.value as readonly unknown[] | undefined));
   if (heads.length !== 1) return 0;
@@ -98,17 +97,16 @@ export function insertPaddingRows(graph: Graph): number {
   const b = new GraphBuilder(graph, shapes);
   // Real rows: mask ≠ 0, and every sequence's first position.
   const flat = b.reshape(mask, [-1]);
-  const zero = b.op('Cast', [b.int64s([0])], { to: shapes.get(mask)!.type });
-  const real = b.op('Not', [b.op('Equal', [flat, zero])]);
+  const real = b.op('Not', [b.op('Equal', [flat, b.scalar(0, shapes.get(mask)!.type)])]);
   const length = b.op('Shape', [mask], { start: 1, end: 2 });
   const total = b.op('Mul', [b.op('Shape', [mask], { start: 0, end: 1 }), length]);
-  const positions = b.op('Range', [b.squeeze(b.int64s([0]), [0]), b.squeeze(total, [0]), b.squeeze(b.int64s([1]), [0])]);
+  const positions = b.op('Range', [b.scalar(0, DataType.INT64), b.squeeze(total, [0]), b.scalar(1, DataType.INT64)]);
   const first = b.op('Equal', [b.op('Mod', [positions, length]), b.int64s([0])]);
   const rows = b.squeeze(b.op('NonZero', [b.op('Or', [real, first])]), [0]);
   const at = b.unsqueeze(rows, [1]);
   const inPlace = (x: string, hidden: number): string => {
     const selected = b.add('Gather', [b.reshape(x, [-1, hidden]), rows], { axis: 0 })[0];
-    const zeros = b.add('ConstantOfShape', [b.add('Concat', [total, b.int64s([hidden])], { axis: 0 })[0]], { value: fromNumbers(shapes.get(x)!.type, [1], [0]) })[0];
+    const zeros = b.zerosLike(x, b.add('Concat', [total, b.int64s([hidden])], { axis: 0 })[0]);
     return b.add('ScatterND', [zeros, at, selected], {})[0];
   };
   for (const e of entries) e.inputs[0] = inPlace(e.inputs[0], shapeOf(e.inputs[0])![2] as number);
@@ -120,11 +118,7 @@ export function insertPaddingRows(graph: Graph): number {
   return entries.length + 1;
 }
 
-/** Whether v is a MatMul's output, possibly scaled (Mul / Div) after it. */
-function reachesProduct(v: string, producer: Map<string, Node>): boolean {
-  return !!productOf(v, producer);
-}
-
+/** The MatMul whose output v is, possibly scaled (Mul / Div) after it. */
 function productOf(v: string, producer: Map<string, Node>): Node | undefined {
   for (let p = producer.get(v), k = 0; p && k < 3; p = producer.get(p.inputs[0]), k++) {
     if (p.op === 'MatMul') return p;
@@ -134,10 +128,10 @@ function productOf(v: string, producer: Map<string, Node>): Node | undefined {
 }
 
 /** The product of the probabilities with v: a MatMul reading the softmax (through its NaN guard) as its left operand. */
-function contextProduct(probs: string, readers: Map<string, Node[]>): Node | undefined {
+function contextProduct(probs: string, index: NodeIndex): Node | undefined {
   const queue = [probs];
   for (let k = 0; k < queue.length && k < 8; k++) {
-    for (const r of readers.get(queue[k]) ?? []) {
+    for (const r of index.readers(queue[k])) {
       if (r.op === 'MatMul' && r.inputs[0] === queue[k]) return r;
       if (GUARD.has(r.op)) queue.push(r.outputs[0]);
     }
@@ -146,8 +140,7 @@ function contextProduct(probs: string, readers: Map<string, Node[]>): Node | und
 }
 
 /** The head-splitting Reshape whose input is a [B, S, H] projection (B, S the mask's dims) above an attention operand. */
-function headEntry(v: string, producer: Map<string, Node>, shapeOf: (v: string) => readonly Dim[] | undefined, maskShape: readonly Dim[] | undefined): Node | undefined {
-  if (!maskShape) return undefined;
+function headEntry(v: string, producer: Map<string, Node>, shapeOf: (v: string) => readonly Dim[] | undefined, maskShape: readonly Dim[]): Node | undefined {
   for (let p = producer.get(v), k = 0; p && k < 6; p = producer.get(p.inputs.find((i) => (shapeOf(i)?.length ?? 0) >= 3) ?? p.inputs[0]), k++) {
     if (!HEAD_PATH.has(p.op)) return undefined;
     const x = shapeOf(p.inputs[0]);
@@ -156,7 +149,7 @@ function headEntry(v: string, producer: Map<string, Node>, shapeOf: (v: string) 
   return undefined;
 }
 
-/** A Gather of constant index 0 (or a Slice [0, 1)) along axis 1 of a float [B, S, H] value. */
+/** A Gather of constant index 0 along axis 1 of a float [B, S, H] value. */
 function readsFirstRow(n: Node, shapeOf: (v: string) => readonly Dim[] | undefined, maskShape: readonly Dim[], type: (v: string) => number | undefined, value: (v: string) => readonly unknown[] | undefined): boolean {
   const x = shapeOf(n.inputs[0]);
   if (!x || x.length !== 3 || typeof x[2] !== 'number' || compareDims(x[0], maskShape[0]) !== 'equal' || compareDims(x[1], maskShape[1]) !== 'equal') return false;

@@ -106,6 +106,17 @@ export interface CompileOptions {
   precision?: Precision;
 }
 
+/**
+ * The passes that compute only the rows the loss reads, in their order: padding tokens left out
+ * (paddingRows.ts, where `paddingRows`), then the head's constant rows (selectedRows.ts) and the
+ * rows chosen at run time (selectedTokens.ts, which also moves the padding pass's selections).
+ */
+export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, paddingRows: boolean): void {
+  if (paddingRows) insertPaddingRows(graph);
+  computeSelectedRowsOnly(graph, read);
+  computeSelectedTokensOnly(graph, read);
+}
+
 export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, mode: TrainStepMode, opts: CompileOptions = {}): CompiledTrainStep {
   const graph = prepared.graph.clone();
   graph.name = `train_${mode}`;
@@ -115,12 +126,8 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.inputs.push(...lossTargetInputs(prepared, loss));
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
   const read = new Set([...prepared.outputs, prepared.logits]);
-  if (opts.selectedRowsOnly !== false) {
-    // Not under mixed precision: the pairs' zeros would stay float32 where their rows become half.
-    if (opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32')) insertPaddingRows(graph);
-    computeSelectedRowsOnly(graph, read);
-    computeSelectedTokensOnly(graph, read);
-  }
+  // Not under mixed precision: the padding pairs' zeros would stay float32 where their rows become half.
+  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32'));
   mergeCommonValues(graph, read);
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));

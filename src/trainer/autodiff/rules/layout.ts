@@ -3,7 +3,7 @@
 
 import { attrInt, attrInts } from '../../onnx/graph';
 import { normalizeAxis } from '../../onnx/shapes/dims';
-import { DataType, fromNumbers } from '../../onnx/tensor';
+import { DataType } from '../../onnx/tensor';
 import { GradContext, defineRule } from '../registry';
 
 /** Gradients of pure reshapes: put the gradient back into the input's shape. */
@@ -162,7 +162,7 @@ defineRule('Gather', {
     if (axis !== 0) dy = b.transpose(dy, moveFront(dyRank, axis, idxRank));
     let target = axis === 0 ? x : b.transpose(x, moveFront(rank, axis, 1));
     // Axis 0: the zeros' shape from the graph inputs where it can be (x need not stay alive for it).
-    const zeros = axis === 0 ? b.op('ConstantOfShape', [b.shapeOfRows(x)], { value: fromNumbers(b.type(x), [1], [0]) }) : b.zerosLike(target);
+    const zeros = axis === 0 ? b.zerosLike(x, b.shapeOfRows(x)) : b.zerosLike(target);
     const scattered = b.scatterAdd('ScatterND', zeros, b.unsqueeze(idx, [idxRank]), dy);
     if (axis === 0) return [scattered];
     const back = new Array<number>(rank);
