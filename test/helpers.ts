@@ -8,6 +8,15 @@ import { stringify } from 'yaml';
 export const ROOT = path.resolve(__dirname, '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
+/** The folder of the exported model NAME: test/fixtures/exports, exports-probe or tasks, wherever it is (their names do not repeat). */
+export function exportDir(name: string): string {
+  for (const kind of ['exports', 'exports-probe', 'tasks']) {
+    const dir = path.join(FIXTURES, kind, name);
+    if (fs.existsSync(dir)) return dir;
+  }
+  throw new Error(`no exported model named ${name} in test/fixtures`);
+}
+
 export function tempDir(name: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `trainer-${name}-`));
 }

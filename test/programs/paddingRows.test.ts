@@ -11,14 +11,12 @@ import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { insertPaddingRows } from '../../src/trainer/programs/paddingRows';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
-import { FIXTURES } from '../helpers';
+import { FIXTURES, exportDir } from '../helpers';
 import { assertEvalAlike, assertTrainedAlike, trainSteps } from './sameTraining';
 import { jsonlBatch, parityBatch } from './parityBatch';
 
 const LOSS = { problemType: 'single_label_classification', numLabels: 2 } as const;
-const PROBED = ['albert_ts', 'deberta_v2_ts', 'deberta_v2_dynamo', 'bart_ts'];
-const file = (name: string) => path.join(FIXTURES, PROBED.includes(name) ? 'exports-probe' : 'exports', name, 'model.onnx');
-const prepare = (name: string) => prepareModel(loadModel(file(name)));
+const prepare = (name: string) => prepareModel(loadModel(path.join(exportDir(name), 'model.onnx')));
 const ADAMW = { optimizer: { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false }, lr: 1e-3, maxGradNorm: 1, randomKey: 5 } as const;
 
 /** Products of a [rows, hidden] operand with a 2-D weight (lifted to a graph input in the train step). */
@@ -67,7 +65,7 @@ test('bert: leaving the padding rows out trains identically to computing them', 
 for (const name of ['distilbert_ts', 'roberta_dynamo', 'albert_ts']) {
   test(`${name}: leaving the padding rows out trains identically to computing them`, async () => {
     const prepared = prepare(name);
-    const batch = jsonlBatch(path.join(path.dirname(file(name)), 'train.jsonl'), prepared);
+    const batch = jsonlBatch(path.join(exportDir(name), 'train.jsonl'), prepared);
     assert.ok(padded(batch));
     assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
   });
@@ -75,7 +73,7 @@ for (const name of ['distilbert_ts', 'roberta_dynamo', 'albert_ts']) {
 
 test('bert_ts: a sequence whose first position is padding still has that row computed as exported', async () => {
   const prepared = prepare('bert_ts');
-  const batch = jsonlBatch(path.join(path.dirname(file('bert_ts')), 'train.jsonl'), prepared);
+  const batch = jsonlBatch(path.join(exportDir('bert_ts'), 'train.jsonl'), prepared);
   const mask = batch.get('attention_mask')!;
   const values = Array.from(mask.data as BigInt64Array, Number);
   const length = mask.dims[1];
@@ -87,6 +85,6 @@ test('bert_ts: a sequence whose first position is padding still has that row com
 
 test('roberta_ts: the eval step leaving the padding rows out gives the same logits and loss', async () => {
   const prepared = prepare('roberta_ts');
-  const batch = jsonlBatch(path.join(path.dirname(file('roberta_ts')), 'train.jsonl'), prepared);
+  const batch = jsonlBatch(path.join(exportDir('roberta_ts'), 'train.jsonl'), prepared);
   await assertEvalAlike(prepared, LOSS, batch, [{ paddingRowsOnly: false }, {}]);
 });

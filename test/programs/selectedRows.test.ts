@@ -10,14 +10,11 @@ import { Graph } from '../../src/trainer/onnx/graph';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { computeSelectedRowsOnly } from '../../src/trainer/programs/selectedRows';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
-import { FIXTURES } from '../helpers';
+import { FIXTURES, exportDir } from '../helpers';
 import { assertEvalAlike, assertTrainedAlike, threeSteps, trainSteps } from './sameTraining';
 import { jsonlBatch } from './parityBatch';
 
 const LOSS = { problemType: 'single_label_classification', numLabels: 2 } as const;
-const PROBED = ['albert_ts', 'deberta_v2_ts', 'deberta_v2_dynamo', 'deit_dynamo'];
-const exportDir = (name: string) =>
-  path.join(FIXTURES, PROBED.includes(name) ? 'exports-probe' : name.includes('_lora') || /_(mlm|qa|tokcls|clm)_/.test(name) ? 'tasks' : 'exports', name);
 const prepare = (name: string) => prepareModel(loadModel(path.join(exportDir(name), 'model.onnx')));
 
 /** Products whose output has size 1 on the selected (sequence) axis: the rows still computed of the last layer. */

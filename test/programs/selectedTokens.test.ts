@@ -10,12 +10,11 @@ import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { Graph } from '../../src/trainer/onnx/graph';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { computeSelectedTokensOnly } from '../../src/trainer/programs/selectedTokens';
-import { FIXTURES } from '../helpers';
+import { exportDir } from '../helpers';
 import { assertEvalAlike, assertTrainedAlike, trainSteps } from './sameTraining';
 import { jsonlBatch } from './parityBatch';
 
 const LOSS = { problemType: 'single_label_classification', numLabels: 2 } as const;
-const exportDir = (name: string) => path.join(FIXTURES, /_(mlm|qa|tokcls|clm)_/.test(name) ? 'tasks' : 'exports', name);
 const prepare = (name: string) => prepareModel(loadModel(path.join(exportDir(name), 'model.onnx')));
 const ADAMW = { optimizer: { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false }, lr: 1e-3, maxGradNorm: 1, randomKey: 5 } as const;
 
