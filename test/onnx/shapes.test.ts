@@ -97,3 +97,26 @@ test('known values flow through the float and selection arithmetic TorchScript t
     assert.deepEqual(inferred.map((v) => (v === 'batch' ? 2 : v)), actual, name);
   }
 });
+
+test('a Slice to the end of a symbolic axis keeps its symbol from 0 and is unknown from 1, whichever "end" marker it uses', async () => {
+  // Exporters write INT64_MAX or INT32_MAX as "to the end", the causal-LM shift writes
+  // Number.MAX_SAFE_INTEGER; once, that marker was taken for a length (labels [batch, 2^53 - 2]).
+  for (const end of [2n ** 63n - 1n, 2n ** 31n - 1n, BigInt(Number.MAX_SAFE_INTEGER)]) {
+    for (const start of [0, 1]) {
+      const g = new Graph();
+      g.opset = 20;
+      g.inputs.push({ name: 'x', type: DataType.FLOAT, shape: ['batch', 'sequence'] });
+      g.initializers.set('starts', fromNumbers(DataType.INT64, [1], [start]));
+      g.initializers.set('ends', { type: DataType.INT64, dims: [1], data: BigInt64Array.of(end) });
+      g.initializers.set('axes', fromNumbers(DataType.INT64, [1], [1]));
+      g.nodes.push({ name: 'n', op: 'Slice', domain: '', inputs: ['x', 'starts', 'ends', 'axes'], outputs: ['y'], attrs: attrs({}) });
+      const inferred = new ShapeTable(g).inferAll().get('y')!.shape!;
+      g.outputs = [{ name: 'y', type: DataType.FLOAT, shape: undefined }];
+      const out = await (await createSession(g)).run({ x: toOrt(fromNumbers(DataType.FLOAT, [2, 7], new Array(14).fill(0.5))) });
+      assert.deepEqual(out.y.dims, [2, 7 - start]);
+      assert.equal(inferred[0], 'batch');
+      if (start === 0) assert.equal(inferred[1], 'sequence', `end ${end}`);
+      else assert.ok(typeof inferred[1] === 'string' && inferred[1].startsWith('?'), `end ${end}: ${inferred[1]} is not a fresh symbol`);
+    }
+  }
+});

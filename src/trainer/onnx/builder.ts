@@ -155,10 +155,11 @@ export class GraphBuilder {
   }
 
   /**
-   * Shape(x), shared between rules. Where the shape table proves every dimension of x a constant
-   * or a dimension of a graph input, the shape is assembled from those instead of read from x:
-   * onnxruntime runs a Shape node just before its first reader, so a backward pass that needs
-   * only an activation's dimensions would otherwise keep the whole activation alive until then.
+   * Shape(x), shared between rules. Where the shape table proves every dimension of x a constant,
+   * a dimension of a graph input, or a product of those ("batch*sequence": the rows of a [-1, H]
+   * reshape), the shape is assembled from them instead of read from x: onnxruntime runs a Shape
+   * node just before its first reader, so a backward pass that needs only an activation's
+   * dimensions would otherwise keep the whole activation alive until then.
    */
   shapeOf(x: string): string {
     let s = this.shapeCache.get(x);
@@ -166,16 +167,7 @@ export class GraphBuilder {
     return s;
   }
 
-  /**
-   * Shape(x) as shapeOf gives it, where also a dimension that is a product of the graph inputs'
-   * dimensions ("batch*sequence": rows of a [-1, H] reshape) is assembled from them. For the
-   * Gather rule, whose scatter back needs only its data's shape (paddingRows.ts's rows).
-   */
-  shapeOfRows(x: string): string {
-    return this.shapeFromInputs(x, true) ?? this.shapeOf(x);
-  }
-
-  private shapeFromInputs(x: string, products = false): string | undefined {
+  private shapeFromInputs(x: string): string | undefined {
     const dims = this.shape(x);
     if (!dims || this.graph.inputs.some((i) => i.name === x)) return undefined;
     const pieces: string[] = [];
@@ -189,7 +181,7 @@ export class GraphBuilder {
         constants.push(d);
         continue;
       }
-      const piece = products ? this.dimFromInputs(d) : this.readDim(d);
+      const piece = this.dimFromInputs(d);
       if (!piece) return undefined;
       flush();
       pieces.push(piece);

@@ -150,7 +150,7 @@ defineRule('Gather', {
     const axis = normalizeAxis(attrInt(g.node, 'axis', 0), rank);
     let idx = g.x(1);
     if (b.type(idx) !== DataType.INT64) idx = b.cast(idx, DataType.INT64);
-    const dimSize = b.op('Gather', [axis === 0 ? b.shapeOfRows(x) : b.shapeOf(x), b.int64s([axis])], { axis: 0 });
+    const dimSize = b.op('Gather', [b.shapeOf(x), b.int64s([axis])], { axis: 0 });
     // Negative indices count from the end.
     idx = b.op('Where', [b.op('Less', [idx, b.scalar(0, DataType.INT64)]), b.add2(idx, b.squeeze(dimSize, [0])), idx]);
     let dy = g.dy()!;
@@ -161,8 +161,7 @@ defineRule('Gather', {
     const dyRank = g.rank(dy);
     if (axis !== 0) dy = b.transpose(dy, moveFront(dyRank, axis, idxRank));
     let target = axis === 0 ? x : b.transpose(x, moveFront(rank, axis, 1));
-    // Axis 0: the zeros' shape from the graph inputs where it can be (x need not stay alive for it).
-    const zeros = axis === 0 ? b.zerosLike(x, b.shapeOfRows(x)) : b.zerosLike(target);
+    const zeros = b.zerosLike(target);
     const scattered = b.scatterAdd('ScatterND', zeros, b.unsqueeze(idx, [idxRank]), dy);
     if (axis === 0) return [scattered];
     const back = new Array<number>(rank);

@@ -6,7 +6,13 @@ import { DataType } from '../tensor';
 import { addDim, broadcastShapes, divDim, freshDim, normalizeAxis, productOf } from './dims';
 import { Facts, InferCtx, InferFn, VALUE_LIMIT, factsOfTensor } from './facts';
 
-const INT64_MAX = 2 ** 63 - 1;
+/**
+ * A Slice end at or past this means "to the end of the axis": exporters write INT64_MAX or
+ * INT32_MAX there, and this project's own rules Number.MAX_SAFE_INTEGER, which a dimension never
+ * reaches. (With INT64_MAX / 2 as the bound, a slice [1 : MAX_SAFE_INTEGER] of a symbolic axis came
+ * out as MAX_SAFE_INTEGER - 1 long, and the causal-LM shift's labels with it.)
+ */
+const TO_THE_END = 2 ** 31 - 1;
 
 function fresh(rank: number): Dim[] {
   return Array.from({ length: rank }, () => freshDim());
@@ -37,8 +43,8 @@ function sliceDim(d: Dim, start: number, end: number, step: number): Dim {
     e = clampS(e, -1, d - 1);
     return Math.max(0, Math.ceil((e - s) / step));
   }
-  if (start === 0 && end >= INT64_MAX / 2 && step === 1) return d;
-  if (start >= 0 && end >= 0 && end < INT64_MAX / 2 && step === 1) return end - start;
+  if (start === 0 && end >= TO_THE_END && step === 1) return d;
+  if (start >= 0 && end >= 0 && end < TO_THE_END && step === 1) return end - start;
   return freshDim();
 }
 
