@@ -10,7 +10,7 @@ import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { insertPaddingRows } from '../../src/trainer/programs/paddingRows';
 import { prepareModel } from '../../src/trainer/programs/prepare';
-import { compileTrainStep } from '../../src/trainer/programs/trainStep';
+import { compileTrainStep, computeReadRowsOnly } from '../../src/trainer/programs/trainStep';
 import { FIXTURES, exportDir } from '../helpers';
 import { assertEvalAlike, assertTrainedAlike, trainSteps } from './sameTraining';
 import { jsonlBatch, parityBatch } from './parityBatch';
@@ -23,6 +23,18 @@ const ADAMW = { optimizer: { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsi
 function productsOnRows(graph: Graph): number {
   const shapes = new ShapeTable(graph).inferAll();
   return graph.nodes.filter((n) => n.op === 'MatMul' && shapes.get(n.inputs[0])?.shape?.length === 2 && shapes.get(n.inputs[1])?.shape?.length === 2).length;
+}
+
+/** Products whose left operand is one row per sequence ([batch, n], batch the mask's first dim). */
+function productsOnHeadRows(graph: Graph, batch: unknown): number {
+  const shapes = new ShapeTable(graph).inferAll();
+  return graph.nodes.filter((n) => (n.op === 'MatMul' || n.op === 'Gemm') && shapes.get(n.inputs[0])?.shape?.length === 2 && shapes.get(n.inputs[0])!.shape![0] === batch).length;
+}
+
+/** Shape nodes reading a float value with a dim known only at run time (the real rows' count). */
+function shapeReadsOfPackedValues(graph: Graph): number {
+  const shapes = new ShapeTable(graph).inferAll();
+  return graph.nodes.filter((n) => n.op === 'Shape' && shapes.get(n.inputs[0])?.type === DataType.FLOAT && shapes.get(n.inputs[0])?.shape?.some((d) => typeof d === 'string' && d.startsWith('?'))).length;
 }
 
 const ENCODERS = ['bert_ts', 'bert_dynamo', 'distilbert_ts', 'distilbert_dynamo', 'roberta_ts', 'roberta_dynamo', 'albert_ts'];
@@ -38,6 +50,17 @@ for (const name of ENCODERS) {
     // Six products a layer (q, k, v, output, two feed-forward), forward and in the backward pass's input gradients.
     assert.ok(packed >= 6 * attentions, `${packed} products on rows for ${attentions} layers`);
     assert.ok(packed > whole, `${packed} against ${whole} without`);
+  });
+
+  test(`${name}: the last layer after its attention runs on the head's rows, and no packed activation is kept for its shape`, () => {
+    const prepared = prepare(name);
+    const forward = prepared.graph.clone();
+    computeReadRowsOnly(forward, new Set([...prepared.outputs, prepared.logits]), true);
+    const batch = prepared.graph.inputs.find((i) => i.name === 'attention_mask')!.shape![0];
+    // The output projection, both feed-forward products, and the head's own (pooler, classifier).
+    assert.ok(productsOnHeadRows(forward, batch) >= 5, `${productsOnHeadRows(forward, batch)} products on one row per sequence`);
+    // The gradients' shapes of the packed rows are read from the row indices, not from the rows.
+    assert.equal(shapeReadsOfPackedValues(compileTrainStep(prepared, LOSS, 'step').graph), 0);
   });
 }
 

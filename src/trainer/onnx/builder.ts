@@ -24,12 +24,16 @@ export class GraphBuilder {
   private constCache = new Map<string, string>();
   private shapeCache = new Map<string, string>();
   private sharedCache = new Map<string, string>();
+  /** The nodes the graph had when this builder was made: values a new node may read without a cycle. */
+  private readonly original: readonly Node[];
+  private unknownDimSources?: Map<string, { value: string; axis: number; size: number }>;
 
   constructor(readonly graph: Graph, shapes?: ShapeTable, readonly prefix = '') {
     this.shapes = shapes ?? new ShapeTable(graph).inferAll();
     for (const v of graph.inputs) this.used.add(v.name);
     for (const v of graph.outputs) this.used.add(v.name);
     for (const k of graph.initializers.keys()) this.used.add(k);
+    this.original = graph.nodes.slice();
     for (const n of graph.nodes) {
       this.used.add(n.name);
       for (const o of n.outputs) this.used.add(o);
@@ -199,7 +203,7 @@ export class GraphBuilder {
   private dimFromInputs(dim: string): string | undefined {
     const read = (symbol: string) => this.readDim(symbol);
     const whole = read(dim);
-    if (whole || dim.startsWith('?') || !dim.includes('*')) return whole;
+    if (whole || !dim.includes('*')) return whole;
     let coef = 1;
     const factors: string[] = [];
     for (const part of dim.split('*')) {
@@ -216,10 +220,34 @@ export class GraphBuilder {
     return factors.reduce((a, f) => this.op('Mul', [a, f]));
   }
 
-  /** A [1] tensor holding the symbolic dimension `dim`, read from the graph input that names it. */
+  /**
+   * A [1] tensor holding the symbolic dimension `dim`: read from the graph input that names it, or,
+   * for a dimension known only at run time ("?7": the real rows NonZero finds, paddingRows.ts), from
+   * the smallest value that has it and whose other dimensions are constants (the row indices
+   * themselves, [rows] or [rows, 1]), so that the rows' activations need not stay alive for it.
+   */
   private readDim(dim: string): string | undefined {
-    const source = this.inputWithDim(dim);
+    const source = this.inputWithDim(dim) ?? (dim.startsWith('?') ? this.smallestWithDim(dim) : undefined);
     return source && this.op('Shape', [source.input], { start: source.axis, end: source.axis + 1 });
+  }
+
+  private smallestWithDim(dim: string): { input: string; axis: number } | undefined {
+    if (!this.unknownDimSources) {
+      const found = new Map<string, { value: string; axis: number; size: number }>();
+      for (const n of this.original) {
+        for (const value of n.outputs) {
+          const dims = value ? this.shapes.get(value)?.shape : undefined;
+          const unknown = dims?.filter((d) => typeof d === 'string');
+          if (!dims || unknown!.length !== 1 || !(unknown![0] as string).startsWith('?')) continue;
+          const size = dims.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1);
+          const best = found.get(unknown![0] as string);
+          if (!best || size < best.size) found.set(unknown![0] as string, { value, axis: dims.indexOf(unknown![0]), size });
+        }
+      }
+      this.unknownDimSources = found;
+    }
+    const best = this.unknownDimSources.get(dim);
+    return best && { input: best.value, axis: best.axis };
   }
 
   /** A graph input and axis whose dimension is the symbolic dimension `dim`. */

@@ -102,7 +102,8 @@ export function insertPaddingRows(graph: Graph): number {
   const total = b.op('Mul', [b.op('Shape', [mask], { start: 0, end: 1 }), length]);
   const positions = b.op('Range', [b.scalar(0, DataType.INT64), b.squeeze(total, [0]), b.scalar(1, DataType.INT64)]);
   const first = b.op('Equal', [b.op('Mod', [positions, length]), b.int64s([0])]);
-  const rows = b.squeeze(b.op('NonZero', [b.op('Or', [real, first])]), [0]);
+  const kept = b.op('Or', [real, first]);
+  const rows = b.squeeze(b.op('NonZero', [kept]), [0]);
   const at = b.unsqueeze(rows, [1]);
   const inPlace = (x: string, hidden: number): string => {
     const selected = b.add('Gather', [b.reshape(x, [-1, hidden]), rows], { axis: 0 })[0];
@@ -110,10 +111,17 @@ export function insertPaddingRows(graph: Graph): number {
     return b.add('ScatterND', [zeros, at, selected], {})[0];
   };
   for (const e of entries) e.inputs[0] = inPlace(e.inputs[0], shapeOf(e.inputs[0])![2] as number);
+  // The head reads each sequence's row 0 from the real rows themselves, at its place among them
+  // (rows are in order, so a row's place is the count of real rows up to it, less one): the last
+  // layer's products then run for the rows the head reads once selectedTokens.ts moves this
+  // Gather up behind the real rows' one.
   const head = heads[0];
   const hidden = shapeOf(head.inputs[0])![2] as number;
-  const dims = b.add('Concat', [b.op('Shape', [mask]), b.int64s([hidden])], { axis: 0 })[0];
-  head.inputs[0] = b.reshape(inPlace(head.inputs[0], hidden), dims);
+  const places = b.op('Sub', [b.op('CumSum', [b.cast(kept, DataType.INT64), b.scalar(0, DataType.INT64)]), b.scalar(1, DataType.INT64)]);
+  const firstPlaces = b.op('Gather', [b.reshape(places, b.op('Shape', [mask])), b.scalar(0, DataType.INT64)], { axis: 1 });
+  const packed = b.add('Gather', [b.reshape(head.inputs[0], [-1, hidden]), rows], { axis: 0 })[0];
+  head.inputs = [packed, firstPlaces];
+  head.attrs = new Map(head.attrs).set('axis', { kind: 'int', value: 0 });
   sortTopologically(graph);
   return entries.length + 1;
 }
