@@ -233,16 +233,15 @@ export class GraphBuilder {
 
   private smallestWithDim(dim: string): { input: string; axis: number } | undefined {
     if (!this.unknownDimSources) {
+      // Per run-time dimension, the value of fewest elements whose only symbolic dimension it is.
       const found = new Map<string, { value: string; axis: number; size: number }>();
-      for (const n of this.original) {
-        for (const value of n.outputs) {
-          const dims = value ? this.shapes.get(value)?.shape : undefined;
-          const unknown = dims?.filter((d) => typeof d === 'string');
-          if (!dims || unknown!.length !== 1 || !(unknown![0] as string).startsWith('?')) continue;
-          const size = dims.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1);
-          const best = found.get(unknown![0] as string);
-          if (!best || size < best.size) found.set(unknown![0] as string, { value, axis: dims.indexOf(unknown![0]), size });
-        }
+      for (const value of this.original.flatMap((n) => n.outputs)) {
+        const dims = value ? this.shapes.get(value)?.shape : undefined;
+        const symbolic = dims?.filter((d): d is string => typeof d === 'string') ?? [];
+        if (symbolic.length !== 1 || !symbolic[0].startsWith('?')) continue;
+        const size = dims!.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1);
+        const best = found.get(symbolic[0]);
+        if (!best || size < best.size) found.set(symbolic[0], { value, axis: dims!.indexOf(symbolic[0]), size });
       }
       this.unknownDimSources = found;
     }

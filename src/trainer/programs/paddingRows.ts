@@ -13,9 +13,10 @@
 // they give rows nothing real reads. selectedTokens.ts then moves each Gather up through the
 // operators that compute every row on its own, as it moves a decoder head's selection — through
 // the projections, the previous layer's norms, feed-forward block, residual sums and output
-// projection, to the previous attention — so that all of those run on the real rows only. The
-// classifier's read of the last hidden states gets the same pair, and row 0 of every sequence
-// counts as real, so the row it reads is computed as exported even where it is padding.
+// projection, to the previous attention — so that all of those run on the real rows only. Row 0
+// of every sequence counts as real, so the row the classifier reads is computed as exported even
+// where it is padding; the classifier reads it from the real rows, at its place among them, so
+// that the last layer after its attention runs for those rows alone.
 //
 // Applied only where it is exact: every softmax of the graph is an attention over [B, S, H]
 // projections whose mask comes from one [B, S] graph input, and the loss reads the hidden states
