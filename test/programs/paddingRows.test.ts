@@ -31,10 +31,11 @@ function productsOnHeadRows(graph: Graph, batch: unknown): number {
   return graph.nodes.filter((n) => (n.op === 'MatMul' || n.op === 'Gemm') && shapes.get(n.inputs[0])?.shape?.length === 2 && shapes.get(n.inputs[0])!.shape![0] === batch).length;
 }
 
-/** Shape nodes reading a float value with a dim known only at run time (the real rows' count). */
+/** Shape nodes reading a float value with the real rows' count (a NonZero's count) as a dim. */
 function shapeReadsOfPackedValues(graph: Graph): number {
   const shapes = new ShapeTable(graph).inferAll();
-  return graph.nodes.filter((n) => n.op === 'Shape' && shapes.get(n.inputs[0])?.type === DataType.FLOAT && shapes.get(n.inputs[0])?.shape?.some((d) => typeof d === 'string' && d.startsWith('?'))).length;
+  const counts = new Set(graph.nodes.filter((n) => n.op === 'NonZero').map((n) => shapes.get(n.outputs[0])?.shape?.[1]));
+  return graph.nodes.filter((n) => n.op === 'Shape' && shapes.get(n.inputs[0])?.type === DataType.FLOAT && shapes.get(n.inputs[0])?.shape?.some((d) => counts.has(d))).length;
 }
 
 const ENCODERS = ['bert_ts', 'bert_dynamo', 'distilbert_ts', 'distilbert_dynamo', 'roberta_ts', 'roberta_dynamo', 'albert_ts'];

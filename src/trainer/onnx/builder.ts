@@ -26,7 +26,8 @@ export class GraphBuilder {
   private sharedCache = new Map<string, string>();
   /** The nodes the graph had when this builder was made: values a new node may read without a cycle. */
   private readonly original: readonly Node[];
-  private unknownDimSources?: Map<string, { value: string; axis: number; size: number }>;
+  /** Each NonZero's count dimension, and the NonZero output that has it. */
+  private nonZeroCounts?: Map<string, string>;
 
   constructor(readonly graph: Graph, shapes?: ShapeTable, readonly prefix = '') {
     this.shapes = shapes ?? new ShapeTable(graph).inferAll();
@@ -222,31 +223,26 @@ export class GraphBuilder {
 
   /**
    * A [1] tensor holding the symbolic dimension `dim`: read from the graph input that names it, or,
-   * for a dimension known only at run time ("?7": the real rows NonZero finds, paddingRows.ts), from
-   * the smallest value that has it and whose other dimensions are constants (the row indices
-   * themselves, [rows] or [rows, 1]), so that the rows' activations need not stay alive for it.
+   * for the count of a NonZero ("?7": the real rows paddingRows.ts finds), from that NonZero's
+   * output, so that the rows' activations need not stay alive for it. Only a NonZero's own count:
+   * elsewhere a run-time symbol may have been merged by broadcasting with another that is 1 at run
+   * time, and only the value itself says its size.
    */
   private readDim(dim: string): string | undefined {
-    const source = this.inputWithDim(dim) ?? (dim.startsWith('?') ? this.smallestWithDim(dim) : undefined);
+    const source = this.inputWithDim(dim) ?? (dim.startsWith('?') ? this.nonZeroCounting(dim) : undefined);
     return source && this.op('Shape', [source.input], { start: source.axis, end: source.axis + 1 });
   }
 
-  private smallestWithDim(dim: string): { input: string; axis: number } | undefined {
-    if (!this.unknownDimSources) {
-      // Per run-time dimension, the value of fewest elements whose only symbolic dimension it is.
-      const found = new Map<string, { value: string; axis: number; size: number }>();
-      for (const value of this.original.flatMap((n) => n.outputs)) {
-        const dims = value ? this.shapes.get(value)?.shape : undefined;
-        const symbolic = dims?.filter((d): d is string => typeof d === 'string') ?? [];
-        if (symbolic.length !== 1 || !symbolic[0].startsWith('?')) continue;
-        const size = dims!.reduce<number>((p, d) => p * (typeof d === 'number' ? d : 1), 1);
-        const best = found.get(symbolic[0]);
-        if (!best || size < best.size) found.set(symbolic[0], { value, axis: dims!.indexOf(symbolic[0]), size });
+  private nonZeroCounting(dim: string): { input: string; axis: number } | undefined {
+    if (!this.nonZeroCounts) {
+      this.nonZeroCounts = new Map();
+      for (const n of this.original) {
+        const count = n.op === 'NonZero' && n.domain === '' ? this.shapes.get(n.outputs[0])?.shape?.[1] : undefined;
+        if (typeof count === 'string' && !this.nonZeroCounts.has(count)) this.nonZeroCounts.set(count, n.outputs[0]);
       }
-      this.unknownDimSources = found;
     }
-    const best = this.unknownDimSources.get(dim);
-    return best && { input: best.value, axis: best.axis };
+    const value = this.nonZeroCounts.get(dim);
+    return value === undefined ? undefined : { input: value, axis: 1 };
   }
 
   /** A graph input and axis whose dimension is the symbolic dimension `dim`. */
