@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { ROOT, Session, contextMenu, lens, showTrainerView, log, notifications, openFile, openVsCode, pickFrom, runCommand, trainersOf, treeItem, waitFor, webviewFrame } from './harness';
+import { POINT_BUDGET } from '../../src/extension/series';
 import { writeWorkspace } from './workspace';
 
 const BASE = path.join(ROOT, 'test', '.tmp', 'e2e');
@@ -338,7 +339,9 @@ describe('Trainer in VS Code', { timeout: 900_000 }, () => {
         const l = await chartLines(frame, 'loss');
         return l[0]?.points.length ? l : undefined;
       }, 60_000);
-      assert.equal(lines[0].points.length, before);
+      // The restored panel gets the run's history downsampled to the budget; the live one may
+      // have held more (its snapshot plus the points appended since, up to twice the budget).
+      assert.equal(lines[0].points.length, Math.min(before, POINT_BUDGET));
     });
   });
 
