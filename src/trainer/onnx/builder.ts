@@ -24,20 +24,22 @@ export class GraphBuilder {
   private constCache = new Map<string, string>();
   private shapeCache = new Map<string, string>();
   private sharedCache = new Map<string, string>();
-  /** The nodes the graph had when this builder was made: values a new node may read without a cycle. */
-  private readonly original: readonly Node[];
-  /** Each NonZero's count dimension, and the NonZero output that has it. */
-  private nonZeroCounts?: Map<string, string>;
+  /**
+   * Each NonZero's count dimension and the NonZero output that has it, for the NonZeros the graph
+   * had when this builder was made (a new node may read those without making a cycle).
+   */
+  private readonly nonZeroCounts = new Map<string, string>();
 
   constructor(readonly graph: Graph, shapes?: ShapeTable, readonly prefix = '') {
     this.shapes = shapes ?? new ShapeTable(graph).inferAll();
     for (const v of graph.inputs) this.used.add(v.name);
     for (const v of graph.outputs) this.used.add(v.name);
     for (const k of graph.initializers.keys()) this.used.add(k);
-    this.original = graph.nodes.slice();
     for (const n of graph.nodes) {
       this.used.add(n.name);
       for (const o of n.outputs) this.used.add(o);
+      const count = n.op === 'NonZero' && n.domain === '' ? this.shapes.get(n.outputs[0])?.shape?.[1] : undefined;
+      if (typeof count === 'string' && !this.nonZeroCounts.has(count)) this.nonZeroCounts.set(count, n.outputs[0]);
     }
   }
 
@@ -234,13 +236,6 @@ export class GraphBuilder {
   }
 
   private nonZeroCounting(dim: string): { input: string; axis: number } | undefined {
-    if (!this.nonZeroCounts) {
-      this.nonZeroCounts = new Map();
-      for (const n of this.original) {
-        const count = n.op === 'NonZero' && n.domain === '' ? this.shapes.get(n.outputs[0])?.shape?.[1] : undefined;
-        if (typeof count === 'string' && !this.nonZeroCounts.has(count)) this.nonZeroCounts.set(count, n.outputs[0]);
-      }
-    }
     const value = this.nonZeroCounts.get(dim);
     return value === undefined ? undefined : { input: value, axis: 1 };
   }
