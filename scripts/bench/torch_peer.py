@@ -131,12 +131,18 @@ def hugging_face_classifier(cfg):
     try:
         import transformers
     except ImportError:
+        if cfg.get("task") == "fill-mask":
+            raise SystemExit("the fill-mask row needs transformers on the PyTorch side (BENCH_PYTHON)")
         layers = 6 if cfg["model"] == "distilbert-base" else 12
         return Bert(30522, 768, layers, 12, 3072, 512, 2), False
     if cfg["model"] == "distilbert-base":
         config = transformers.DistilBertConfig(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0, num_labels=2)
         return Logits(transformers.DistilBertForSequenceClassification(config)), True
     config = transformers.BertConfig(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=2)
+    if cfg.get("task") == "fill-mask":
+        # Hugging Face's masked LM scores every position over the vocabulary (the decoder tied to
+        # the word embeddings); the loss ignores the positions labelled -100.
+        return Logits(transformers.BertForMaskedLM(config)), True
     return Logits(transformers.BertForSequenceClassification(config)), True
 
 
@@ -164,6 +170,10 @@ def build(cfg):
         mask[:, seq * 3 // 4:] = 0
         inputs = (ids, mask) if hf else (ids, mask, torch.zeros(b, seq, dtype=torch.int64))
         labels = torch.randint(0, 2, (b,), generator=g)
+        if cfg.get("task") == "fill-mask":
+            # DataCollatorForLanguageModeling's share: 15% of the real tokens carry a label.
+            chosen = (torch.rand(b, seq, generator=g) < 0.15) & (mask == 1)
+            labels = torch.where(chosen, ids, torch.full_like(ids, -100))
         names = ["input_ids", "attention_mask"] + ([] if hf else ["token_type_ids"])
         axes = {n: {0: "batch", 1: "sequence"} for n in names}
     else:
@@ -180,7 +190,7 @@ def build(cfg):
     with open(cfg["onnx"] + ".batch.json", "w") as f:
         json.dump({"inputs": {n: {"dtype": str(t.dtype).replace("torch.", ""), "shape": list(t.shape), "data": t.flatten().tolist()}
                               for n, t in zip(names, inputs)},
-                   "labels": labels.tolist()}, f)
+                   "labels": labels.flatten().tolist(), "labels_shape": list(labels.shape)}, f)
     # PyTorch 2.9+ defaults to the dynamo exporter; this benchmark's graphs come from TorchScript's
     # (as optimum's do). Debian's 1.13 has only that one and no `dynamo` argument.
     explicit = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
@@ -243,7 +253,8 @@ def main():
     loss_fn = nn.CrossEntropyLoss()
 
     def step():
-        loss = loss_fn(model(*inputs), labels)
+        logits = model(*inputs)
+        loss = loss_fn(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

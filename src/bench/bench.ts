@@ -15,6 +15,7 @@ import { loadModel } from '../trainer/onnx/model';
 import { DataType, Tensor, fromNumbers } from '../trainer/onnx/tensor';
 import { TrainStepRunner, initialState } from '../trainer/programs/executor';
 import { prepareModel } from '../trainer/programs/prepare';
+import type { Task } from '../trainer/programs/tasks';
 
 interface Setup {
   /** Selects the row with BENCH_ONLY=key,key. */
@@ -42,6 +43,8 @@ const SETUPS: Setup[] = [
   // gradient_checkpointing_enable() (needs transformers on the PyTorch side).
   { key: 'distilbert-base-both-recompute', name: 'DistilBERT-base, both with gradient checkpointing', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2, recompute: true, torch_recompute: true },
   { key: 'bert-base', name: 'BERT-base (12 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'bert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
+  // A masked LM: 15% of the real tokens labelled, the rest -100 (Hugging Face's collator's share).
+  { key: 'bert-base-mlm', name: 'BERT-base masked LM (fill-mask, 15% of tokens labelled)', model: 'bert-base', task: 'fill-mask', batch: 16, steps: 1, seq: 128, labels: 2 },
   { key: 'resnet18-64', name: 'ResNet-18, training-mode BatchNorm, 64×64 images', model: 'resnet18', batch: 32, steps: 3, image: 64, labels: 10 },
   { key: 'resnet18-224', name: 'ResNet-18, training-mode BatchNorm, 224×224 images', model: 'resnet18', batch: 32, steps: 1, image: 224, labels: 10 },
 ];
@@ -152,10 +155,10 @@ function answer(value: unknown): void {
 }
 
 function batchFromPeer(file: string): Map<string, Tensor> {
-  const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { inputs: Record<string, { dtype: string; shape: number[]; data: number[] }>; labels: number[] };
+  const spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { inputs: Record<string, { dtype: string; shape: number[]; data: number[] }>; labels: number[]; labels_shape?: number[] };
   const batch = new Map<string, Tensor>();
   for (const [name, t] of Object.entries(spec.inputs)) batch.set(name, fromNumbers(t.dtype === 'int64' ? DataType.INT64 : DataType.FLOAT, t.shape, t.data));
-  batch.set('labels', fromNumbers(DataType.INT64, [spec.labels.length], spec.labels));
+  batch.set('labels', fromNumbers(DataType.INT64, spec.labels_shape ?? [spec.labels.length], spec.labels));
   return batch;
 }
 
@@ -165,9 +168,13 @@ async function worker() {
   const first = await lines.next();
   const setup = JSON.parse(first.value) as Setup & { onnx: string; threads: number };
   const started = performance.now();
-  const prepared = prepareModel(loadModel(setup.onnx));
+  const task = setup.task as Task | undefined;
+  const prepared = prepareModel(loadModel(setup.onnx), task ? { task } : undefined);
   const optimizer = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
-  const runner = await TrainStepRunner.create(prepared, { problemType: 'single_label_classification', numLabels: setup.labels }, optimizer, false, { threads: setup.threads, recompute: setup.recompute === true, inPlace: process.env.BENCH_IN_PLACE !== '0' });
+  // BENCH_SELECTED=0 computes every row (the selections of selectedRows.ts, selectedTokens.ts and paddingRows.ts off), for comparison.
+  const runner = await TrainStepRunner.create(prepared, { task, problemType: 'single_label_classification', numLabels: setup.labels }, optimizer, false, {
+    threads: setup.threads, recompute: setup.recompute === true, inPlace: process.env.BENCH_IN_PLACE !== '0', selectedRowsOnly: process.env.BENCH_SELECTED !== '0',
+  });
   const state = initialState(prepared, runner.slots, { adopt: true, moment: runner.moment, place: runner.place });
   const batch = batchFromPeer(`${setup.onnx}.batch.json`);
   let step = 1;

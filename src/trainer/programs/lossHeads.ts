@@ -42,7 +42,8 @@ export function targetInputs(opts: LossHeadOptions, logits: readonly Dim[] | und
  * Appends the task's loss of the model outputs `outputs` (question answering: start and end
  * logits; else the logits) against the target inputs of targetInputs(); returns the scalar loss.
  */
-export function addLossHead(b: GraphBuilder, outputs: string[], opts: LossHeadOptions): string {
+export function addLossHead(b: GraphBuilder, outputs: string[], opts: LossHeadOptions, labelled?: LabelledTokens): string {
+  if (labelled) return tokenCrossEntropy(b, labelled.logits, labelled.labels);
   const logits = outputs[0];
   switch (opts.task ?? 'text-classification') {
     case 'text-classification':
@@ -95,6 +96,33 @@ function bceWithLogits(b: GraphBuilder, x: string, y: string): string {
 function mse(b: GraphBuilder, logits: string, labels: string): string {
   const diff = b.sub(logits, b.reshapeLike(b.cast(labels, b.type(logits)), logits));
   return b.op('ReduceMean', [b.mul(diff, diff)], { keepdims: 0 });
+}
+
+/** The rows of a token-level loss's logits that it reads, flattened, and their labels. */
+export interface LabelledTokens {
+  logits: string;
+  labels: string;
+}
+
+/**
+ * A token-level cross-entropy (token classification, fill-mask, causal LM) reads only the
+ * positions whose label is not -100: the logits' rows there and their labels, selected as flat
+ * row numbers of the logits' (batch, sequence) axes, which selectedTokens.ts then moves up through
+ * the head and the last layer after its attention. A masked LM labels about 15% of its tokens, so
+ * its vocabulary projection, the largest product of the step, runs for those alone. The loss is
+ * the same mean over the same positions. Undefined for the other tasks.
+ */
+export function selectLabelledTokens(b: GraphBuilder, logits: string, task: Task | undefined): LabelledTokens | undefined {
+  if (task !== 'token-classification' && task !== 'fill-mask' && task !== 'text-generation') return undefined;
+  const targets = b.reshape(task === 'text-generation' ? shiftLeft(b, 'labels') : 'labels', [-1]);
+  // The first position always counts (its label may be -100, which the loss ignores), so that no
+  // product runs over zero rows, which onnxruntime's Reshape to [-1, ..] cannot size.
+  const positions = b.op('Range', [b.scalar(0, DataType.INT64), b.op('Size', [targets]), b.scalar(1, DataType.INT64)]);
+  const first = b.op('Equal', [positions, b.scalar(0, DataType.INT64)]);
+  const labelled = b.op('Or', [b.op('Not', [b.op('Equal', [targets, b.scalar(IGNORE_INDEX, DataType.INT64)])]), first]);
+  const at = b.squeeze(b.op('NonZero', [labelled]), [0]);
+  const flat = b.op('Flatten', [logits], { axis: b.rank(logits) - 1 });
+  return { logits: b.add('Gather', [flat, at], { axis: 0 })[0], labels: b.add('Gather', [targets, at], { axis: 0 })[0] };
 }
 
 /** Mean cross-entropy over every position whose label is not -100 (logits [..., C], labels [...]). */

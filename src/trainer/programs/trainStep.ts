@@ -6,10 +6,11 @@
 // gradient to running sums; "final" adds the last micro-batch's and outputs the window's total.
 
 import { GraphBuilder } from '../onnx/builder';
+import { ShapeTable } from '../onnx/shapes';
 import { Graph, ValueInfo, sortTopologically } from '../onnx/graph';
 import { DataType, fromNumbers } from '../onnx/tensor';
 import { buildBackward } from '../autodiff/backward';
-import { LossHeadOptions, addLossHead, targetInputs } from './lossHeads';
+import { LossHeadOptions, addLossHead, selectLabelledTokens, targetInputs } from './lossHeads';
 import { toTrainingForm } from './lowering';
 import { addGlobalNormClip } from './optimizers';
 import { PreparedModel } from './prepare';
@@ -125,7 +126,9 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.outputs = [];
   graph.inputs.push(...lossTargetInputs(prepared, loss));
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
-  const read = new Set([...prepared.outputs, prepared.logits]);
+  // A token-level loss reads the labelled rows of the logits alone (lossHeads.ts).
+  const labelled = opts.selectedRowsOnly !== false ? selectLabelledTokens(new GraphBuilder(graph, new ShapeTable(graph).inferAll()), prepared.logits, loss.task) : undefined;
+  const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
   // Not under mixed precision: the padding pairs' zeros would stay float32 where their rows become half.
   if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32'));
   mergeCommonValues(graph, read);
@@ -136,7 +139,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   formNanSafeSoftmax(graph, (name) => b.shapes.get(name));
   formSmallConvs(graph, (name) => b.shapes.get(name));
   // Losses, gradients of parameters and optimizer arithmetic stay float32 in mixed precision.
-  const scalarType = half ? DataType.FLOAT : b.type(prepared.logits);
+  const scalarType = half ? DataType.FLOAT : b.type(labelled?.logits ?? prepared.logits);
   const scalarInput = (name: string) => {
     graph.inputs.push({ name, type: scalarType, shape: [] });
     b.shapes.set(name, { type: scalarType, shape: [] });
@@ -145,7 +148,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
 
   const runningStats = toTrainingForm(b, IO.randomKey);
   const outputs = prepared.outputs.map((o) => (half ? b.cast(o, DataType.FLOAT) : o));
-  const lossValue = addLossHead(b, outputs, loss);
+  const lossValue = addLossHead(b, outputs, loss, labelled && { ...labelled, logits: half ? b.cast(labelled.logits, DataType.FLOAT) : labelled.logits });
   // fp16 scales the loss (GradScaler): gradients come out scaled and are unscaled before clipping.
   const lossScale = half === DataType.FLOAT16 ? scalarInput(IO.lossScale) : undefined;
   const outs: Graph['outputs'] = [];
