@@ -14,7 +14,7 @@ import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
 import type { LossHeadOptions } from '../../src/trainer/programs/lossHeads';
 import type { Task } from '../../src/trainer/programs/tasks';
-import { exportDir } from '../helpers';
+import { copyFixture, exportDir, readJson, runCli, tempDir } from '../helpers';
 import { assertTrainedAlike, trainSteps } from './sameTraining';
 
 const ADAMW = { optimizer: { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false }, lr: 1e-3, maxGradNorm: 1, randomKey: 5 } as const;
@@ -76,3 +76,49 @@ test('bert_mlm_ts: a batch with no labelled position gives the same loss either 
   const selected = await trainSteps(prepared, lossOf('fill-mask'), batch, {}, ADAMW);
   assert.deepEqual(selected.out.map((r) => r.loss), whole.out.map((r) => r.loss));
 });
+
+// Encoders with a token-level loss also leave padding out of every layer (paddingRows.ts), since
+// the loss reads no padding position but those it labels.
+for (const [name, task] of CASES.filter(([n]) => n.startsWith('bert_'))) {
+  test(`${name}: padding positions are left out of every layer's projections`, () => {
+    const prepared = prepare(name, task);
+    const attentions = prepared.graph.nodes.filter((n) => n.op === 'Softmax').length;
+    const scatters = (opts: object) => compileTrainStep(prepared, lossOf(task), 'step', opts).graph.nodes.filter((n) => n.op === 'ScatterND').length;
+    // q, k and v of each attention get a pair (their ScatterND in the forward pass).
+    assert.ok(scatters({}) - scatters({ paddingRowsOnly: false }) >= 3 * attentions, `${scatters({})} against ${scatters({ paddingRowsOnly: false })} ScatterNDs`);
+  });
+
+  test(`${name}: three AdamW steps train alike with and without padding left out, a padding position labelled too`, async () => {
+    const prepared = prepare(name, task);
+    // One padding position carries a label: the loss reads it, so it must be computed as exported.
+    let edited = false;
+    const batch = batchOf(name, (r) => {
+      const at = r.attention_mask.indexOf(0);
+      if (!edited && at > 0) {
+        r.labels[at] = r.input_ids[at] % 5;
+        edited = true;
+      }
+    });
+    assert.ok(edited, 'the batch pads');
+    const whole = await trainSteps(prepared, lossOf(task), batch, { paddingRowsOnly: false }, ADAMW);
+    const packed = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW);
+    assertTrainedAlike(whole, packed);
+  });
+}
+
+// Mixed precision reads the selected rows too (the logits themselves may be gone from the graph).
+for (const name of ['bert_mlm_ts', 'gpt2_clm_ts']) {
+  test(`${name}: fp16 training follows Hugging Face Trainer's float32 log within 1%`, () => {
+    const dir = tempDir(`fp16-${name}`);
+    copyFixture(exportDir(name), dir);
+    const config = readJson(path.join(dir, 'trainer.json')) as { training: Record<string, unknown> };
+    config.training.fp16 = true;
+    fs.writeFileSync(path.join(dir, 'trainer.json'), JSON.stringify(config));
+    const r = runCli(['train', path.join(dir, 'trainer.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const expected = (readJson(path.join(dir, 'expected.json')) as { loss: number[] }).loss;
+    const got = (readJson(path.join(dir, 'out', 'trainer_state.json')) as { log_history: { loss?: number }[] }).log_history.filter((e) => e.loss !== undefined);
+    assert.equal(got.length, expected.length);
+    got.forEach((e, i) => assert.ok(Math.abs(e.loss! - expected[i]) <= 1e-2 * expected[i], `step ${i + 1}: loss ${e.loss} vs ${expected[i]}`));
+  });
+}

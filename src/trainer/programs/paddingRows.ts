@@ -20,8 +20,10 @@
 //
 // Applied only where it is exact: every softmax of the graph is an attention over [B, S, H]
 // projections whose mask comes from one [B, S] graph input, and the loss reads the hidden states
-// through a constant row 0 of the sequence axis. Anything else (token-level heads, decoders'
-// causal masks, models without a mask) is left unchanged.
+// through a constant row 0 of the sequence axis, or (a token-level loss in the train step: token
+// classification, fill-mask) at the positions it labels, which then count as real rows too.
+// Anything else (the eval step's per-token logits, question answering's spans, which score every
+// position, decoders' causal masks, models without a mask) is left unchanged.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
@@ -35,8 +37,12 @@ const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast']);
 /** Operators between a softmax and the product with v (Hugging Face's NaN guard). */
 const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink']);
 
-/** Inserts the Gather / ScatterND pairs where every condition above holds; returns how many (0: unchanged). */
-export function insertPaddingRows(graph: Graph): number {
+/**
+ * Inserts the Gather / ScatterND pairs where every condition above holds; returns how many (0:
+ * unchanged). `labelled`: a token-level loss reads the hidden states at these positions alone
+ * (bool [B·S], lossHeads.ts selectLabelledTokens), instead of a classifier's row 0.
+ */
+export function insertPaddingRows(graph: Graph, labelled?: string): number {
   const shapes = new ShapeTable(graph).inferAll();
   const index = new NodeIndex(graph, new Set());
   const producer = index.producers;
@@ -93,7 +99,7 @@ export function insertPaddingRows(graph: Graph): number {
   if (!mask || !maskShape) return 0;
   // The loss's read: row 0 of the sequence axis of a [B, S, H] value.
   const heads = graph.nodes.filter((n) => readsFirstRow(n, shapeOf, maskShape, (v) => shapes.get(v)?.type, (v) => shapes.get(v)?.value as readonly unknown[] | undefined));
-  if (heads.length !== 1) return 0;
+  if (heads.length !== (labelled ? 0 : 1)) return 0;
 
   const b = new GraphBuilder(graph, shapes);
   // Real rows: mask ≠ 0, and every sequence's first position.
@@ -103,7 +109,9 @@ export function insertPaddingRows(graph: Graph): number {
   const total = b.op('Mul', [b.op('Shape', [mask], { start: 0, end: 1 }), length]);
   const positions = b.op('Range', [b.scalar(0, DataType.INT64), b.squeeze(total, [0]), b.scalar(1, DataType.INT64)]);
   const first = b.op('Equal', [b.op('Mod', [positions, length]), b.int64s([0])]);
-  const kept = b.op('Or', [real, first]);
+  // A token-level loss's positions count as real too: a padding position may carry a label, and
+  // the loss then reads its row as the exported graph computes it.
+  const kept = b.op('Or', [real, labelled ? b.op('Or', [first, labelled]) : first]);
   const rows = b.squeeze(b.op('NonZero', [kept]), [0]);
   const at = b.unsqueeze(rows, [1]);
   const inPlace = (x: string, hidden: number): string => {
@@ -112,6 +120,10 @@ export function insertPaddingRows(graph: Graph): number {
     return b.add('ScatterND', [zeros, at, selected], {})[0];
   };
   for (const e of entries) e.inputs[0] = inPlace(e.inputs[0], shapeOf(e.inputs[0])![2] as number);
+  if (labelled) {
+    sortTopologically(graph);
+    return entries.length;
+  }
   // The head reads each sequence's row 0 from the real rows themselves, at its place among them
   // (rows are in order, so a row's place is the count of real rows up to it, less one): the last
   // layer's products then run for the rows the head reads once selectedTokens.ts moves this

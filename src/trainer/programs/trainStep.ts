@@ -109,11 +109,12 @@ export interface CompileOptions {
 
 /**
  * The passes that compute only the rows the loss reads, in their order: padding tokens left out
- * (paddingRows.ts, where `paddingRows`), then the head's constant rows (selectedRows.ts) and the
- * rows chosen at run time (selectedTokens.ts, which also moves the padding pass's selections).
+ * (paddingRows.ts, where `paddingRows`; `labelled` names the positions a token-level loss reads),
+ * then the head's constant rows (selectedRows.ts) and the rows chosen at run time
+ * (selectedTokens.ts, which also moves the padding pass's selections).
  */
-export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, paddingRows: boolean): void {
-  if (paddingRows) insertPaddingRows(graph);
+export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, paddingRows: boolean, labelled?: string): void {
+  if (paddingRows) insertPaddingRows(graph, labelled);
   computeSelectedRowsOnly(graph, read);
   computeSelectedTokensOnly(graph, read);
 }
@@ -130,7 +131,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   const labelled = opts.selectedRowsOnly !== false ? selectLabelledTokens(new GraphBuilder(graph, new ShapeTable(graph).inferAll()), prepared.logits, loss.task) : undefined;
   const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
   // Not under mixed precision: the padding pairs' zeros would stay float32 where their rows become half.
-  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32'));
+  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32'), labelled?.read);
   mergeCommonValues(graph, read);
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
@@ -147,7 +148,8 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   };
 
   const runningStats = toTrainingForm(b, IO.randomKey);
-  const outputs = prepared.outputs.map((o) => (half ? b.cast(o, DataType.FLOAT) : o));
+  // A token-level loss reads its selected rows of the logits instead (the logits may be gone).
+  const outputs = labelled ? [] : prepared.outputs.map((o) => (half ? b.cast(o, DataType.FLOAT) : o));
   const lossValue = addLossHead(b, outputs, loss, labelled && { ...labelled, logits: half ? b.cast(labelled.logits, DataType.FLOAT) : labelled.logits });
   // fp16 scales the loss (GradScaler): gradients come out scaled and are unscaled before clipping.
   const lossScale = half === DataType.FLOAT16 ? scalarInput(IO.lossScale) : undefined;
