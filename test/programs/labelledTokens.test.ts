@@ -8,6 +8,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Graph } from '../../src/trainer/onnx/graph';
 import { loadModel } from '../../src/trainer/onnx/model';
+import type { onnx } from '../../src/trainer/onnx/generated/onnx';
+import { buildBert } from '../../src/trainer/models/bert';
 import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { prepareModel } from '../../src/trainer/programs/prepare';
@@ -120,5 +122,29 @@ for (const name of ['bert_mlm_ts', 'gpt2_clm_ts']) {
     const got = (readJson(path.join(dir, 'out', 'trainer_state.json')) as { log_history: { loss?: number }[] }).log_history.filter((e) => e.loss !== undefined);
     assert.equal(got.length, expected.length);
     got.forEach((e, i) => assert.ok(Math.abs(e.loss! - expected[i]) <= 1e-2 * expected[i], `step ${i + 1}: loss ${e.loss} vs ${expected[i]}`));
+  });
+}
+
+// The built-in BERT splits heads with Reshape(x, [0, 0, heads, d]), which copies its input's
+// leading dims: the rows must go back in [batch, sequence, hidden], not in [batch·sequence, hidden].
+for (const task of ['fill-mask', 'token-classification'] as const) {
+  test(`built-in BERT (${task}): padding left out trains alike on a padded batch`, async () => {
+    const graph = buildBert({ vocabSize: 50, padTokenId: 0, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 5, seed: 3, dropout: 0, task });
+    const prepared = prepareModel({ path: 'bert', proto: { opsetImport: [{ domain: '', version: graph.opset }] } as unknown as onnx.ModelProto, graph }, { task });
+    const [rows, length] = [6, 12];
+    const real = (r: number) => 5 + r;
+    const at = (r: number, s: number) => r * length + s;
+    const ids = Array.from({ length: rows * length }, (_, i) => (i % length < real(Math.floor(i / length)) ? 1 + ((i * 7) % 49) : 0));
+    const mask = ids.map((v) => (v ? 1 : 0));
+    const labels = ids.map((v, i) => (v && i % 3 === 0 ? (task === 'fill-mask' ? v : v % 5) : -100));
+    const batch = new Map<string, Tensor>();
+    for (const input of prepared.inputs) batch.set(input.name, fromNumbers(DataType.INT64, [rows, length], input.name === 'attention_mask' ? mask : input.name === 'input_ids' ? ids : new Array(rows * length).fill(0)));
+    batch.set('labels', fromNumbers(DataType.INT64, [rows, length], labels));
+    assert.ok(mask[at(0, length - 1)] === 0, 'the batch pads');
+    const scatters = (opts: object) => compileTrainStep(prepared, lossOf(task), 'step', opts).graph.nodes.filter((n) => n.op === 'ScatterND').length;
+    assert.ok(scatters({}) - scatters({ paddingRowsOnly: false }) >= 6, 'the padding pass applies');
+    const whole = await trainSteps(prepared, lossOf(task), batch, { paddingRowsOnly: false }, ADAMW);
+    const packed = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW);
+    assertTrainedAlike(whole, packed);
   });
 }

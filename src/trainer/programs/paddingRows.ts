@@ -114,10 +114,13 @@ export function insertPaddingRows(graph: Graph, labelled?: string): number {
   const kept = b.op('Or', [real, labelled ? b.op('Or', [first, labelled]) : first]);
   const rows = b.squeeze(b.op('NonZero', [kept]), [0]);
   const at = b.unsqueeze(rows, [1]);
+  // x's own shape, [B, S, hidden], from the mask's: a head split written as Reshape(x, [0, 0,
+  // heads, d]) copies its input's leading dims, so the rows go back into that shape.
+  const unflat = (hidden: number) => b.add('Concat', [b.op('Shape', [mask]), b.int64s([hidden])], { axis: 0 })[0];
   const inPlace = (x: string, hidden: number): string => {
     const selected = b.add('Gather', [b.reshape(x, [-1, hidden]), rows], { axis: 0 })[0];
     const zeros = b.zerosLike(x, b.add('Concat', [total, b.int64s([hidden])], { axis: 0 })[0]);
-    return b.add('ScatterND', [zeros, at, selected], {})[0];
+    return b.reshape(b.add('ScatterND', [zeros, at, selected], {})[0], unflat(hidden));
   };
   for (const e of entries) e.inputs[0] = inPlace(e.inputs[0], shapeOf(e.inputs[0])![2] as number);
   if (labelled) {
