@@ -27,6 +27,7 @@ const CASES: [string, Task][] = [
   ['bert_tokcls_dynamo', 'token-classification'],
   ['gpt2_clm_ts', 'text-generation'],
   ['gpt2_clm_dynamo', 'text-generation'],
+  ['llama_clm_lora_ts', 'text-generation'],
 ];
 
 const lossOf = (task: Task): LossHeadOptions => ({ task, problemType: 'single_label_classification', numLabels: 5 });
@@ -79,25 +80,46 @@ test('bert_mlm_ts: a batch with no labelled position gives the same loss either 
   assert.deepEqual(selected.out.map((r) => r.loss), whole.out.map((r) => r.loss));
 });
 
-// Encoders with a token-level loss also leave padding out of every layer (paddingRows.ts), since
-// the loss reads no padding position but those it labels.
-for (const [name, task] of CASES.filter(([n]) => n.startsWith('bert_'))) {
+// With a token-level loss, padding is also left out of every layer (paddingRows.ts), since the
+// loss reads no padding position but those it labels: encoders, and decoders whose q, k and v come
+// from one projection split in three (GPT-2) or through rotary embeddings (Llama). The pairs each
+// attention gets: one per projection entering it (GPT-2's fused one counts once); the products of
+// a layer: q, k, v (GPT-2: one), output, and the feed-forward block's (Llama's gated: three).
+const PADDED: [string, Task, number, number][] = [
+  ['bert_mlm_ts', 'fill-mask', 3, 6],
+  ['bert_tokcls_ts', 'token-classification', 3, 6],
+  ['bert_tokcls_dynamo', 'token-classification', 3, 6],
+  ['gpt2_clm_ts', 'text-generation', 1, 4],
+  ['gpt2_clm_dynamo', 'text-generation', 1, 4],
+  ['llama_clm_lora_ts', 'text-generation', 3, 7],
+];
+for (const [name, task, pairs, products] of PADDED) {
   test(`${name}: padding positions are left out of every layer's projections`, () => {
     const prepared = prepare(name, task);
     const attentions = prepared.graph.nodes.filter((n) => n.op === 'Softmax').length;
-    const scatters = (opts: object) => compileTrainStep(prepared, lossOf(task), 'step', opts).graph.nodes.filter((n) => n.op === 'ScatterND').length;
-    // q, k and v of each attention get a pair (their ScatterND in the forward pass).
-    assert.ok(scatters({}) - scatters({ paddingRowsOnly: false }) >= 3 * attentions, `${scatters({})} against ${scatters({ paddingRowsOnly: false })} ScatterNDs`);
+    // Each pair's ScatterND, in the forward pass (before the loss).
+    const scatters = (opts: object) => {
+      const nodes = compileTrainStep(prepared, lossOf(task), 'step', opts).graph.nodes;
+      return nodes.slice(0, nodes.findIndex((n) => n.op === 'SoftmaxCrossEntropyLoss')).filter((n) => n.op === 'ScatterND').length;
+    };
+    assert.equal(scatters({ paddingRowsOnly: false }), 0);
+    assert.equal(scatters({}), pairs * attentions);
+    // Every layer's products run on counted rows: the real ones, and after the last attention
+    // the labelled ones (the layer before reads the real rows that both selections share).
+    const counted = productsOnCountedRows(compileTrainStep(prepared, lossOf(task), 'step').graph);
+    assert.ok(counted >= products * attentions, `${counted} forward products on counted rows for ${attentions} layers`);
   });
 
-  test(`${name}: three AdamW steps train alike with and without padding left out, a padding position labelled too`, async () => {
+  test(`${name}: three AdamW steps train alike with and without padding left out, padding positions labelled too`, async () => {
     const prepared = prepare(name, task);
-    // One padding position carries a label: the loss reads it, so it must be computed as exported.
+    // Two padding positions carry a label: the loss reads them (a causal LM the position before
+    // each), so they must be computed as exported.
     let edited = false;
     const batch = batchOf(name, (r) => {
       const at = r.attention_mask.indexOf(0);
-      if (!edited && at > 0) {
-        r.labels[at] = r.input_ids[at] % 5;
+      if (!edited && at > 0 && at + 1 < r.labels.length) {
+        r.labels[at] = r.input_ids[0] % 5;
+        r.labels[at + 1] = r.input_ids[1] % 5;
         edited = true;
       }
     });

@@ -30,19 +30,30 @@ import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
 import { ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
 import { DataType, isFloatType } from '../onnx/tensor';
+import type { LabelledTokens } from './lossHeads';
 import { NodeIndex } from './nodeIndex';
 
-/** Operators between a projection's [B, S, H] output and the attention's products (head split, scaling). */
-const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast']);
+/**
+ * Operators that may lie between a projection's [B, S, H] output and the attention's products:
+ * head split (a Reshape, or GPT-2's Split of the fused q/k/v projection), transposes, scaling,
+ * rotary embeddings (elementwise products with per-position tables, and rotate-half's slices,
+ * negation and concatenation) and grouped-query attention's repeat of k and v (Unsqueeze, Expand
+ * along the new axis, Reshape). Each computes every (batch, position) row on its own, so zeros put
+ * on padding rows above them stay on those rows; Split, Slice and Concat only along the last axis.
+ */
+const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast', 'Add', 'Sub', 'Neg', 'Split', 'Slice', 'Concat', 'Unsqueeze', 'Squeeze', 'Expand']);
+/** Of those, the ones whose other inputs are shapes, indices or axes. */
+const FIRST_INPUT_DATA = new Set(['Reshape', 'Slice', 'Split', 'Unsqueeze', 'Squeeze', 'Expand']);
+const ALONG_LAST_AXIS = new Set(['Split', 'Slice', 'Concat']);
 /** Operators between a softmax and the product with v (Hugging Face's NaN guard). */
 const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink']);
 
 /**
  * Inserts the Gather / ScatterND pairs where every condition above holds; returns how many (0:
- * unchanged). `labelled`: a token-level loss reads the hidden states at these positions alone
- * (bool [B·S], lossHeads.ts selectLabelledTokens), instead of a classifier's row 0.
+ * unchanged). `labelled`: a token-level loss reads the logits at these positions alone
+ * (lossHeads.ts selectLabelledTokens), instead of a classifier reading row 0 of the hidden states.
  */
-export function insertPaddingRows(graph: Graph, labelled?: string): number {
+export function insertPaddingRows(graph: Graph, labelled?: LabelledTokens): number {
   const shapes = new ShapeTable(graph).inferAll();
   const index = new NodeIndex(graph, new Set());
   const producer = index.producers;
@@ -71,7 +82,7 @@ export function insertPaddingRows(graph: Graph, labelled?: string): number {
 
   let mask: string | undefined;
   let maskShape: readonly Dim[] | undefined;
-  const entries: Node[] = [];
+  const entries = new Set<Node>();
   for (const s of softmaxes) {
     const rank = shapeOf(s.inputs[0])?.length;
     if (!rank || normalizeAxis(attrInt(s, 'axis', -1), rank) !== rank - 1) return 0;
@@ -92,8 +103,8 @@ export function insertPaddingRows(graph: Graph, labelled?: string): number {
     if (!context) return 0;
     for (const operand of [scores.inputs[0], scores.inputs[1], context.inputs[1]]) {
       const entry = headEntry(operand, producer, shapeOf, maskShape);
-      if (!entry) return 0;
-      entries.push(entry);
+      if (!entry || !rowWiseBetween(entry, operand, index, shapeOf, (v) => shapes.get(v)?.value as readonly unknown[] | undefined)) return 0;
+      entries.add(entry);
     }
   }
   if (!mask || !maskShape) return 0;
@@ -111,7 +122,7 @@ export function insertPaddingRows(graph: Graph, labelled?: string): number {
   const first = b.op('Equal', [b.op('Mod', [positions, length]), b.int64s([0])]);
   // A token-level loss's positions count as real too: a padding position may carry a label, and
   // the loss then reads its row as the exported graph computes it.
-  const kept = b.op('Or', [real, labelled ? b.op('Or', [first, labelled]) : first]);
+  const kept = b.op('Or', [real, labelled ? b.op('Or', [first, labelled.read]) : first]);
   const rows = b.squeeze(b.op('NonZero', [kept]), [0]);
   const at = b.unsqueeze(rows, [1]);
   // x's own shape, [B, S, hidden], from the mask's: a head split written as Reshape(x, [0, 0,
@@ -123,23 +134,27 @@ export function insertPaddingRows(graph: Graph, labelled?: string): number {
     return b.reshape(b.add('ScatterND', [zeros, at, selected], {})[0], unflat(hidden));
   };
   for (const e of entries) e.inputs[0] = inPlace(e.inputs[0], shapeOf(e.inputs[0])![2] as number);
+  // The head reads its rows from the real rows themselves, at their places among them (rows are
+  // in order, so a row's place is the count of real rows up to it, less one): the last layer's
+  // products then run for the rows the head reads once selectedTokens.ts moves this Gather up
+  // behind the real rows' one, and the layer before runs on the real rows alone (its output is
+  // read by both selections, which then select the same rows).
+  const places = b.op('Sub', [b.op('CumSum', [b.cast(kept, DataType.INT64), b.scalar(0, DataType.INT64)]), b.scalar(1, DataType.INT64)]);
   if (labelled) {
+    // The loss's Gather of the labelled flat positions from the [B·S, C] logits.
+    const read = producer.get(labelled.logits)!;
+    read.inputs = [b.add('Gather', [read.inputs[0], rows], { axis: 0 })[0], b.op('Gather', [places, read.inputs[1]], { axis: 0 })];
     sortTopologically(graph);
-    return entries.length;
+    return entries.size + 1;
   }
-  // The head reads each sequence's row 0 from the real rows themselves, at its place among them
-  // (rows are in order, so a row's place is the count of real rows up to it, less one): the last
-  // layer's products then run for the rows the head reads once selectedTokens.ts moves this
-  // Gather up behind the real rows' one.
   const head = heads[0];
   const hidden = shapeOf(head.inputs[0])![2] as number;
-  const places = b.op('Sub', [b.op('CumSum', [b.cast(kept, DataType.INT64), b.scalar(0, DataType.INT64)]), b.scalar(1, DataType.INT64)]);
   const firstPlaces = b.op('Gather', [b.reshape(places, b.op('Shape', [mask])), b.scalar(0, DataType.INT64)], { axis: 1 });
   const packed = b.add('Gather', [b.reshape(head.inputs[0], [-1, hidden]), rows], { axis: 0 })[0];
   head.inputs = [packed, firstPlaces];
   head.attrs = new Map(head.attrs).set('axis', { kind: 'int', value: 0 });
   sortTopologically(graph);
-  return entries.length + 1;
+  return entries.size + 1;
 }
 
 /** The MatMul whose output v is, possibly scaled (Mul / Div) after it. */
@@ -163,14 +178,64 @@ function contextProduct(probs: string, index: NodeIndex): Node | undefined {
   return undefined;
 }
 
-/** The head-splitting Reshape whose input is a [B, S, H] projection (B, S the mask's dims) above an attention operand. */
+/** The head-splitting Reshape or Split whose input is a [B, S, H] projection (B, S the mask's dims) above an attention operand. */
 function headEntry(v: string, producer: Map<string, Node>, shapeOf: (v: string) => readonly Dim[] | undefined, maskShape: readonly Dim[]): Node | undefined {
-  for (let p = producer.get(v), k = 0; p && k < 6; p = producer.get(p.inputs.find((i) => (shapeOf(i)?.length ?? 0) >= 3) ?? p.inputs[0]), k++) {
-    if (!HEAD_PATH.has(p.op)) return undefined;
+  for (let p = producer.get(v), k = 0; p && k < 12; p = producer.get(p.inputs.find((i) => (shapeOf(i)?.length ?? 0) >= 3) ?? p.inputs[0]), k++) {
+    if (!HEAD_PATH.has(p.op) || p.domain !== '') return undefined;
     const x = shapeOf(p.inputs[0]);
-    if (p.op === 'Reshape' && x?.length === 3 && typeof x[2] === 'number' && compareDims(x[0], maskShape[0]) === 'equal' && compareDims(x[1], maskShape[1]) === 'equal') return p;
+    if (p.op === 'Reshape' && isRows(x)) {
+      // GPT-2's q, k and v are one projection split in three along the last axis: one pair in
+      // front of the Split lets the projection and all before it run on the real rows.
+      const split = producer.get(p.inputs[0]);
+      return split?.op === 'Split' && split.domain === '' && isRows(shapeOf(split.inputs[0])) && normalizeAxis(attrInt(split, 'axis', 0), 3) === 2 ? split : p;
+    }
   }
   return undefined;
+
+  /** A [B, S, H] value: B and S the mask's dims, H known. */
+  function isRows(x: readonly Dim[] | undefined): boolean {
+    return x?.length === 3 && typeof x[2] === 'number' && compareDims(x[0], maskShape[0]) === 'equal' && compareDims(x[1], maskShape[1]) === 'equal';
+  }
+}
+
+/**
+ * Whether every operator on a path from the entry to the attention operand `v` is one of
+ * HEAD_PATH's, with Split, Slice and Concat along the last axis only (or a Concat of one input),
+ * so that each (batch, position) row of `v` depends on the same row of the entry's input alone.
+ */
+function rowWiseBetween(entry: Node, v: string, index: NodeIndex, shapeOf: (v: string) => readonly Dim[] | undefined, value: (v: string) => readonly unknown[] | undefined): boolean {
+  // The values whose data depends on the entry's (a Shape reads none), a few operators deep.
+  const below = new Set<string>(entry.outputs);
+  const queue = [...entry.outputs];
+  for (let k = 0; k < queue.length && k < 2000; k++) {
+    for (const r of index.readers(queue[k])) {
+      if (r.op === 'Shape' || r.op === 'Size') continue;
+      for (const o of r.outputs) if (o && !below.has(o)) below.add(o), queue.push(o);
+    }
+  }
+  // Every producer on a path back from v to the entry, through the operands that carry data
+  // (FIRST_INPUT_DATA's other inputs are shapes, indices and axes).
+  const seen = new Set<Node>();
+  const back = [v];
+  while (back.length) {
+    const p = index.producers.get(back.pop()!);
+    if (!p || p === entry || seen.has(p) || !p.outputs.some((o) => below.has(o))) continue;
+    seen.add(p);
+    if (seen.size > 40 || !HEAD_PATH.has(p.op) || p.domain !== '') return false;
+    if (ALONG_LAST_AXIS.has(p.op) && !(p.op === 'Concat' && p.inputs.length === 1) && !alongLastAxis(p, shapeOf, value)) return false;
+    const data = FIRST_INPUT_DATA.has(p.op) ? p.inputs.slice(0, 1) : p.inputs;
+    back.push(...data.filter((i) => i && below.has(i)));
+  }
+  return true;
+}
+
+/** A Split, Slice or Concat along its input's last axis. */
+function alongLastAxis(p: Node, shapeOf: (v: string) => readonly Dim[] | undefined, value: (v: string) => readonly unknown[] | undefined): boolean {
+  const rank = shapeOf(p.inputs[0])?.length;
+  if (!rank) return false;
+  if (p.op !== 'Slice') return normalizeAxis(attrInt(p, 'axis', 0), rank) === rank - 1;
+  const axes = p.inputs[3] ? value(p.inputs[3]) : undefined;
+  return !!axes && axes.length > 0 && axes.every((a) => normalizeAxis(Number(a), rank) === rank - 1);
 }
 
 /** A Gather of constant index 0 along axis 1 of a float [B, S, H] value. */

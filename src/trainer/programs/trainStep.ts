@@ -10,7 +10,7 @@ import { ShapeTable } from '../onnx/shapes';
 import { Graph, ValueInfo, sortTopologically } from '../onnx/graph';
 import { DataType, fromNumbers } from '../onnx/tensor';
 import { buildBackward } from '../autodiff/backward';
-import { LossHeadOptions, addLossHead, selectLabelledTokens, targetInputs } from './lossHeads';
+import { LabelledTokens, LossHeadOptions, addLossHead, selectLabelledTokens, targetInputs } from './lossHeads';
 import { toTrainingForm } from './lowering';
 import { addGlobalNormClip } from './optimizers';
 import { PreparedModel } from './prepare';
@@ -109,11 +109,11 @@ export interface CompileOptions {
 
 /**
  * The passes that compute only the rows the loss reads, in their order: padding tokens left out
- * (paddingRows.ts, where `paddingRows`; `labelled` names the positions a token-level loss reads),
+ * (paddingRows.ts, where `paddingRows`; `labelled`: the positions a token-level loss reads),
  * then the head's constant rows (selectedRows.ts) and the rows chosen at run time
  * (selectedTokens.ts, which also moves the padding pass's selections).
  */
-export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, paddingRows: boolean, labelled?: string): void {
+export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, paddingRows: boolean, labelled?: LabelledTokens): void {
   if (paddingRows) insertPaddingRows(graph, labelled);
   computeSelectedRowsOnly(graph, read);
   computeSelectedTokensOnly(graph, read);
@@ -131,7 +131,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   const labelled = opts.selectedRowsOnly !== false ? selectLabelledTokens(new GraphBuilder(graph, new ShapeTable(graph).inferAll()), prepared.logits, loss.task) : undefined;
   const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
   // Not under mixed precision: the padding pairs' zeros would stay float32 where their rows become half.
-  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32'), labelled?.read);
+  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32'), labelled);
   mergeCommonValues(graph, read);
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
