@@ -131,10 +131,14 @@ def hugging_face_classifier(cfg):
     try:
         import transformers
     except ImportError:
-        if cfg.get("task") == "fill-mask":
-            raise SystemExit("the fill-mask row needs transformers on the PyTorch side (BENCH_PYTHON)")
+        if cfg.get("task") in ("fill-mask", "text-generation"):
+            raise SystemExit(f"the {cfg['task']} row needs transformers on the PyTorch side (BENCH_PYTHON)")
         layers = 6 if cfg["model"] == "distilbert-base" else 12
         return Bert(30522, 768, layers, 12, 3072, 512, 2), False
+    if cfg["model"] == "gpt2":
+        # GPT-2 small as a causal LM: the LM head tied to the token embeddings scores every position.
+        config = transformers.GPT2Config(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+        return Logits(transformers.GPT2LMHeadModel(config)), True
     if cfg["model"] == "distilbert-base":
         config = transformers.DistilBertConfig(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0, num_labels=2)
         return Logits(transformers.DistilBertForSequenceClassification(config)), True
@@ -162,10 +166,10 @@ def build(cfg):
         inputs = (torch.rand(b, 3, size, size, generator=g),)
         labels = torch.randint(0, 10, (b,), generator=g)
         names, axes = ["pixel_values"], {"pixel_values": {0: "batch"}}
-    elif cfg["model"] in ("distilbert-base", "bert-base"):
+    elif cfg["model"] in ("distilbert-base", "bert-base", "gpt2"):
         model, hf = hugging_face_classifier(cfg)
         seq = cfg["seq"]
-        ids = torch.randint(0, 30522, (b, seq), generator=g)
+        ids = torch.randint(0, 50257 if cfg["model"] == "gpt2" else 30522, (b, seq), generator=g)
         mask = torch.ones(b, seq, dtype=torch.int64)
         mask[:, seq * 3 // 4:] = 0
         inputs = (ids, mask) if hf else (ids, mask, torch.zeros(b, seq, dtype=torch.int64))
@@ -174,6 +178,9 @@ def build(cfg):
             # DataCollatorForLanguageModeling's share: 15% of the real tokens carry a label.
             chosen = (torch.rand(b, seq, generator=g) < 0.15) & (mask == 1)
             labels = torch.where(chosen, ids, torch.full_like(ids, -100))
+        if cfg.get("task") == "text-generation":
+            # Every real token is a target; padding is labelled -100, as DataCollatorForLanguageModeling(mlm=False) does.
+            labels = torch.where(mask == 1, ids, torch.full_like(ids, -100))
         names = ["input_ids", "attention_mask"] + ([] if hf else ["token_type_ids"])
         axes = {n: {0: "batch", 1: "sequence"} for n in names}
     else:
@@ -254,7 +261,11 @@ def main():
 
     def step():
         logits = model(*inputs)
-        loss = loss_fn(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
+        if cfg.get("task") == "text-generation":
+            # Position t predicts token t + 1 (Hugging Face's ForCausalLMLoss).
+            loss = loss_fn(logits[:, :-1].reshape(-1, logits.shape[-1]), labels[:, 1:].reshape(-1))
+        else:
+            loss = loss_fn(logits.reshape(-1, logits.shape[-1]), labels.reshape(-1))
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()

@@ -21,7 +21,7 @@ interface Setup {
   /** Selects the row with BENCH_ONLY=key,key. */
   key: string;
   name: string;
-  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'resnet18';
+  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'gpt2' | 'resnet18';
   batch: number;
   steps: number;
   labels: number;
@@ -45,6 +45,8 @@ const SETUPS: Setup[] = [
   { key: 'bert-base', name: 'BERT-base (12 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'bert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
   // A masked LM: 15% of the real tokens labelled, the rest -100 (Hugging Face's collator's share).
   { key: 'bert-base-mlm', name: 'BERT-base masked LM (fill-mask, 15% of tokens labelled)', model: 'bert-base', task: 'fill-mask', batch: 16, steps: 1, seq: 128, labels: 2 },
+  // A causal LM on padded sequences: every real token a target, padding labelled -100.
+  { key: 'gpt2-clm', name: 'GPT-2 small causal LM (12 layers, hidden 768, vocab 50257, seq 128)', model: 'gpt2', task: 'text-generation', batch: 16, steps: 1, seq: 128, labels: 2 },
   { key: 'resnet18-64', name: 'ResNet-18, training-mode BatchNorm, 64×64 images', model: 'resnet18', batch: 32, steps: 3, image: 64, labels: 10 },
   { key: 'resnet18-224', name: 'ResNet-18, training-mode BatchNorm, 224×224 images', model: 'resnet18', batch: 32, steps: 1, image: 224, labels: 10 },
 ];
