@@ -149,24 +149,53 @@ for (const name of ['bert_mlm_ts', 'gpt2_clm_ts']) {
 
 // The built-in BERT splits heads with Reshape(x, [0, 0, heads, d]), which copies its input's
 // leading dims: the rows must go back in [batch, sequence, hidden], not in [batch·sequence, hidden].
-for (const task of ['fill-mask', 'token-classification'] as const) {
-  test(`built-in BERT (${task}): padding left out trains alike on a padded batch`, async () => {
+// As a causal LM (masks of -10000, not -inf) padded on the left, the last padding position
+// predicts the first real token, and its attention sees padding keys alone.
+const BUILTIN: [Task, 'right' | 'left'][] = [['fill-mask', 'right'], ['token-classification', 'right'], ['text-generation', 'right'], ['text-generation', 'left']];
+for (const [task, side] of BUILTIN) {
+  test(`built-in BERT (${task}, padded on the ${side}): padding left out trains alike`, async () => {
     const graph = buildBert({ vocabSize: 50, padTokenId: 0, hiddenSize: 16, numLayers: 2, numHeads: 2, intermediateSize: 32, maxPositions: 16, numLabels: 5, seed: 3, dropout: 0, task });
     const prepared = prepareModel({ path: 'bert', proto: { opsetImport: [{ domain: '', version: graph.opset }] } as unknown as onnx.ModelProto, graph }, { task });
     const [rows, length] = [6, 12];
     const real = (r: number) => 5 + r;
     const at = (r: number, s: number) => r * length + s;
-    const ids = Array.from({ length: rows * length }, (_, i) => (i % length < real(Math.floor(i / length)) ? 1 + ((i * 7) % 49) : 0));
+    const isReal = (i: number) => {
+      const [r, s] = [Math.floor(i / length), i % length];
+      return side === 'right' ? s < real(r) : s >= length - real(r);
+    };
+    const ids = Array.from({ length: rows * length }, (_, i) => (isReal(i) ? 1 + ((i * 7) % 49) : 0));
     const mask = ids.map((v) => (v ? 1 : 0));
-    const labels = ids.map((v, i) => (v && i % 3 === 0 ? (task === 'fill-mask' ? v : v % 5) : -100));
+    const labels = ids.map((v, i) => (!v ? -100 : task === 'text-generation' ? v : i % 3 !== 0 ? -100 : task === 'fill-mask' ? v : v % 5));
     const batch = new Map<string, Tensor>();
     for (const input of prepared.inputs) batch.set(input.name, fromNumbers(DataType.INT64, [rows, length], input.name === 'attention_mask' ? mask : input.name === 'input_ids' ? ids : new Array(rows * length).fill(0)));
     batch.set('labels', fromNumbers(DataType.INT64, [rows, length], labels));
-    assert.ok(mask[at(0, length - 1)] === 0, 'the batch pads');
+    assert.ok(mask[at(0, side === 'right' ? length - 1 : 0)] === 0, 'the batch pads');
     const scatters = (opts: object) => compileTrainStep(prepared, lossOf(task), 'step', opts).graph.nodes.filter((n) => n.op === 'ScatterND').length;
     assert.ok(scatters({}) - scatters({ paddingRowsOnly: false }) >= 6, 'the padding pass applies');
     const whole = await trainSteps(prepared, lossOf(task), batch, { paddingRowsOnly: false }, ADAMW);
     const packed = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW);
+    assertTrainedAlike(whole, packed);
+  });
+}
+
+// Left padding: a causal LM's last padding position predicts the first real token, so the loss
+// reads a row whose attention sees padding keys alone; the pass keeps such a sequence whole.
+for (const name of ['gpt2_clm_ts', 'llama_clm_lora_ts']) {
+  test(`${name}: left-padded sequences train alike with and without padding left out`, async () => {
+    const prepared = prepare(name, 'text-generation');
+    let moved = 0;
+    const batch = batchOf(name, (r) => {
+      const pads = r.attention_mask.filter((m) => m === 0).length;
+      if (!pads || moved >= 4) return;
+      moved++;
+      for (const k of Object.keys(r)) {
+        const fill = k === 'attention_mask' ? 0 : k === 'labels' ? -100 : r[k][r[k].length - 1];
+        r[k] = [...new Array(pads).fill(fill), ...r[k].slice(0, r[k].length - pads)];
+      }
+    });
+    assert.equal(moved, 4, 'four sequences are left-padded');
+    const whole = await trainSteps(prepared, lossOf('text-generation'), batch, { paddingRowsOnly: false }, ADAMW);
+    const packed = await trainSteps(prepared, lossOf('text-generation'), batch, {}, ADAMW);
     assertTrainedAlike(whole, packed);
   });
 }

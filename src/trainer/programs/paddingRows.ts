@@ -1,29 +1,36 @@
-// Leaves padding tokens out of an encoder classifier's token-wise operators.
+// Leaves padding tokens out of a transformer's token-wise operators: encoder classifiers', and
+// in the train step those of models trained on a token-level loss (token classification,
+// fill-mask, causal LM).
 //
 // A batch padded to one length carries rows no real token depends on: each padding position's key
 // gets the attention mask's large negative score, so its softmax weight is exactly 0, and the
-// classifier reads one row per sequence (BERT's, DistilBERT's, RoBERTa's first token). Both
-// PyTorch and the exported graph still run every projection, feed-forward block and norm over
-// them — a quarter of the work when a quarter of the batch is padding.
+// classifier reads one row per sequence (BERT's, DistilBERT's, RoBERTa's first token), a
+// token-level loss the positions it labels. Both PyTorch and the exported graph still run every
+// projection, feed-forward block and norm over them — a quarter of the work when a quarter of the
+// batch is padding.
 //
 // This pass keeps the attention as exported and puts a pair of operators in front of each of its
-// q, k and v projections (where they enter the head-splitting Reshape): Gather the real rows of
-// the flattened [batch·sequence, hidden] value, then ScatterND them back in place over zeros. The
-// zeros only land on padding rows: as keys and values they are masked to weight 0, as queries
-// they give rows nothing real reads. selectedTokens.ts then moves each Gather up through the
-// operators that compute every row on its own, as it moves a decoder head's selection — through
-// the projections, the previous layer's norms, feed-forward block, residual sums and output
-// projection, to the previous attention — so that all of those run on the real rows only. Row 0
-// of every sequence counts as real, so the row the classifier reads is computed as exported even
-// where it is padding; the classifier reads it from the real rows, at its place among them, so
-// that the last layer after its attention runs for those rows alone.
+// q, k and v projections (where they enter the head-splitting Reshape, or GPT-2's Split of its
+// fused projection): Gather the real rows of the flattened [batch·sequence, hidden] value, then
+// ScatterND them back in place over zeros. The zeros only land on padding rows: as keys and values
+// they are masked to weight 0, as queries they give rows nothing real reads. selectedTokens.ts
+// then moves each Gather up through the operators that compute every row on its own, as it moves a
+// decoder head's selection — through the projections, the previous layer's norms, feed-forward
+// block, residual sums and output projection, to the previous attention — so that all of those run
+// on the real rows only. Row 0 of every sequence counts as real, so the row the classifier reads
+// is computed as exported even where it is padding; the head (or the loss) reads its rows from the
+// real rows, at their places among them, so that the last layer after its attention runs for those
+// rows alone.
 //
 // Applied only where it is exact: every softmax of the graph is an attention over [B, S, H]
-// projections whose mask comes from one [B, S] graph input, and the loss reads the hidden states
-// through a constant row 0 of the sequence axis, or (a token-level loss in the train step: token
-// classification, fill-mask) at the positions it labels, which then count as real rows too.
-// Anything else (the eval step's per-token logits, question answering's spans, which score every
-// position, decoders' causal masks, models without a mask) is left unchanged.
+// projections whose mask comes from one [B, S] graph input, only operators that compute each
+// (batch, position) row on its own lie between the projections and the attention, and the loss
+// reads the hidden states through a constant row 0 of the sequence axis, or (a token-level loss in
+// the train step) at the positions it labels, which then count as real rows too; a sequence where
+// the loss reads a padding position is computed whole (in a causal LM padded on the left, the last
+// padding position predicts the first real token and sees no real key). Anything else (the eval
+// step's per-token logits, question answering's spans, which score every position, decoder
+// classifiers' run-time heads, models without a mask) is left unchanged.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
@@ -120,9 +127,17 @@ export function insertPaddingRows(graph: Graph, labelled?: LabelledTokens): numb
   const total = b.op('Mul', [b.op('Shape', [mask], { start: 0, end: 1 }), length]);
   const positions = b.op('Range', [b.scalar(0, DataType.INT64), b.squeeze(total, [0]), b.scalar(1, DataType.INT64)]);
   const first = b.op('Equal', [b.op('Mod', [positions, length]), b.int64s([0])]);
-  // A token-level loss's positions count as real too: a padding position may carry a label, and
-  // the loss then reads its row as the exported graph computes it.
-  const kept = b.op('Or', [real, labelled ? b.op('Or', [first, labelled.read]) : first]);
+  // A token-level loss's positions count as real too. Where one of them is padding, the whole
+  // sequence is computed: such a row may see no real key (a causal LM's last left-padding position
+  // predicts the first real token), and its attention then mixes padding keys and values, which
+  // must be the exported graph's, not zeros.
+  const read = (): string => {
+    const grid = b.op('Shape', [mask]);
+    const padRead = b.op('And', [b.reshape(labelled!.read, grid), b.op('Not', [b.reshape(real, grid)])]);
+    const whole = b.op('Greater', [b.op('ReduceMax', [b.cast(padRead, DataType.INT64), b.int64s([1])], { keepdims: 1 }), b.scalar(0, DataType.INT64)]);
+    return b.op('Or', [labelled!.read, b.reshape(b.op('Expand', [whole, grid]), [-1])]);
+  };
+  const kept = b.op('Or', [real, labelled ? b.op('Or', [first, read()]) : first]);
   const rows = b.squeeze(b.op('NonZero', [kept]), [0]);
   const at = b.unsqueeze(rows, [1]);
   // x's own shape, [B, S, hidden], from the mask's: a head split written as Reshape(x, [0, 0,
