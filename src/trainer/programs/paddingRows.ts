@@ -225,7 +225,11 @@ function rowWiseBetween(entry: Node, v: string, index: NodeIndex, shapeOf: (v: s
   for (let k = 0; k < queue.length && k < 2000; k++) {
     for (const r of index.readers(queue[k])) {
       if (r.op === 'Shape' || r.op === 'Size') continue;
-      for (const o of r.outputs) if (o && !below.has(o)) below.add(o), queue.push(o);
+      for (const o of r.outputs) {
+        if (!o || below.has(o)) continue;
+        below.add(o);
+        queue.push(o);
+      }
     }
   }
   // Every producer on a path back from v to the entry, through the operands that carry data
