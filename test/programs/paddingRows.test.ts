@@ -65,8 +65,8 @@ for (const name of ENCODERS) {
   });
 }
 
-for (const name of ['vit_ts', 'gpt2_ts', 'llama_dynamo', 'deberta_v2_ts', 'bart_ts']) {
-  test(`${name}: no attention mask from a [batch, sequence] input with a first-token head — left unchanged`, () => {
+for (const name of ['vit_ts', 'deberta_v2_ts', 'bart_ts']) {
+  test(`${name}: no attention mask from a [batch, sequence] input with a first- or last-token head — left unchanged`, () => {
     const graph = prepare(name).graph.clone();
     const before = graph.nodes.map((n) => n.name);
     assert.equal(insertPaddingRows(graph), 0);
@@ -112,3 +112,41 @@ test('roberta_ts: the eval step leaving the padding rows out gives the same logi
   const batch = jsonlBatch(path.join(exportDir('roberta_ts'), 'train.jsonl'), prepared);
   await assertEvalAlike(prepared, LOSS, batch, [{ paddingRowsOnly: false }, {}]);
 });
+
+// Decoder classifiers (GPT-2's, Llama's) read each sequence's last token at run-time positions:
+// those count as real rows, and the head reads them from the real rows at their places.
+const DECODERS: [string, number][] = [['gpt2_ts', 4], ['gpt2_dynamo', 4], ['llama_ts', 7], ['llama_dynamo', 7]];
+
+/**
+ * Forward products (before the loss) whose left operand is selected rows: [n, k] with n a named
+ * dim that is not batch·sequence (the real rows' count, or the head's one row per sequence).
+ */
+function productsOnSelectedRows(graph: Graph): number {
+  const shapes = new ShapeTable(graph).inferAll();
+  const loss = graph.nodes.findIndex((n) => n.op === 'SoftmaxCrossEntropyLoss');
+  return graph.nodes.slice(0, loss).filter((n) => {
+    const rows = shapes.get(n.inputs[0])?.shape;
+    return (n.op === 'MatMul' || n.op === 'Gemm') && rows?.length === 2 && typeof rows[0] === 'string' && !rows[0].includes('*');
+  }).length;
+}
+
+for (const [name, products] of DECODERS) {
+  test(`${name}: a decoder classifier's layers run on the real rows`, () => {
+    const prepared = prepare(name);
+    const layers = prepared.graph.nodes.filter((n) => n.op === 'Softmax').length;
+    assert.ok(insertPaddingRows(prepared.graph.clone()) > 0);
+    // Every layer's products on the real rows, the last one's after its attention on the head's.
+    const selected = productsOnSelectedRows(compileTrainStep(prepared, LOSS, 'step').graph);
+    assert.ok(selected >= products * layers, `${selected} forward products on selected rows for ${layers} layers`);
+    // Without the pass, only the last layer after its attention (the head's selection).
+    assert.ok(productsOnSelectedRows(compileTrainStep(prepared, LOSS, 'step', { paddingRowsOnly: false }).graph) < products * layers);
+  });
+
+  test(`${name}: a decoder classifier trains and evaluates alike with and without padding left out`, async () => {
+    const prepared = prepare(name);
+    const batch = jsonlBatch(path.join(exportDir(name), 'train.jsonl'), prepared);
+    assert.ok(padded(batch));
+    assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
+    await assertEvalAlike(prepared, LOSS, batch, [{ paddingRowsOnly: false }, {}]);
+  });
+}

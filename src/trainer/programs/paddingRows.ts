@@ -38,6 +38,9 @@ import { ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
 import { DataType, isFloatType } from '../onnx/tensor';
 import type { LabelledTokens } from './lossHeads';
+
+/** The flat (batch, sequence) positions a head or loss reads (bool [B·S]), and its Gather of them. */
+type ReadPositions = Pick<LabelledTokens, 'logits' | 'read'>;
 import { NodeIndex } from './nodeIndex';
 
 /**
@@ -60,7 +63,7 @@ const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink']);
  * unchanged). `labelled`: a token-level loss reads the logits at these positions alone
  * (lossHeads.ts selectLabelledTokens), instead of a classifier reading row 0 of the hidden states.
  */
-export function insertPaddingRows(graph: Graph, labelled?: LabelledTokens): number {
+export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): number {
   const shapes = new ShapeTable(graph).inferAll();
   const index = new NodeIndex(graph, new Set());
   const producer = index.producers;
@@ -117,9 +120,16 @@ export function insertPaddingRows(graph: Graph, labelled?: LabelledTokens): numb
   if (!mask || !maskShape) return 0;
   // The loss's read: row 0 of the sequence axis of a [B, S, H] value.
   const heads = graph.nodes.filter((n) => readsFirstRow(n, shapeOf, maskShape, (v) => shapes.get(v)?.type, (v) => shapes.get(v)?.value as readonly unknown[] | undefined));
-  if (heads.length !== (labelled ? 0 : 1)) return 0;
+  const decoder = !labelled && !heads.length ? decoderHead(graph, producer, shapeOf, maskShape) : undefined;
+  if (heads.length !== (labelled || decoder ? 0 : 1)) return 0;
 
   const b = new GraphBuilder(graph, shapes);
+  if (decoder) {
+    // The head's positions are computed from shapes (b·S + last[b], S read from the scores): read
+    // from the graph inputs instead, or the real rows would depend on the layers they select for.
+    if (!shapesFromInputs(b, decoder.inputs[1], producer, graph)) return 0;
+    labelled = readByDecoderHead(b, decoder, mask);
+  }
   // Real rows: mask ≠ 0, and every sequence's first position.
   const flat = b.reshape(mask, [-1]);
   const real = b.op('Not', [b.op('Equal', [flat, b.scalar(0, shapes.get(mask)!.type)])]);
@@ -156,9 +166,9 @@ export function insertPaddingRows(graph: Graph, labelled?: LabelledTokens): numb
   // read by both selections, which then select the same rows).
   const places = b.op('Sub', [b.op('CumSum', [b.cast(kept, DataType.INT64), b.scalar(0, DataType.INT64)]), b.scalar(1, DataType.INT64)]);
   if (labelled) {
-    // The loss's Gather of the labelled flat positions from the [B·S, C] logits.
-    const read = producer.get(labelled.logits)!;
-    read.inputs = [b.add('Gather', [read.inputs[0], rows], { axis: 0 })[0], b.op('Gather', [places, read.inputs[1]], { axis: 0 })];
+    // The loss's (or a decoder head's) Gather of flat positions from the [B·S, C] scores.
+    const reader = producer.get(labelled.logits)!;
+    reader.inputs = [b.add('Gather', [reader.inputs[0], rows], { axis: 0 })[0], b.op('Gather', [places, reader.inputs[1]], { axis: 0 })];
     sortTopologically(graph);
     return entries.size + 1;
   }
@@ -170,6 +180,81 @@ export function insertPaddingRows(graph: Graph, labelled?: LabelledTokens): numb
   head.attrs = new Map(head.attrs).set('axis', { kind: 'int', value: 0 });
   sortTopologically(graph);
   return entries.size + 1;
+}
+
+/**
+ * A decoder classifier's head (GPT-2's, Llama's): each sequence's last token read from the
+ * [B, S, labels] scores at run-time positions — TorchScript's Gather of flat rows b·S + last[b]
+ * from the scores flattened, or dynamo's GatherND of (b, last[b]) pairs.
+ */
+function decoderHead(graph: Graph, producer: Map<string, Node>, shapeOf: (v: string) => readonly Dim[] | undefined, maskShape: readonly Dim[]): Node | undefined {
+  const scores = (x: string) => {
+    const s = shapeOf(x);
+    return s?.length === 3 && typeof s[2] === 'number' && compareDims(s[0], maskShape[0]) === 'equal' && compareDims(s[1], maskShape[1]) === 'equal';
+  };
+  const found = graph.nodes.filter((n) => {
+    if (n.domain !== '') return false;
+    if (n.op === 'GatherND') return attrInt(n, 'batch_dims', 0) === 0 && scores(n.inputs[0]) && shapeOf(n.inputs[1])?.length === 2 && shapeOf(n.inputs[1])![1] === 2;
+    if (n.op !== 'Gather' || attrInt(n, 'axis', 0) !== 0 || graph.initializers.has(n.inputs[1]) || shapeOf(n.inputs[1])?.length !== 1) return false;
+    const flat = producer.get(n.inputs[0]);
+    return !!flat && flat.op === 'Flatten' && attrInt(flat, 'axis', 1) === 2 && scores(flat.inputs[0]);
+  });
+  return found.length === 1 ? found[0] : undefined;
+}
+
+/**
+ * Rewrites every Shape read that `v` depends on (through data and shapes alike) to the same dims
+ * assembled from the graph inputs (GraphBuilder.shapeOf); false where one cannot be.
+ */
+function shapesFromInputs(b: GraphBuilder, v: string, producer: Map<string, Node>, graph: Graph): boolean {
+  const inputs = new Set(graph.inputs.map((i) => i.name));
+  const inputDims = new Set(graph.inputs.flatMap((i) => i.shape ?? []));
+  const reads: Node[] = [];
+  const seen = new Set<Node>();
+  const stack = [v];
+  while (stack.length) {
+    const n = producer.get(stack.pop()!);
+    if (!n || seen.has(n)) continue;
+    seen.add(n);
+    // Positions computed from the layers' data (not only their shapes) cannot be known first.
+    if (n.op === 'Softmax') return false;
+    if (n.op !== 'Shape' || inputs.has(n.inputs[0])) stack.push(...n.inputs.filter((i) => i));
+    else reads.push(n);
+  }
+  // Checked before anything changes: every dim a number or one of the inputs' named dims.
+  if (!reads.every((n) => b.shape(n.inputs[0])?.every((d) => typeof d === 'number' || inputDims.has(d)))) return false;
+  for (const n of reads) {
+    const assembled = b.shapeOf(n.inputs[0]);
+    const [start, end] = [attrInt(n, 'start', 0), n.attrs.has('end') ? attrInt(n, 'end', 0) : undefined];
+    n.op = start === 0 && end === undefined ? 'Identity' : 'Slice';
+    n.inputs = n.op === 'Identity' ? [assembled] : [assembled, b.int64s([start]), b.int64s([end ?? Number.MAX_SAFE_INTEGER])];
+    n.attrs = new Map();
+  }
+  return true;
+}
+
+/**
+ * The head's read positions as flat rows over (batch, sequence): a GatherND of pairs becomes the
+ * Gather of flat rows from the scores flattened (negative numbers counted from the end, as GatherND
+ * counts them), and the positions it reads are marked.
+ */
+function readByDecoderHead(b: GraphBuilder, head: Node, mask: string): ReadPositions {
+  if (head.op === 'GatherND') {
+    const [x, pairs] = head.inputs;
+    const dims = b.op('Shape', [mask]);
+    const size = (k: number) => b.op('Gather', [dims, b.int64s([k])], { axis: 0 });
+    const column = (k: number) => b.op('Gather', [pairs, b.int64s([k])], { axis: 1 });
+    const start = b.op('Mul', [b.op('Mod', [column(0), size(0)]), size(1)]);
+    const flat = b.squeeze(b.op('Add', [start, b.op('Mod', [column(1), size(1)])]), [1]);
+    head.op = 'Gather';
+    head.inputs = [b.op('Flatten', [x], { axis: 2 }), flat];
+    head.attrs = new Map([['axis', { kind: 'int', value: 0 }]]);
+  }
+  const positions = b.reshape(b.cast(b.op('Not', [b.op('Equal', [mask, b.scalar(0, b.type(mask))])]), DataType.INT64), [-1]);
+  const zeros = b.op('Mul', [positions, b.scalar(0, DataType.INT64)]);
+  const ones = b.op('Add', [b.op('Mul', [head.inputs[1], b.scalar(0, DataType.INT64)]), b.scalar(1, DataType.INT64)]);
+  const read = b.op('ScatterElements', [zeros, head.inputs[1], ones], { axis: 0 });
+  return { logits: head.outputs[0], read: b.op('Greater', [read, b.scalar(0, DataType.INT64)]) };
 }
 
 /** The MatMul whose output v is, possibly scaled (Mul / Div) after it. */
