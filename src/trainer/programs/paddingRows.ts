@@ -1,6 +1,6 @@
-// Leaves padding tokens out of a transformer's token-wise operators: encoder classifiers', and
-// in the train step those of models trained on a token-level loss (token classification,
-// fill-mask, causal LM).
+// Leaves padding tokens out of a transformer's token-wise operators: classifiers' (encoders'
+// first token, decoders' last), and in the train step those of models trained on a token-level
+// loss (token classification, fill-mask, causal LM).
 //
 // A batch padded to one length carries rows no real token depends on: each padding position's key
 // gets the attention mask's large negative score, so its softmax weight is exactly 0, and the
@@ -25,12 +25,13 @@
 // Applied only where it is exact: every softmax of the graph is an attention over [B, S, H]
 // projections whose mask comes from one [B, S] graph input, only operators that compute each
 // (batch, position) row on its own lie between the projections and the attention, and the loss
-// reads the hidden states through a constant row 0 of the sequence axis, or (a token-level loss in
-// the train step) at the positions it labels, which then count as real rows too; a sequence where
+// reads the hidden states through a constant row 0 of the sequence axis, at a decoder
+// classifier's run-time last tokens, or (a token-level loss in the train step) at the positions it
+// labels; the positions read count as real rows too, and a sequence where
 // the loss reads a padding position is computed whole (in a causal LM padded on the left, the last
 // padding position predicts the first real token and sees no real key). Anything else (the eval
-// step's per-token logits, question answering's spans, which score every position, decoder
-// classifiers' run-time heads, models without a mask) is left unchanged.
+// step's per-token logits, question answering's spans, which score every position, models
+// without a mask) is left unchanged.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
