@@ -18,7 +18,8 @@ test('a resumed fill-mask run on raw text masks and logs exactly as the uninterr
     // 24 texts, batch 8: 3 steps per epoch, 6 steps; the checkpoint at step 3 ends epoch 1.
     training: { output_dir: out, num_train_epochs: 2, per_device_train_batch_size: 8, learning_rate: 0.01, logging_steps: 1, save_steps: 3, seed: 5 },
   }, `${out}.yaml`);
-  const f = runCli(['train', config('full')]); assert.equal(f.code, 0, f.stderr);
+  const first = runCli(['train', config('full')]);
+  assert.equal(first.code, 0, first.stderr);
   const resumed = path.join(dir, 'resumed');
   fs.cpSync(path.join(dir, 'full', 'checkpoint-3'), path.join(resumed, 'checkpoint-3'), { recursive: true });
   const r = runCli(['train', config('resumed'), '--resume', path.join(resumed, 'checkpoint-3')]);

@@ -6,20 +6,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { Graph } from '../../src/trainer/onnx/graph';
 import { loadModel } from '../../src/trainer/onnx/model';
 import type { onnx } from '../../src/trainer/onnx/generated/onnx';
 import { buildBert } from '../../src/trainer/models/bert';
-import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
 import type { LossHeadOptions } from '../../src/trainer/programs/lossHeads';
 import type { Task } from '../../src/trainer/programs/tasks';
 import { copyFixture, exportDir, readJson, runCli, tempDir } from '../helpers';
-import { assertTrainedAlike, trainSteps } from './sameTraining';
-
-const ADAMW = { optimizer: { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false }, lr: 1e-3, maxGradNorm: 1, randomKey: 5 } as const;
+import { ADAMW_STEPS, assertTrainedAlike, productsOnSelectedRows, trainSteps } from './sameTraining';
 
 const CASES: [string, Task][] = [
   ['bert_mlm_ts', 'fill-mask'],
@@ -42,22 +38,14 @@ function batchOf(name: string, edit?: (row: Record<string, number[]>) => void): 
   return batch;
 }
 
-/** Products (MatMul, Gemm) of the forward pass whose left operand has as many rows as some NonZero counts. */
-function productsOnCountedRows(graph: Graph): number {
-  const shapes = new ShapeTable(graph).inferAll();
-  const counts = new Set(graph.nodes.filter((n) => n.op === 'NonZero').map((n) => shapes.get(n.outputs[0])?.shape?.[1]));
-  const loss = graph.nodes.findIndex((n) => n.op === 'SoftmaxCrossEntropyLoss');
-  return graph.nodes.slice(0, loss).filter((n) => (n.op === 'MatMul' || n.op === 'Gemm') && counts.has(shapes.get(n.inputs[0])?.shape?.[0])).length;
-}
-
 for (const [name, task] of CASES) {
   test(`${name}: the head and the last layer after its attention run for the labelled positions only`, () => {
     const prepared = prepare(name, task);
     const graph = compileTrainStep(prepared, lossOf(task), 'step').graph;
     // The head's product(s), the attention's output projection and both feed-forward products.
-    const counted = productsOnCountedRows(graph);
-    assert.ok(counted >= 4, `${counted} forward products on the labelled rows`);
-    assert.equal(productsOnCountedRows(compileTrainStep(prepared, lossOf(task), 'step', { selectedRowsOnly: false }).graph), 0);
+    const selected = productsOnSelectedRows(graph);
+    assert.ok(selected >= 4, `${selected} forward products on the labelled rows`);
+    assert.equal(productsOnSelectedRows(compileTrainStep(prepared, lossOf(task), 'step', { selectedRowsOnly: false }).graph), 0);
   });
 
   test(`${name}: three AdamW steps train alike with and without the labelled rows' selection`, async () => {
@@ -66,8 +54,8 @@ for (const [name, task] of CASES) {
     const labels = batch.get('labels')!.data as BigInt64Array;
     const labelled = labels.filter((v) => v !== -100n).length;
     assert.ok(labelled > 0 && labelled < labels.length, 'the batch has positions labelled -100');
-    const whole = await trainSteps(prepared, lossOf(task), batch, { selectedRowsOnly: false }, ADAMW);
-    const selected = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW);
+    const whole = await trainSteps(prepared, lossOf(task), batch, { selectedRowsOnly: false }, ADAMW_STEPS);
+    const selected = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW_STEPS);
     assertTrainedAlike(whole, selected);
   });
 }
@@ -75,8 +63,8 @@ for (const [name, task] of CASES) {
 test('bert_mlm_ts: a batch with no labelled position gives the same loss either way', async () => {
   const prepared = prepare('bert_mlm_ts', 'fill-mask');
   const batch = batchOf('bert_mlm_ts', (r) => r.labels.fill(-100));
-  const whole = await trainSteps(prepared, lossOf('fill-mask'), batch, { selectedRowsOnly: false }, ADAMW);
-  const selected = await trainSteps(prepared, lossOf('fill-mask'), batch, {}, ADAMW);
+  const whole = await trainSteps(prepared, lossOf('fill-mask'), batch, { selectedRowsOnly: false }, ADAMW_STEPS);
+  const selected = await trainSteps(prepared, lossOf('fill-mask'), batch, {}, ADAMW_STEPS);
   assert.deepEqual(selected.out.map((r) => r.loss), whole.out.map((r) => r.loss));
 });
 
@@ -104,10 +92,10 @@ for (const [name, task, pairs, products] of PADDED) {
     };
     assert.equal(scatters({ paddingRowsOnly: false }), 0);
     assert.equal(scatters({}), pairs * attentions);
-    // Every layer's products run on counted rows: the real ones, and after the last attention
+    // Every layer's products run on selected rows: the real ones, and after the last attention
     // the labelled ones (the layer before reads the real rows that both selections share).
-    const counted = productsOnCountedRows(compileTrainStep(prepared, lossOf(task), 'step').graph);
-    assert.ok(counted >= products * attentions, `${counted} forward products on counted rows for ${attentions} layers`);
+    const selected = productsOnSelectedRows(compileTrainStep(prepared, lossOf(task), 'step').graph);
+    assert.ok(selected >= products * attentions, `${selected} forward products on selected rows for ${attentions} layers`);
   });
 
   test(`${name}: three AdamW steps train alike with and without padding left out, padding positions labelled too`, async () => {
@@ -124,8 +112,8 @@ for (const [name, task, pairs, products] of PADDED) {
       }
     });
     assert.ok(edited, 'the batch pads');
-    const whole = await trainSteps(prepared, lossOf(task), batch, { paddingRowsOnly: false }, ADAMW);
-    const packed = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW);
+    const whole = await trainSteps(prepared, lossOf(task), batch, { paddingRowsOnly: false }, ADAMW_STEPS);
+    const packed = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW_STEPS);
     assertTrainedAlike(whole, packed);
   });
 }
@@ -172,8 +160,8 @@ for (const [task, side] of BUILTIN) {
     assert.ok(mask[at(0, side === 'right' ? length - 1 : 0)] === 0, 'the batch pads');
     const scatters = (opts: object) => compileTrainStep(prepared, lossOf(task), 'step', opts).graph.nodes.filter((n) => n.op === 'ScatterND').length;
     assert.ok(scatters({}) - scatters({ paddingRowsOnly: false }) >= 6, 'the padding pass applies');
-    const whole = await trainSteps(prepared, lossOf(task), batch, { paddingRowsOnly: false }, ADAMW);
-    const packed = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW);
+    const whole = await trainSteps(prepared, lossOf(task), batch, { paddingRowsOnly: false }, ADAMW_STEPS);
+    const packed = await trainSteps(prepared, lossOf(task), batch, {}, ADAMW_STEPS);
     assertTrainedAlike(whole, packed);
   });
 }
@@ -194,8 +182,8 @@ for (const name of ['gpt2_clm_ts', 'llama_clm_lora_ts']) {
       }
     });
     assert.equal(moved, 4, 'four sequences are left-padded');
-    const whole = await trainSteps(prepared, lossOf('text-generation'), batch, { paddingRowsOnly: false }, ADAMW);
-    const packed = await trainSteps(prepared, lossOf('text-generation'), batch, {}, ADAMW);
+    const whole = await trainSteps(prepared, lossOf('text-generation'), batch, { paddingRowsOnly: false }, ADAMW_STEPS);
+    const packed = await trainSteps(prepared, lossOf('text-generation'), batch, {}, ADAMW_STEPS);
     assertTrainedAlike(whole, packed);
   });
 }

@@ -12,12 +12,11 @@ import { insertPaddingRows } from '../../src/trainer/programs/paddingRows';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep, computeReadRowsOnly } from '../../src/trainer/programs/trainStep';
 import { FIXTURES, exportDir } from '../helpers';
-import { assertEvalAlike, assertTrainedAlike, trainSteps } from './sameTraining';
+import { ADAMW_STEPS, assertEvalAlike, assertTrainedAlike, productsOnSelectedRows, trainSteps } from './sameTraining';
 import { jsonlBatch, parityBatch } from './parityBatch';
 
 const LOSS = { problemType: 'single_label_classification', numLabels: 2 } as const;
 const prepare = (name: string) => prepareModel(loadModel(path.join(exportDir(name), 'model.onnx')));
-const ADAMW = { optimizer: { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false }, lr: 1e-3, maxGradNorm: 1, randomKey: 5 } as const;
 
 /** Products of a [rows, hidden] operand with a 2-D weight (lifted to a graph input in the train step). */
 function productsOnRows(graph: Graph): number {
@@ -83,7 +82,7 @@ test('bert: leaving the padding rows out trains identically to computing them', 
   const prepared = prepareModel(loadModel(path.join(FIXTURES, 'parity', 'bert', 'model.onnx')));
   const batch = parityBatch('bert', prepared);
   assert.ok(padded(batch));
-  assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
+  assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW_STEPS), await trainSteps(prepared, LOSS, batch, {}, ADAMW_STEPS));
 });
 
 for (const name of ['distilbert_ts', 'roberta_dynamo', 'albert_ts']) {
@@ -91,7 +90,7 @@ for (const name of ['distilbert_ts', 'roberta_dynamo', 'albert_ts']) {
     const prepared = prepare(name);
     const batch = jsonlBatch(path.join(exportDir(name), 'train.jsonl'), prepared);
     assert.ok(padded(batch));
-    assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
+    assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW_STEPS), await trainSteps(prepared, LOSS, batch, {}, ADAMW_STEPS));
   });
 }
 
@@ -104,7 +103,7 @@ test('bert_ts: a sequence whose first position is padding still has that row com
   // Left-pad three sequences: their first positions become padding, the head still reads them.
   for (const row of [1, 4, 7]) for (let s = 0; s < 3; s++) values[row * length + s] = 0;
   batch.set('attention_mask', fromNumbers(DataType.INT64, [...mask.dims], values));
-  assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
+  assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW_STEPS), await trainSteps(prepared, LOSS, batch, {}, ADAMW_STEPS));
 });
 
 test('roberta_ts: the eval step leaving the padding rows out gives the same logits and loss', async () => {
@@ -116,19 +115,6 @@ test('roberta_ts: the eval step leaving the padding rows out gives the same logi
 // Decoder classifiers (GPT-2's, Llama's) read each sequence's last token at run-time positions:
 // those count as real rows, and the head reads them from the real rows at their places.
 const DECODERS: [string, number][] = [['gpt2_ts', 4], ['gpt2_dynamo', 4], ['llama_ts', 7], ['llama_dynamo', 7]];
-
-/**
- * Forward products (before the loss) whose left operand is selected rows: [n, k] with n a named
- * dim that is not batch·sequence (the real rows' count, or the head's one row per sequence).
- */
-function productsOnSelectedRows(graph: Graph): number {
-  const shapes = new ShapeTable(graph).inferAll();
-  const loss = graph.nodes.findIndex((n) => n.op === 'SoftmaxCrossEntropyLoss');
-  return graph.nodes.slice(0, loss).filter((n) => {
-    const rows = shapes.get(n.inputs[0])?.shape;
-    return (n.op === 'MatMul' || n.op === 'Gemm') && rows?.length === 2 && typeof rows[0] === 'string' && !rows[0].includes('*');
-  }).length;
-}
 
 for (const [name, products] of DECODERS) {
   test(`${name}: a decoder classifier's layers run on the real rows`, () => {
@@ -146,7 +132,7 @@ for (const [name, products] of DECODERS) {
     const prepared = prepare(name);
     const batch = jsonlBatch(path.join(exportDir(name), 'train.jsonl'), prepared);
     assert.ok(padded(batch));
-    assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW), await trainSteps(prepared, LOSS, batch, {}, ADAMW));
+    assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW_STEPS), await trainSteps(prepared, LOSS, batch, {}, ADAMW_STEPS));
     await assertEvalAlike(prepared, LOSS, batch, [{ paddingRowsOnly: false }, {}]);
   });
 }

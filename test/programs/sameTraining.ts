@@ -7,6 +7,8 @@ import type { OptimizerConfig } from '../../src/trainer/programs/optimizers';
 import type { prepareModel } from '../../src/trainer/programs/prepare';
 import type { LossHeadOptions } from '../../src/trainer/programs/lossHeads';
 import type { Tensor } from '../../src/trainer/onnx/tensor';
+import type { Graph } from '../../src/trainer/onnx/graph';
+import { ShapeTable } from '../../src/trainer/onnx/shapes';
 import { parityBatch } from './parityBatch';
 
 const ADAMW: OptimizerConfig = { name: 'adamw_torch', beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
@@ -33,7 +35,23 @@ export async function trainSteps(prepared: ReturnType<typeof prepareModel>, loss
 
 /** Three AdamW steps (clipping at 1) over a parity fixture's whole train.jsonl. */
 export function threeSteps(name: string, prepared: ReturnType<typeof prepareModel>, loss: LossHeadOptions, opts: RunnerOptions) {
-  return trainSteps(prepared, loss, parityBatch(name, prepared), opts, { optimizer: ADAMW, lr: 1e-3, maxGradNorm: 1, randomKey: 5 });
+  return trainSteps(prepared, loss, parityBatch(name, prepared), opts, ADAMW_STEPS);
+}
+
+/** AdamW at lr 1e-3, clipping at 1: the settings of threeSteps, for any batch. */
+export const ADAMW_STEPS: StepSettings = { optimizer: ADAMW, lr: 1e-3, maxGradNorm: 1, randomKey: 5 };
+
+/**
+ * Forward products (before the loss) whose left operand is selected rows: [n, k] with n a named
+ * dim that is not a product like batch·sequence (the real rows' count, a head's or a loss's rows).
+ */
+export function productsOnSelectedRows(graph: Graph): number {
+  const shapes = new ShapeTable(graph).inferAll();
+  const loss = graph.nodes.findIndex((n) => n.op === 'SoftmaxCrossEntropyLoss');
+  return graph.nodes.slice(0, loss).filter((n) => {
+    const rows = shapes.get(n.inputs[0])?.shape;
+    return (n.op === 'MatMul' || n.op === 'Gemm') && rows?.length === 2 && typeof rows[0] === 'string' && !rows[0].includes('*');
+  }).length;
 }
 
 /** The largest absolute difference between two arrays of the same length. */

@@ -37,12 +37,13 @@ import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
 import { ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
-import { DataType, isFloatType } from '../onnx/tensor';
+import { DataType, fromNumbers, isFloatType } from '../onnx/tensor';
 import type { LabelledTokens } from './lossHeads';
 
 /** The flat (batch, sequence) positions a head or loss reads (bool [B·S]), and its Gather of them. */
 type ReadPositions = Pick<LabelledTokens, 'logits' | 'read'>;
 import { NodeIndex } from './nodeIndex';
+import { flatRowsOfPairs } from './selectedTokens';
 
 /**
  * Operators that may lie between a projection's [B, S, H] output and the attention's products:
@@ -125,11 +126,12 @@ export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): numbe
   if (heads.length !== (labelled || decoder ? 0 : 1)) return 0;
 
   const b = new GraphBuilder(graph, shapes);
+  const grid = b.op('Shape', [mask]);
   if (decoder) {
     // The head's positions are computed from shapes (b·S + last[b], S read from the scores): read
     // from the graph inputs instead, or the real rows would depend on the layers they select for.
     if (!shapesFromInputs(b, decoder.inputs[1], producer, graph)) return 0;
-    labelled = readByDecoderHead(b, decoder, mask);
+    labelled = readByDecoderHead(b, decoder, grid);
   }
   // Real rows: mask ≠ 0, and every sequence's first position.
   const flat = b.reshape(mask, [-1]);
@@ -143,7 +145,6 @@ export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): numbe
   // predicts the first real token), and its attention then mixes padding keys and values, which
   // must be the exported graph's, not zeros.
   const read = (): string => {
-    const grid = b.op('Shape', [mask]);
     const padRead = b.op('And', [b.reshape(labelled!.read, grid), b.op('Not', [b.reshape(real, grid)])]);
     const whole = b.op('Greater', [b.op('ReduceMax', [b.cast(padRead, DataType.INT64), b.int64s([1])], { keepdims: 1 }), b.scalar(0, DataType.INT64)]);
     return b.op('Or', [labelled!.read, b.reshape(b.op('Expand', [whole, grid]), [-1])]);
@@ -153,7 +154,7 @@ export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): numbe
   const at = b.unsqueeze(rows, [1]);
   // x's own shape, [B, S, hidden], from the mask's: a head split written as Reshape(x, [0, 0,
   // heads, d]) copies its input's leading dims, so the rows go back into that shape.
-  const unflat = (hidden: number) => b.add('Concat', [b.op('Shape', [mask]), b.int64s([hidden])], { axis: 0 })[0];
+  const unflat = (hidden: number) => b.add('Concat', [grid, b.int64s([hidden])], { axis: 0 })[0];
   const inPlace = (x: string, hidden: number): string => {
     const selected = b.add('Gather', [b.reshape(x, [-1, hidden]), rows], { axis: 0 })[0];
     const zeros = b.zerosLike(x, b.add('Concat', [total, b.int64s([hidden])], { axis: 0 })[0]);
@@ -175,7 +176,7 @@ export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): numbe
   }
   const head = heads[0];
   const hidden = shapeOf(head.inputs[0])![2] as number;
-  const firstPlaces = b.op('Gather', [b.reshape(places, b.op('Shape', [mask])), b.scalar(0, DataType.INT64)], { axis: 1 });
+  const firstPlaces = b.op('Gather', [b.reshape(places, grid), b.scalar(0, DataType.INT64)], { axis: 1 });
   const packed = b.add('Gather', [b.reshape(head.inputs[0], [-1, hidden]), rows], { axis: 0 })[0];
   head.inputs = [packed, firstPlaces];
   head.attrs = new Map(head.attrs).set('axis', { kind: 'int', value: 0 });
@@ -239,22 +240,17 @@ function shapesFromInputs(b: GraphBuilder, v: string, producer: Map<string, Node
  * Gather of flat rows from the scores flattened (negative numbers counted from the end, as GatherND
  * counts them), and the positions it reads are marked.
  */
-function readByDecoderHead(b: GraphBuilder, head: Node, mask: string): ReadPositions {
+function readByDecoderHead(b: GraphBuilder, head: Node, grid: string): ReadPositions {
   if (head.op === 'GatherND') {
     const [x, pairs] = head.inputs;
-    const dims = b.op('Shape', [mask]);
-    const size = (k: number) => b.op('Gather', [dims, b.int64s([k])], { axis: 0 });
-    const column = (k: number) => b.op('Gather', [pairs, b.int64s([k])], { axis: 1 });
-    const start = b.op('Mul', [b.op('Mod', [column(0), size(0)]), size(1)]);
-    const flat = b.squeeze(b.op('Add', [start, b.op('Mod', [column(1), size(1)])]), [1]);
     head.op = 'Gather';
-    head.inputs = [b.op('Flatten', [x], { axis: 2 }), flat];
+    head.inputs = [b.op('Flatten', [x], { axis: 2 }), flatRowsOfPairs(b, pairs, grid)];
     head.attrs = new Map([['axis', { kind: 'int', value: 0 }]]);
   }
-  const positions = b.reshape(b.cast(b.op('Not', [b.op('Equal', [mask, b.scalar(0, b.type(mask))])]), DataType.INT64), [-1]);
-  const zeros = b.op('Mul', [positions, b.scalar(0, DataType.INT64)]);
-  const ones = b.op('Add', [b.op('Mul', [head.inputs[1], b.scalar(0, DataType.INT64)]), b.scalar(1, DataType.INT64)]);
-  const read = b.op('ScatterElements', [zeros, head.inputs[1], ones], { axis: 0 });
+  // Zeros over the B·S positions, ones where the head reads.
+  const filled = (shape: string, value: number) => b.op('ConstantOfShape', [shape], { value: fromNumbers(DataType.INT64, [1], [value]) });
+  const positions = b.op('ReduceProd', [grid], { keepdims: 1 });
+  const read = b.op('ScatterElements', [filled(positions, 0), head.inputs[1], filled(b.op('Shape', [head.inputs[1]]), 1)], { axis: 0 });
   return { logits: head.outputs[0], read: b.op('Greater', [read, b.scalar(0, DataType.INT64)]) };
 }
 

@@ -142,6 +142,19 @@ function reshapeRows(c: RuleInput): Plan | undefined {
 }
 
 /**
+ * The flat row numbers b·S + s of GatherND's (batch, position) pairs [K, 2] over two leading axes
+ * of sizes `dims` ([2]: B, S). Negative numbers count from the end, as GatherND counts them: Mod
+ * by the axis' size (ONNX's integer Mod takes the divisor's sign).
+ */
+export function flatRowsOfPairs(b: GraphBuilder, pairs: string, dims: string): string {
+  const size = (k: number) => b.op('Gather', [dims, b.int64s([k])], { axis: 0 });
+  const column = (k: number) => b.op('Gather', [pairs, b.int64s([k])], { axis: 1 });
+  const [rows, length] = [size(0), size(1)];
+  const start = b.op('Mul', [b.op('Mod', [column(0), rows]), length]);
+  return b.squeeze(b.op('Add', [start, b.op('Mod', [column(1), length])]), [1]);
+}
+
+/**
  * Moves every Gather of rows chosen at run time (see the header) as close to the graph's inputs as
  * the operators allow; a GatherND of (batch, position) pairs becomes such a Gather first. Values
  * named in `keep` (what the loss head reads), graph outputs and values read by subgraphs are never
@@ -289,22 +302,14 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
 
   /**
    * GatherND(x, pairs) with pairs [K, 2] of (batch, position) and no batch dims equals rows
-   * b·S + s of x's two leading axes merged, which this pass moves. Negative numbers count from the
-   * end, as GatherND counts them: Mod by the axis' size (ONNX's integer Mod takes the divisor's sign).
+   * b·S + s of x's two leading axes merged (flatRowsOfPairs), which this pass moves.
    */
   const flattenPairs = (g: Node): boolean => {
     const x = shapes.get(g.inputs[0]);
     const pairs = shapes.get(g.inputs[1]);
     if (attrInt(g, 'batch_dims', 0) !== 0 || !x?.shape || !isFloatType(x.type) || x.shape.length < 3 || !known(x.shape.slice(2))) return false;
     if (pairs?.shape?.length !== 2 || pairs.shape[1] !== 2 || pairs.type !== DataType.INT64) return false;
-    const flat = building(() => {
-      const dims = b.op('Shape', [g.inputs[0]], { end: 2 });
-      const size = (k: number) => b.op('Gather', [dims, b.int64s([k])], { axis: 0 });
-      const column = (k: number) => b.op('Gather', [g.inputs[1], b.int64s([k])], { axis: 1 });
-      const [rows, length] = [size(0), size(1)];
-      const start = b.op('Mul', [b.op('Mod', [column(0), rows]), length]);
-      return b.squeeze(b.op('Add', [start, b.op('Mod', [column(1), length])]), [1]);
-    });
+    const flat = building(() => flatRowsOfPairs(b, g.inputs[1], b.op('Shape', [g.inputs[0]], { end: 2 })));
     remove(g);
     rowsOf(g.inputs[0], 2, flat, g.outputs[0]);
     return true;

@@ -6,7 +6,6 @@
 // gradient to running sums; "final" adds the last micro-batch's and outputs the window's total.
 
 import { GraphBuilder } from '../onnx/builder';
-import { ShapeTable } from '../onnx/shapes';
 import { Graph, ValueInfo, sortTopologically } from '../onnx/graph';
 import { DataType, fromNumbers } from '../onnx/tensor';
 import { buildBackward } from '../autodiff/backward';
@@ -128,7 +127,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.inputs.push(...lossTargetInputs(prepared, loss));
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
   // A token-level loss reads the labelled rows of the logits alone (lossHeads.ts).
-  const labelled = opts.selectedRowsOnly !== false ? selectLabelledTokens(new GraphBuilder(graph, new ShapeTable(graph).inferAll()), prepared.logits, loss.task) : undefined;
+  const labelled = opts.selectedRowsOnly !== false ? selectLabelledTokens(new GraphBuilder(graph), prepared.logits, loss.task) : undefined;
   const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
   // Not under mixed precision: the padding pairs' zeros would stay float32 where their rows become half.
   if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32'), labelled);
