@@ -20,15 +20,17 @@ export interface StepSettings {
   lr: number;
   maxGradNorm: number;
   randomKey: number;
+  /** fp16's loss scale (GradScaler's), fed where the step runs in mixed precision. */
+  lossScale?: number;
 }
 
 /** Steps 1–3 on `batch`, each a whole window; the step results and the state after them. */
 export async function trainSteps(prepared: ReturnType<typeof prepareModel>, loss: LossHeadOptions, batch: Map<string, Tensor>, opts: RunnerOptions, settings: StepSettings) {
-  const { optimizer, lr, maxGradNorm, randomKey } = settings;
+  const { optimizer, lr, maxGradNorm, randomKey, lossScale } = settings;
   const runner = await TrainStepRunner.create(prepared, loss, optimizer, false, opts);
   const state = initialState(prepared, runner.slots);
   const out = [];
-  for (let step = 1; step <= 3; step++) out.push(await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr, step, maxGradNorm, randomKey } }));
+  for (let step = 1; step <= 3; step++) out.push(await runner.microBatch(state, { batch, weight: 1, last: true, scalars: { lr, step, maxGradNorm, randomKey, lossScale } }));
   await runner.release();
   return { out, state };
 }

@@ -100,7 +100,7 @@ export interface CompileOptions {
   recomputeNormalized?: boolean;
   /** false: compute every row of a value the loss reads only some rows of (selectedRows.ts, selectedTokens.ts). */
   selectedRowsOnly?: boolean;
-  /** false (or selectedRowsOnly false, or half precision): compute padding tokens' rows too (paddingRows.ts). */
+  /** false (or selectedRowsOnly false): compute padding tokens' rows too (paddingRows.ts). */
   paddingRowsOnly?: boolean;
   /** Mixed precision of the forward and backward passes (precision.ts). */
   precision?: Precision;
@@ -129,8 +129,8 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   // A token-level loss reads the labelled rows of the logits alone (lossHeads.ts).
   const labelled = opts.selectedRowsOnly !== false ? selectLabelledTokens(new GraphBuilder(graph), prepared.logits, loss.task) : undefined;
   const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
-  // Not under mixed precision: the padding pairs' zeros would stay float32 where their rows become half.
-  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false && !halfType(opts.precision ?? 'fp32'), labelled);
+  // Before mixed precision's conversion, which turns the padding pairs' float zeros half with the rows.
+  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false, labelled);
   mergeCommonValues(graph, read);
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
