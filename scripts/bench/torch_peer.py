@@ -124,6 +124,10 @@ class Logits(nn.Module):
         return self.model(input_ids=input_ids, attention_mask=attention_mask).logits
 
 
+# GPT-2 has no pad token; Hugging Face's recipes for its classifier pad with the end-of-text token.
+GPT2_PAD = 50256
+
+
 def hugging_face_classifier(cfg):
     """DistilBERT-base / BERT-base shapes from transformers (randomly initialised, dropout off so
     that both sides compute the same function). Debian's torch 1.13 has no transformers: the
@@ -131,14 +135,19 @@ def hugging_face_classifier(cfg):
     try:
         import transformers
     except ImportError:
-        if cfg.get("task") in ("fill-mask", "text-generation"):
-            raise SystemExit(f"the {cfg['task']} row needs transformers on the PyTorch side (BENCH_PYTHON)")
+        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] == "gpt2":
+            raise SystemExit(f"the {cfg['key']} row needs transformers on the PyTorch side (BENCH_PYTHON)")
         layers = 6 if cfg["model"] == "distilbert-base" else 12
         return Bert(30522, 768, layers, 12, 3072, 512, 2), False
     if cfg["model"] == "gpt2":
-        # GPT-2 small as a causal LM: the LM head tied to the token embeddings scores every position.
-        config = transformers.GPT2Config(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
-        return Logits(transformers.GPT2LMHeadModel(config)), True
+        config = transformers.GPT2Config(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0, summary_first_dropout=0.0, num_labels=2,
+                                         pad_token_id=GPT2_PAD)
+        if cfg.get("task") == "text-generation":
+            # GPT-2 small as a causal LM: the LM head tied to the token embeddings scores every position.
+            return Logits(transformers.GPT2LMHeadModel(config)), True
+        # A decoder classifier: the score head reads each sequence's last token that is not the
+        # pad token (Hugging Face's rule, traced into the export from input_ids).
+        return Logits(transformers.GPT2ForSequenceClassification(config)), True
     if cfg["model"] == "distilbert-base":
         config = transformers.DistilBertConfig(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0, num_labels=2)
         return Logits(transformers.DistilBertForSequenceClassification(config)), True
@@ -174,6 +183,10 @@ def build(cfg):
         mask[:, seq * 3 // 4:] = 0
         inputs = (ids, mask) if hf else (ids, mask, torch.zeros(b, seq, dtype=torch.int64))
         labels = torch.randint(0, 2, (b,), generator=g)
+        if cfg["model"] == "gpt2" and cfg.get("task") is None:
+            # The classifier finds each sequence's end by its pad token: padding is that token, and
+            # no real token is.
+            ids = torch.where(mask == 1, ids.clamp(max=GPT2_PAD - 1), torch.full_like(ids, GPT2_PAD))
         if cfg.get("task") == "fill-mask":
             # DataCollatorForLanguageModeling's share: 15% of the real tokens carry a label.
             chosen = (torch.rand(b, seq, generator=g) < 0.15) & (mask == 1)

@@ -47,6 +47,8 @@ const SETUPS: Setup[] = [
   { key: 'bert-base-mlm', name: 'BERT-base masked LM (fill-mask, 15% of tokens labelled)', model: 'bert-base', task: 'fill-mask', batch: 16, steps: 1, seq: 128, labels: 2 },
   // A causal LM on padded sequences: every real token a target, padding labelled -100.
   { key: 'gpt2-clm', name: 'GPT-2 small causal LM (12 layers, hidden 768, vocab 50257, seq 128)', model: 'gpt2', task: 'text-generation', batch: 16, steps: 1, seq: 128, labels: 2 },
+  // A decoder classifier on padded sequences: the head reads each sequence's last real token.
+  { key: 'gpt2-cls', name: 'GPT-2 small sequence classifier (12 layers, hidden 768, seq 128)', model: 'gpt2', batch: 16, steps: 1, seq: 128, labels: 2 },
   { key: 'resnet18-64', name: 'ResNet-18, training-mode BatchNorm, 64×64 images', model: 'resnet18', batch: 32, steps: 3, image: 64, labels: 10 },
   { key: 'resnet18-224', name: 'ResNet-18, training-mode BatchNorm, 224×224 images', model: 'resnet18', batch: 32, steps: 1, image: 224, labels: 10 },
 ];
