@@ -181,12 +181,12 @@ def build(cfg):
         ids = torch.randint(0, 50257 if cfg["model"] == "gpt2" else 30522, (b, seq), generator=g)
         mask = torch.ones(b, seq, dtype=torch.int64)
         mask[:, seq * 3 // 4:] = 0
-        inputs = (ids, mask) if hf else (ids, mask, torch.zeros(b, seq, dtype=torch.int64))
-        labels = torch.randint(0, 2, (b,), generator=g)
         if cfg["model"] == "gpt2" and cfg.get("task") is None:
             # The classifier finds each sequence's end by its pad token: padding is that token, and
             # no real token is.
             ids = torch.where(mask == 1, ids.clamp(max=GPT2_PAD - 1), torch.full_like(ids, GPT2_PAD))
+        inputs = (ids, mask) if hf else (ids, mask, torch.zeros(b, seq, dtype=torch.int64))
+        labels = torch.randint(0, 2, (b,), generator=g)
         if cfg.get("task") == "fill-mask":
             # DataCollatorForLanguageModeling's share: 15% of the real tokens carry a label.
             chosen = (torch.rand(b, seq, generator=g) < 0.15) & (mask == 1)
