@@ -8,9 +8,9 @@ import { stringify } from 'yaml';
 export const ROOT = path.resolve(__dirname, '..');
 export const FIXTURES = path.join(ROOT, 'test', 'fixtures');
 
-/** The folder of the exported model NAME: test/fixtures/exports, exports-probe or tasks, wherever it is (their names do not repeat). */
+/** The folder of the exported model NAME: test/fixtures/exports, exports-probe, tasks or tasks-probe, wherever it is (their names do not repeat). */
 export function exportDir(name: string): string {
-  for (const kind of ['exports', 'exports-probe', 'tasks']) {
+  for (const kind of ['exports', 'exports-probe', 'tasks', 'tasks-probe']) {
     const dir = path.join(FIXTURES, kind, name);
     if (fs.existsSync(dir)) return dir;
   }

@@ -9,7 +9,10 @@ import * as path from 'node:path';
 import { FIXTURES, copyFixture, readJson, runCli, tempDir } from '../helpers';
 
 const TASKS_DIR = path.join(FIXTURES, 'tasks');
-const CASES = fs.readdirSync(TASKS_DIR).filter((d) => fs.existsSync(path.join(TASKS_DIR, d, 'expected.json'))).sort();
+const casesIn = (dir: string) => fs.readdirSync(dir).filter((d) => fs.existsSync(path.join(dir, d, 'expected.json'))).sort();
+const CASES = casesIn(TASKS_DIR);
+// The token-level tasks in more families, made the same way (test/fixtures/tasks-probe/README.md).
+const PROBE_DIR = path.join(FIXTURES, 'tasks-probe');
 const KEYS = ['loss', 'learning_rate', 'grad_norm', 'epoch'] as const;
 const TOLERANCE = 2e-3;
 
@@ -22,8 +25,7 @@ test('the task fixtures cover every task beyond sequence classification (and LoR
   assert.deepEqual([...tasks].sort(), ['fill-mask', 'question-answering', 'text-classification', 'text-generation', 'token-classification']);
 });
 
-for (const name of CASES) {
-  const fixture = path.join(TASKS_DIR, name);
+for (const [name, fixture] of [...CASES.map((c) => [c, path.join(TASKS_DIR, c)]), ...casesIn(PROBE_DIR).map((c) => [c, path.join(PROBE_DIR, c)])]) {
 
   test(`${name}: check counts the parameters PyTorch updates`, () => {
     const params = readJson(path.join(fixture, 'params.json')) as { trainable_parameters_with_gradient?: number; trainable_parameters: number };

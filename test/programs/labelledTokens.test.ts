@@ -80,6 +80,24 @@ const PADDED: [string, Task, number, number][] = [
   ['gpt2_clm_ts', 'text-generation', 1, 4],
   ['gpt2_clm_dynamo', 'text-generation', 1, 4],
   ['llama_clm_lora_ts', 'text-generation', 3, 7],
+  // More families (test/fixtures/tasks-probe): Phi-3 cuts its fused q/k/v and gate/up products
+  // apart with Slices (TorchScript) or a Split (dynamo), GPT-NeoX its fused q/k/v with Slices.
+  ['electra_tokcls_ts', 'token-classification', 3, 6],
+  ['xlm_roberta_tokcls_dynamo', 'token-classification', 3, 6],
+  ['distilbert_mlm_dynamo', 'fill-mask', 3, 6],
+  ['xlm_roberta_mlm_ts', 'fill-mask', 3, 6],
+  ['qwen2_clm_ts', 'text-generation', 3, 7],
+  ['mistral_clm_dynamo', 'text-generation', 3, 7],
+  ['gemma_clm_dynamo', 'text-generation', 3, 7],
+  ['phi3_clm_ts', 'text-generation', 3, 4],
+  ['phi3_clm_dynamo', 'text-generation', 3, 4],
+  ['gpt_neox_clm_ts', 'text-generation', 1, 4],
+  ['opt_clm_dynamo', 'text-generation', 3, 6],
+  // Attentions the pass does not take (DeBERTa-v2's and MPNet's relative positions, BLOOM's ALiBi
+  // scores): padding stays in, and training is the same.
+  ['deberta_v2_mlm_ts', 'fill-mask', 0, 0],
+  ['mpnet_tokcls_ts', 'token-classification', 0, 0],
+  ['bloom_clm_ts', 'text-generation', 0, 0],
 ];
 for (const [name, task, pairs, products] of PADDED) {
   test(`${name}: padding positions are left out of every layer's projections`, () => {

@@ -150,7 +150,8 @@ test('roberta_ts: the eval step leaving the padding rows out gives the same logi
 
 // Decoder classifiers (GPT-2's, Llama's) read each sequence's last token at run-time positions:
 // those count as real rows, and the head reads them from the real rows at their places.
-const DECODERS: [string, number][] = [['gpt2_ts', 4], ['gpt2_dynamo', 4], ['llama_ts', 7], ['llama_dynamo', 7]];
+// (test/fixtures/exports-probe: Phi-3 and GPT-NeoX cut their fused projections apart with Slices.)
+const DECODERS: [string, number][] = [['gpt2_ts', 4], ['gpt2_dynamo', 4], ['llama_ts', 7], ['llama_dynamo', 7], ['phi3_ts', 4], ['gpt_neox_ts', 4], ['qwen2_dynamo', 7]];
 
 for (const [name, products] of DECODERS) {
   test(`${name}: a decoder classifier's layers run on the real rows`, () => {

@@ -106,6 +106,7 @@ const RULES: Record<string, Rule> = {
     const axis = normalizeAxis(attrInt(c.node, 'axis', 1), input.length);
     return axis >= 1 ? { routes: [{ rows: axis }], attrs: new Map([['axis', 1]]) } : undefined;
   },
+  Slice: sliceRows,
   Transpose: (c) => {
     const perm = attrInts(c.node, 'perm') ?? c.out.map((_, i) => c.out.length - 1 - i);
     if (perm.slice(0, c.m).some((p, i) => p !== i)) return undefined;
@@ -122,6 +123,20 @@ function reductionRows(c: RuleInput): Plan | undefined {
   if (normalized.some((a) => a < c.m)) return undefined;
   const moved = normalized.map((a) => shifted(a, c.m));
   return { routes: [{ rows: c.m }, WHOLE], constants: new Map([[1, fromNumbers(DataType.INT64, [moved.length], moved)]]) };
+}
+
+/**
+ * A Slice along trailing axes only (axes given as a constant input): GPT-NeoX's and Phi-3's fused
+ * q/k/v and gate/up projections cut apart. Starts, ends and steps hold one value per sliced axis,
+ * whatever the rows; the axes are counted again in the selected value.
+ */
+function sliceRows(c: RuleInput): Plan | undefined {
+  const axes = c.node.inputs[3] ? c.facts(3)?.value : undefined;
+  if (!axes?.length || !axes.every((a) => typeof a === 'number')) return undefined;
+  const normalized = (axes as number[]).map((a) => normalizeAxis(a, c.out.length));
+  if (normalized.some((a) => a < c.m)) return undefined;
+  const moved = normalized.map((a) => shifted(a, c.m));
+  return { routes: [{ rows: c.m }, WHOLE, WHOLE, WHOLE, WHOLE], constants: new Map([[3, fromNumbers(DataType.INT64, [moved.length], moved)]]) };
 }
 
 /**
@@ -217,8 +232,10 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
     if (!sel) return false;
     const x = sel.data;
     const p = producers.get(x);
-    if (!p || p.domain !== '' || held.has(x) || p.outputs.slice(1).some((o) => o && index.readElsewhere(o))) return false;
+    if (!p || p.domain !== '' || held.has(x)) return false;
     if (sel.via && index.readElsewhere(g.inputs[0], g)) return false;
+    if (p.op === 'Split') return moveThroughSplit(g, sel.m, p);
+    if (p.outputs.slice(1).some((o) => o && index.readElsewhere(o))) return false;
     // Only a value nothing else reads but for its shape, or to select the very same rows (each
     // operator it feeds was moved above): its selected rows replace it.
     const shapeReaders: Node[] = [];
@@ -275,6 +292,51 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
     graph.nodes.push(moved);
     index.track([moved]);
     p.inputs.forEach((v, i) => plan.constants?.has(i) && index.dropIfUnread(v));
+    return true;
+  };
+
+  /**
+   * The selections of rows `f` over `m` leading axes that read `v` (each a Gather, behind its
+   * merging Reshape where m > 1), or undefined where anything else reads it.
+   */
+  const selectionsOf = (v: string, m: number, f: string): { gather: Node; merge?: Node }[] | undefined => {
+    const found: { gather: Node; merge?: Node }[] = [];
+    for (const r of index.readers(v)) {
+      const merge = m > 1 ? r : undefined;
+      if (merge && (merges.get(merge.outputs[0])?.m !== m || held.has(merge.outputs[0]) || index.readers(merge.outputs[0]).size !== 1)) return undefined;
+      const gather = merge ? [...index.readers(merge.outputs[0])][0] : r;
+      if (gather.inputs[1] !== f || selection(gather)?.data !== v || held.has(gather.outputs[0])) return undefined;
+      found.push({ gather, merge });
+    }
+    return found;
+  };
+
+  /**
+   * A Split along a trailing axis (Phi-3's gate and up halves as the dynamo exporter writes them)
+   * whose every output is read only by selections of the same rows as `g`: one Split of the
+   * selected rows replaces it and them.
+   */
+  const moveThroughSplit = (g: Node, m: number, p: Node): boolean => {
+    const out = shapes.get(p.outputs[0])?.shape;
+    if (!out || normalizeAxis(attrInt(p, 'axis', 0), out.length) < m || !selectable(p.inputs[0], m)) return false;
+    const picks = p.outputs.map((o) => (o ? selectionsOf(o, m, g.inputs[1]) : []));
+    if (p.outputs.some((o) => o && held.has(o)) || picks.some((x) => x === undefined)) return false;
+    const input = rowsOf(p.inputs[0], m, g.inputs[1])!;
+    const outputs = p.outputs.map((o, k) => {
+      const [first, ...rest] = picks[k]!;
+      for (const twin of rest) for (const reader of [...index.readers(twin.gather.outputs[0])]) index.rewire(reader, twin.gather.outputs[0], first.gather.outputs[0]);
+      for (const { gather, merge } of picks[k]!) {
+        remove(gather);
+        if (merge) remove(merge);
+      }
+      return first ? first.gather.outputs[0] : o;
+    });
+    const attrs = new Map(p.attrs);
+    attrs.set('axis', { kind: 'int', value: shifted(normalizeAxis(attrInt(p, 'axis', 0), out.length), m) });
+    const moved: Node = { ...p, inputs: [input, ...p.inputs.slice(1)], outputs, attrs };
+    remove(p);
+    graph.nodes.push(moved);
+    index.track([moved]);
     return true;
   };
 
