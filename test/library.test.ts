@@ -2,6 +2,7 @@
 // callbacks }) with train(), evaluate() and predict(), from the bundle (dist/trainer.js).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FIXTURES, ROOT, tempDir } from './helpers';
 
@@ -54,4 +55,26 @@ test('a Trainer given LoRA adapters trains them alone and saves them in peft\'s 
   trainer.saveModel(out);
   assert.deepEqual([...lib.readAdapterWeights(path.join(out, 'adapter_model.safetensors')).keys()].sort(), lib.adapterTensorNames(lora).sort());
   await trainer.release();
+});
+
+// Hugging Face's evaluate() computes a causal LM's loss alone without compute_metrics; so does
+// this one (no logits), and the loss is Hugging Face Trainer's own: evaluated on the training rows
+// as one batch, before any step, it is the loss Trainer logged at step 1.
+test('a causal LM evaluates for its loss alone, the loss Hugging Face Trainer logged for the same rows', async () => {
+  const dir = path.join(FIXTURES, 'tasks', 'gpt2_clm_ts');
+  const model = lib.loadModel(path.join(dir, 'model.onnx'));
+  const labels = { task: 'text-generation' as const, problemType: 'single_label_classification' as const, numLabels: 2 };
+  const dataset = lib.buildDataset(await lib.openSource(path.join(dir, 'train.jsonl')), model.graph.inputs, labels, true);
+  const trainer = new lib.Trainer({
+    model, labels, args: lib.trainingArguments({ output_dir: tempDir('library-clm'), per_device_eval_batch_size: 16, save_strategy: 'no' }), evalDataset: dataset,
+  });
+  const alone = await trainer.evaluateWithPredictions(dataset, 'eval', false);
+  const withLogits = await trainer.evaluateWithPredictions(dataset, 'eval', true);
+  await trainer.release();
+  assert.equal(alone.prediction.width, 0);
+  assert.ok(withLogits.prediction.width > 0);
+  const first = (JSON.parse(fs.readFileSync(path.join(dir, 'expected.json'), 'utf8')) as { loss: number[] }).loss[0];
+  assert.ok(Math.abs(alone.metrics.eval_loss - first) <= 2e-3 * first, `eval_loss ${alone.metrics.eval_loss} vs Trainer's ${first}`);
+  assert.ok(Math.abs(alone.metrics.eval_loss - withLogits.metrics.eval_loss) <= 1e-6 * first);
+  assert.equal(alone.metrics.eval_perplexity, Math.exp(alone.metrics.eval_loss));
 });

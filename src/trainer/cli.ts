@@ -181,11 +181,12 @@ async function evaluate(configFile: string, checkpoint: string | undefined, io: 
   const weights = checkpointOrFinal(config, checkpoint);
   const job = await prepareJob(config, 'evaluate', { after: hooks.callbacks }, hooks.onPhase, weights);
   job.trainer.loadCheckpointWeights(weights);
-  const { metrics, prediction } = await job.trainer.evaluateWithPredictions();
+  const problem = config.model.problem_type;
+  const reported = reportApplies(problem, config.model.task);
+  const { metrics, prediction } = await job.trainer.evaluateWithPredictions(undefined, 'eval', reported);
   await job.trainer.release();
   io.out(JSON.stringify(metrics, null, 2) + '\n');
-  const problem = config.model.problem_type;
-  if (!reportApplies(problem, config.model.task) || !job.eval?.hasLabels) return;
+  if (!reported || !job.eval?.hasLabels) return;
   // The report always lands in output_dir, where the extension watches; it names the checkpoint.
   const out = config.training.output_dir;
   const data = job.eval;

@@ -12,6 +12,8 @@ import { buildBert } from '../../src/trainer/models/bert';
 import { DataType, Tensor, fromNumbers } from '../../src/trainer/onnx/tensor';
 import { prepareModel } from '../../src/trainer/programs/prepare';
 import { compileTrainStep } from '../../src/trainer/programs/trainStep';
+import { EVAL_IO, compileEvalStep } from '../../src/trainer/programs/evalStep';
+import { EvalRunner, initialState } from '../../src/trainer/programs/executor';
 import type { LossHeadOptions } from '../../src/trainer/programs/lossHeads';
 import type { Task } from '../../src/trainer/programs/tasks';
 import { copyFixture, exportDir, readJson, runCli, tempDir } from '../helpers';
@@ -203,5 +205,32 @@ for (const name of ['gpt2_clm_ts', 'llama_clm_lora_ts']) {
     const whole = await trainSteps(prepared, lossOf('text-generation'), batch, { paddingRowsOnly: false }, ADAMW_STEPS);
     const packed = await trainSteps(prepared, lossOf('text-generation'), batch, {}, ADAMW_STEPS);
     assertTrainedAlike(whole, packed);
+  });
+}
+
+// A causal LM's evaluation reads its loss alone (its built-in metric is the perplexity), as
+// Hugging Face's evaluate() does without compute_metrics: the eval step compiled for the loss
+// reads the labelled positions and leaves padding out, like the train step.
+const EVAL_CASES: [string, number][] = [['gpt2_clm_ts', 4], ['gpt2_clm_dynamo', 4], ['llama_clm_lora_ts', 7], ['qwen2_clm_ts', 7], ['phi3_clm_dynamo', 4]];
+for (const [name, products] of EVAL_CASES) {
+  test(`${name}: the eval step for the loss alone gives the whole eval step's loss, its layers on the real rows`, async () => {
+    const task = 'text-generation';
+    const prepared = prepare(name, task);
+    const layers = prepared.graph.nodes.filter((n) => n.op === 'Softmax').length;
+    const graph = compileEvalStep(prepared, lossOf(task), { lossOnly: true });
+    assert.deepEqual(graph.outputs.map((o) => o.name), [EVAL_IO.loss]);
+    assert.ok(productsOnSelectedRows(graph) >= products * layers, `${productsOnSelectedRows(graph)} products on selected rows for ${layers} layers`);
+    assert.equal(productsOnSelectedRows(compileEvalStep(prepared, lossOf(task))), 0);
+    const batch = batchOf(name);
+    const state = initialState(prepared, []);
+    const results = [];
+    for (const options of [{}, { lossOnly: true }]) {
+      const runner = await EvalRunner.create(prepared, lossOf(task), options);
+      results.push(await runner.run(state, batch));
+      await runner.release();
+    }
+    const [whole, alone] = results;
+    assert.ok(whole.logits && !alone.logits);
+    assert.ok(Math.abs(alone.loss! - whole.loss!) <= 1e-6 * whole.loss!, `loss ${alone.loss} vs ${whole.loss}`);
   });
 }

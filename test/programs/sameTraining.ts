@@ -94,6 +94,6 @@ export async function assertEvalAlike(prepared: ReturnType<typeof prepareModel>,
     await evaluator.release();
   }
   const [whole, selected] = results;
-  assert.ok(maxDifference(whole.logits.data as Float32Array, selected.logits.data as Float32Array) <= 1e-6);
+  assert.ok(maxDifference(whole.logits!.data as Float32Array, selected.logits!.data as Float32Array) <= 1e-6);
   assert.ok(Math.abs(whole.loss! - selected.loss!) <= 1e-6 * Math.abs(whole.loss!));
 }

@@ -56,7 +56,8 @@ async function evalLoss(name: string, task: Task, rows: Row[], withLoss = true):
   const prepared = prepareModel(loadModel(path.join(FIXTURES, 'tasks', name, 'model.onnx')), { task });
   const runner = await EvalRunner.create(prepared, withLoss ? { task, problemType: 'single_label_classification', numLabels: 5 } : undefined);
   try {
-    return await runner.run(initialState(prepared, []), batchOf(rows));
+    const out = await runner.run(initialState(prepared, []), batchOf(rows));
+    return { loss: out.loss, logits: out.logits! };
   } finally {
     await runner.release();
   }

@@ -52,6 +52,8 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
     const out = await runner.run(state, batch);
     if (out.loss !== undefined) lossSum += out.loss * examples.length;
     await onBatch();
+    // A step compiled for the loss alone (Evaluator.run) gives no logits.
+    if (!out.logits) continue;
     if (task !== 'text-classification') {
       const allowed = examples.map((e) => e.qa && e.wordIds?.map((w) => w !== null));
       const r = batchRows(task, out.logits, batch, { maskTokenId: targets.maskTokenId, allowed });
@@ -104,6 +106,7 @@ export function round(x: number, digits: number): number {
  */
 export class Evaluator {
   private runner?: EvalRunner;
+  private lossOnly?: EvalRunner;
   private unlabelled?: EvalRunner;
 
   constructor(
@@ -117,9 +120,18 @@ export class Evaluator {
     private readonly maskTokenId?: number,
   ) {}
 
-  async run(state: TrainingState, dataset: Dataset, prefix: string, onBatch: () => Promise<void>): Promise<{ metrics: Metrics; prediction: EvalPrediction }> {
+  /**
+   * Metrics on `dataset`, and the predictions unless `predictions` is false and nothing needs them:
+   * a causal LM's built-in metric is its perplexity, from the loss alone, so without the user's
+   * compute_metrics its eval step computes the loss and no logits, as Hugging Face's evaluate()
+   * does then (prediction_loss_only) — over the labelled positions and real tokens only, and
+   * without copying [batch, sequence, vocabulary] scores out.
+   */
+  async run(state: TrainingState, dataset: Dataset, prefix: string, onBatch: () => Promise<void>, predictions = true): Promise<{ metrics: Metrics; prediction: EvalPrediction }> {
+    const lossOnly = !predictions && dataset.hasLabels && !this.compute && this.loss.task === 'text-generation';
     // Data without labels (predict on new text) runs the predict step: no loss, no target inputs.
-    const runner = dataset.hasLabels ? (this.runner ??= await EvalRunner.create(this.prepared, this.loss, this.session))
+    const runner = lossOnly ? (this.lossOnly ??= await EvalRunner.create(this.prepared, this.loss, { ...this.session, lossOnly: true }))
+      : dataset.hasLabels ? (this.runner ??= await EvalRunner.create(this.prepared, this.loss, this.session))
       : (this.unlabelled ??= await EvalRunner.create(this.prepared, undefined, this.session));
     const targets = { spec: this.loss, maskTokenId: this.maskTokenId };
     const out = await evaluationLoop(runner, state, dataset, this.prepared.inputs, targets, this.args.per_device_eval_batch_size, this.args.dataloader_drop_last, onBatch);
@@ -140,8 +152,10 @@ export class Evaluator {
 
   async release(): Promise<void> {
     await this.runner?.release();
+    await this.lossOnly?.release();
     await this.unlabelled?.release();
     this.runner = undefined;
+    this.lossOnly = undefined;
     this.unlabelled = undefined;
   }
 }

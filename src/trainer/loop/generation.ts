@@ -79,7 +79,7 @@ export async function generate(runner: EvalRunner, state: TrainingState, data: D
       const batch = new Map<string, Tensor>([['input_ids', int64(ids)]]);
       if (inputs.some((x) => x.name === 'attention_mask')) batch.set('attention_mask', int64(ids, 1));
       if (inputs.some((x) => x.name === 'token_type_ids')) batch.set('token_type_ids', int64(ids, 0));
-      const { logits } = await runner.run(state, batch);
+      const logits = (await runner.run(state, batch)).logits!;
       const vocab = logits.dims[logits.dims.length - 1];
       const last = (logits.data as Float32Array).subarray((ids.length - 1) * vocab, ids.length * vocab);
       const next = nextToken(last, cfg, keyOf(special.seed, i, t));

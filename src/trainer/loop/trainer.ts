@@ -382,14 +382,17 @@ export class Trainer {
 
   /** Evaluates on the eval set: metrics prefixed "eval_", logged, on_evaluate fired. */
   async evaluate(dataset = this.opts.evalDataset, prefix = 'eval'): Promise<Metrics> {
-    return (await this.evaluateWithPredictions(dataset, prefix)).metrics;
+    return (await this.evaluateWithPredictions(dataset, prefix, false)).metrics;
   }
 
-  /** evaluate(), also returning the logits and label ids (what eval_report.json is computed from). */
-  async evaluateWithPredictions(dataset = this.opts.evalDataset, prefix = 'eval'): Promise<{ metrics: Metrics; prediction: EvalPrediction }> {
+  /**
+   * evaluate(), also returning the logits and label ids (what eval_report.json is computed from);
+   * `predictions` false: only where the metrics need them (Evaluator.run).
+   */
+  async evaluateWithPredictions(dataset = this.opts.evalDataset, prefix = 'eval', predictions = true): Promise<{ metrics: Metrics; prediction: EvalPrediction }> {
     await this.init();
     if (!dataset) throw new UserError('evaluate() needs an evaluation data set (data.eval)');
-    const { metrics, prediction } = await this.evaluator().run(this.training, dataset, prefix, () => this.fire('on_prediction_step'));
+    const { metrics, prediction } = await this.evaluator().run(this.training, dataset, prefix, () => this.fire('on_prediction_step'), predictions);
     await this.log({ ...metrics });
     await this.fire('on_evaluate', { metrics });
     return { metrics: { ...metrics, epoch: this.state.epoch }, prediction };

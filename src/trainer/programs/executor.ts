@@ -4,7 +4,7 @@
 
 import * as ort from 'onnxruntime-node';
 import { DataType, Tensor, cloneTensor, zeros } from '../onnx/tensor';
-import { compileEvalStep, EVAL_IO } from './evalStep';
+import { compileEvalStep, EVAL_IO, EvalStepOptions } from './evalStep';
 import { LossHeadOptions } from './lossHeads';
 import { OptimizerConfig } from './optimizers';
 import { OptimizedParam, OptimizerRunner } from './optimizerRunner';
@@ -315,18 +315,23 @@ function overlappingFeeds(feeds: Record<string, ort.Tensor>): Set<string> {
 export class EvalRunner {
   private constructor(private readonly session: ort.InferenceSession, readonly withLoss: boolean) {}
 
-  static async create(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: SessionOptions & Pick<CompileOptions, 'selectedRowsOnly' | 'paddingRowsOnly'> = {}): Promise<EvalRunner> {
+  static async create(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: SessionOptions & EvalStepOptions = {}): Promise<EvalRunner> {
     return new EvalRunner(await createSession(compileEvalStep(prepared, loss, opts), opts), !!loss);
   }
 
-  async run(state: TrainingState, batch: Batch): Promise<{ logits: Tensor; loss?: number }> {
+  /** Whether the step gives logits (not where it was compiled for the loss alone). */
+  get withLogits(): boolean {
+    return this.session.outputNames.includes(EVAL_IO.logits);
+  }
+
+  async run(state: TrainingState, batch: Batch): Promise<{ logits?: Tensor; loss?: number }> {
     const f: Record<string, ort.Tensor> = {};
     // Targets in the batch feed the eval step's loss; the predict step has no such inputs.
     for (const [k, v] of batch) if (this.session.inputNames.includes(k)) f[k] = toOrt(v);
     for (const [k, v] of state.params) f[k] = toOrt(v);
     for (const [k, v] of state.buffers) f[k] = toOrt(v);
     const out = await this.session.run(f);
-    return { logits: fromOrt(out[EVAL_IO.logits]), loss: this.withLoss ? Number(out[EVAL_IO.loss].data[0]) : undefined };
+    return { logits: this.withLogits ? fromOrt(out[EVAL_IO.logits]) : undefined, loss: this.withLoss ? Number(out[EVAL_IO.loss].data[0]) : undefined };
   }
 
   async release(): Promise<void> {
