@@ -78,3 +78,26 @@ test('a causal LM evaluates for its loss alone, the loss Hugging Face Trainer lo
   assert.ok(Math.abs(alone.metrics.eval_loss - withLogits.metrics.eval_loss) <= 1e-6 * first);
   assert.equal(alone.metrics.eval_perplexity, Math.exp(alone.metrics.eval_loss));
 });
+
+// Token classification's and fill-mask's built-in metrics read each labelled position's predicted
+// class: evaluate() computes those alone (0 elsewhere) and reports what the whole logits give.
+for (const [name, task, numLabels] of [['bert_tokcls_ts', 'token-classification', 5], ['bert_mlm_ts', 'fill-mask', 2]] as const) {
+  test(`${name}: evaluate() predicts the labelled positions alone, with the metrics of the whole logits`, async () => {
+    const dir = path.join(FIXTURES, 'tasks', name);
+    const model = lib.loadModel(path.join(dir, 'model.onnx'));
+    const labels = { task, problemType: 'single_label_classification' as const, numLabels };
+    const dataset = lib.buildDataset(await lib.openSource(path.join(dir, 'train.jsonl')), model.graph.inputs, labels, true);
+    const trainer = new lib.Trainer({ model, labels, args: lib.trainingArguments({ output_dir: tempDir(`library-${name}`), per_device_eval_batch_size: 8, save_strategy: 'no' }), evalDataset: dataset });
+    const lean = await trainer.evaluateWithPredictions(dataset, 'eval', false);
+    const whole = await trainer.evaluateWithPredictions(dataset, 'eval', true);
+    await trainer.release();
+    const measured = (m: Record<string, number>) => Object.fromEntries(Object.entries(m).filter(([k]) => !/runtime|per_second|epoch/.test(k)));
+    const [a, b] = [measured(lean.metrics), measured(whole.metrics)];
+    assert.deepEqual(Object.keys(a).sort(), Object.keys(b).sort());
+    for (const k of Object.keys(b)) assert.ok(Math.abs(a[k] - b[k]) <= 1e-6 * Math.max(1, Math.abs(b[k])), `${k}: ${a[k]} vs ${b[k]}`);
+    // Unlabelled positions: nothing predicted in the lean step (0), the logits' argmax in the whole one.
+    const unlabelled = (p: typeof lean.prediction) => Array.from(p.predictions).filter((_, i) => p.labelIds[i] === -100);
+    assert.ok(unlabelled(lean.prediction).every((v) => v === 0));
+    assert.ok(unlabelled(whole.prediction).some((v) => v !== 0));
+  });
+}

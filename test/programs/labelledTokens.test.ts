@@ -217,14 +217,14 @@ for (const [name, products] of EVAL_CASES) {
     const task = 'text-generation';
     const prepared = prepare(name, task);
     const layers = prepared.graph.nodes.filter((n) => n.op === 'Softmax').length;
-    const graph = compileEvalStep(prepared, lossOf(task), { lossOnly: true });
+    const graph = compileEvalStep(prepared, lossOf(task), { outputs: 'loss' });
     assert.deepEqual(graph.outputs.map((o) => o.name), [EVAL_IO.loss]);
     assert.ok(productsOnSelectedRows(graph) >= products * layers, `${productsOnSelectedRows(graph)} products on selected rows for ${layers} layers`);
     assert.equal(productsOnSelectedRows(compileEvalStep(prepared, lossOf(task))), 0);
     const batch = batchOf(name);
     const state = initialState(prepared, []);
     const results = [];
-    for (const options of [{}, { lossOnly: true }]) {
+    for (const options of [{}, { outputs: 'loss' as const }]) {
       const runner = await EvalRunner.create(prepared, lossOf(task), options);
       results.push(await runner.run(state, batch));
       await runner.release();
@@ -232,5 +232,43 @@ for (const [name, products] of EVAL_CASES) {
     const [whole, alone] = results;
     assert.ok(whole.logits && !alone.logits);
     assert.ok(Math.abs(alone.loss! - whole.loss!) <= 1e-6 * whole.loss!, `loss ${alone.loss} vs ${whole.loss}`);
+  });
+}
+
+// Token classification's and fill-mask's built-in metrics read the class predicted at each
+// labelled position: the eval step compiled for those gives them alone (and the loss), over the
+// labelled positions and real tokens only.
+const PREDICTED_CASES: [string, Task, number][] = [
+  ['bert_tokcls_ts', 'token-classification', 6], ['bert_tokcls_dynamo', 'token-classification', 6], ['bert_mlm_ts', 'fill-mask', 6],
+  ['electra_tokcls_ts', 'token-classification', 6], ['xlm_roberta_mlm_ts', 'fill-mask', 6], ['distilbert_mlm_dynamo', 'fill-mask', 6],
+];
+for (const [name, task, products] of PREDICTED_CASES) {
+  test(`${name}: the eval step for the labelled positions predicts the whole eval step's classes there, its layers on the real rows`, async () => {
+    const prepared = prepare(name, task);
+    const layers = prepared.graph.nodes.filter((n) => n.op === 'Softmax').length;
+    const graph = compileEvalStep(prepared, lossOf(task), { outputs: 'labelled' });
+    assert.deepEqual(graph.outputs.map((o) => o.name).sort(), [EVAL_IO.labelledAt, EVAL_IO.labelledPredicted, EVAL_IO.loss].sort());
+    assert.ok(productsOnSelectedRows(graph) >= products * layers, `${productsOnSelectedRows(graph)} products on selected rows for ${layers} layers`);
+    const batch = batchOf(name);
+    const state = initialState(prepared, []);
+    const results = [];
+    for (const options of [{}, { outputs: 'labelled' as const }]) {
+      const runner = await EvalRunner.create(prepared, lossOf(task), options);
+      results.push(await runner.run(state, batch));
+      await runner.release();
+    }
+    const [whole, lean] = results;
+    assert.ok(Math.abs(lean.loss! - whole.loss!) <= 1e-6 * whole.loss!, `loss ${lean.loss} vs ${whole.loss}`);
+    // Every labelled position, in order, with the class the whole step's logits give it.
+    const labels = Array.from(batch.get('labels')!.data as BigInt64Array, Number);
+    const at = Array.from(lean.labelled!.at.data as BigInt64Array, Number);
+    assert.deepEqual(at.filter((p) => labels[p] !== -100), labels.flatMap((l, p) => (l !== -100 ? [p] : [])));
+    const logits = whole.logits!.data as Float32Array;
+    const classes = whole.logits!.dims[2];
+    const predicted = Array.from(lean.labelled!.predicted.data as BigInt64Array, Number);
+    at.forEach((p, k) => {
+      const row = logits.subarray(p * classes, (p + 1) * classes);
+      assert.equal(predicted[k], row.indexOf(Math.max(...row)), `position ${p}`);
+    });
   });
 }

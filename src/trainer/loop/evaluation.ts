@@ -6,12 +6,14 @@ import { ValueInfo } from '../onnx/graph';
 import { collate, microBatches } from '../data/collate';
 import { Dataset, LabelSpec, batchExamples } from '../data/dataset';
 import { EvalRunner, TrainingState } from '../programs/executor';
+import type { EvalStepOptions } from '../programs/evalStep';
+import type { Task } from '../programs/tasks';
 import type { TrainingArguments } from '../config/trainingArguments';
 import { LossHeadOptions } from '../programs/lossHeads';
 import { PreparedModel } from '../programs/prepare';
 import { SessionOptions } from '../programs/session';
 import { EvalPrediction, Metrics, builtinMetrics } from './metrics';
-import { MaskFill, batchRows, padRows } from './taskOutputs';
+import { MaskFill, batchRows, labelledRows, padRows } from './taskOutputs';
 import { squadTextMetrics, taskMetrics } from './taskMetrics';
 
 export interface LoopOutput {
@@ -52,6 +54,12 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
     const out = await runner.run(state, batch);
     if (out.loss !== undefined) lossSum += out.loss * examples.length;
     await onBatch();
+    if (out.labelled && task !== 'text-classification') {
+      const r = labelledRows(out.labelled, batch);
+      taskRows.push(...r.predictions);
+      taskLabels.push(...r.labels);
+      continue;
+    }
     // A step compiled for the loss alone (Evaluator.run) gives no logits.
     if (!out.logits) continue;
     if (task !== 'text-classification') {
@@ -99,6 +107,13 @@ export function round(x: number, digits: number): number {
   return Math.round(x * f) / f;
 }
 
+/** What an eval step gives when only the built-in metrics read it, by task (none: the logits). */
+const LEAN_OUTPUTS: Partial<Record<Task, EvalStepOptions['outputs']>> = {
+  'text-generation': 'loss',
+  'token-classification': 'labelled',
+  'fill-mask': 'labelled',
+};
+
 /**
  * Runs evaluations and predictions: the eval-step session (created once), the metrics — the
  * user's compute_metrics, or the built-in ones named in the config — prefixed as Hugging Face
@@ -106,7 +121,8 @@ export function round(x: number, digits: number): number {
  */
 export class Evaluator {
   private runner?: EvalRunner;
-  private lossOnly?: EvalRunner;
+  /** The eval step that reads only what the built-in metrics need (evalStep.ts `outputs`). */
+  private lean?: EvalRunner;
   private unlabelled?: EvalRunner;
 
   constructor(
@@ -121,16 +137,18 @@ export class Evaluator {
   ) {}
 
   /**
-   * Metrics on `dataset`, and the predictions unless `predictions` is false and nothing needs them:
-   * a causal LM's built-in metric is its perplexity, from the loss alone, so without the user's
-   * compute_metrics its eval step computes the loss and no logits, as Hugging Face's evaluate()
-   * does then (prediction_loss_only) — over the labelled positions and real tokens only, and
-   * without copying [batch, sequence, vocabulary] scores out.
+   * Metrics on `dataset`, and the predictions unless `predictions` is false. Then, without the
+   * user's compute_metrics, the eval step gives only what the built-in metrics read, over the
+   * labelled positions and real tokens alone, and copies no [batch, sequence, classes] scores out:
+   * a causal LM's perplexity needs its loss alone (Hugging Face's evaluate() computes no logits
+   * then either: prediction_loss_only), token classification's and fill-mask's metrics the class
+   * predicted at each labelled position (the predictions elsewhere are then 0).
    */
   async run(state: TrainingState, dataset: Dataset, prefix: string, onBatch: () => Promise<void>, predictions = true): Promise<{ metrics: Metrics; prediction: EvalPrediction }> {
-    const lossOnly = !predictions && dataset.hasLabels && !this.compute && this.loss.task === 'text-generation';
+    const task = this.loss.task;
+    const lean = !predictions && dataset.hasLabels && !this.compute ? LEAN_OUTPUTS[task ?? 'text-classification'] : undefined;
     // Data without labels (predict on new text) runs the predict step: no loss, no target inputs.
-    const runner = lossOnly ? (this.lossOnly ??= await EvalRunner.create(this.prepared, this.loss, { ...this.session, lossOnly: true }))
+    const runner = lean ? (this.lean ??= await EvalRunner.create(this.prepared, this.loss, { ...this.session, outputs: lean }))
       : dataset.hasLabels ? (this.runner ??= await EvalRunner.create(this.prepared, this.loss, this.session))
       : (this.unlabelled ??= await EvalRunner.create(this.prepared, undefined, this.session));
     const targets = { spec: this.loss, maskTokenId: this.maskTokenId };
@@ -152,10 +170,10 @@ export class Evaluator {
 
   async release(): Promise<void> {
     await this.runner?.release();
-    await this.lossOnly?.release();
+    await this.lean?.release();
     await this.unlabelled?.release();
     this.runner = undefined;
-    this.lossOnly = undefined;
+    this.lean = undefined;
     this.unlabelled = undefined;
   }
 }

@@ -37,6 +37,25 @@ function argmax(data: Float32Array, offset: number, size: number): number {
   return best;
 }
 
+/**
+ * A token-level batch's rows from an eval step that predicted the labelled positions alone
+ * (evalStep.ts `labelled`): each labelled position's predicted class, 0 elsewhere (the metrics
+ * read only positions whose label is not -100), and the labels.
+ */
+export function labelledRows(labelled: { at: Tensor; predicted: Tensor }, batch: Batch): { predictions: number[][]; labels: number[][] } {
+  const labels = rowsOf(batch.get('labels'))!;
+  const seq = labels[0]?.length ?? 0;
+  const predictions = labels.map((row) => row.map(() => 0));
+  const at = labelled.at.data as BigInt64Array;
+  const predicted = labelled.predicted.data as BigInt64Array;
+  for (let k = 0; k < at.length; k++) {
+    const [i, j] = [Math.floor(Number(at[k]) / seq), Number(at[k]) % seq];
+    // The step also predicts the batch's first position, labelled or not (lossHeads.ts).
+    if (labels[i][j] !== IGNORE_INDEX) predictions[i][j] = Number(predicted[k]);
+  }
+  return { predictions, labels };
+}
+
 /** The per-row outputs of one batch of `task`; `maskTokenId` marks the positions fill-mask fills. */
 export function batchRows(task: Exclude<Task, 'text-classification'>, logits: Tensor, batch: Batch, opts: { maskTokenId?: number; topK?: number; allowed?: (boolean[] | undefined)[] } = {}): BatchRows {
   const data = logits.data as Float32Array;

@@ -10,15 +10,22 @@ import { toInferenceForm } from './lowering';
 import { PreparedModel } from './prepare';
 import { CompileOptions, IO, computeReadRowsOnly, lossTargetInputs } from './trainStep';
 
-export const EVAL_IO = { logits: 'trainer/logits', loss: IO.loss, labels: IO.labels };
+export const EVAL_IO = {
+  logits: 'trainer/logits', loss: IO.loss, labels: IO.labels,
+  /** The labelled positions' flat numbers b·S + s, and the class each is predicted (argmax). */
+  labelledAt: 'trainer/labelled_positions', labelledPredicted: 'trainer/labelled_predictions',
+};
 
 export interface EvalStepOptions extends Pick<CompileOptions, 'selectedRowsOnly' | 'paddingRowsOnly'> {
   /**
-   * The loss alone, no logits (what Hugging Face's evaluate() computes without compute_metrics:
-   * a causal LM's perplexity). A token-level loss then reads only its labelled positions, and
-   * padding is left out of every layer, as in the train step.
+   * What the step gives besides the loss: every position's logits (the default; `predict` and the
+   * user's compute_metrics read them), nothing (`loss`: a causal LM's perplexity, what Hugging
+   * Face's evaluate() computes without compute_metrics), or each labelled position's predicted
+   * class (`labelled`: what token classification's and fill-mask's built-in metrics read). The
+   * last two read a token-level loss's labelled positions only and leave padding out of every
+   * layer, as the train step does.
    */
-  lossOnly?: boolean;
+  outputs?: 'logits' | 'loss' | 'labelled';
 }
 
 export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: EvalStepOptions = {}): Graph {
@@ -31,18 +38,24 @@ export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions |
   }
   toInferenceForm(graph);
   if (loss) graph.inputs.push(...lossTargetInputs(prepared, loss));
-  const lossOnly = !!(loss && opts.lossOnly);
+  const withLogits = !loss || (opts.outputs ?? 'logits') === 'logits';
   // Without the logits as an output, the selections may reach into what computes them.
-  if (lossOnly) graph.outputs = [];
-  const labelled = lossOnly && opts.selectedRowsOnly !== false ? selectLabelledTokens(new GraphBuilder(graph), prepared.logits, loss!.task) : undefined;
+  if (!withLogits) graph.outputs = [];
+  const labelled = !withLogits ? selectLabelledTokens(new GraphBuilder(graph), prepared.logits, loss!.task) : undefined;
+  if (opts.outputs === 'labelled' && !labelled) throw new Error(`the eval step has no labelled positions to predict for ${loss?.task ?? 'text-classification'}`);
   const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
   if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false, labelled);
   const b = new GraphBuilder(graph);
   graph.outputs = [];
-  if (!lossOnly) {
+  if (withLogits) {
     const logits = prepared.outputs.length === 1 ? prepared.logits : b.op('Concat', prepared.outputs.map((o) => b.unsqueeze(o, [-1])), { axis: -1 });
     b.add('Identity', [logits], {}, { outputs: [b.reserve(EVAL_IO.logits)] });
     graph.outputs.push(b.shapes.valueInfo(EVAL_IO.logits));
+  }
+  if (opts.outputs === 'labelled' && labelled) {
+    b.add('Identity', [labelled.at], {}, { outputs: [b.reserve(EVAL_IO.labelledAt)] });
+    b.add('ArgMax', [labelled.logits], { axis: -1, keepdims: 0 }, { outputs: [b.reserve(EVAL_IO.labelledPredicted)] });
+    graph.outputs.push(b.shapes.valueInfo(EVAL_IO.labelledAt), b.shapes.valueInfo(EVAL_IO.labelledPredicted));
   }
   if (loss) {
     const l = addLossHead(b, labelled ? [] : prepared.outputs, loss, labelled);

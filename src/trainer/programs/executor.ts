@@ -312,6 +312,14 @@ function overlappingFeeds(feeds: Record<string, ort.Tensor>): Set<string> {
 }
 
 /** Runs the eval or predict step over batches with the current parameters. */
+/** One eval-step run: the logits, or for a step compiled without them each labelled position's predicted class (evalStep.ts). */
+export interface EvalOutput {
+  logits?: Tensor;
+  loss?: number;
+  /** Flat positions b·S + s (int64 [K]) and their predicted classes (int64 [K]). */
+  labelled?: { at: Tensor; predicted: Tensor };
+}
+
 export class EvalRunner {
   private constructor(private readonly session: ort.InferenceSession, readonly withLoss: boolean) {}
 
@@ -324,14 +332,15 @@ export class EvalRunner {
     return this.session.outputNames.includes(EVAL_IO.logits);
   }
 
-  async run(state: TrainingState, batch: Batch): Promise<{ logits?: Tensor; loss?: number }> {
+  async run(state: TrainingState, batch: Batch): Promise<EvalOutput> {
     const f: Record<string, ort.Tensor> = {};
     // Targets in the batch feed the eval step's loss; the predict step has no such inputs.
     for (const [k, v] of batch) if (this.session.inputNames.includes(k)) f[k] = toOrt(v);
     for (const [k, v] of state.params) f[k] = toOrt(v);
     for (const [k, v] of state.buffers) f[k] = toOrt(v);
     const out = await this.session.run(f);
-    return { logits: this.withLogits ? fromOrt(out[EVAL_IO.logits]) : undefined, loss: this.withLoss ? Number(out[EVAL_IO.loss].data[0]) : undefined };
+    const labelled = out[EVAL_IO.labelledAt] && { at: fromOrt(out[EVAL_IO.labelledAt]), predicted: fromOrt(out[EVAL_IO.labelledPredicted]) };
+    return { logits: this.withLogits ? fromOrt(out[EVAL_IO.logits]) : undefined, loss: this.withLoss ? Number(out[EVAL_IO.loss].data[0]) : undefined, labelled };
   }
 
   async release(): Promise<void> {

@@ -104,6 +104,8 @@ export interface LabelledTokens {
   labels: string;
   /** Which of the flattened (batch, sequence) positions are read: bool [B·S]. */
   read: string;
+  /** Those positions' flat numbers b·S + s, ascending: int64 [K]. */
+  at: string;
 }
 
 /**
@@ -124,7 +126,7 @@ export function selectLabelledTokens(b: GraphBuilder, logits: string, task: Task
   const labelled = b.op('Or', [b.op('Not', [b.op('Equal', [targets, b.scalar(IGNORE_INDEX, DataType.INT64)])]), first]);
   const at = b.squeeze(b.op('NonZero', [labelled]), [0]);
   const flat = b.op('Flatten', [logits], { axis: b.rank(logits) - 1 });
-  return { logits: b.add('Gather', [flat, at], { axis: 0 })[0], labels: b.add('Gather', [targets, at], { axis: 0 })[0], read: labelled };
+  return { logits: b.add('Gather', [flat, at], { axis: 0 })[0], labels: b.add('Gather', [targets, at], { axis: 0 })[0], read: labelled, at };
 }
 
 /** Mean cross-entropy over every position whose label is not -100 (logits [..., C], labels [...]). */
