@@ -208,6 +208,18 @@ for (const name of ['gpt2_clm_ts', 'llama_clm_lora_ts']) {
   });
 }
 
+/** One run of the eval step giving every position's logits, and one of the step compiled for `outputs`. */
+async function evalWholeAndLean(prepared: ReturnType<typeof prepare>, task: Task, batch: Map<string, Tensor>, outputs: 'loss' | 'labelled') {
+  const state = initialState(prepared, []);
+  const results = [];
+  for (const options of [{}, { outputs }]) {
+    const runner = await EvalRunner.create(prepared, lossOf(task), options);
+    results.push(await runner.run(state, batch));
+    await runner.release();
+  }
+  return results;
+}
+
 // A causal LM's evaluation reads its loss alone (its built-in metric is the perplexity), as
 // Hugging Face's evaluate() does without compute_metrics: the eval step compiled for the loss
 // reads the labelled positions and leaves padding out, like the train step.
@@ -221,15 +233,7 @@ for (const [name, products] of EVAL_CASES) {
     assert.deepEqual(graph.outputs.map((o) => o.name), [EVAL_IO.loss]);
     assert.ok(productsOnSelectedRows(graph) >= products * layers, `${productsOnSelectedRows(graph)} products on selected rows for ${layers} layers`);
     assert.equal(productsOnSelectedRows(compileEvalStep(prepared, lossOf(task))), 0);
-    const batch = batchOf(name);
-    const state = initialState(prepared, []);
-    const results = [];
-    for (const options of [{}, { outputs: 'loss' as const }]) {
-      const runner = await EvalRunner.create(prepared, lossOf(task), options);
-      results.push(await runner.run(state, batch));
-      await runner.release();
-    }
-    const [whole, alone] = results;
+    const [whole, alone] = await evalWholeAndLean(prepared, task, batchOf(name), 'loss');
     assert.ok(whole.logits && !alone.logits);
     assert.ok(Math.abs(alone.loss! - whole.loss!) <= 1e-6 * whole.loss!, `loss ${alone.loss} vs ${whole.loss}`);
   });
@@ -250,14 +254,7 @@ for (const [name, task, products] of PREDICTED_CASES) {
     assert.deepEqual(graph.outputs.map((o) => o.name).sort(), [EVAL_IO.labelledAt, EVAL_IO.labelledPredicted, EVAL_IO.loss].sort());
     assert.ok(productsOnSelectedRows(graph) >= products * layers, `${productsOnSelectedRows(graph)} products on selected rows for ${layers} layers`);
     const batch = batchOf(name);
-    const state = initialState(prepared, []);
-    const results = [];
-    for (const options of [{}, { outputs: 'labelled' as const }]) {
-      const runner = await EvalRunner.create(prepared, lossOf(task), options);
-      results.push(await runner.run(state, batch));
-      await runner.release();
-    }
-    const [whole, lean] = results;
+    const [whole, lean] = await evalWholeAndLean(prepared, task, batch, 'labelled');
     assert.ok(Math.abs(lean.loss! - whole.loss!) <= 1e-6 * whole.loss!, `loss ${lean.loss} vs ${whole.loss}`);
     // Every labelled position, in order, with the class the whole step's logits give it.
     const labels = Array.from(batch.get('labels')!.data as BigInt64Array, Number);
