@@ -71,20 +71,29 @@ function scalingSetups(): Setup[] {
 /** stdin for requests, stdout and stderr for whatever the peer prints, fd 3 for answers. */
 const PROTOCOL_STDIO: ('pipe')[] = ['pipe', 'pipe', 'pipe', 'pipe'];
 
+class PeerExit extends Error {}
+
 class Peer {
   private lines: AsyncIterator<string>;
   /**
    * The protocol runs over file descriptor 3, not stdout: PyTorch 2.x's exporters print to
    * stdout, and anything a library prints must not break the JSON lines.
    */
+  /** The last line the process wrote to stderr: why it exited, when it did. */
+  private lastError = '';
+
   constructor(readonly proc: ChildProcess, readonly label: string) {
     for (const s of [proc.stdout, proc.stderr]) s?.on('data', (d) => process.stderr.write(`[${label}] ${d}`));
+    proc.stderr?.on('data', (d) => {
+      const lines = String(d).trim().split('\n');
+      if (lines.at(-1)) this.lastError = lines.at(-1)!;
+    });
     this.lines = readline.createInterface({ input: proc.stdio[3] as Readable })[Symbol.asyncIterator]();
   }
   async ask(msg: unknown): Promise<Record<string, number>> {
     this.proc.stdin!.write(JSON.stringify(msg) + '\n');
     const { value, done } = await this.lines.next();
-    if (done) throw new Error(`${this.label} exited`);
+    if (done) throw new PeerExit(`${this.label} exited${this.lastError ? `: ${this.lastError}` : ''}`);
     return JSON.parse(value);
   }
   close() {
@@ -102,7 +111,16 @@ async function compare(setup: Setup, threads: number, rounds: number, python: st
   const onnx = path.join(dir, `${setup.model}.onnx`);
   const torchEnv = { ...env, OPENBLAS_NUM_THREADS: String(threads) };
   const torch = new Peer(spawn(python, [path.join(__dirname, '..', 'scripts', 'bench', 'torch_peer.py')], { env: torchEnv, stdio: PROTOCOL_STDIO }), 'pytorch');
-  const torchReady = await torch.ask({ ...setup, onnx, threads });
+  let torchReady: Record<string, number>;
+  try {
+    torchReady = await torch.ask({ ...setup, onnx, threads });
+  } catch (e) {
+    // A row the PyTorch side cannot build (transformers missing for the Hugging Face rows) is
+    // reported in the table as skipped, with the peer's reason; the other rows still run.
+    fs.rmSync(dir, { recursive: true, force: true });
+    if (e instanceof PeerExit) return { skipped: e.message };
+    throw e;
+  }
   console.error(`[bench] ${setup.key}: PyTorch ${torchReady.torch} with ${torchReady.torch_threads} intra-op thread(s), ${torchReady.memory_format} tensors`);
   const ours = new Peer(spawn(process.execPath, [__filename, '--worker'], { env, stdio: PROTOCOL_STDIO }), 'trainer');
   const oursReady = await ours.ask({ ...setup, onnx, threads });
@@ -143,14 +161,21 @@ async function coordinator() {
   console.log('First step: seconds from loading the model to the end of the first train step (Trainer: load, compile, session, step; PyTorch: build, step; export excluded).\n');
   console.log('| model | batch | Trainer samples/s | PyTorch samples/s | Trainer / PyTorch | Trainer peak RSS | PyTorch peak RSS | RSS Trainer / PyTorch | first step s (Trainer / PyTorch) | first-step loss (Trainer / PyTorch) |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
+  const skipped: string[] = [];
   for (const s of setups) {
     const r = await compare(s, threads, rounds, python, env);
+    if ('skipped' in r) {
+      skipped.push(s.key);
+      console.log(`| ${s.name} | ${s.batch} | skipped: ${r.skipped} | | | | | | | |`);
+      continue;
+    }
     const ours = median(r.ours);
     const torch = median(r.torch);
     const mb = (kb: number, start: number) => `${(kb / 1024).toFixed(0)} MB (+${((kb - start) / 1024).toFixed(0)})`;
     const params = `${(r.params / 1e6).toFixed(2)}M params`;
     console.log(`| ${s.name} (${params}) | ${s.batch} | ${ours.toFixed(1)} | ${torch.toFixed(1)} | ${(ours / torch).toFixed(2)}× | ${mb(r.oursRss, r.start.ours)} | ${mb(r.torchRss, r.start.torch)} | ${(r.oursRss / r.torchRss).toFixed(2)} | ${r.firstStep.ours.toFixed(1)} / ${r.firstStep.torch.toFixed(1)} | ${r.firstLoss.ours.toFixed(5)} / ${r.firstLoss.torch.toFixed(5)} |`);
   }
+  if (skipped.length) console.log(`\n${skipped.length} row(s) skipped: ${skipped.join(', ')} (see the table).`);
 }
 
 /** A worker's answer on the protocol descriptor (fd 3). */
