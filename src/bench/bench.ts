@@ -75,13 +75,13 @@ class PeerExit extends Error {}
 
 class Peer {
   private lines: AsyncIterator<string>;
+  /** The last line the process wrote to stderr: why it exited, when it did. */
+  private lastError = '';
+
   /**
    * The protocol runs over file descriptor 3, not stdout: PyTorch 2.x's exporters print to
    * stdout, and anything a library prints must not break the JSON lines.
    */
-  /** The last line the process wrote to stderr: why it exited, when it did. */
-  private lastError = '';
-
   constructor(readonly proc: ChildProcess, readonly label: string) {
     for (const s of [proc.stdout, proc.stderr]) s?.on('data', (d) => process.stderr.write(`[${label}] ${d}`));
     proc.stderr?.on('data', (d) => {

@@ -2,6 +2,8 @@
 // (logits only). Parameters stay graph inputs, so one session serves every checkpoint.
 // Question answering's start and end logits come out as one [batch, seq, 2] tensor, the shape
 // of Hugging Face's qa_outputs before it splits them, so every task has one logits output.
+// Where only built-in metrics read the step, a token-level task's eval step can give less than
+// the logits (`outputs`): the loss alone, or each labelled position's predicted class.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Graph } from '../onnx/graph';

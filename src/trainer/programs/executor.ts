@@ -311,7 +311,6 @@ function overlappingFeeds(feeds: Record<string, ort.Tensor>): Set<string> {
   return shared;
 }
 
-/** Runs the eval or predict step over batches with the current parameters. */
 /** One eval-step run: the logits, or for a step compiled without them each labelled position's predicted class (evalStep.ts). */
 export interface EvalOutput {
   logits?: Tensor;
@@ -320,6 +319,7 @@ export interface EvalOutput {
   labelled?: { at: Tensor; predicted: Tensor };
 }
 
+/** Runs the eval or predict step over batches with the current parameters. */
 export class EvalRunner {
   private constructor(private readonly session: ort.InferenceSession, readonly withLoss: boolean) {}
 
