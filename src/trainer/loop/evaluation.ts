@@ -54,7 +54,7 @@ export async function evaluationLoop(runner: EvalRunner, state: TrainingState, d
     const out = await runner.run(state, batch);
     if (out.loss !== undefined) lossSum += out.loss * examples.length;
     await onBatch();
-    if (out.labelled && task !== 'text-classification') {
+    if (out.labelled) {
       const r = labelledRows(out.labelled, batch);
       taskRows.push(...r.predictions);
       taskLabels.push(...r.labels);

@@ -10,7 +10,7 @@ import { Graph } from '../onnx/graph';
 import { LossHeadOptions, addLossHead, selectLabelledTokens } from './lossHeads';
 import { toInferenceForm } from './lowering';
 import { PreparedModel } from './prepare';
-import { CompileOptions, IO, computeReadRowsOnly, lossTargetInputs } from './trainStep';
+import { CompileOptions, IO, lossTargetInputs, readOutputsOnly } from './trainStep';
 
 export const EVAL_IO = {
   logits: 'trainer/logits', loss: IO.loss, labels: IO.labels,
@@ -45,8 +45,7 @@ export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions |
   if (!withLogits) graph.outputs = [];
   const labelled = !withLogits ? selectLabelledTokens(new GraphBuilder(graph), prepared.logits, loss!.task) : undefined;
   if (opts.outputs === 'labelled' && !labelled) throw new Error(`the eval step has no labelled positions to predict for ${loss?.task ?? 'text-classification'}`);
-  const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
-  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false, labelled);
+  readOutputsOnly(graph, prepared, opts, labelled);
   const b = new GraphBuilder(graph);
   graph.outputs = [];
   if (withLogits) {

@@ -26,12 +26,12 @@
 // projections whose mask comes from one [B, S] graph input, only operators that compute each
 // (batch, position) row on its own lie between the projections and the attention, and the loss
 // reads the hidden states through a constant row 0 of the sequence axis, at a decoder
-// classifier's run-time last tokens, or (a token-level loss in the train step) at the positions it
-// labels; the positions read count as real rows too, and a sequence where
-// the loss reads a padding position is computed whole (in a causal LM padded on the left, the last
-// padding position predicts the first real token and sees no real key). Anything else (the eval
-// step's per-token logits, question answering's spans, which score every position, models
-// without a mask) is left unchanged.
+// classifier's run-time last tokens, or (a token-level loss in the train step, or in an eval step
+// that outputs no per-token logits) at the positions it labels; the positions read count as real
+// rows too, and a sequence where the loss reads a padding position is computed whole (in a causal
+// LM padded on the left, the last padding position predicts the first real token and sees no real
+// key). Anything else (per-token logits as an output, question answering's spans, which score every
+// position, models without a mask) is left unchanged.
 
 import { GraphBuilder } from '../onnx/builder';
 import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
@@ -39,11 +39,11 @@ import { ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
 import { DataType, fromNumbers, isFloatType } from '../onnx/tensor';
 import type { LabelledTokens } from './lossHeads';
+import { NodeIndex } from './nodeIndex';
+import { flatRowsOfPairs } from './selectedTokens';
 
 /** The flat (batch, sequence) positions a head or loss reads (bool [B·S]), and its Gather of them. */
 type ReadPositions = Pick<LabelledTokens, 'logits' | 'read'>;
-import { NodeIndex } from './nodeIndex';
-import { flatRowsOfPairs } from './selectedTokens';
 
 /**
  * Operators that may lie between a projection's [B, S, H] output and the attention's products:

@@ -227,6 +227,30 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
     return { data: g.inputs[0], m: 1, via: undefined };
   };
 
+  /**
+   * The selections of rows `f` over `m` leading axes of `v` among `readers` (each a Gather, behind
+   * its merging Reshape where m > 1), or undefined where one of them is anything else.
+   */
+  const selectionsOf = (readers: Iterable<Node>, v: string, m: number, f: string): { gather: Node; merge?: Node }[] | undefined => {
+    const found: { gather: Node; merge?: Node }[] = [];
+    for (const r of readers) {
+      const merge = m > 1 ? r : undefined;
+      if (merge && (merges.get(merge.outputs[0])?.m !== m || held.has(merge.outputs[0]) || index.readers(merge.outputs[0]).size !== 1)) return undefined;
+      const gather = merge ? [...index.readers(merge.outputs[0])][0] : r;
+      if (gather.inputs[1] !== f || selection(gather)?.data !== v || held.has(gather.outputs[0])) return undefined;
+      found.push({ gather, merge });
+    }
+    return found;
+  };
+  /** Removes those selections, their readers reading `into` instead (the same rows, computed once). */
+  const absorb = (picks: { gather: Node; merge?: Node }[], into: string) => {
+    for (const { gather, merge } of picks) {
+      if (gather.outputs[0] !== into) for (const reader of [...index.readers(gather.outputs[0])]) index.rewire(reader, gather.outputs[0], into);
+      remove(gather);
+      if (merge) remove(merge);
+    }
+  };
+
   const moveUp = (g: Node): boolean => {
     const sel = selection(g);
     if (!sel) return false;
@@ -238,19 +262,10 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
     if (p.outputs.slice(1).some((o) => o && index.readElsewhere(o))) return false;
     // Only a value nothing else reads but for its shape, or to select the very same rows (each
     // operator it feeds was moved above): its selected rows replace it.
-    const shapeReaders: Node[] = [];
-    const twins: Node[] = [];
-    for (const r of index.readers(x)) {
-      if (r === (sel.via ?? g)) continue;
-      if (r.op === 'Shape') {
-        shapeReaders.push(r);
-        continue;
-      }
-      const merged = merges.get(r.outputs[0]);
-      const twin = !sel.via ? r : merged?.m === sel.m && index.readers(r.outputs[0]).size === 1 ? [...index.readers(r.outputs[0])][0] : undefined;
-      if (!twin || twin.inputs[1] !== g.inputs[1] || selection(twin)?.data !== x || held.has(twin.outputs[0]) || (merged && held.has(r.outputs[0]))) return false;
-      twins.push(twin);
-    }
+    const others = [...index.readers(x)].filter((r) => r !== (sel.via ?? g));
+    const shapeReaders = others.filter((r) => r.op === 'Shape');
+    const twins = selectionsOf(others.filter((r) => r.op !== 'Shape'), x, sel.m, g.inputs[1]);
+    if (!twins) return false;
     const rule = RULES[p.op];
     const out = shapes.get(x)?.shape;
     if (!rule || !out || (shapeReaders.length && !dimSources(out))) return false;
@@ -280,12 +295,7 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
       remove(r);
       building(() => shapeFromInputs(dimSources(dims)!, r.outputs[0]));
     }
-    for (const twin of twins) {
-      for (const reader of [...index.readers(twin.outputs[0])]) index.rewire(reader, twin.outputs[0], g.outputs[0]);
-      const twinVia = sel.via && producers.get(twin.inputs[0]);
-      remove(twin);
-      if (twinVia) remove(twinVia);
-    }
+    absorb(twins, g.outputs[0]);
     remove(g);
     if (sel.via) remove(sel.via);
     remove(p);
@@ -296,22 +306,6 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
   };
 
   /**
-   * The selections of rows `f` over `m` leading axes that read `v` (each a Gather, behind its
-   * merging Reshape where m > 1), or undefined where anything else reads it.
-   */
-  const selectionsOf = (v: string, m: number, f: string): { gather: Node; merge?: Node }[] | undefined => {
-    const found: { gather: Node; merge?: Node }[] = [];
-    for (const r of index.readers(v)) {
-      const merge = m > 1 ? r : undefined;
-      if (merge && (merges.get(merge.outputs[0])?.m !== m || held.has(merge.outputs[0]) || index.readers(merge.outputs[0]).size !== 1)) return undefined;
-      const gather = merge ? [...index.readers(merge.outputs[0])][0] : r;
-      if (gather.inputs[1] !== f || selection(gather)?.data !== v || held.has(gather.outputs[0])) return undefined;
-      found.push({ gather, merge });
-    }
-    return found;
-  };
-
-  /**
    * A Split along a trailing axis (Phi-3's gate and up halves as the dynamo exporter writes them)
    * whose every output is read only by selections of the same rows as `g`: one Split of the
    * selected rows replaces it and them.
@@ -319,17 +313,14 @@ export function computeSelectedTokensOnly(graph: Graph, keep: ReadonlySet<string
   const moveThroughSplit = (g: Node, m: number, p: Node): boolean => {
     const out = shapes.get(p.outputs[0])?.shape;
     if (!out || normalizeAxis(attrInt(p, 'axis', 0), out.length) < m || !selectable(p.inputs[0], m)) return false;
-    const picks = p.outputs.map((o) => (o ? selectionsOf(o, m, g.inputs[1]) : []));
+    const picks = p.outputs.map((o) => (o ? selectionsOf(index.readers(o), o, m, g.inputs[1]) : []));
     if (p.outputs.some((o) => o && held.has(o)) || picks.some((x) => x === undefined)) return false;
     const input = rowsOf(p.inputs[0], m, g.inputs[1])!;
+    // Each output keeps its first selection's name; the others read that one.
     const outputs = p.outputs.map((o, k) => {
-      const [first, ...rest] = picks[k]!;
-      for (const twin of rest) for (const reader of [...index.readers(twin.gather.outputs[0])]) index.rewire(reader, twin.gather.outputs[0], first.gather.outputs[0]);
-      for (const { gather, merge } of picks[k]!) {
-        remove(gather);
-        if (merge) remove(merge);
-      }
-      return first ? first.gather.outputs[0] : o;
+      const into = picks[k]![0]?.gather.outputs[0] ?? o;
+      absorb(picks[k]!, into);
+      return into;
     });
     const attrs = new Map(p.attrs);
     attrs.set('axis', { kind: 'int', value: shifted(normalizeAxis(attrInt(p, 'axis', 0), out.length), m) });

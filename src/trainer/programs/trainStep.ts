@@ -118,6 +118,17 @@ export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, pad
   computeSelectedTokensOnly(graph, read);
 }
 
+/**
+ * The model outputs a step reads whole — all of them, but the logits where a token-level loss
+ * reads only its labelled rows of them — after computing only the rows those reads need (where
+ * `opts` allow). Shared by the train and eval steps.
+ */
+export function readOutputsOnly(graph: Graph, prepared: PreparedModel, opts: Pick<CompileOptions, 'selectedRowsOnly' | 'paddingRowsOnly'>, labelled?: LabelledTokens): Set<string> {
+  const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
+  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false, labelled);
+  return read;
+}
+
 export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions, mode: TrainStepMode, opts: CompileOptions = {}): CompiledTrainStep {
   const graph = prepared.graph.clone();
   graph.name = `train_${mode}`;
@@ -128,9 +139,8 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   graph.inputs.push({ name: IO.randomKey, type: DataType.UINT32, shape: [] });
   // A token-level loss reads the labelled rows of the logits alone (lossHeads.ts).
   const labelled = opts.selectedRowsOnly !== false ? selectLabelledTokens(new GraphBuilder(graph), prepared.logits, loss.task) : undefined;
-  const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
   // Before mixed precision's conversion, which turns the padding pairs' float zeros half with the rows.
-  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false, labelled);
+  const read = readOutputsOnly(graph, prepared, opts, labelled);
   mergeCommonValues(graph, read);
   const half = halfType(opts.precision ?? 'fp32');
   if (half) toHalfPrecision(graph, half, new Set(prepared.buffers));
