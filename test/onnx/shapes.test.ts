@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ort from 'onnxruntime-node';
 import { AttrInput, Graph, attrs } from '../../src/trainer/onnx/graph';
-import { ShapeTable } from '../../src/trainer/onnx/shapes';
+import { ShapeMismatchError, ShapeTable } from '../../src/trainer/onnx/shapes';
 import { DataType, Tensor, fromNumbers, sizeOf } from '../../src/trainer/onnx/tensor';
 import { createSession, toOrt } from '../../src/trainer/programs/session';
 
@@ -120,3 +120,29 @@ test('a Slice to the end of a symbolic axis keeps its symbol from 0 and is unkno
     }
   }
 });
+
+// Two static dims that differ, neither 1, cannot broadcast: onnxruntime refuses such a graph, and
+// inference says so (ShapeMismatchError, which prepareModel reports as a defect of the file).
+for (const [label, a, b, broadcasts] of [
+  ['[2, 8] + [2, 4]', [2, 8], [2, 4], false],
+  ['[3, 1, 4] + [2, 5, 1]', [3, 1, 4], [2, 5, 1], false],
+  ['[2, 1] + [2, 4]', [2, 1], [2, 4], true],
+  ['[5] + [3, 1, 5]', [5], [3, 1, 5], true],
+] as const) {
+  test(`shape inference: Add of ${label} ${broadcasts ? 'broadcasts' : 'is refused'}, as onnxruntime ${broadcasts ? 'runs' : 'refuses'} it`, async () => {
+    const run = inferredAndActual('Add', [{ dims: [...a] }, { dims: [...b] }], {});
+    if (broadcasts) {
+      const { inferred, actual } = await run;
+      assert.deepEqual(inferred, actual);
+    } else {
+      await assert.rejects(run, (e: Error) => e instanceof ShapeMismatchError && /do not broadcast/.test(e.message) && e.message.includes('Add node "n"'));
+      const g = new Graph();
+      g.opset = 20;
+      g.inputs.push({ name: 'a', type: DataType.FLOAT, shape: [...a] }, { name: 'b', type: DataType.FLOAT, shape: [...b] });
+      g.nodes.push({ name: 'n', op: 'Add', domain: '', inputs: ['a', 'b'], outputs: ['y'], attrs: attrs({}) });
+      g.outputs = [{ name: 'y', type: DataType.FLOAT, shape: undefined }];
+      const feed = (dims: readonly number[]) => toOrt(fromNumbers(DataType.FLOAT, [...dims], new Array(sizeOf([...dims])).fill(1)));
+      await assert.rejects(async () => (await createSession(g)).run({ a: feed(a), b: feed(b) }));
+    }
+  });
+}

@@ -113,6 +113,7 @@ test('no rewrite where nothing would be transposed less (no Transpose to NCHW, o
   assert.equal(keepChannelsLast(alone), undefined, 'a seed that only a graph output reads');
   const large = graph();
   large.inputs[0].shape = [2, 8, 8, 8];
+  large.inputs[3].shape = [1, 8, 8, 1];
   assert.equal(keepChannelsLast(large), undefined, `8×8 images, over SMALL_IMAGE (${SMALL_IMAGE}) positions`);
 });
 

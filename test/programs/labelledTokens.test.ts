@@ -95,6 +95,12 @@ const PADDED: [string, Task, number, number][] = [
   ['phi3_clm_dynamo', 'text-generation', 3, 4],
   ['gpt_neox_clm_ts', 'text-generation', 1, 4],
   ['opt_clm_dynamo', 'text-generation', 3, 6],
+  // ModernBERT's fused q/k/v is split along a [B, S, 3, heads, d] view (one pair an attention, and
+  // its feed-forward's gate and up are one product too); Qwen3 normalizes q and k per head.
+  ['modernbert_tokcls_dynamo', 'token-classification', 1, 4],
+  ['modernbert_mlm_ts', 'fill-mask', 1, 4],
+  ['qwen3_clm_ts', 'text-generation', 3, 7],
+  ['gemma2_clm_ts', 'text-generation', 3, 7],
   // Attentions the pass does not take (DeBERTa-v2's and MPNet's relative positions, BLOOM's ALiBi
   // scores): padding stays in, and training is the same.
   ['deberta_v2_mlm_ts', 'fill-mask', 0, 0],

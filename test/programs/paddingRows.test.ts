@@ -64,6 +64,24 @@ for (const name of ENCODERS) {
   });
 }
 
+// ModernBERT computes q, k and v with one product, viewed as [batch, sequence, 3, heads, d] and
+// split along its third axis: one pair per attention, in front of that view.
+for (const name of ['modernbert_ts', 'modernbert_dynamo']) {
+  test(`${name}: the fused projection's split along a row's axis lets every layer run on the real rows`, async () => {
+    const prepared = prepare(name);
+    const attentions = prepared.graph.nodes.filter((n) => n.op === 'Softmax').length;
+    assert.equal(insertPaddingRows(prepared.graph.clone()), attentions + 1);
+    // Four products a layer: the fused q/k/v, the output, the fused gate/up and the down projection.
+    const selected = productsOnSelectedRows(compileTrainStep(prepared, LOSS, 'step').graph);
+    assert.ok(selected >= 4 * attentions, `${selected} forward products on selected rows for ${attentions} layers`);
+    assert.ok(selected > productsOnSelectedRows(compileTrainStep(prepared, LOSS, 'step', { paddingRowsOnly: false }).graph));
+    const batch = jsonlBatch(path.join(exportDir(name), 'train.jsonl'), prepared);
+    assert.ok(padded(batch));
+    assertTrainedAlike(await trainSteps(prepared, LOSS, batch, { paddingRowsOnly: false }, ADAMW_STEPS), await trainSteps(prepared, LOSS, batch, {}, ADAMW_STEPS));
+    await assertEvalAlike(prepared, LOSS, batch, [{ paddingRowsOnly: false }, {}]);
+  });
+}
+
 for (const name of ['vit_ts', 'deberta_v2_ts', 'bart_ts']) {
   test(`${name}: no attention mask from a [batch, sequence] input with a first- or last-token head — left unchanged`, () => {
     const graph = prepare(name).graph.clone();
@@ -150,8 +168,12 @@ test('roberta_ts: the eval step leaving the padding rows out gives the same logi
 
 // Decoder classifiers (GPT-2's, Llama's) read each sequence's last token at run-time positions:
 // those count as real rows, and the head reads them from the real rows at their places.
-// (test/fixtures/exports-probe: Phi-3 and GPT-NeoX cut their fused projections apart with Slices.)
-const DECODERS: [string, number][] = [['gpt2_ts', 4], ['gpt2_dynamo', 4], ['llama_ts', 7], ['llama_dynamo', 7], ['phi3_ts', 4], ['gpt_neox_ts', 4], ['qwen2_dynamo', 7]];
+// (test/fixtures/exports-probe: Phi-3 and GPT-NeoX cut their fused projections apart with Slices;
+// Qwen3 and Gemma 3 normalize q and k per head (RMSNorm) between the head split and the rotary
+// embedding; StableLM's dynamo export rotates a part of each head and repeats k and v, a longer
+// way from the projection to the attention.)
+const DECODERS: [string, number][] = [['gpt2_ts', 4], ['gpt2_dynamo', 4], ['llama_ts', 7], ['llama_dynamo', 7], ['phi3_ts', 4], ['gpt_neox_ts', 4], ['qwen2_dynamo', 7],
+  ['qwen3_ts', 7], ['gemma3_text_dynamo', 7], ['stablelm_dynamo', 7]];
 
 for (const [name, products] of DECODERS) {
   test(`${name}: a decoder classifier's layers run on the real rows`, () => {

@@ -47,16 +47,20 @@ type ReadPositions = Pick<LabelledTokens, 'logits' | 'read'>;
 
 /**
  * Operators that may lie between a projection's [B, S, H] output and the attention's products:
- * head split (a Reshape, or GPT-2's Split of the fused q/k/v projection), transposes, scaling,
- * rotary embeddings (elementwise products with per-position tables, and rotate-half's slices,
- * negation and concatenation) and grouped-query attention's repeat of k and v (Unsqueeze, Expand
- * along the new axis, Reshape). Each computes every (batch, position) row on its own, so zeros put
- * on padding rows above them stay on those rows; Split, Slice and Concat only along the last axis.
+ * head split (a Reshape, or a Split of a fused q/k/v projection: GPT-2's along the last axis,
+ * ModernBERT's along the [B, S, 3, heads, d] view's third), transposes, scaling, per-head norms
+ * (Qwen3's and Gemma 3's RMSNorm of q and k: Pow, ReduceMean, Sqrt, Reciprocal), rotary
+ * embeddings (elementwise products with per-position tables, and rotate-half's slices, negation
+ * and concatenation) and grouped-query attention's repeat of k and v (Unsqueeze, Expand along the
+ * new axis, Reshape). Each computes every (batch, position) row on its own, so zeros put on
+ * padding rows above them stay on those rows (a norm's ε keeps them finite); Split, Slice, Concat
+ * and ReduceMean only along axes within a row.
  */
-const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast', 'Add', 'Sub', 'Neg', 'Split', 'Slice', 'Concat', 'Unsqueeze', 'Squeeze', 'Expand']);
+const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast', 'Add', 'Sub', 'Neg', 'Split', 'Slice', 'Concat', 'Unsqueeze', 'Squeeze', 'Expand',
+  'Pow', 'Sqrt', 'Reciprocal', 'ReduceMean']);
 /** Of those, the ones whose other inputs are shapes, indices or axes. */
-const FIRST_INPUT_DATA = new Set(['Reshape', 'Slice', 'Split', 'Unsqueeze', 'Squeeze', 'Expand']);
-const ALONG_LAST_AXIS = new Set(['Split', 'Slice', 'Concat']);
+const FIRST_INPUT_DATA = new Set(['Reshape', 'Slice', 'Split', 'Unsqueeze', 'Squeeze', 'Expand', 'ReduceMean']);
+const WITHIN_ROWS = new Set(['Split', 'Slice', 'Concat', 'ReduceMean']);
 /** Operators between a softmax and the product with v (Hugging Face's NaN guard). */
 const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink']);
 
@@ -115,7 +119,7 @@ export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): numbe
     if (!context) return 0;
     for (const operand of [scores.inputs[0], scores.inputs[1], context.inputs[1]]) {
       const entry = headEntry(operand, producer, shapeOf, maskShape);
-      if (!entry || !rowWiseBetween(entry, operand, index, shapeOf, (v) => shapes.get(v)?.value as readonly unknown[] | undefined)) return 0;
+      if (!entry || !rowWiseBetween(entry, operand, index, shapeOf, (v) => shapes.get(v)?.value as readonly unknown[] | undefined, maskShape)) return 0;
       entries.add(entry);
     }
   }
@@ -277,7 +281,7 @@ function contextProduct(probs: string, index: NodeIndex): Node | undefined {
 
 /** The head-splitting Reshape or Split whose input is a [B, S, H] projection (B, S the mask's dims) above an attention operand. */
 function headEntry(v: string, producer: Map<string, Node>, shapeOf: (v: string) => readonly Dim[] | undefined, maskShape: readonly Dim[]): Node | undefined {
-  for (let p = producer.get(v), k = 0; p && k < 12; p = producer.get(p.inputs.find((i) => (shapeOf(i)?.length ?? 0) >= 3) ?? p.inputs[0]), k++) {
+  for (let p = producer.get(v), k = 0; p && k < 24; p = producer.get(p.inputs.find((i) => (shapeOf(i)?.length ?? 0) >= 3) ?? p.inputs[0]), k++) {
     if (!HEAD_PATH.has(p.op) || p.domain !== '') return undefined;
     const x = shapeOf(p.inputs[0]);
     if (p.op === 'Reshape' && isRows(x)) {
@@ -297,10 +301,11 @@ function headEntry(v: string, producer: Map<string, Node>, shapeOf: (v: string) 
 
 /**
  * Whether every operator on a path from the entry to the attention operand `v` is one of
- * HEAD_PATH's, with Split, Slice and Concat along the last axis only (or a Concat of one input),
- * so that each (batch, position) row of `v` depends on the same row of the entry's input alone.
+ * HEAD_PATH's, with Split, Slice, Concat and ReduceMean along axes within a row only (or a Concat
+ * of one input), so that each (batch, position) row of `v` depends on the same row of the entry's
+ * input alone.
  */
-function rowWiseBetween(entry: Node, v: string, index: NodeIndex, shapeOf: (v: string) => readonly Dim[] | undefined, value: (v: string) => readonly unknown[] | undefined): boolean {
+function rowWiseBetween(entry: Node, v: string, index: NodeIndex, shapeOf: (v: string) => readonly Dim[] | undefined, value: (v: string) => readonly unknown[] | undefined, maskShape: readonly Dim[]): boolean {
   // The values whose data depends on the entry's (a Shape reads none), a few operators deep.
   const below = new Set<string>(entry.outputs);
   const queue = [...entry.outputs];
@@ -322,21 +327,37 @@ function rowWiseBetween(entry: Node, v: string, index: NodeIndex, shapeOf: (v: s
     const p = index.producers.get(back.pop()!);
     if (!p || p === entry || seen.has(p) || !p.outputs.some((o) => below.has(o))) continue;
     seen.add(p);
-    if (seen.size > 40 || !HEAD_PATH.has(p.op) || p.domain !== '') return false;
-    if (ALONG_LAST_AXIS.has(p.op) && !(p.op === 'Concat' && p.inputs.length === 1) && !alongLastAxis(p, shapeOf, value)) return false;
+    if (seen.size > 60 || !HEAD_PATH.has(p.op) || p.domain !== '') return false;
+    if (WITHIN_ROWS.has(p.op) && !(p.op === 'Concat' && p.inputs.length === 1) && !withinRows(p, shapeOf, value, maskShape)) return false;
     const data = FIRST_INPUT_DATA.has(p.op) ? p.inputs.slice(0, 1) : p.inputs;
     back.push(...data.filter((i) => i && below.has(i)));
   }
   return true;
 }
 
-/** A Split, Slice or Concat along its input's last axis. */
-function alongLastAxis(p: Node, shapeOf: (v: string) => readonly Dim[] | undefined, value: (v: string) => readonly unknown[] | undefined): boolean {
-  const rank = shapeOf(p.inputs[0])?.length;
-  if (!rank) return false;
-  if (p.op !== 'Slice') return normalizeAxis(attrInt(p, 'axis', 0), rank) === rank - 1;
-  const axes = p.inputs[3] ? value(p.inputs[3]) : undefined;
-  return !!axes && axes.length > 0 && axes.every((a) => normalizeAxis(Number(a), rank) === rank - 1);
+/**
+ * A Split, Slice, Concat or ReduceMean along axes within a (batch, position) row: its input's last
+ * axis, or (where the input is still [B, S, ...], B and S the mask's run-time dims) any axis after
+ * the first two — ModernBERT splits its fused projection viewed as [B, S, 3, heads, d] along axis 2.
+ */
+function withinRows(p: Node, shapeOf: (v: string) => readonly Dim[] | undefined, value: (v: string) => readonly unknown[] | undefined, maskShape: readonly Dim[]): boolean {
+  const shape = shapeOf(p.inputs[0]);
+  const rank = shape?.length;
+  if (!shape || !rank) return false;
+  let axes: number[] | undefined;
+  if (p.op === 'Split' || p.op === 'Concat') axes = [attrInt(p, 'axis', 0)];
+  else {
+    // Slice's and (opset 18) ReduceMean's axes are an input, ReduceMean's before that an attribute.
+    const given = p.op === 'Slice' ? p.inputs[3] : p.inputs[1];
+    const attr = p.attrs.get('axes');
+    axes = given ? value(given)?.map(Number) : attr?.kind === 'ints' ? attr.value.map(Number) : undefined;
+  }
+  if (!axes?.length) return false;
+  const leadingRows = typeof maskShape[0] !== 'number' && typeof maskShape[1] !== 'number' && compareDims(shape[0], maskShape[0]) === 'equal' && compareDims(shape[1], maskShape[1]) === 'equal';
+  return axes.every((a) => {
+    const axis = normalizeAxis(a, rank);
+    return axis === rank - 1 || (leadingRows && axis >= 2);
+  });
 }
 
 /** A Gather of constant index 0 along axis 1 of a float [B, S, H] value. */

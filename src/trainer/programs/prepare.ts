@@ -6,6 +6,7 @@ import { GraphBuilder } from '../onnx/builder';
 import { Graph, ValueInfo, attrTensor, sortTopologically } from '../onnx/graph';
 import { Model } from '../onnx/model';
 import { upgradeOpset } from '../onnx/opset';
+import { ShapeMismatchError } from '../onnx/shapes';
 import { DataType, Tensor, cloneTensor, fromNumbers, isFloatType } from '../onnx/tensor';
 import { planGradients } from '../autodiff/backward';
 import * as path from 'node:path';
@@ -140,6 +141,18 @@ export interface PrepareOptions {
 export class PrepareError extends Error {}
 
 export function prepareModel(model: Model, opts: PrepareOptions = {}): PreparedModel {
+  try {
+    return prepare(model, opts);
+  } catch (e) {
+    // The first shape inference over the file meets its defects: name the file and the node.
+    if (e instanceof ShapeMismatchError) {
+      throw new PrepareError(`${model.path}: ${e.message}; onnxruntime cannot run this graph either, so the exporter wrote it wrongly: export the model again (or with PyTorch's other exporter)`);
+    }
+    throw e;
+  }
+}
+
+function prepare(model: Model, opts: PrepareOptions): PreparedModel {
   const graph = upgradeOpset(model.graph, model.path);
   inlineDecidedIfs(graph, path.dirname(model.path));
   const constants = constantsToInitializers(graph);

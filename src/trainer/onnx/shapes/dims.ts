@@ -90,10 +90,18 @@ export function compareDims(a: Dim, b: Dim): DimRelation {
 }
 
 /**
- * Multidirectional (numpy) broadcasting of shapes. Symbols broadcast against 1 and against
- * themselves; a symbol against a number other than 1 must equal that number.
+ * Shapes that cannot broadcast: two different static dims, neither 1. onnxruntime refuses to run
+ * such a graph too, so it is a defect of the file (an exporter's), not of the inference.
  */
-export function broadcastShapes(shapes: readonly (readonly Dim[] | undefined)[]): Dim[] | undefined {
+export class ShapeMismatchError extends Error {}
+
+/**
+ * Multidirectional (numpy) broadcasting of shapes. Symbols broadcast against 1 and against
+ * themselves; a symbol against a number other than 1 must equal that number. Two different
+ * numbers, neither 1, throw ShapeMismatchError unless `lenient` (Expand's target: a value this
+ * inference computed, which an exporter's shape arithmetic may leave inexact where it is unused).
+ */
+export function broadcastShapes(shapes: readonly (readonly Dim[] | undefined)[], lenient = false): Dim[] | undefined {
   if (shapes.some((s) => s === undefined)) return undefined;
   const rank = Math.max(0, ...shapes.map((s) => s!.length));
   const out: Dim[] = [];
@@ -102,7 +110,11 @@ export function broadcastShapes(shapes: readonly (readonly Dim[] | undefined)[])
     for (const s of shapes) {
       const k = s!.length - rank + i;
       if (k < 0) continue;
-      d = broadcastDim(d, s![k]);
+      const next = s![k];
+      if (!lenient && typeof d === 'number' && typeof next === 'number' && d !== next && d !== 1 && next !== 1) {
+        throw new ShapeMismatchError(`shapes ${shapes.map((x) => `[${x!.join(', ')}]`).join(' and ')} do not broadcast (axis ${i - rank}: ${d} against ${next})`);
+      }
+      d = broadcastDim(d, next);
     }
     out.push(d);
   }

@@ -3,12 +3,14 @@
 
 import { Graph, Node, ValueInfo } from '../graph';
 import { DataType } from '../tensor';
+import { ShapeMismatchError } from './dims';
 import { elementwiseRules } from './elementwise';
 import { Facts, InferCtx, InferFn, factsOfTensor } from './facts';
 import { nnRules } from './nn';
 import { tensorOpRules } from './tensorOps';
 
 export type { Facts } from './facts';
+export { ShapeMismatchError } from './dims';
 
 const RULES: Record<string, InferFn> = { ...elementwiseRules(), ...tensorOpRules(), ...nnRules() };
 
@@ -55,7 +57,9 @@ export class ShapeTable {
       try {
         outs = rule(new InferCtx(node, inputs, this.graph.opset));
       } catch (e) {
-        throw new Error(`shape inference failed at ${node.op} node "${node.name}": ${(e as Error).message}`);
+        const where = `${node.op} node "${node.name}"`;
+        if (e instanceof ShapeMismatchError) throw new ShapeMismatchError(`${where}: ${e.message}`);
+        throw new Error(`shape inference failed at ${where}: ${(e as Error).message}`);
       }
     }
     node.outputs.forEach((o, i) => {

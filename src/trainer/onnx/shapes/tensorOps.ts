@@ -264,7 +264,7 @@ export function tensorOpRules(): Record<string, InferFn> {
 
   r.Expand = (c) => {
     const target = c.value(1);
-    if (target) return [{ type: c.type(0), shape: broadcastShapes([c.shape(0), target]) }];
+    if (target) return [{ type: c.type(0), shape: broadcastShapes([c.shape(0), target], true) }];
     const k = c.shape(1)?.[0];
     const rank = c.rank(0);
     if (typeof k === 'number' && rank !== undefined) return [{ type: c.type(0), shape: fresh(Math.max(k, rank)) }];
