@@ -135,7 +135,7 @@ def hugging_face_classifier(cfg):
     try:
         import transformers
     except ImportError:
-        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] == "gpt2":
+        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] in ("gpt2", "modernbert-base"):
             raise SystemExit(f"the {cfg['key']} row needs transformers on the PyTorch side (BENCH_PYTHON)")
         layers = 6 if cfg["model"] == "distilbert-base" else 12
         return Bert(30522, 768, layers, 12, 3072, 512, 2), False
@@ -148,6 +148,11 @@ def hugging_face_classifier(cfg):
         # A decoder classifier: the score head reads each sequence's last token that is not the
         # pad token (Hugging Face's rule, traced into the export from input_ids).
         return Logits(transformers.GPT2ForSequenceClassification(config)), True
+    if cfg["model"] == "modernbert-base":
+        # ModernBERT-base's shape (22 layers, every third global attention, the others a 128-token
+        # window; dropout is off by default); eager / SDPA attention on the CPU computes padding too.
+        config = transformers.ModernBertConfig(num_labels=2)
+        return Logits(transformers.ModernBertForSequenceClassification(config)), True
     if cfg["model"] == "distilbert-base":
         config = transformers.DistilBertConfig(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0, num_labels=2)
         return Logits(transformers.DistilBertForSequenceClassification(config)), True
@@ -175,10 +180,12 @@ def build(cfg):
         inputs = (torch.rand(b, 3, size, size, generator=g),)
         labels = torch.randint(0, 10, (b,), generator=g)
         names, axes = ["pixel_values"], {"pixel_values": {0: "batch"}}
-    elif cfg["model"] in ("distilbert-base", "bert-base", "gpt2"):
+    elif cfg["model"] in ("distilbert-base", "bert-base", "gpt2", "modernbert-base"):
         model, hf = hugging_face_classifier(cfg)
         seq = cfg["seq"]
-        ids = torch.randint(0, 50257 if cfg["model"] == "gpt2" else 30522, (b, seq), generator=g)
+        # Token ids below each vocabulary's special ones (ModernBERT's start at 50280).
+        vocab = {"gpt2": 50257, "modernbert-base": 50280}.get(cfg["model"], 30522)
+        ids = torch.randint(0, vocab, (b, seq), generator=g)
         mask = torch.ones(b, seq, dtype=torch.int64)
         mask[:, seq * 3 // 4:] = 0
         if cfg["model"] == "gpt2" and cfg.get("task") is None:
