@@ -34,10 +34,10 @@
 // position, models without a mask) is left unchanged.
 
 import { GraphBuilder } from '../onnx/builder';
-import { Dim, Graph, Node, attrInt, sortTopologically } from '../onnx/graph';
+import { Dim, Graph, Node, attrInt, attrInts, sortTopologically } from '../onnx/graph';
 import { ShapeTable } from '../onnx/shapes';
 import { compareDims, normalizeAxis } from '../onnx/shapes/dims';
-import { DataType, fromNumbers, isFloatType } from '../onnx/tensor';
+import { DataType, fromNumbers, isFloatType, toNumbers } from '../onnx/tensor';
 import type { LabelledTokens } from './lossHeads';
 import { NodeIndex } from './nodeIndex';
 import { flatRowsOfPairs } from './selectedTokens';
@@ -52,24 +52,26 @@ type ReadPositions = Pick<LabelledTokens, 'logits' | 'read'>;
  * (Qwen3's and Gemma 3's RMSNorm of q and k: Pow, ReduceMean, Sqrt, Reciprocal), rotary
  * embeddings (elementwise products with per-position tables, and rotate-half's slices, negation
  * and concatenation) and grouped-query attention's repeat of k and v (Unsqueeze, Expand along the
- * new axis, Reshape). Each computes every (batch, position) row on its own, so zeros put on
- * padding rows above them stay on those rows (a norm's ε keeps them finite); Split, Slice, Concat
- * and ReduceMean only along axes within a row.
+ * new axis, Reshape), and BLOOM's Gather of q, k or v from its fused [B, S, heads, 3, d] view.
+ * Each computes every (batch, position) row on its own, so zeros put on padding rows above them
+ * stay on those rows (a norm's ε keeps them finite); Split, Slice, Concat, ReduceMean and Gather
+ * only along axes within a row.
  */
 const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast', 'Add', 'Sub', 'Neg', 'Split', 'Slice', 'Concat', 'Unsqueeze', 'Squeeze', 'Expand',
-  'Pow', 'Sqrt', 'Reciprocal', 'ReduceMean']);
+  'Pow', 'Sqrt', 'Reciprocal', 'ReduceMean', 'Gather']);
 /** Of those, the ones whose other inputs are shapes, indices or axes. */
-const FIRST_INPUT_DATA = new Set(['Reshape', 'Slice', 'Split', 'Unsqueeze', 'Squeeze', 'Expand', 'ReduceMean']);
-const WITHIN_ROWS = new Set(['Split', 'Slice', 'Concat', 'ReduceMean']);
+const FIRST_INPUT_DATA = new Set(['Reshape', 'Slice', 'Split', 'Unsqueeze', 'Squeeze', 'Expand', 'ReduceMean', 'Gather']);
+const WITHIN_ROWS = new Set(['Split', 'Slice', 'Concat', 'ReduceMean', 'Gather']);
 /** Operators between a softmax and the product with v (Hugging Face's NaN guard). */
-const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink']);
+const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink', 'Reshape']);
 
 /**
  * Inserts the Gather / ScatterND pairs where every condition above holds; returns how many (0:
  * unchanged). `labelled`: a token-level loss reads the logits at these positions alone
  * (lossHeads.ts selectLabelledTokens), instead of a classifier reading row 0 of the hidden states.
+ * `dataInputs`: the model's own inputs, where the graph also takes its parameters as inputs.
  */
-export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): number {
+export function insertPaddingRows(graph: Graph, labelled?: ReadPositions, dataInputs?: ReadonlySet<string>): number {
   const shapes = new ShapeTable(graph).inferAll();
   const index = new NodeIndex(graph, new Set());
   const producer = index.producers;
@@ -86,7 +88,8 @@ export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): numbe
       seen.add(x);
       const p = producer.get(x);
       if (!p) {
-        if (graph.inputs.some((i) => i.name === x)) found.add(x);
+        // Parameters are not data (some exporters list them as inputs too; the train step takes them as inputs).
+        if (dataInputs ? dataInputs.has(x) : graph.inputs.some((i) => i.name === x) && !graph.initializers.has(x)) found.add(x);
         return;
       }
       if (p.op === 'Shape' || p.op === 'Size') return;
@@ -102,25 +105,45 @@ export function insertPaddingRows(graph: Graph, labelled?: ReadPositions): numbe
   for (const s of softmaxes) {
     const rank = shapeOf(s.inputs[0])?.length;
     if (!rank || normalizeAxis(attrInt(s, 'axis', -1), rank) !== rank - 1) return 0;
-    // scores (+ mask): the Add's operand that comes from a product is the scores.
-    const add = producer.get(s.inputs[0]);
-    if (!add || add.op !== 'Add') return 0;
-    const scoresAt = add.inputs.findIndex((i) => productOf(i, producer));
-    if (scoresAt < 0) return 0;
-    const masks = inputsUnder(add.inputs[1 - scoresAt]);
+    const parts = scoreParts(s.inputs[0], producer, (v) => {
+      const t = graph.initializers.get(v);
+      return t && t.dims.reduce((a, d) => a * d, 1) <= 16 ? toNumbers(t) : shapes.get(v)?.value as readonly unknown[] | undefined;
+    });
+    if (!parts) return 0;
+    const scores = parts.product;
+    const context = contextProduct(s.outputs[0], index);
+    if (!context) return 0;
+    // The [B, S] dims the head-splitting entries are found by: those of a [B, S] graph input the
+    // other terms read (input_ids and the mask share them); the mask itself is told apart below.
+    const grid = [...parts.masks, ...parts.terms].flatMap((t) => [...inputsUnder(t)])
+      .map((x) => graph.inputs.find((i) => i.name === x)?.shape).find((d) => d?.length === 2);
+    if (!grid) return 0;
+    const attention: Node[] = [];
+    for (const operand of [scores.inputs[0], scores.inputs[1], context.inputs[1]]) {
+      const entry = headEntry(operand, producer, shapeOf, grid);
+      if (!entry) return 0;
+      attention.push(entry);
+    }
+    // The terms besides q·kᵀ that depend on this attention's q or k rows (DeBERTa's c2p and p2c)
+    // are checked below; the others are the mask and position biases.
+    const below = dataBelow(attention.flatMap((e) => e.outputs), index);
+    // The mask: every other term (and a masked fill's condition) depends on one [B, S] graph input
+    // at most, the same for every attention, and one at least does.
+    const masks = new Set<string>();
+    for (const t of [...parts.masks, ...parts.terms.filter((t) => !below.has(t))]) inputsUnder(t).forEach((x) => masks.add(x));
     if (masks.size !== 1) return 0;
     const m = [...masks][0];
     if (mask && m !== mask) return 0;
     mask = m;
     maskShape = graph.inputs.find((i) => i.name === m)?.shape;
-    if (maskShape?.length !== 2) return 0;
-    const scores = productOf(add.inputs[scoresAt], producer)!;
-    const context = contextProduct(s.outputs[0], index);
-    if (!context) return 0;
-    for (const operand of [scores.inputs[0], scores.inputs[1], context.inputs[1]]) {
-      const entry = headEntry(operand, producer, shapeOf, maskShape);
-      if (!entry || !rowWiseBetween(entry, operand, index, shapeOf, (v) => shapes.get(v)?.value as readonly unknown[] | undefined, maskShape)) return 0;
-      entries.add(entry);
+    if (maskShape?.length !== 2 || maskShape.some((d, k) => compareDims(d, grid[k]) !== 'equal')) return 0;
+    const value = (v: string) => shapes.get(v)?.value as readonly unknown[] | undefined;
+    for (const [k, operand] of [scores.inputs[0], scores.inputs[1], context.inputs[1]].entries()) {
+      if (!rowWiseBetween(attention[k], operand, index, shapeOf, value, maskShape)) return 0;
+      entries.add(attention[k]);
+    }
+    for (const t of parts.terms.filter((t) => below.has(t))) {
+      if (!rowTerm(t, attention, below, index, shapeOf, value, maskShape, inputsUnder)) return 0;
     }
   }
   if (!mask || !maskShape) return 0;
@@ -258,6 +281,116 @@ function readByDecoderHead(b: GraphBuilder, head: Node, grid: string): ReadPosit
   return { logits: head.outputs[0], read: b.op('Greater', [read, b.scalar(0, DataType.INT64)]) };
 }
 
+/** An attention's scores before the softmax, taken apart. */
+interface ScoreParts {
+  /** The q·kᵀ product. */
+  product: Node;
+  /** Conditions of a masked fill (Where(condition, constant, scores)). */
+  masks: string[];
+  /** The other terms added to the product: the additive mask, position biases, DeBERTa's c2p and p2c. */
+  terms: string[];
+}
+
+/**
+ * Through views (Reshape, Cast), an optional masked fill Where(condition, constant, x) (DeBERTa,
+ * BLOOM), then a sum of terms of which exactly one is a product (possibly scaled) whose operands
+ * are q and kᵀ.
+ */
+function scoreParts(v: string, producer: Map<string, Node>, value: (v: string) => readonly unknown[] | undefined): ScoreParts | undefined {
+  const view = (x: string): string => {
+    for (let p = producer.get(x), k = 0; p && k < 4 && p.domain === '' && (p.op === 'Reshape' || p.op === 'Cast'); p = producer.get(x), k++) x = p.inputs[0];
+    return x;
+  };
+  let x = view(v);
+  const masks: string[] = [];
+  const fill = producer.get(x);
+  // A fill that gives the masked scores a softmax weight of 0: a large negative constant.
+  const filler = fill?.op === 'Where' ? value(fill.inputs[1]) : undefined;
+  if (fill?.domain === '' && filler?.length && filler.every((f) => Number(f) <= -1e4)) {
+    masks.push(fill.inputs[0]);
+    x = view(fill.inputs[2]);
+  }
+  const terms: string[] = [];
+  const sum = (y: string, depth: number) => {
+    const p = producer.get(view(y));
+    if (p?.op === 'Add' && p.domain === '' && depth < 6) p.inputs.forEach((i) => sum(i, depth + 1));
+    else terms.push(view(y));
+  };
+  sum(x, 0);
+  const products = terms.filter((t) => productOf(t, producer));
+  if (products.length !== 1) return undefined;
+  return { product: productOf(products[0], producer)!, masks, terms: terms.filter((t) => t !== products[0]) };
+}
+
+/** The values whose data depends on these (a Shape reads none), up to 2000 of them. */
+function dataBelow(from: readonly string[], index: NodeIndex): Set<string> {
+  const below = new Set<string>(from);
+  const queue = [...from];
+  for (let k = 0; k < queue.length && k < 2000; k++) {
+    for (const r of index.readers(queue[k])) {
+      if (r.op === 'Shape' || r.op === 'Size') continue;
+      for (const o of r.outputs) {
+        if (!o || below.has(o)) continue;
+        below.add(o);
+        queue.push(o);
+      }
+    }
+  }
+  return below;
+}
+
+/**
+ * Whether a term added to an attention's scores reads the q or k rows only as DeBERTa's c2p and
+ * p2c do, so that its (query i, key j) element depends on row i or row j alone: a product of
+ * q (or k) rows — row-wise from this attention's head split, the contracted axis a static one —
+ * with a value no graph input's data reaches (position embeddings), gathered along the last axis
+ * by indices the rows do not reach, transposed over the last two axes, scaled. Real rows then
+ * read real rows only, and padding keys are masked whatever their terms hold.
+ */
+function rowTerm(term: string, attention: Node[], below: Set<string>, index: NodeIndex, shapeOf: (v: string) => readonly Dim[] | undefined,
+  value: (v: string) => readonly unknown[] | undefined, maskShape: readonly Dim[], inputsUnder: (v: string) => Set<string>): boolean {
+  const seen = new Set<string>();
+  const stack = [term];
+  while (stack.length) {
+    const v = stack.pop()!;
+    if (seen.has(v)) continue;
+    seen.add(v);
+    const p = index.producers.get(v);
+    if (!p || p.domain !== '' || seen.size > 40) return false;
+    const data = p.inputs.filter((i) => i && below.has(i));
+    switch (p.op) {
+      case 'Add': case 'Sub': case 'Mul': case 'Div': case 'Neg': case 'Cast':
+        // The other operands are constants or position tables: no graph input's data.
+        if (p.inputs.some((i) => i && !below.has(i) && inputsUnder(i).size > 0)) return false;
+        stack.push(...data);
+        break;
+      case 'Transpose': {
+        const perm = attrInts(p, 'perm');
+        const r = perm?.length ?? 0;
+        if (!perm || r < 2 || perm.slice(0, r - 2).some((a, k) => a !== k) || new Set(perm.slice(r - 2)).size !== 2 || perm.slice(r - 2).some((a) => a < r - 2)) return false;
+        stack.push(...data);
+        break;
+      }
+      case 'GatherElements': {
+        const rank = shapeOf(p.inputs[0])?.length;
+        if (!rank || normalizeAxis(attrInt(p, 'axis', 0), rank) !== rank - 1 || below.has(p.inputs[1])) return false;
+        stack.push(p.inputs[0]);
+        break;
+      }
+      case 'MatMul': {
+        const [rows, table] = p.inputs;
+        const x = shapeOf(rows);
+        if (!below.has(rows) || below.has(table) || inputsUnder(table).size > 0 || typeof x?.[x.length - 1] !== 'number') return false;
+        if (!attention.some((e) => rowWiseBetween(e, rows, index, shapeOf, value, maskShape))) return false;
+        break;
+      }
+      default:
+        return false;
+    }
+  }
+  return true;
+}
+
 /** The MatMul whose output v is, possibly scaled (Mul / Div) after it. */
 function productOf(v: string, producer: Map<string, Node>): Node | undefined {
   for (let p = producer.get(v), k = 0; p && k < 3; p = producer.get(p.inputs[0]), k++) {
@@ -306,19 +439,8 @@ function headEntry(v: string, producer: Map<string, Node>, shapeOf: (v: string) 
  * input alone.
  */
 function rowWiseBetween(entry: Node, v: string, index: NodeIndex, shapeOf: (v: string) => readonly Dim[] | undefined, value: (v: string) => readonly unknown[] | undefined, maskShape: readonly Dim[]): boolean {
-  // The values whose data depends on the entry's (a Shape reads none), a few operators deep.
-  const below = new Set<string>(entry.outputs);
-  const queue = [...entry.outputs];
-  for (let k = 0; k < queue.length && k < 2000; k++) {
-    for (const r of index.readers(queue[k])) {
-      if (r.op === 'Shape' || r.op === 'Size') continue;
-      for (const o of r.outputs) {
-        if (!o || below.has(o)) continue;
-        below.add(o);
-        queue.push(o);
-      }
-    }
-  }
+  const below = dataBelow(entry.outputs, index);
+  if (!below.has(v)) return false;
   // Every producer on a path back from v to the entry, through the operands that carry data
   // (FIRST_INPUT_DATA's other inputs are shapes, indices and axes).
   const seen = new Set<Node>();
@@ -345,7 +467,7 @@ function withinRows(p: Node, shapeOf: (v: string) => readonly Dim[] | undefined,
   const rank = shape?.length;
   if (!shape || !rank) return false;
   let axes: number[] | undefined;
-  if (p.op === 'Split' || p.op === 'Concat') axes = [attrInt(p, 'axis', 0)];
+  if (p.op === 'Split' || p.op === 'Concat' || p.op === 'Gather') axes = [attrInt(p, 'axis', 0)];
   else {
     // Slice's and (opset 18) ReduceMean's axes are an input, ReduceMean's before that an attribute.
     const given = p.op === 'Slice' ? p.inputs[3] : p.inputs[1];

@@ -112,8 +112,8 @@ export interface CompileOptions {
  * then the head's constant rows (selectedRows.ts) and the rows chosen at run time
  * (selectedTokens.ts, which also moves the padding pass's selections).
  */
-export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, paddingRows: boolean, labelled?: LabelledTokens): void {
-  if (paddingRows) insertPaddingRows(graph, labelled);
+export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, paddingRows: boolean, labelled?: LabelledTokens, dataInputs?: ReadonlySet<string>): void {
+  if (paddingRows) insertPaddingRows(graph, labelled, dataInputs);
   computeSelectedRowsOnly(graph, read);
   computeSelectedTokensOnly(graph, read);
 }
@@ -125,7 +125,9 @@ export function computeReadRowsOnly(graph: Graph, read: ReadonlySet<string>, pad
  */
 export function readOutputsOnly(graph: Graph, prepared: PreparedModel, opts: Pick<CompileOptions, 'selectedRowsOnly' | 'paddingRowsOnly'>, labelled?: LabelledTokens): Set<string> {
   const read = new Set(labelled ? prepared.outputs.filter((o) => o !== prepared.logits) : [...prepared.outputs, prepared.logits]);
-  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false, labelled);
+  // The model's own inputs: the step's graph also takes the parameters as inputs.
+  const data = new Set(prepared.inputs.filter((i) => !prepared.graph.initializers.has(i.name)).map((i) => i.name));
+  if (opts.selectedRowsOnly !== false) computeReadRowsOnly(graph, read, opts.paddingRowsOnly !== false, labelled, data);
   return read;
 }
 
