@@ -135,7 +135,7 @@ def hugging_face_classifier(cfg):
     try:
         import transformers
     except ImportError:
-        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] in ("gpt2", "modernbert-base"):
+        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] in ("gpt2", "modernbert-base", "deberta-v3-base"):
             raise SystemExit(f"the {cfg['key']} row needs transformers on the PyTorch side (BENCH_PYTHON)")
         layers = 6 if cfg["model"] == "distilbert-base" else 12
         return Bert(30522, 768, layers, 12, 3072, 512, 2), False
@@ -153,6 +153,16 @@ def hugging_face_classifier(cfg):
         # window; dropout is off by default); eager / SDPA attention on the CPU computes padding too.
         config = transformers.ModernBertConfig(num_labels=2)
         return Logits(transformers.ModernBertForSequenceClassification(config)), True
+    if cfg["model"] == "deberta-v3-base":
+        # DeBERTa-v3-base's config.json (disentangled attention over 256 relative-position buckets),
+        # dropout off.
+        config = transformers.DebertaV2Config(
+            vocab_size=128100, hidden_size=768, num_hidden_layers=12, num_attention_heads=12, intermediate_size=3072,
+            max_position_embeddings=512, relative_attention=True, position_buckets=256, norm_rel_ebd="layer_norm",
+            share_att_key=True, pos_att_type=["p2c", "c2p"], layer_norm_eps=1e-7, max_relative_positions=-1,
+            position_biased_input=False, type_vocab_size=0, pooler_hidden_size=768, pooler_dropout=0.0,
+            hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=2)
+        return Logits(transformers.DebertaV2ForSequenceClassification(config)), True
     if cfg["model"] == "distilbert-base":
         config = transformers.DistilBertConfig(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0, num_labels=2)
         return Logits(transformers.DistilBertForSequenceClassification(config)), True
@@ -180,11 +190,11 @@ def build(cfg):
         inputs = (torch.rand(b, 3, size, size, generator=g),)
         labels = torch.randint(0, 10, (b,), generator=g)
         names, axes = ["pixel_values"], {"pixel_values": {0: "batch"}}
-    elif cfg["model"] in ("distilbert-base", "bert-base", "gpt2", "modernbert-base"):
+    elif cfg["model"] in ("distilbert-base", "bert-base", "gpt2", "modernbert-base", "deberta-v3-base"):
         model, hf = hugging_face_classifier(cfg)
         seq = cfg["seq"]
         # Token ids below each vocabulary's special ones (ModernBERT's start at 50280).
-        vocab = {"gpt2": 50257, "modernbert-base": 50280}.get(cfg["model"], 30522)
+        vocab = {"gpt2": 50257, "modernbert-base": 50280, "deberta-v3-base": 128000}.get(cfg["model"], 30522)
         ids = torch.randint(0, vocab, (b, seq), generator=g)
         mask = torch.ones(b, seq, dtype=torch.int64)
         mask[:, seq * 3 // 4:] = 0

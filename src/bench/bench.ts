@@ -21,7 +21,7 @@ interface Setup {
   /** Selects the row with BENCH_ONLY=key,key. */
   key: string;
   name: string;
-  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'gpt2' | 'modernbert-base' | 'resnet18';
+  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'gpt2' | 'modernbert-base' | 'deberta-v3-base' | 'resnet18';
   batch: number;
   steps: number;
   labels: number;
@@ -51,6 +51,8 @@ const SETUPS: Setup[] = [
   { key: 'gpt2-cls', name: 'GPT-2 small sequence classifier (12 layers, hidden 768, seq 128)', model: 'gpt2', batch: 16, steps: 1, seq: 128, labels: 2 },
   // A current encoder: one q/k/v product split per head, RoPE, alternating global and local attention.
   { key: 'modernbert-base', name: 'ModernBERT-base (22 layers, hidden 768, 12 heads, ffn 1152, seq 128)', model: 'modernbert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
+  // Disentangled attention: relative-position terms of q and k added to the scores, a masked fill.
+  { key: 'deberta-v3-base', name: 'DeBERTa-v3-base (12 layers, hidden 768, 12 heads, ffn 3072, 256 position buckets, seq 128)', model: 'deberta-v3-base', batch: 16, steps: 1, seq: 128, labels: 2 },
   { key: 'resnet18-64', name: 'ResNet-18, training-mode BatchNorm, 64×64 images', model: 'resnet18', batch: 32, steps: 3, image: 64, labels: 10 },
   { key: 'resnet18-224', name: 'ResNet-18, training-mode BatchNorm, 224×224 images', model: 'resnet18', batch: 32, steps: 1, image: 224, labels: 10 },
 ];

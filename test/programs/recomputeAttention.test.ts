@@ -32,10 +32,10 @@ for (const [name, loss] of EXPORTS) {
     const prepared = prepareModel(loadModel(path.join(FIXTURES, 'exports', name, 'model.onnx')));
     const probs = probabilities(prepared.graph);
     assert.ok(probs.length >= 2, `${name} has a softmax per layer`);
-    // The elementwise and layer-norm remakes (recomputeElementwise.test.ts, recomputeNormalized.test.ts) off in both, to count this one's
+    // The elementwise, layer-norm and expansion remakes (recomputeElementwise.test.ts, recomputeNormalized.test.ts) off in both, to count this one's
     // clones; the last layer computed whole, so that its probabilities keep the exporter's name
     // (selectedRows.test.ts: the same clones are made either way).
-    const only = { recomputeElementwise: false, recomputeNormalized: false, selectedRowsOnly: false };
+    const only = { recomputeElementwise: false, recomputeNormalized: false, recomputeExpanded: false, selectedRowsOnly: false };
     const kept = compileTrainStep(prepared, loss, 'step', { ...only, recomputeAttention: false });
     const recomputing = compileTrainStep(prepared, loss, 'step', only);
     assert.equal(kept.clones, 0);

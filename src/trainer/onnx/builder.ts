@@ -4,6 +4,7 @@
 
 import { Attribute, AttrInput, Graph, Node, attrs as makeAttrs } from './graph';
 import { Dim } from './graph';
+import { compareDims } from './shapes/dims';
 import { Facts, ShapeTable } from './shapes';
 import { factsOfTensor } from './shapes/facts';
 import { DataType, Tensor, elementValue, fromNumbers, toBytes } from './tensor';
@@ -16,6 +17,11 @@ export interface AddOptions {
   /** Attributes whose numeric values are floats (ints otherwise). */
   floats?: string[];
 }
+
+/** Operators whose output has their first operand's shape. */
+const SAME_SHAPE = new Set(['Cast', 'Neg', 'Relu', 'Gelu', 'Erf', 'Tanh', 'Sigmoid', 'Sqrt', 'Exp', 'Softmax', 'Identity']);
+/** Elementwise operators that broadcast their operands. */
+const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where']);
 
 export class GraphBuilder {
   readonly shapes: ShapeTable;
@@ -169,9 +175,68 @@ export class GraphBuilder {
    * dimensions would otherwise keep the whole activation alive until then.
    */
   shapeOf(x: string): string {
+    return this.shapeAt(x, 0);
+  }
+
+  private shapeAt(x: string, depth: number): string {
     let s = this.shapeCache.get(x);
-    if (!s) this.shapeCache.set(x, (s = this.shapeFromInputs(x) ?? this.op('Shape', [x])));
+    if (!s) this.shapeCache.set(x, (s = this.shapeFromInputs(x) ?? this.shapeFromOperands(x, depth) ?? this.op('Shape', [x])));
     return s;
+  }
+
+  /**
+   * A value's shape assembled from its operands' shapes, where its own dims are not all known: a
+   * Shape of the value itself would keep it alive until the backward pass reads the shape.
+   * DeBERTa's relative-position terms are the case: [B·heads, S, 2·buckets] products of q and k
+   * with the position tables (48 MB each at base size) and their gathered [B·heads, S, S] parts,
+   * whose shapes the gradients of the gather and of the scores' sum read; their operands are
+   * smaller or kept anyway. Products (batch dims broadcast by Max, the left operand's rows, the
+   * right one's columns), transposes, GatherElements (its indices' shape), and elementwise
+   * operators (operands of one rank broadcast by Max, scalars left out); a few operators deep.
+   */
+  private shapeFromOperands(x: string, depth: number): string | undefined {
+    const p = depth < 8 ? this.producerOf(x) : undefined;
+    if (!p || p.domain !== '' || this.graph.inputs.some((i) => i.name === x)) return undefined;
+    const rank = this.shape(x)?.length;
+    const of = (v: string) => this.shapeAt(v, depth + 1);
+    const part = (v: string, start: number, end: number) => this.op('Slice', [v, this.int64s([start]), this.int64s([end])]);
+    if (p.op === 'MatMul') {
+      const [a, b] = p.inputs.map((i) => this.shape(i));
+      const r = a?.length;
+      if (!a || !b || !r || r < 2 || b.length !== r) return undefined;
+      const [sa, sb] = [of(p.inputs[0]), of(p.inputs[1])];
+      const pieces: string[] = [];
+      if (r > 2) pieces.push(a.slice(0, r - 2).every((d, k) => compareDims(d, b[k]) === 'equal') ? part(sa, 0, r - 2) : this.op('Max', [part(sa, 0, r - 2), part(sb, 0, r - 2)]));
+      pieces.push(part(sa, r - 2, r - 1), part(sb, r - 1, r));
+      return this.op('Concat', pieces, { axis: 0 });
+    }
+    if (p.op === 'Transpose') {
+      const perm = p.attrs.get('perm');
+      if (perm?.kind !== 'ints') return undefined;
+      return this.op('Gather', [of(p.inputs[0]), this.int64s(perm.value)], { axis: 0 });
+    }
+    if (p.op === 'GatherElements') return of(p.inputs[1]);
+    if (SAME_SHAPE.has(p.op)) return of(p.inputs[0]);
+    if (BROADCASTING.has(p.op) && rank !== undefined) {
+      // Operands of the output's rank; scalars (rank 0) broadcast to anything and are left out.
+      const ranks = p.inputs.map((i) => this.shape(i)?.length);
+      if (ranks.some((r) => r === undefined || (r !== rank && r !== 0))) return undefined;
+      const full = p.inputs.filter((_, k) => ranks[k] === rank);
+      if (!full.length) return undefined;
+      const shapes = full.map(of);
+      return shapes.length === 1 ? shapes[0] : this.op('Max', shapes);
+    }
+    return undefined;
+  }
+
+  private producers?: { nodes: number; of: Map<string, Node> };
+  private producerOf(x: string): Node | undefined {
+    if (this.producers?.nodes !== this.graph.nodes.length) {
+      const of = new Map<string, Node>();
+      for (const n of this.graph.nodes) for (const o of n.outputs) if (o) of.set(o, n);
+      this.producers = { nodes: this.graph.nodes.length, of };
+    }
+    return this.producers.of.get(x);
   }
 
   private shapeFromInputs(x: string): string | undefined {

@@ -86,7 +86,7 @@ export type TrainPrograms = Map<TrainStepMode, CompiledTrainStep>;
 /** Compiles the train-step graphs a run executes (the expensive part of starting one). */
 export function compileTrainPrograms(prepared: PreparedModel, loss: LossHeadOptions, accumulation: boolean, opts: CompileOptions = {}): TrainPrograms {
   const modes: TrainStepMode[] = accumulation ? ['accumulate', 'final'] : ['step'];
-  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, mode, { recompute: opts.recompute, recomputeAttention: opts.recomputeAttention, recomputeElementwise: opts.recomputeElementwise, recomputeNormalized: opts.recomputeNormalized, selectedRowsOnly: opts.selectedRowsOnly, paddingRowsOnly: opts.paddingRowsOnly, precision: opts.precision })]));
+  return new Map(modes.map((mode) => [mode, compileTrainStep(prepared, loss, mode, { recompute: opts.recompute, recomputeAttention: opts.recomputeAttention, recomputeElementwise: opts.recomputeElementwise, recomputeNormalized: opts.recomputeNormalized, recomputeExpanded: opts.recomputeExpanded, selectedRowsOnly: opts.selectedRowsOnly, paddingRowsOnly: opts.paddingRowsOnly, precision: opts.precision })]));
 }
 
 export interface RunnerOptions extends SessionOptions, CompileOptions {

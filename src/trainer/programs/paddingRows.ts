@@ -24,7 +24,9 @@
 //
 // Applied only where it is exact: every softmax of the graph is an attention over [B, S, H]
 // projections whose mask comes from one [B, S] graph input, only operators that compute each
-// (batch, position) row on its own lie between the projections and the attention, and the loss
+// (batch, position) row on its own lie between the projections and the attention, whatever else
+// the scores add to q·kᵀ reads no row but its own query's or key's (position biases, ALiBi,
+// DeBERTa's relative-position terms of q and k), and the loss
 // reads the hidden states through a constant row 0 of the sequence axis, at a decoder
 // classifier's run-time last tokens, or (a token-level loss in the train step, or in an eval step
 // that outputs no per-token logits) at the positions it labels; the positions read count as real
@@ -380,7 +382,8 @@ function rowTerm(term: string, attention: Node[], below: Set<string>, index: Nod
       case 'MatMul': {
         const [rows, table] = p.inputs;
         const x = shapeOf(rows);
-        if (!below.has(rows) || below.has(table) || inputsUnder(table).size > 0 || typeof x?.[x.length - 1] !== 'number') return false;
+        // A static contracted axis is not the sequence axis only where the sequence axis is symbolic.
+        if (!below.has(rows) || below.has(table) || inputsUnder(table).size > 0 || typeof x?.[x.length - 1] !== 'number' || typeof maskShape[1] === 'number') return false;
         if (!attention.some((e) => rowWiseBetween(e, rows, index, shapeOf, value, maskShape))) return false;
         break;
       }

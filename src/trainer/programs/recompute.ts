@@ -65,6 +65,8 @@ export interface CheapRecompute {
   elementwise?: boolean;
   /** Layer normalizations' outputs, from their kept inputs (cheapRemakes). */
   normalized?: boolean;
+  /** Tiled or expanded copies of a smaller value, and their transposes (expansionRemakes). */
+  expansions?: boolean;
 }
 
 /**
@@ -80,6 +82,7 @@ export function recomputeCheapValues(graph: Graph, backwardStart: number, fresh:
   const recomputed = new Set([
     ...(which.attention !== false ? attentionChains(facts, outputs, shapeOf) : []),
     ...cheapRemakes(facts, outputs, shapeOf, { elementwise: which.elementwise !== false, normalized: which.normalized !== false }),
+    ...(which.expansions !== false ? expansionRemakes(facts, outputs) : []),
   ]);
   if (recomputed.size === 0) return { cloned: 0 };
   return rematerialize(graph, backwardStart, fresh, (v) => recomputed.has(v), throughBackwardTransposes(graph, backwardStart, fresh));
@@ -159,6 +162,34 @@ function cheapRemakes({ producer, readByBackward }: ForwardFacts, outputs: Set<s
     return values.some((c) => !VIEWS.has(producer.get(c)!.op)) ? values : undefined;
   };
   for (const v of readByBackward) chain(v, 1)?.forEach((c) => recomputed.add(c));
+  return recomputed;
+}
+
+/** Operators that make a larger copy of their first operand. */
+const EXPANDING = new Set(['Tile', 'Expand']);
+
+/**
+ * Forward values the backward pass reads that are a Tile or Expand of a smaller value, possibly
+ * transposed or viewed after it: DeBERTa tiles each layer's relative-position tables over the
+ * batch ([heads, 2·buckets, head_dim] to [batch·heads, ...], 24 MB each at base size) and the
+ * gradient of q reads the tiled copy. Remade from the smaller value (kept instead) by one copy
+ * just before its backward use. Every value of a chain is returned.
+ */
+function expansionRemakes({ producer, readByBackward }: ForwardFacts, outputs: Set<string>): Set<string> {
+  const recomputed = new Set<string>();
+  for (const v of readByBackward) {
+    const values: string[] = [];
+    let x = v;
+    let expanded = false;
+    for (let k = 0; k < MAX_REMAKE && !expanded; k++) {
+      const n = producer.get(x);
+      if (!n || n.domain !== '' || x !== n.outputs[0] || outputs.has(x) || !(EXPANDING.has(n.op) || n.op === 'Transpose' || VIEWS.has(n.op))) break;
+      values.push(x);
+      expanded = EXPANDING.has(n.op);
+      x = n.inputs[0];
+    }
+    if (expanded) values.forEach((c) => recomputed.add(c));
+  }
   return recomputed;
 }
 

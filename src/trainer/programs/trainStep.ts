@@ -98,6 +98,8 @@ export interface CompileOptions {
   recomputeElementwise?: boolean;
   /** false: keep layer normalizations' outputs instead of remaking them from their kept inputs (recompute.ts). */
   recomputeNormalized?: boolean;
+  /** false: keep tiled or expanded copies of smaller values instead of remaking them from those (recompute.ts). */
+  recomputeExpanded?: boolean;
   /** false: compute every row of a value the loss reads only some rows of (selectedRows.ts, selectedTokens.ts). */
   selectedRowsOnly?: boolean;
   /** false (or selectedRowsOnly false): compute padding tokens' rows too (paddingRows.ts). */
@@ -222,11 +224,12 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   return { mode, graph, inPlace: safePairs(graph, [...sums, ...bufferPairs(prepared)], reshapable), clones };
 }
 
-/** Gradient checkpointing's recomputation where asked for, else the cheap values' (attention probabilities, elementwise results, layer norms' outputs). */
+/** Gradient checkpointing's recomputation where asked for, else the cheap values' (attention probabilities, elementwise results, layer norms' outputs, expanded copies). */
 function recomputeValues(b: GraphBuilder, backwardStart: number, opts: CompileOptions): number {
   const fresh = (h: string) => b.fresh(h);
   if (opts.recompute) return recomputeActivations(b.graph, backwardStart, fresh).cloned;
-  const which = { attention: opts.recomputeAttention !== false, elementwise: opts.recomputeElementwise !== false, normalized: opts.recomputeNormalized !== false };
+  const which = { attention: opts.recomputeAttention !== false, elementwise: opts.recomputeElementwise !== false, normalized: opts.recomputeNormalized !== false,
+    expansions: opts.recomputeExpanded !== false };
   return recomputeCheapValues(b.graph, backwardStart, fresh, (v) => b.shapes.get(v)?.shape, which).cloned;
 }
 
