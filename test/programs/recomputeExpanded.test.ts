@@ -38,7 +38,7 @@ function keptExpanded(step: Graph, forwardNames: Set<string>): string[] {
 // DeBERTa-v2 (TorchScript: the tables tiled by Tile; dynamo: by Expand), Qwen2's and Llama's
 // grouped-query attention (k and v expanded over the heads of a group).
 for (const name of ['deberta_v2_ts', 'deberta_v2_dynamo', 'qwen2_dynamo', 'llama_ts']) {
-  test(`${name}: the backward pass keeps no tiled or expanded copy, and trains as keeping them does`, async () => {
+  test(`${name}: the backward pass keeps no tiled or expanded copy but what remade ones are made from, and trains as keeping them does`, async () => {
     const prepared = prepare(name);
     const forwardNames = new Set(prepared.graph.nodes.map((n) => n.name));
     const keeping = keptExpanded(compileTrainStep(prepared, LOSS, 'step', { ...WHOLE, recomputeExpanded: false }).graph, forwardNames);

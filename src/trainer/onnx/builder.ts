@@ -5,6 +5,7 @@
 import { Attribute, AttrInput, Graph, Node, attrs as makeAttrs } from './graph';
 import { Dim } from './graph';
 import { compareDims } from './shapes/dims';
+import { BROADCASTING as BROADCASTING_OPS, UNARY } from './shapes/elementwise';
 import { Facts, ShapeTable } from './shapes';
 import { factsOfTensor } from './shapes/facts';
 import { DataType, Tensor, elementValue, fromNumbers, toBytes } from './tensor';
@@ -18,10 +19,9 @@ export interface AddOptions {
   floats?: string[];
 }
 
-/** Operators whose output has their first operand's shape. */
-const SAME_SHAPE = new Set(['Cast', 'Neg', 'Relu', 'Gelu', 'Erf', 'Tanh', 'Sigmoid', 'Sqrt', 'Exp', 'Softmax', 'Identity']);
-/** Elementwise operators that broadcast their operands. */
-const BROADCASTING = new Set(['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Where']);
+/** Operators whose output has their first operand's shape, and those that broadcast their operands (shape inference's tables). */
+const SAME_SHAPE = new Set([...UNARY, 'Cast']);
+const BROADCASTING = new Set(BROADCASTING_OPS);
 
 export class GraphBuilder {
   readonly shapes: ShapeTable;
@@ -229,13 +229,12 @@ export class GraphBuilder {
     return undefined;
   }
 
-  private producers?: { nodes: number; of: Map<string, Node> };
+  private producers?: { nodes: Node[]; of: Map<string, Node> };
+  /** The node that makes x, from a map remade whenever a pass has replaced nodes since. */
   private producerOf(x: string): Node | undefined {
-    if (this.producers?.nodes !== this.graph.nodes.length) {
-      const of = new Map<string, Node>();
-      for (const n of this.graph.nodes) for (const o of n.outputs) if (o) of.set(o, n);
-      this.producers = { nodes: this.graph.nodes.length, of };
-    }
+    const cached = this.producers?.nodes === this.graph.nodes ? this.producers.of.get(x) : undefined;
+    if (cached?.outputs.includes(x) && this.graph.nodes.includes(cached)) return cached;
+    this.producers = { nodes: this.graph.nodes, of: this.graph.producers() };
     return this.producers.of.get(x);
   }
 

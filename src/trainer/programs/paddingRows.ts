@@ -64,7 +64,7 @@ const HEAD_PATH = new Set(['Reshape', 'Transpose', 'Mul', 'Div', 'Cast', 'Add', 
 /** Of those, the ones whose other inputs are shapes, indices or axes. */
 const FIRST_INPUT_DATA = new Set(['Reshape', 'Slice', 'Split', 'Unsqueeze', 'Squeeze', 'Expand', 'ReduceMean', 'Gather']);
 const WITHIN_ROWS = new Set(['Split', 'Slice', 'Concat', 'ReduceMean', 'Gather']);
-/** Operators between a softmax and the product with v (Hugging Face's NaN guard). */
+/** Operators between a softmax and the product with v (Hugging Face's NaN guard, DeBERTa's reshape to [B·heads, S, S]). */
 const GUARD = new Set(['Where', 'IsNaN', 'Cast', 'ThresholdedRelu', 'Shrink', 'Reshape']);
 
 /**

@@ -9,7 +9,8 @@ import { Facts, InferCtx, InferFn } from './facts';
 
 const sameAsInput0: InferFn = (c) => c.node.outputs.map(() => c.in(0) && { type: c.type(0), shape: c.shape(0) });
 
-const UNARY = [
+/** Operators whose output has their first operand's shape (GraphBuilder.shapeOf reads them too). */
+export const UNARY = [
   'Neg', 'Sqrt', 'Reciprocal', 'Exp', 'Log', 'Tanh', 'Sigmoid', 'Relu', 'LeakyRelu', 'Erf', 'Gelu', 'Abs',
   'Sign', 'Floor', 'Ceil', 'Round', 'Softplus', 'Softsign', 'Sin', 'Cos', 'Elu', 'Selu', 'HardSigmoid',
   'HardSwish', 'Softmax', 'LogSoftmax', 'Clip', 'Identity', 'CumSum', 'Trilu', 'BitwiseNot',
@@ -23,6 +24,9 @@ const ARITH = ['Add', 'Sub', 'Mul', 'Div', 'Pow', 'Max', 'Min', 'Sum', 'Mean', '
   'BitwiseAnd', 'BitwiseOr', 'BitwiseXor', 'And', 'Or', 'Xor'];
 
 const COMPARE = ['Equal', 'Greater', 'Less', 'GreaterOrEqual', 'LessOrEqual'];
+
+/** Operators whose output broadcasts all their operands. */
+export const BROADCASTING = [...ARITH, ...COMPARE, 'Where'];
 
 function broadcastAll(c: InferCtx): Dim[] | undefined {
   const shapes = c.node.inputs.map((_, i) => c.shape(i));
