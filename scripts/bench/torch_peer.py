@@ -135,7 +135,7 @@ def hugging_face_classifier(cfg):
     try:
         import transformers
     except ImportError:
-        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] in ("gpt2", "modernbert-base", "deberta-v3-base"):
+        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] in ("gpt2", "modernbert-base", "deberta-v3-base", "qwen2-0.5b"):
             raise SystemExit(f"the {cfg['key']} row needs transformers on the PyTorch side (BENCH_PYTHON)")
         layers = 6 if cfg["model"] == "distilbert-base" else 12
         return Bert(30522, 768, layers, 12, 3072, 512, 2), False
@@ -148,6 +148,15 @@ def hugging_face_classifier(cfg):
         # A decoder classifier: the score head reads each sequence's last token that is not the
         # pad token (Hugging Face's rule, traced into the export from input_ids).
         return Logits(transformers.GPT2ForSequenceClassification(config)), True
+    if cfg["model"] == "qwen2-0.5b":
+        # Qwen2.5-0.5B's config.json (24 layers, hidden 896, grouped-query attention with 2 key/value
+        # heads, SwiGLU 4864, a 151936-token vocabulary whose embedding the LM head shares), as a
+        # causal LM; its attention has no dropout.
+        config = transformers.Qwen2Config(
+            vocab_size=151936, hidden_size=896, intermediate_size=4864, num_hidden_layers=24, num_attention_heads=14,
+            num_key_value_heads=2, max_position_embeddings=32768, rope_theta=1000000.0, rms_norm_eps=1e-6,
+            tie_word_embeddings=True, attention_dropout=0.0)
+        return Logits(transformers.Qwen2ForCausalLM(config)), True
     if cfg["model"] == "modernbert-base":
         # ModernBERT-base's shape (22 layers, every third global attention, the others a 128-token
         # window; dropout is off by default); eager / SDPA attention on the CPU computes padding too.
@@ -190,11 +199,11 @@ def build(cfg):
         inputs = (torch.rand(b, 3, size, size, generator=g),)
         labels = torch.randint(0, 10, (b,), generator=g)
         names, axes = ["pixel_values"], {"pixel_values": {0: "batch"}}
-    elif cfg["model"] in ("distilbert-base", "bert-base", "gpt2", "modernbert-base", "deberta-v3-base"):
+    elif cfg["model"] in ("distilbert-base", "bert-base", "gpt2", "modernbert-base", "deberta-v3-base", "qwen2-0.5b"):
         model, hf = hugging_face_classifier(cfg)
         seq = cfg["seq"]
         # Token ids below each vocabulary's special ones (ModernBERT's start at 50280).
-        vocab = {"gpt2": 50257, "modernbert-base": 50280, "deberta-v3-base": 128000}.get(cfg["model"], 30522)
+        vocab = {"gpt2": 50257, "modernbert-base": 50280, "deberta-v3-base": 128000, "qwen2-0.5b": 151643}.get(cfg["model"], 30522)
         ids = torch.randint(0, vocab, (b, seq), generator=g)
         mask = torch.ones(b, seq, dtype=torch.int64)
         mask[:, seq * 3 // 4:] = 0

@@ -21,7 +21,7 @@ interface Setup {
   /** Selects the row with BENCH_ONLY=key,key. */
   key: string;
   name: string;
-  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'gpt2' | 'modernbert-base' | 'deberta-v3-base' | 'resnet18';
+  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'gpt2' | 'modernbert-base' | 'deberta-v3-base' | 'qwen2-0.5b' | 'resnet18';
   batch: number;
   steps: number;
   labels: number;
@@ -53,6 +53,9 @@ const SETUPS: Setup[] = [
   { key: 'modernbert-base', name: 'ModernBERT-base (22 layers, hidden 768, 12 heads, ffn 1152, seq 128)', model: 'modernbert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
   // Disentangled attention: relative-position terms of q and k added to the scores, a masked fill.
   { key: 'deberta-v3-base', name: 'DeBERTa-v3-base (12 layers, hidden 768, 12 heads, ffn 3072, 256 position buckets, seq 128)', model: 'deberta-v3-base', batch: 16, steps: 1, seq: 128, labels: 2 },
+  // A 0.5B decoder, the size where the optimizer's state decides what fits: Qwen2.5-0.5B's config,
+  // its LM head tied to the token embedding as Hugging Face builds it (Trainer: tie_identical).
+  { key: 'qwen2-0.5b-clm', name: 'Qwen2.5-0.5B causal LM (24 layers, hidden 896, 14 heads, 2 key-value heads, vocab 151936, tied head, seq 128)', model: 'qwen2-0.5b', task: 'text-generation', batch: 4, steps: 1, seq: 128, labels: 2, tied: true },
   { key: 'resnet18-64', name: 'ResNet-18, training-mode BatchNorm, 64×64 images', model: 'resnet18', batch: 32, steps: 3, image: 64, labels: 10 },
   { key: 'resnet18-224', name: 'ResNet-18, training-mode BatchNorm, 224×224 images', model: 'resnet18', batch: 32, steps: 1, image: 224, labels: 10 },
 ];
@@ -202,7 +205,8 @@ async function worker() {
   const setup = JSON.parse(first.value) as Setup & { onnx: string; threads: number };
   const started = performance.now();
   const task = setup.task as Task | undefined;
-  const prepared = prepareModel(loadModel(setup.onnx), task ? { task } : undefined);
+  // A tied head (the exporters write it as a transposed copy of the embedding) trains as one tensor, as PyTorch's does.
+  const prepared = prepareModel(loadModel(setup.onnx), { ...(task ? { task } : {}), tieIdentical: setup.tied === true });
   const optimizer = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
   // BENCH_SELECTED=0 computes every row (the selections of selectedRows.ts, selectedTokens.ts and paddingRows.ts off), for comparison.
   const runner = await TrainStepRunner.create(prepared, { task, problemType: 'single_label_classification', numLabels: setup.labels }, optimizer, false, {

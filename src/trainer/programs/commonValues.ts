@@ -7,7 +7,7 @@
 // forward graph before the backward pass is built, so that the merged value has one gradient.
 
 import { Attribute, Graph, Node, subgraphReads } from '../onnx/graph';
-import { Tensor, toBytes } from '../onnx/tensor';
+import { Tensor, bytesPerElement, sizeOf, toBytes } from '../onnx/tensor';
 
 /**
  * Ops whose two calls on the same inputs are not the same value in training: random draws, and
@@ -31,7 +31,8 @@ export function mergeCommonValues(graph: Graph, keep: ReadonlySet<string>): numb
   const fed = new Set(graph.inputs.map((v) => v.name));
   for (const [name, t] of graph.initializers) {
     // An initializer that is also a graph input is a default the caller may feed over.
-    if (t.data.byteLength > SMALL_CONSTANT_BYTES || fed.has(name) || named.has(name)) continue;
+    // Sized from the dims: a derived tensor (fileLimits.ts, derivedCopy) makes its data when read.
+    if (sizeOf(t.dims) * bytesPerElement(t.type) > SMALL_CONSTANT_BYTES || fed.has(name) || named.has(name)) continue;
     const key = tensorKey(t);
     const first = constantByValue.get(key);
     if (first === undefined) constantByValue.set(key, name);

@@ -13,7 +13,7 @@ import * as path from 'node:path';
 import { inlineDecidedIfs } from './controlFlow';
 import { decays } from './decay';
 import { FrozenReason, selectTrainable } from './trainable';
-import { TensorCopy, fileWarnings, findCopies } from './fileLimits';
+import { TensorCopy, derivedCopy, fileWarnings, findCopies } from './fileLimits';
 import { Task, taskOutputs } from './tasks';
 
 export interface ParameterInfo {
@@ -170,6 +170,9 @@ function prepare(model: Model, opts: PrepareOptions): PreparedModel {
   if (ties.length) {
     tieCopies(graph, ties);
     for (const t of ties) {
+      const derived = derivedCopy(t, () => graph.initializers.get(t.of)!);
+      model.graph.initializers.set(t.copy, derived);
+      graph.initializers.set(t.copy, derived);
       selection.candidates.splice(selection.candidates.indexOf(t.copy), 1);
       selection.frozen.set(t.copy, 'tied');
     }

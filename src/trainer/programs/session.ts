@@ -7,7 +7,7 @@ import * as v8 from 'node:v8';
 import * as vm from 'node:vm';
 import * as ort from 'onnxruntime-node';
 import { startedWithAllocatorSettings } from '../../allocator';
-import { Graph } from '../onnx/graph';
+import { Graph, subgraphReads } from '../onnx/graph';
 import { serializeGraph } from '../onnx/model';
 import { Tensor, dataTypeFromOrt, ortTypeName } from '../onnx/tensor';
 import { blockConvs, nchwcBlockSize } from './nchwc';
@@ -105,12 +105,29 @@ export async function createSession(graph: Graph, opts: SessionOptions = {}): Pr
     }
   }
   try {
-    return await ort.InferenceSession.create(serializeGraph(graph), options);
+    return await ort.InferenceSession.create(serializeGraph(withoutUnreadInitializers(graph)), options);
   } catch (e) {
     const msg = (e as Error).message;
     if (device === 'cuda') throw new DeviceError(`onnxruntime could not start the CUDA provider: ${msg}`);
     throw new Error(`onnxruntime rejected the compiled graph "${graph.name}": ${msg}`);
   }
+}
+
+/**
+ * The graph without initializers that no node reads (onnxruntime drops them when it loads the
+ * graph, after they were serialized and parsed): a copy trained as its source (derivedCopy,
+ * fileLimits.ts) would otherwise be remade only to be thrown away.
+ */
+function withoutUnreadInitializers(graph: Graph): Graph {
+  const read = new Set(graph.outputs.map((o) => o.name));
+  for (const n of graph.nodes) {
+    for (const i of n.inputs) read.add(i);
+    for (const i of subgraphReads(n)) read.add(i);
+  }
+  if ([...graph.initializers.keys()].every((k) => read.has(k))) return graph;
+  const g = Object.assign(Object.create(Object.getPrototypeOf(graph)) as Graph, graph);
+  g.initializers = new Map([...graph.initializers].filter(([k]) => read.has(k)));
+  return g;
 }
 
 /** A float32 scalar feed (the per-step scalars: learning rate, bias corrections, scales). */

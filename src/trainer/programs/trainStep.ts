@@ -18,6 +18,7 @@ import { InPlacePair, inPlacePairs, writeOutputsDirectly } from './inPlace';
 import { recomputeActivations, recomputeCheapValues } from './recompute';
 import { insertPaddingRows } from './paddingRows';
 import { fuseGelu } from './fuseGelu';
+import { denseTiedGradients } from './tiedGradients';
 import { formNanSafeSoftmax } from './nanSafeSoftmax';
 import { expandComposites } from '../autodiff/composites';
 import { formSmallConvs } from './smallConv';
@@ -171,6 +172,7 @@ export function compileTrainStep(prepared: PreparedModel, loss: LossHeadOptions,
   for (const u of runningStats) output(b, u.next, IO.next(u.buffer), outs);
   const backwardStart = graph.nodes.length;
   const { grads } = buildBackward(b, lossValue, params, lossScale);
+  denseTiedGradients(b, backwardStart);
 
   // Gradients of parameters the loss does not reach are zero.
   const gradOf = (p: string) => {
