@@ -43,10 +43,12 @@ const SETUPS: Setup[] = [
   // gradient_checkpointing_enable() (needs transformers on the PyTorch side).
   { key: 'distilbert-base-both-recompute', name: 'DistilBERT-base, both with gradient checkpointing', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2, recompute: true, torch_recompute: true },
   { key: 'bert-base', name: 'BERT-base (12 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'bert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
-  // A masked LM: 15% of the real tokens labelled, the rest -100 (Hugging Face's collator's share).
-  { key: 'bert-base-mlm', name: 'BERT-base masked LM (fill-mask, 15% of tokens labelled)', model: 'bert-base', task: 'fill-mask', batch: 16, steps: 1, seq: 128, labels: 2 },
-  // A causal LM on padded sequences: every real token a target, padding labelled -100.
-  { key: 'gpt2-clm', name: 'GPT-2 small causal LM (12 layers, hidden 768, vocab 50257, seq 128)', model: 'gpt2', task: 'text-generation', batch: 16, steps: 1, seq: 128, labels: 2 },
+  // A masked LM: 15% of the real tokens labelled, the rest -100 (Hugging Face's collator's share);
+  // its decoder tied to the word embeddings, as Hugging Face builds it (Trainer: tie_identical).
+  { key: 'bert-base-mlm', name: 'BERT-base masked LM (fill-mask, 15% of tokens labelled)', model: 'bert-base', task: 'fill-mask', batch: 16, steps: 1, seq: 128, labels: 2, tied: true },
+  // A causal LM on padded sequences: every real token a target, padding labelled -100; the LM head
+  // tied to the token embeddings (Trainer: tie_identical).
+  { key: 'gpt2-clm', name: 'GPT-2 small causal LM (12 layers, hidden 768, vocab 50257, seq 128)', model: 'gpt2', task: 'text-generation', batch: 16, steps: 1, seq: 128, labels: 2, tied: true },
   // A decoder classifier on padded sequences: the head reads each sequence's last real token.
   { key: 'gpt2-cls', name: 'GPT-2 small sequence classifier (12 layers, hidden 768, seq 128)', model: 'gpt2', batch: 16, steps: 1, seq: 128, labels: 2 },
   // A current encoder: one q/k/v product split per head, RoPE, alternating global and local attention.
@@ -207,6 +209,7 @@ async function worker() {
   const task = setup.task as Task | undefined;
   // A tied head (the exporters write it as a transposed copy of the embedding) trains as one tensor, as PyTorch's does.
   const prepared = prepareModel(loadModel(setup.onnx), { ...(task ? { task } : {}), tieIdentical: setup.tied === true });
+  if (setup.tied && !prepared.ties.length) throw new Error(`${setup.key}: the export has no copy of a weight to tie (PyTorch's model ties its head)`);
   const optimizer = { name: 'adamw_torch' as const, beta1: 0.9, beta2: 0.999, epsilon: 1e-8, weightDecay: 0.01, momentum: 0, dampening: 0, nesterov: false };
   // BENCH_SELECTED=0 computes every row (the selections of selectedRows.ts, selectedTokens.ts and paddingRows.ts off), for comparison.
   const runner = await TrainStepRunner.create(prepared, { task, problemType: 'single_label_classification', numLabels: setup.labels }, optimizer, false, {
