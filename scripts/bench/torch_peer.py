@@ -135,7 +135,7 @@ def hugging_face_classifier(cfg):
     try:
         import transformers
     except ImportError:
-        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] in ("gpt2", "modernbert-base", "deberta-v3-base", "qwen2-0.5b"):
+        if cfg.get("task") in ("fill-mask", "text-generation") or cfg["model"] in ("gpt2", "modernbert-base", "deberta-v3-base", "qwen2-0.5b", "bert-large"):
             raise SystemExit(f"the {cfg['key']} row needs transformers on the PyTorch side (BENCH_PYTHON)")
         layers = 6 if cfg["model"] == "distilbert-base" else 12
         return Bert(30522, 768, layers, 12, 3072, 512, 2), False
@@ -175,6 +175,11 @@ def hugging_face_classifier(cfg):
     if cfg["model"] == "distilbert-base":
         config = transformers.DistilBertConfig(dropout=0.0, attention_dropout=0.0, seq_classif_dropout=0.0, num_labels=2)
         return Logits(transformers.DistilBertForSequenceClassification(config)), True
+    if cfg["model"] == "bert-large":
+        # BERT-large's shape (24 layers, hidden 1024, 16 heads, ffn 4096), dropout off.
+        config = transformers.BertConfig(hidden_size=1024, num_hidden_layers=24, num_attention_heads=16, intermediate_size=4096,
+                                         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=2)
+        return Logits(transformers.BertForSequenceClassification(config)), True
     config = transformers.BertConfig(hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0, num_labels=2)
     if cfg.get("task") == "fill-mask":
         # Hugging Face's masked LM scores every position over the vocabulary (the decoder tied to
@@ -199,7 +204,7 @@ def build(cfg):
         inputs = (torch.rand(b, 3, size, size, generator=g),)
         labels = torch.randint(0, 10, (b,), generator=g)
         names, axes = ["pixel_values"], {"pixel_values": {0: "batch"}}
-    elif cfg["model"] in ("distilbert-base", "bert-base", "gpt2", "modernbert-base", "deberta-v3-base", "qwen2-0.5b"):
+    elif cfg["model"] in ("distilbert-base", "bert-base", "bert-large", "gpt2", "modernbert-base", "deberta-v3-base", "qwen2-0.5b"):
         model, hf = hugging_face_classifier(cfg)
         seq = cfg["seq"]
         # Token ids below each vocabulary's special ones (ModernBERT's start at 50280).

@@ -21,7 +21,7 @@ interface Setup {
   /** Selects the row with BENCH_ONLY=key,key. */
   key: string;
   name: string;
-  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'gpt2' | 'modernbert-base' | 'deberta-v3-base' | 'qwen2-0.5b' | 'resnet18';
+  model: 'mlp' | 'bert' | 'distilbert-base' | 'bert-base' | 'bert-large' | 'gpt2' | 'modernbert-base' | 'deberta-v3-base' | 'qwen2-0.5b' | 'resnet18';
   batch: number;
   steps: number;
   labels: number;
@@ -43,6 +43,7 @@ const SETUPS: Setup[] = [
   // gradient_checkpointing_enable() (needs transformers on the PyTorch side).
   { key: 'distilbert-base-both-recompute', name: 'DistilBERT-base, both with gradient checkpointing', model: 'distilbert-base', batch: 16, steps: 2, seq: 128, labels: 2, recompute: true, torch_recompute: true },
   { key: 'bert-base', name: 'BERT-base (12 layers, hidden 768, 12 heads, ffn 3072, seq 128)', model: 'bert-base', batch: 16, steps: 1, seq: 128, labels: 2 },
+  { key: 'bert-large', name: 'BERT-large (24 layers, hidden 1024, 16 heads, ffn 4096, seq 128)', model: 'bert-large', batch: 16, steps: 1, seq: 128, labels: 2 },
   // A masked LM: 15% of the real tokens labelled, the rest -100 (Hugging Face's collator's share);
   // its decoder tied to the word embeddings, as Hugging Face builds it (Trainer: tie_identical).
   { key: 'bert-base-mlm', name: 'BERT-base masked LM (fill-mask, 15% of tokens labelled)', model: 'bert-base', task: 'fill-mask', batch: 16, steps: 1, seq: 128, labels: 2, tied: true },
