@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import { DisposableStore, Throttle } from './events';
 import type { RunRegistry } from './registry';
-import { TreeNode, checkpointNodes, runNode } from './treeModel';
+import { TreeNode, checkpointNodes, isActive, runNode, treeSignature } from './treeModel';
 
 export const TREE_VIEW_ID = 'trainer.runs';
 
@@ -24,14 +24,27 @@ export class CheckpointTree implements vscode.TreeDataProvider<TreeNode>, vscode
 
   constructor(private readonly registry: RunRegistry) {
     this.store.add(this.changeEmitter);
-    // Redraws at most twice a second. VS Code debounces a tree's change events (200 ms, restarted
-    // by each event), so firing on every progress message would starve the tree of redraws.
-    const redraw = this.store.add(new Throttle(() => this.changeEmitter.fire(), 500));
+    // Redraws only when what it shows changed (treeSignature says why), at most twice a second,
+    // and every 2 s while a run trains: VS Code debounces a tree's change events (200 ms, restarted
+    // by each event), so firing on every progress message would starve the tree of redraws; and
+    // on a busy machine (the trainer on every core) the window fell seconds behind the redraws,
+    // then read the tree again for each one in a row, each time replacing the rows' click
+    // commands, so that a click right after a stop was lost (the VS Code e2e test saw it).
+    const redraw = this.store.add(new Throttle(() => {
+      if (treeSignature(this.registry.runs()) !== this.drawn) this.changeEmitter.fire();
+    }, () => (this.registry.runs().some((r) => isActive(r.status)) ? 2000 : 500)));
     this.store.add(registry.onDidChangeListing(() => redraw.request()));
   }
 
+  /** What the tree showed when VS Code last read it. */
+  private drawn: string | undefined;
+
   getChildren(node?: TreeNode): TreeNode[] {
-    if (!node) return this.registry.runs().map(runNode);
+    if (!node) {
+      const runs = this.registry.runs();
+      this.drawn = treeSignature(runs);
+      return runs.map(runNode);
+    }
     if (node.kind === 'checkpoint') return [];
     const run = this.registry.get(node.runId);
     return run ? checkpointNodes(run) : [];

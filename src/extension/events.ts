@@ -45,14 +45,15 @@ export class Emitter<T> {
  */
 export class Throttle implements Disposable {
   private pending: NodeJS.Timeout | undefined;
-  constructor(private readonly fn: () => void, private readonly ms: number) {}
+  /** `ms`: the delay, or a function of the moment of the request that gives it. */
+  constructor(private readonly fn: () => void, private readonly ms: number | (() => number)) {}
 
   request(): void {
     if (this.pending) return;
     this.pending = setTimeout(() => {
       this.pending = undefined;
       this.fn();
-    }, this.ms);
+    }, typeof this.ms === 'number' ? this.ms : this.ms());
   }
 
   dispose(): void {

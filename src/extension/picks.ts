@@ -1,6 +1,7 @@
 // Resolving what a command acts on: a config, a run or a checkpoint, from the argument VS Code
 // passes (a code lens's URI, a tree node, a run id) or, from the palette, by asking.
 
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as vscode from 'vscode';
 import { isTrainerConfig } from './configFiles';
@@ -80,7 +81,13 @@ export async function pickCheckpoint(registry: RunRegistry, arg: unknown, opts: 
   if (isCheckpointNode(arg)) {
     const run = registry.get(arg.runId);
     const checkpoint = run?.checkpoints.find((c) => c.path === arg.path);
-    return run && checkpoint ? { run, checkpoint } : undefined;
+    if (run && checkpoint && fs.existsSync(checkpoint.path)) return { run, checkpoint };
+    // The row was drawn before its folder went: save_total_limit rotates older checkpoints away as
+    // a run saves new ones (a stop saves one), and the file watcher's news can trail the click.
+    // Say so rather than do nothing, and bring the tree up to date.
+    if (run) registry.syncCheckpoints(run);
+    void vscode.window.showWarningMessage(`Trainer: ${path.basename(arg.path)} is no longer in ${shortPath(path.dirname(arg.path))} (save_total_limit removes older checkpoints as new ones are saved). The list is refreshed.`);
+    return undefined;
   }
   await registry.ready;
   const ok = (c: CheckpointInfo) => !opts.resumable || c.resumable;

@@ -122,3 +122,13 @@ export function checkpointNodes(run: RunData): CheckpointNode[] {
     };
   });
 }
+
+/**
+ * Everything the tree shows for these runs, as one string: equal strings draw equal trees. The
+ * tree is redrawn only when it changes, since a redraw replaces every row's click command in
+ * the extension host and a click that lands before the new rows arrive is lost ("Actual command
+ * not found" in its log): a stop, for one, sends several events that change nothing drawn.
+ */
+export function treeSignature(runs: readonly RunData[]): string {
+  return JSON.stringify(runs.map((r) => [runNode(r), checkpointNodes(r)]));
+}

@@ -283,3 +283,39 @@ export async function webviewFrame(page: Page, title: string): Promise<Frame | u
   }
   return undefined;
 }
+
+/**
+ * How many clicks on a tree row's command VS Code dropped: a redraw replaces every row's command
+ * in the extension host, and a click on a row drawn before it finds nothing to run. VS Code
+ * only logs it ("Actual command not found, wanted to execute <command>"), in the extension
+ * host's log.
+ */
+function lostTreeClicks(session: Session, command: string): number {
+  const logs = path.join(session.dirs.userData, 'logs');
+  let n = 0;
+  const visit = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      const p = path.join(dir, e.name);
+      if (e.isDirectory()) visit(p);
+      else if (e.name === 'remoteexthost.log') n += fs.readFileSync(p, 'utf8').split(`Actual command not found, wanted to execute ${command} `).length - 1;
+    }
+  };
+  if (fs.existsSync(logs)) visit(logs);
+  return n;
+}
+
+/**
+ * Clicks a tree row whose command shows `shown`. A click that VS Code dropped because the tree
+ * was being redrawn (lostTreeClicks: the extension redraws only on a change it shows, but a stop
+ * brings several) is made again, as a user would; any other failure to show `shown` fails.
+ */
+export async function clickTreeRow(session: Session, row: Locator, command: string, shown: Locator, attempts = 3): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    const lost = lostTreeClicks(session, command);
+    await row.click();
+    const seen = await waitFor(`what a click on the row shows (${command})`, async () => ((await shown.isVisible()) ? 'shown' : lostTreeClicks(session, command) > lost ? 'lost' : undefined), 30_000);
+    if (seen === 'shown') return;
+    if (attempt === attempts) throw new Error(`VS Code dropped ${attempts} clicks on the row: the tree was being redrawn each time`);
+    log(`VS Code dropped the click on the row (${command}: "Actual command not found", the tree was being redrawn); clicking again`);
+  }
+}

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
-import { ROOT, Session, contextMenu, lens, showTrainerView, log, notifications, openFile, openVsCode, pickFrom, runCommand, trainersOf, treeItem, waitFor, webviewFrame } from './harness';
+import { ROOT, Session, clickTreeRow, contextMenu, lens, showTrainerView, log, notifications, openFile, openVsCode, pickFrom, runCommand, trainersOf, treeItem, waitFor, webviewFrame } from './harness';
 import { POINT_BUDGET } from '../../src/extension/series';
 import { writeWorkspace } from './workspace';
 
@@ -64,6 +64,16 @@ async function checkpointSteps(): Promise<number[]> {
     steps.push(Number(/^checkpoint-(\d+)/.exec(names[i])![1]));
   }
   return steps;
+}
+
+/** The steps of the moons run's checkpoint folders on disk. */
+function diskCheckpointSteps(): number[] {
+  return fs.readdirSync(path.join(WS, 'moons', 'out')).flatMap((n) => (/^checkpoint-(\d+)$/.exec(n) ? [Number(n.slice('checkpoint-'.length))] : []));
+}
+
+function sameSteps(a: number[], b: number[]): boolean {
+  const sorted = (x: number[]) => [...x].sort((p, q) => p - q).join(',');
+  return sorted(a) === sorted(b);
 }
 
 function jsonlSteps(): number[] {
@@ -185,12 +195,17 @@ describe('Trainer in VS Code', { timeout: 900_000 }, () => {
 
   it('resumes from a clicked checkpoint after a confirmation, continuing from its step', async () => {
     await step('resume', async () => {
-      const steps = await checkpointSteps();
+      // The stop's checkpoint can make save_total_limit (4) rotate the oldest one away just after
+      // the tree drew it: choose from the tree once it lists what is on disk.
+      const steps = await waitFor('the tree to list the checkpoints on disk', async () => {
+        const s = await checkpointSteps();
+        return sameSteps(s, diskCheckpointSteps()) ? s : undefined;
+      }, 30_000);
+      log(`stopped at step ${stoppedAt}; checkpoints ${steps.join(', ')}`);
       const from = Math.min(...steps);
       assert.ok(from < stoppedAt, `an older checkpoint than the stop (${stoppedAt}) to resume from: ${steps}`);
-      await treeItem(page, new RegExp(`^checkpoint-${from},`)).click();
       const dialog = page.locator('.monaco-dialog-box');
-      await dialog.waitFor({ timeout: 30_000 });
+      await clickTreeRow(session, treeItem(page, new RegExp(`^checkpoint-${from},`)), 'trainer.resumeFromCheckpoint', dialog);
       assert.match(await dialog.innerText(), new RegExp(`Resume training of moons from step ${from}\\?`));
       await dialog.locator('.monaco-button', { hasText: 'Resume' }).click();
       const frame = await metricsFrame();

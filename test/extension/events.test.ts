@@ -63,3 +63,19 @@ test('a throttle merges the requests of one window into one call, and dispose ca
   await new Promise((r) => setTimeout(r, 60));
   assert.equal(calls, 1, 'disposed before its window ended');
 });
+
+test('a throttle\'s window can be chosen at each request', async () => {
+  let calls = 0;
+  let ms = 10;
+  const t = new Throttle(() => calls++, () => ms);
+  t.request();
+  await new Promise((r) => setTimeout(r, 40));
+  assert.equal(calls, 1, 'the short window ended');
+  ms = 200;
+  t.request();
+  await new Promise((r) => setTimeout(r, 60));
+  assert.equal(calls, 1, 'the long window, chosen at this request, has not');
+  await new Promise((r) => setTimeout(r, 200));
+  assert.equal(calls, 2);
+  t.dispose();
+});

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 export const recorded = {
   info: [] as string[],
   errors: [] as string[],
+  warnings: [] as string[],
   progress: [] as string[],
   /** Progress notifications still showing. */
   openProgress: 0,
@@ -13,6 +14,12 @@ export const recorded = {
 
 export const fake = {
   ProgressLocation: { Notification: 15 },
+  workspace: {
+    /** No workspace folder: every path is outside it, as VS Code's answers then. */
+    asRelativePath: (p: string) => p,
+  },
+  /** A class, so that `x instanceof vscode.Uri` is false for what tests pass. */
+  Uri: class {},
   window: {
     showInformationMessage: async (text: string) => {
       recorded.info.push(text);
@@ -20,6 +27,10 @@ export const fake = {
     },
     showErrorMessage: async (text: string) => {
       recorded.errors.push(text);
+      return undefined;
+    },
+    showWarningMessage: async (text: string) => {
+      recorded.warnings.push(text);
       return undefined;
     },
     withProgress: async <T>(opts: { title: string }, task: (p: { report(v: { message?: string }): void }, token: unknown) => Promise<T>) => {
@@ -60,3 +71,5 @@ export function installFakeVscode(): void {
 // `import * as vscode from 'vscode'` in the code under test reads these.
 export const window = fake.window;
 export const ProgressLocation = fake.ProgressLocation;
+export const workspace = fake.workspace;
+export const Uri = fake.Uri;

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { StateCache, latestResumable, readCheckpoints } from '../../src/extension/checkpointListing';
-import { RunData, checkpointNodes, formatMetric, runNode } from '../../src/extension/treeModel';
+import { RunData, checkpointNodes, formatMetric, runNode, treeSignature } from '../../src/extension/treeModel';
 import { REQUIRED_FILES } from '../../src/trainer/loop/checkpoints';
 import { pythonJson } from '../../src/trainer/loop/state';
 import { tempDir } from '../helpers';
@@ -109,4 +109,19 @@ test('metrics are short in tree rows', () => {
   assert.equal(formatMetric(1234.5678), '1234.6');
   assert.equal(formatMetric(0.00001234), '1.23e-5');
   assert.equal(formatMetric(NaN), 'NaN');
+});
+
+test('the tree is redrawn only for changes it shows: not a stopped run\'s progress, not a running one\'s loss', () => {
+  const cks = readCheckpoints(runDir([100, 200]));
+  const progress = { step: 150, maxSteps: 400, epoch: 1.5, samplesPerSecond: 10, etaSeconds: 5, loss: 0.1, startStep: 0 };
+  const stopped = run('stopped', { checkpoints: cks, progress, message: 'stopped; checkpoint saved' });
+  const same = treeSignature([stopped]);
+  assert.equal(treeSignature([{ ...stopped, progress: { ...progress, step: 151 }, command: 'train' }]), same, 'a stopped row shows no step');
+  assert.notEqual(treeSignature([{ ...stopped, message: 'stopped' }]), same, 'the message is in the tooltip');
+  assert.notEqual(treeSignature([{ ...stopped, status: 'finished' }]), same);
+  assert.notEqual(treeSignature([{ ...stopped, checkpoints: cks.slice(1) }]), same, 'a checkpoint rotated away');
+  assert.notEqual(treeSignature([{ ...stopped, checkpoints: [cks[0], { ...cks[1], resumable: false }] }]), same, 'a checkpoint\'s click command comes or goes');
+  const running = run('running', { progress, command: 'train' });
+  assert.notEqual(treeSignature([{ ...running, progress: { ...progress, step: 151 } }]), treeSignature([running]), 'a running row shows its step');
+  assert.equal(treeSignature([{ ...running, progress: { ...progress, loss: 0.05, etaSeconds: 4 } }]), treeSignature([running]), 'but not its loss');
 });
