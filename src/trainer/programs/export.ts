@@ -11,8 +11,8 @@ import { Graph } from '../onnx/graph';
 import { Model, PROTOBUF_LIMIT, encodeModelPieces, modelToProto } from '../onnx/model';
 import { SafetensorsLayout, writeSafetensors } from '../onnx/safetensors';
 import { linkFileDurably, writeFileDurably } from '../io/durable';
-import { Tensor, allocate } from '../onnx/tensor';
-import type { TensorCopy } from './fileLimits';
+import { Tensor } from '../onnx/tensor';
+import { TensorCopy, transposed } from './fileLimits';
 import { toInferenceForm } from './lowering';
 import { untieIdentityParameters } from './prepare';
 import { CONFIG_FILE, MODEL_FILE, TRANSFORMERS_JS_DATA, TRANSFORMERS_JS_FOLDER, WEIGHTS_FILE } from '../runDirectory';
@@ -59,10 +59,7 @@ function withCopies(trained: Map<string, Tensor>, ties: readonly TensorCopy[]): 
       out.set(t.copy, src);
       continue;
     }
-    const [rows, cols] = src.dims;
-    const data = allocate(src.type, src.data.length);
-    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = src.data[r * cols + c];
-    out.set(t.copy, { type: src.type, dims: [cols, rows], data });
+    out.set(t.copy, transposed(src));
   }
   return out;
 }

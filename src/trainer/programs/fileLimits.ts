@@ -52,13 +52,17 @@ export function derivedCopy(t: TensorCopy, source: () => Tensor): Tensor {
     dims,
     get data() {
       const src = source();
-      if (!t.transposed) return src.data;
-      const [rows, cols] = src.dims;
-      const out = allocate(src.type, src.data.length);
-      for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = src.data[r * cols + c];
-      return out;
+      return t.transposed ? transposed(src).data : src.data;
     },
   };
+}
+
+/** A matrix's transpose, as a new tensor. */
+export function transposed(m: Tensor): Tensor {
+  const [rows, cols] = m.dims;
+  const data = allocate(m.type, m.data.length);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) data[c * rows + r] = m.data[r * cols + c];
+  return { type: m.type, dims: [cols, rows], data };
 }
 
 function sameDims(a: readonly number[], b: readonly number[]): boolean {

@@ -125,8 +125,8 @@ function withoutUnreadInitializers(graph: Graph): Graph {
     for (const i of subgraphReads(n)) read.add(i);
   }
   if ([...graph.initializers.keys()].every((k) => read.has(k))) return graph;
-  const g = Object.assign(Object.create(Object.getPrototypeOf(graph)) as Graph, graph);
-  g.initializers = new Map([...graph.initializers].filter(([k]) => read.has(k)));
+  const g = graph.clone();
+  for (const k of graph.initializers.keys()) if (!read.has(k)) g.initializers.delete(k);
   return g;
 }
 

@@ -34,15 +34,16 @@ export function denseTiedGradients(b: GraphBuilder, start: number): number {
   const replaced = new Set<Node>();
   const replacements = new Map<Node, Node>();
   // What fed only the replaced nodes (the inner transpose, the zeros and their shape), dropped if unread.
+  const backward = new Set(graph.nodes.slice(start));
   const upstream = new Set<Node>();
   const feeding = (v: string) => {
     const n = producers.get(v);
-    if (n && graph.nodes.indexOf(n) >= start) upstream.add(n);
+    if (n && backward.has(n)) upstream.add(n);
     return n;
   };
   let count = 0;
 
-  for (const node of graph.nodes.slice(start)) {
+  for (const node of backward) {
     if (node.op === 'Transpose' && isSwap(node)) {
       const product = producers.get(node.inputs[0]);
       if (!product || product.op !== 'MatMul' || !readOnce(node.inputs[0]) || replaced.has(product)) continue;
