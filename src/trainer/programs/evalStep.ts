@@ -10,7 +10,7 @@ import { Graph } from '../onnx/graph';
 import { LossHeadOptions, addLossHead, selectLabelledTokens } from './lossHeads';
 import { toInferenceForm } from './lowering';
 import { PreparedModel } from './prepare';
-import { CompileOptions, IO, lossTargetInputs, readOutputsOnly } from './trainStep';
+import { CompileOptions, IO, liftToInputs, lossTargetInputs, readOutputsOnly } from './trainStep';
 
 export const EVAL_IO = {
   logits: 'trainer/logits', loss: IO.loss, labels: IO.labels,
@@ -33,11 +33,7 @@ export interface EvalStepOptions extends Pick<CompileOptions, 'selectedRowsOnly'
 export function compileEvalStep(prepared: PreparedModel, loss: LossHeadOptions | undefined, opts: EvalStepOptions = {}): Graph {
   const graph = prepared.graph.clone();
   graph.name = loss ? 'eval_step' : 'predict_step';
-  for (const n of [...prepared.params.map((p) => p.name), ...prepared.buffers]) {
-    const t = graph.initializers.get(n)!;
-    graph.initializers.delete(n);
-    graph.inputs.push({ name: n, type: t.type, shape: [...t.dims] });
-  }
+  liftToInputs(graph, [...prepared.params.map((p) => p.name), ...prepared.buffers]);
   toInferenceForm(graph);
   if (loss) graph.inputs.push(...lossTargetInputs(prepared, loss));
   const withLogits = !loss || (opts.outputs ?? 'logits') === 'logits';

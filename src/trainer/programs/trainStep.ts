@@ -70,7 +70,7 @@ export function lossTargetInputs(prepared: PreparedModel, loss: LossHeadOptions)
 }
 
 /** Makes parameters and buffers graph inputs (they are fed every step, not baked in). */
-function liftToInputs(graph: Graph, names: string[]): void {
+export function liftToInputs(graph: Graph, names: string[]): void {
   for (const n of names) {
     const t = graph.initializers.get(n)!;
     graph.initializers.delete(n);
