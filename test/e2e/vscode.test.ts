@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import type { Frame, Page } from 'playwright-core';
 import { ROOT, Session, clickTreeRow, contextMenu, lens, showTrainerView, log, notifications, openFile, openVsCode, pickFrom, runCommand, trainersOf, treeItem, waitFor, webviewFrame } from './harness';
 import { POINT_BUDGET } from '../../src/extension/series';
+import { listCheckpoints } from '../../src/trainer/runDirectory';
 import { writeWorkspace } from './workspace';
 
 const BASE = path.join(ROOT, 'test', '.tmp', 'e2e');
@@ -68,7 +69,7 @@ async function checkpointSteps(): Promise<number[]> {
 
 /** The steps of the moons run's checkpoint folders on disk. */
 function diskCheckpointSteps(): number[] {
-  return fs.readdirSync(path.join(WS, 'moons', 'out')).flatMap((n) => (/^checkpoint-(\d+)$/.exec(n) ? [Number(n.slice('checkpoint-'.length))] : []));
+  return listCheckpoints(path.join(WS, 'moons', 'out')).map((c) => c.step);
 }
 
 function sameSteps(a: number[], b: number[]): boolean {
